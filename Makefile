@@ -1,0 +1,101 @@
+# libsandlock: build, test, demo, install.
+#   make build | make test | make demo | make bench
+#   make install PREFIX=/usr/local [DESTDIR=...] [LIBDIR=...]
+
+VERSION    := 0.1.0
+SOVERSION  := 0
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DESTDIR    ?=
+CARGO      ?= cargo
+CC         ?= cc
+CXX        ?= c++
+
+TARGET     := target/release
+LOCAL_PC   := target/pkgconfig
+CTEST_OUT  := target/c-tests
+CFLAGS_TEST := -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE
+
+CTEST_SRCS := $(sort $(wildcard c-tests/test_*.c))
+CTESTS     := $(patsubst c-tests/%.c,$(CTEST_OUT)/%,$(CTEST_SRCS))
+
+.PHONY: build test rust-test c-test check-header check-exports check-header-compiles \
+        demo bench install clean
+
+build: $(TARGET)/libsandlock.so.$(SOVERSION) $(LOCAL_PC)/sandlock.pc
+
+$(TARGET)/libsandlock.so: FORCE
+	$(CARGO) build --release --lib
+
+$(TARGET)/libsandlock.so.$(SOVERSION): $(TARGET)/libsandlock.so
+	ln -sf libsandlock.so $@
+
+# A pkg-config file pointing into the build tree, so tests build exactly as
+# users do (pkg-config --cflags --libs sandlock).
+$(LOCAL_PC)/sandlock.pc: pkgconfig/sandlock.pc.in
+	mkdir -p $(LOCAL_PC)
+	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@LIBDIR@|$(CURDIR)/$(TARGET)|' \
+	    -e 's|@INCLUDEDIR@|$(CURDIR)/include|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+PKG = PKG_CONFIG_PATH=$(CURDIR)/$(LOCAL_PC) pkg-config
+
+$(CTEST_OUT)/probe: c-tests/probe.c
+	mkdir -p $(CTEST_OUT)
+	$(CC) $(CFLAGS_TEST) -o $@ $<
+
+$(CTEST_OUT)/test_%: c-tests/test_%.c c-tests/harness.h build
+	mkdir -p $(CTEST_OUT)
+	$(CC) $(CFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock) -lpthread
+
+test: rust-test check-header check-exports check-header-compiles c-test
+
+rust-test:
+	$(CARGO) test --release
+
+c-test: build $(CTEST_OUT)/probe $(CTESTS)
+	@LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) SANDLOCK_PROBE=$(CURDIR)/$(CTEST_OUT)/probe \
+	    sh c-tests/run.sh $(CTESTS)
+
+# The committed header must be what cbindgen generates from the sources.
+check-header: build
+	git diff --exit-code -- include/sandlock.h || \
+	    { echo "include/sandlock.h differs from the generated one: commit it"; exit 1; }
+
+# Only sandlock_* symbols may be exported, and the SONAME must be set.
+check-exports: build
+	@extra=$$(nm -D --defined-only $(TARGET)/libsandlock.so | awk '{print $$3}' | grep -v '^sandlock_' || true); \
+	if [ -n "$$extra" ]; then echo "exported symbols outside sandlock_*: $$extra"; exit 1; fi
+	@readelf -d $(TARGET)/libsandlock.so | grep -q 'SONAME.*\[libsandlock.so.$(SOVERSION)\]' || \
+	    { echo "libsandlock.so has no SONAME libsandlock.so.$(SOVERSION)"; exit 1; }
+	@echo "check-exports: only sandlock_* exported, SONAME libsandlock.so.$(SOVERSION)"
+
+check-header-compiles:
+	@printf '#include <sandlock.h>\nint main(void){return sandlock_version()==0;}\n' > target/hdr.c
+	$(CC) -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -c target/hdr.c -o target/hdr_c.o
+	$(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude -x c++ -c target/hdr.c -o target/hdr_cxx.o
+	@echo "check-header-compiles: C99 and C++17 clean"
+
+demo: build
+	mkdir -p target/demo
+	$(CC) -std=c11 -Wall -Wextra -O2 $$($(PKG) --cflags sandlock) -o target/demo/demo examples/demo.c $$($(PKG) --libs sandlock)
+	LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) ./target/demo/demo
+
+bench: build
+	sh bench/run.sh
+
+install: build
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 0755 $(TARGET)/libsandlock.so $(DESTDIR)$(LIBDIR)/libsandlock.so.$(VERSION)
+	ln -sf libsandlock.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsandlock.so.$(SOVERSION)
+	ln -sf libsandlock.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libsandlock.so
+	install -m 0644 $(TARGET)/libsandlock.a $(DESTDIR)$(LIBDIR)/libsandlock.a
+	install -m 0644 include/sandlock.h $(DESTDIR)$(INCLUDEDIR)/sandlock.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    pkgconfig/sandlock.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/sandlock.pc
+
+clean:
+	$(CARGO) clean
+
+FORCE:

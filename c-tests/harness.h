@@ -1,0 +1,160 @@
+/* A small harness for the C tests: CHECK records a failure and goes on,
+ * RUN prints one line a test, and main's last line is "N passed, M failed". */
+#ifndef SANDLOCK_TEST_HARNESS_H
+#define SANDLOCK_TEST_HARNESS_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <sandlock.h>
+
+static int harness_failures, harness_passed, harness_failed;
+
+#define CHECK(cond, ...)                                                        \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "  FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);   \
+            fprintf(stderr, __VA_ARGS__);                                       \
+            fputc('\n', stderr);                                                \
+            harness_failures++;                                                 \
+        }                                                                       \
+    } while (0)
+
+#define RUN(test)                                                               \
+    do {                                                                        \
+        int before_ = harness_failures;                                         \
+        test();                                                                 \
+        int ok_ = harness_failures == before_;                                  \
+        printf("%s %s\n", ok_ ? "ok  " : "FAIL", #test);                        \
+        fflush(stdout);                                                         \
+        if (ok_) harness_passed++; else harness_failed++;                       \
+    } while (0)
+
+#define HARNESS_END()                                                           \
+    do {                                                                        \
+        printf("%d passed, %d failed\n", harness_passed, harness_failed);       \
+        return harness_failed ? 1 : 0;                                          \
+    } while (0)
+
+/* The probe binary the tests run inside sandboxes (see probe.c). */
+static const char *probe_path(void) {
+    const char *p = getenv("SANDLOCK_PROBE");
+    if (!p) { fprintf(stderr, "SANDLOCK_PROBE is not set\n"); exit(2); }
+    return p;
+}
+
+static char probe_dir_buf[4096];
+static const char *probe_dir(void) {
+    snprintf(probe_dir_buf, sizeof probe_dir_buf, "%s", probe_path());
+    char *slash = strrchr(probe_dir_buf, '/');
+    if (slash) *slash = '\0';
+    return probe_dir_buf;
+}
+
+/* A policy that can run the probe and the system's programs. */
+static sandlock_policy *base_policy(void) {
+    sandlock_policy *p = sandlock_policy_new();
+    const char *ro[] = {"/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", NULL};
+    for (int i = 0; ro[i]; i++) {
+        struct stat st;
+        if (stat(ro[i], &st) == 0) {
+            int r = sandlock_policy_fs_read(p, ro[i]);
+            CHECK(r == 0, "fs_read %s: %d %s", ro[i], r, sandlock_policy_error(p));
+        }
+    }
+    int r = sandlock_policy_fs_read(p, probe_dir());
+    CHECK(r == 0, "fs_read probe dir: %d %s", r, sandlock_policy_error(p));
+    return p;
+}
+
+/* Drives one sandbox from a poll loop to its end. */
+static inline int supervise(sandlock_sandbox *sb) {
+    struct pollfd pfd = {.fd = sandlock_sandbox_fd(sb), .events = POLLIN};
+    for (;;) {
+        poll(&pfd, 1, sandlock_sandbox_timeout_ms(sb));
+        int r;
+        while ((r = sandlock_supervise_step(sb)) == SANDLOCK_STEP_MORE) {}
+        if (r == SANDLOCK_STEP_EXITED || r < 0) return r;
+    }
+}
+
+struct outcome {
+    int spawn;      /* sandlock_spawn's return */
+    int reason;     /* SANDLOCK_EXIT_* */
+    int code;       /* exit code, or -1 */
+    int sig;        /* signal, or 0 */
+    char out[8192]; /* stdout */
+};
+
+/* Runs argv under p with stdout captured (small outputs only) and stdin
+ * from stdin_fd (-1: /dev/null). */
+static inline struct outcome run_in(sandlock_policy *p, const char *const argv[], int stdin_fd) {
+    struct outcome o;
+    memset(&o, 0, sizeof o);
+    o.code = -1;
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) { o.spawn = -errno; return o; }
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    sandlock_spawn_opts opts = {sizeof opts, stdin_fd >= 0 ? stdin_fd : devnull, pipefd[1], -1};
+    sandlock_sandbox *sb = NULL;
+    o.spawn = sandlock_spawn(p, argv, &opts, &sb);
+    close(pipefd[1]);
+    close(devnull);
+    if (o.spawn == 0) {
+        int r = supervise(sb);
+        CHECK(r == SANDLOCK_STEP_EXITED, "supervise: %d %s", r, sandlock_sandbox_error(sb));
+        o.reason = sandlock_sandbox_exit_reason(sb);
+        o.code = sandlock_sandbox_exit_code(sb);
+        o.sig = sandlock_sandbox_exit_signal(sb);
+        sandlock_sandbox_free(sb);
+        size_t used = 0;
+        ssize_t n;
+        while (used < sizeof o.out - 1 && (n = read(pipefd[0], o.out + used, sizeof o.out - 1 - used)) > 0)
+            used += (size_t)n;
+        o.out[used] = '\0';
+    }
+    close(pipefd[0]);
+    return o;
+}
+
+static inline struct outcome run(sandlock_policy *p, const char *const argv[]) {
+    return run_in(p, argv, -1);
+}
+
+/* Runs the probe with one command and argument under p. */
+static inline struct outcome probe(sandlock_policy *p, const char *cmd, const char *arg) {
+    const char *argv[] = {probe_path(), cmd, arg, NULL};
+    return run(p, argv);
+}
+
+/* A scratch directory of the test's own, removed by cleanup_scratch(). */
+static char scratch[256];
+static inline void make_scratch(void) {
+    snprintf(scratch, sizeof scratch, "/tmp/sandlock-test-XXXXXX");
+    if (!mkdtemp(scratch)) { perror("mkdtemp"); exit(2); }
+}
+static inline void cleanup_scratch(void) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", scratch);
+}
+
+static inline int count_open_fds(void) {
+    int n = 0;
+    char path[64];
+    for (int fd = 0; fd < 4096; fd++) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        if (access(path, F_OK) == 0) n++;
+    }
+    return n;
+}
+
+#endif

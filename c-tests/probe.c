@@ -1,0 +1,209 @@
+/* The program the C tests run inside sandboxes: each subcommand tries one
+ * thing and reports through its exit status: 0 = it worked, otherwise the
+ * errno it failed with (or death by a signal). Output goes to stdout. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+static int result(long ret) { return ret < 0 ? errno : 0; }
+
+static int do_read(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return errno;
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    if (n < 0) return errno;
+    fwrite(buf, 1, (size_t)n, stdout);
+    return 0;
+}
+
+static int do_write(const char *path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return errno;
+    ssize_t n = write(fd, "written\n", 8);
+    close(fd);
+    return n == 8 ? 0 : errno;
+}
+
+static int do_exec(const char *path) {
+    char *argv[] = {(char *)path, (char *)"exit", (char *)"0", NULL};
+    execv(path, argv);
+    return errno;
+}
+
+static int count_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -errno;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n - 1; /* the directory's own fd */
+}
+
+static int caps_all_zero(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return errno;
+    char line[256];
+    int nonzero = 0, seen = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "Cap", 3) == 0 || strncmp(line, "NoNewPrivs", 10) == 0) {
+            fputs(line, stdout);
+            if (strncmp(line, "Cap", 3) == 0) {
+                seen++;
+                const char *hex = strchr(line, ':') + 1;
+                if (strtoull(hex, NULL, 16) != 0) nonzero++;
+            }
+        }
+    }
+    fclose(f);
+    return seen == 5 && nonzero == 0 ? 0 : 1;
+}
+
+static int abstract_connect(const char *name) {
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (s < 0) return errno;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    size_t len = strlen(name);
+    memcpy(a.sun_path + 1, name, len);
+    int r = connect(s, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len));
+    int e = r < 0 ? errno : 0;
+    close(s);
+    return e;
+}
+
+static int tiocsti(void) {
+    /* stdin is a pty slave given by the test: make it our controlling
+     * terminal (we lead our own session), then try to inject a byte. */
+    if (ioctl(0, TIOCSCTTY, 0) < 0) return 100;
+    char c = 'x';
+    if (ioctl(0, TIOCSTI, &c) < 0) return errno;
+    return 0;
+}
+
+static int tiocsti_high_bits(void) {
+    if (ioctl(0, TIOCSCTTY, 0) < 0) return 100;
+    char c = 'y';
+    long r = syscall(SYS_ioctl, 0, (unsigned long)TIOCSTI | (1UL << 32), &c);
+    return result(r);
+}
+
+static int int80_getpid(void) {
+    long ret;
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20) : "memory");
+    printf("int80 returned %ld\n", ret);
+    return 0;
+}
+
+static int x32_getpid(void) {
+    long r = syscall(0x40000000 | 39);
+    printf("x32 returned %ld\n", r);
+    return result(r);
+}
+
+static int clone_newuser(void) {
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) _exit(0);
+    if (pid < 0) return errno;
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
+static int syscall_family(const char *name) {
+    if (!strcmp(name, "unshare")) return result(unshare(CLONE_NEWUSER));
+    if (!strcmp(name, "clone_newuser")) return clone_newuser();
+    if (!strcmp(name, "clone3")) return result(syscall(SYS_clone3, NULL, 0));
+    if (!strcmp(name, "setns")) return result(setns(0, CLONE_NEWNET));
+    if (!strcmp(name, "mount")) return result(mount("none", "/nonexistent-sandlock", "tmpfs", 0, NULL));
+    if (!strcmp(name, "umount2")) return result(umount2("/nonexistent-sandlock", 0));
+    if (!strcmp(name, "chroot")) return result(chroot("/"));
+    if (!strcmp(name, "pivot_root")) return result(syscall(SYS_pivot_root, "/", "/"));
+    if (!strcmp(name, "fsopen")) return result(syscall(SYS_fsopen, "tmpfs", 0));
+    if (!strcmp(name, "open_tree")) return result(syscall(SYS_open_tree, AT_FDCWD, "/", 0));
+    if (!strcmp(name, "move_mount")) return result(syscall(SYS_move_mount, -1, "", -1, "", 0));
+    if (!strcmp(name, "ptrace")) return result(syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0));
+    if (!strcmp(name, "process_vm_readv")) return result(syscall(SYS_process_vm_readv, getpid(), NULL, 0, NULL, 0, 0));
+    if (!strcmp(name, "pidfd_getfd")) return result(syscall(SYS_pidfd_getfd, -1, 0, 0));
+    if (!strcmp(name, "kcmp")) return result(syscall(SYS_kcmp, getpid(), getpid(), 0, 0, 0));
+    if (!strcmp(name, "bpf")) return result(syscall(SYS_bpf, 0, NULL, 0));
+    if (!strcmp(name, "perf_event_open")) return result(syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0));
+    if (!strcmp(name, "userfaultfd")) return result(syscall(SYS_userfaultfd, 1 /* UFFD_USER_MODE_ONLY */));
+    if (!strcmp(name, "io_uring_setup")) return result(syscall(SYS_io_uring_setup, 4, NULL));
+    if (!strcmp(name, "keyctl")) return result(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_PROCESS_KEYRING, 0));
+    if (!strcmp(name, "add_key")) return result(syscall(SYS_add_key, "user", "sandlock", "x", 1, KEY_SPEC_PROCESS_KEYRING));
+    if (!strcmp(name, "seccomp")) return result(syscall(SYS_seccomp, 2 /* GET_ACTION_AVAIL */, 0, NULL));
+    if (!strcmp(name, "prctl_seccomp")) return result(prctl(PR_SET_SECCOMP, 99, 0, 0, 0));
+    if (!strcmp(name, "personality")) return result(personality(ADDR_NO_RANDOMIZE));
+    if (!strcmp(name, "init_module")) return result(syscall(SYS_init_module, NULL, 0, ""));
+    if (!strcmp(name, "kexec_load")) return result(syscall(SYS_kexec_load, 0, 0, NULL, 0));
+    if (!strcmp(name, "swapon")) return result(syscall(SYS_swapon, "/nonexistent-sandlock", 0));
+    if (!strcmp(name, "reboot")) return result(syscall(SYS_reboot, 0, 0, 0, NULL));
+    if (!strcmp(name, "settimeofday")) return result(syscall(SYS_settimeofday, NULL, NULL));
+    if (!strcmp(name, "clock_settime")) return result(syscall(SYS_clock_settime, 0, NULL));
+    if (!strcmp(name, "sethostname")) return result(sethostname("x", 1));
+    if (!strcmp(name, "syslog")) return result(syscall(SYS_syslog, 10 /* SIZE_BUFFER */, NULL, 0));
+    if (!strcmp(name, "acct")) return result(acct(NULL));
+    if (!strcmp(name, "quotactl")) return result(syscall(SYS_quotactl, 0, NULL, 0, NULL));
+    if (!strcmp(name, "open_by_handle_at")) return result(syscall(SYS_open_by_handle_at, -1, NULL, 0));
+    if (!strcmp(name, "socket_netlink")) return result(socket(AF_NETLINK, SOCK_RAW, 0));
+    if (!strcmp(name, "socket_packet")) return result(socket(AF_PACKET, SOCK_RAW, 0));
+    if (!strcmp(name, "socket_inet")) return result(socket(AF_INET, SOCK_STREAM, 0));
+    if (!strcmp(name, "socket_inet6_udp")) return result(socket(AF_INET6, SOCK_DGRAM, 0));
+    if (!strcmp(name, "socket_unix")) return result(socket(AF_UNIX, SOCK_STREAM, 0));
+    if (!strcmp(name, "socket_unix_high_bits")) return result(syscall(SYS_socket, (1UL << 32) | AF_UNIX, SOCK_STREAM, 0));
+    if (!strcmp(name, "getpid")) return result(getpid());
+    if (!strcmp(name, "uname")) { struct utsname_buf { char b[6 * 65]; } u; return result(syscall(SYS_uname, &u)); }
+    fprintf(stderr, "probe: unknown syscall family %s\n", name);
+    return 200;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return 201;
+    const char *cmd = argv[1], *arg = argc > 2 ? argv[2] : "";
+    int status;
+    if (!strcmp(cmd, "exit")) status = atoi(arg);
+    else if (!strcmp(cmd, "read")) status = do_read(arg);
+    else if (!strcmp(cmd, "write")) status = do_write(arg);
+    else if (!strcmp(cmd, "exec")) status = do_exec(arg);
+    else if (!strcmp(cmd, "syscall")) status = syscall_family(arg);
+    else if (!strcmp(cmd, "int80")) status = int80_getpid();
+    else if (!strcmp(cmd, "x32")) status = x32_getpid();
+    else if (!strcmp(cmd, "tiocsti")) status = tiocsti();
+    else if (!strcmp(cmd, "tiocsti_high")) status = tiocsti_high_bits();
+    else if (!strcmp(cmd, "caps")) status = caps_all_zero();
+    else if (!strcmp(cmd, "fds")) { printf("%d\n", count_fds()); status = 0; }
+    else if (!strcmp(cmd, "env")) { extern char **environ; for (char **e = environ; *e; e++) puts(*e); status = 0; }
+    else if (!strcmp(cmd, "kill")) status = result(kill((pid_t)atoi(arg), 0));
+    else if (!strcmp(cmd, "abstract")) status = abstract_connect(arg);
+    else if (!strcmp(cmd, "segv")) { raise(SIGSEGV); status = 202; }
+    else if (!strcmp(cmd, "nofile")) { struct rlimit r; getrlimit(RLIMIT_NOFILE, &r); printf("%llu %llu\n", (unsigned long long)r.rlim_cur, (unsigned long long)r.rlim_max); status = 0; }
+    else if (!strcmp(cmd, "cwd")) { char b[4096]; status = getcwd(b, sizeof b) ? (puts(b), 0) : errno; }
+    else if (!strcmp(cmd, "sleep")) { sleep((unsigned)atoi(arg)); status = 0; }
+    else if (!strcmp(cmd, "sigmask")) { sigset_t s; sigprocmask(SIG_SETMASK, NULL, &s); struct sigaction a; sigaction(SIGPIPE, NULL, &a); status = (sigisemptyset(&s) && a.sa_handler == SIG_DFL) ? 0 : 1; }
+    else { fprintf(stderr, "probe: unknown command %s\n", cmd); status = 201; }
+    fflush(stdout);
+    return status;
+}

@@ -1,0 +1,194 @@
+//! `sandlock_policy_*`: building a policy.
+
+use super::{c_path, c_text, c_message, guarded};
+use crate::error::{Error, Result};
+use crate::policy::Policy;
+use parking_lot::Mutex;
+use std::ffi::{c_char, c_int, CString};
+
+/// A sandbox policy. Create with sandlock_policy_new(), free with
+/// sandlock_policy_free(). Plain value: it may spawn many sandboxes, also
+/// from several threads at once.
+pub struct sandlock_policy {
+    pub(crate) policy: Policy,
+    /// The last failure's message; behind a lock because sandlock_spawn()
+    /// records its failures here through a const pointer.
+    pub(crate) error: Mutex<CString>,
+}
+
+impl sandlock_policy {
+    pub(crate) fn record(&self, result: Result<i32>) -> c_int {
+        match result {
+            Ok(v) => {
+                *self.error.lock() = CString::default();
+                v
+            }
+            Err(e) => {
+                *self.error.lock() = c_message(e.message());
+                -e.errno()
+            }
+        }
+    }
+}
+
+/// Runs `body` on the policy behind `p`; NULL is -EINVAL.
+fn with_policy(p: *mut sandlock_policy, body: impl FnOnce(&mut Policy) -> Result<()>) -> c_int {
+    // SAFETY: the caller passes NULL or a pointer from sandlock_policy_new.
+    let Some(handle) = (unsafe { p.as_mut() }) else {
+        return -libc::EINVAL;
+    };
+    let result = guarded(|| body(&mut handle.policy).map(|()| 0));
+    handle.record(result)
+}
+
+/// A new, empty policy: nothing readable, no network, the built-in syscall
+/// deny list, the host's environment. NULL only when memory is exhausted.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_new() -> *mut sandlock_policy {
+    guarded(|| {
+        Ok(Box::into_raw(Box::new(sandlock_policy {
+            policy: Policy::new(),
+            error: Mutex::new(CString::default()),
+        })))
+    })
+    .unwrap_or(std::ptr::null_mut())
+}
+
+/// Frees a policy. NULL is ignored. Sandboxes spawned from it live on.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_free(p: *mut sandlock_policy) {
+    if !p.is_null() {
+        // SAFETY: p came from sandlock_policy_new and is freed once.
+        let _ = guarded(|| {
+            drop(unsafe { Box::from_raw(p) });
+            Ok(())
+        });
+    }
+}
+
+/// The message of the last failed call on `p` (including sandlock_spawn()
+/// with `p`), "" when none. Owned by the policy; valid until the next call
+/// on it.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_error(p: *const sandlock_policy) -> *const c_char {
+    // SAFETY: NULL or a live policy.
+    match unsafe { p.as_ref() } {
+        Some(handle) => handle.error.lock().as_ptr(),
+        None => c"invalid argument: NULL policy".as_ptr(),
+    }
+}
+
+/// Allows reading and executing beneath `path` (a directory or a file,
+/// which must exist). Enforced by Landlock.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_fs_read(p: *mut sandlock_policy, path: *const c_char) -> c_int {
+    // SAFETY: path is NULL or NUL-terminated.
+    with_policy(p, |policy| policy.fs_read(unsafe { c_path("fs_read", path) }?))
+}
+
+/// Allows everything beneath `path`: read, write, create, remove, rename,
+/// truncate, execute, device ioctls. Enforced by Landlock.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_fs_write(p: *mut sandlock_policy, path: *const c_char) -> c_int {
+    // SAFETY: path is NULL or NUL-terminated.
+    with_policy(p, |policy| policy.fs_write(unsafe { c_path("fs_write", path) }?))
+}
+
+/// Denies one more syscall by its x86_64 name (EPERM). The built-in deny
+/// list always stays. An unknown name is -EINVAL.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_syscall_deny(p: *mut sandlock_policy, name: *const c_char) -> c_int {
+    // SAFETY: name is NULL or NUL-terminated.
+    with_policy(p, |policy| policy.syscall_deny(unsafe { c_text("syscall_deny", name) }?))
+}
+
+/// RLIMIT_NOFILE of the sandbox, capped at the host's own; 0 = the host's.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_max_open_files(p: *mut sandlock_policy, n: u32) -> c_int {
+    with_policy(p, |policy| policy.max_open_files(n))
+}
+
+/// Wall-clock limit: after `ms` every process of the sandbox is killed and
+/// the exit reason is SANDLOCK_EXIT_TIMEOUT. 0 = none. The timer is part of
+/// sandlock_sandbox_fd().
+#[no_mangle]
+pub extern "C" fn sandlock_policy_timeout_ms(p: *mut sandlock_policy, ms: u64) -> c_int {
+    with_policy(p, |policy| policy.timeout_ms(ms))
+}
+
+/// Starts the sandbox with an empty environment (then add with env_set).
+#[no_mangle]
+pub extern "C" fn sandlock_policy_env_clear(p: *mut sandlock_policy) -> c_int {
+    with_policy(p, |policy| policy.env_clear())
+}
+
+/// Sets (or replaces) one variable of the sandbox's environment.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_env_set(
+    p: *mut sandlock_policy,
+    name: *const c_char,
+    value: *const c_char,
+) -> c_int {
+    with_policy(p, |policy| {
+        // SAFETY: name and value are NULL or NUL-terminated.
+        let (name, value) = unsafe { (c_path("env_set name", name)?, c_path("env_set value", value)?) };
+        policy.env_set(name, value)
+    })
+}
+
+/// The command's working directory (must exist; Landlock still decides
+/// what may be read there).
+#[no_mangle]
+pub extern "C" fn sandlock_policy_cwd(p: *mut sandlock_policy, path: *const c_char) -> c_int {
+    // SAFETY: path is NULL or NUL-terminated.
+    with_policy(p, |policy| policy.cwd(unsafe { c_path("cwd", path) }?))
+}
+
+fn not_yet(what: &str, issue: u32) -> Result<()> {
+    Err(Error::new(
+        libc::ENOSYS,
+        format!("{what}: not implemented in this version (planned: issue #{issue})"),
+    ))
+}
+
+/// Network allowlist rule. Not implemented yet: -ENOSYS. Without any rule
+/// the sandbox has no network at all.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_net_allow(p: *mut sandlock_policy, spec: *const c_char) -> c_int {
+    with_policy(p, |_| {
+        // SAFETY: spec is NULL or NUL-terminated.
+        unsafe { c_text("net_allow", spec) }?;
+        not_yet("net_allow", 3)
+    })
+}
+
+/// Ports the sandbox may bind. Not implemented yet: -ENOSYS.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_net_bind(p: *mut sandlock_policy, ports: *const c_char) -> c_int {
+    with_policy(p, |_| {
+        // SAFETY: ports is NULL or NUL-terminated.
+        unsafe { c_text("net_bind", ports) }?;
+        not_yet("net_bind", 3)
+    })
+}
+
+/// Live processes at once. Not implemented yet: -ENOSYS.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_max_processes(p: *mut sandlock_policy, n: u32) -> c_int {
+    let _ = n;
+    with_policy(p, |_| not_yet("max_processes", 4))
+}
+
+/// Memory of the whole sandbox. Not implemented yet: -ENOSYS.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_max_memory(p: *mut sandlock_policy, bytes: u64) -> c_int {
+    let _ = bytes;
+    with_policy(p, |_| not_yet("max_memory", 4))
+}
+
+/// CPU share of one CPU. Not implemented yet: -ENOSYS.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_max_cpu(p: *mut sandlock_policy, percent: u32) -> c_int {
+    let _ = percent;
+    with_policy(p, |_| not_yet("max_cpu", 4))
+}

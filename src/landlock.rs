@@ -1,0 +1,103 @@
+//! The Landlock half of confinement: a ruleset built in the parent before
+//! the child exists, enforced by the child with one raw
+//! `landlock_restrict_self` right before exec.
+//!
+//! Every access right the kernel knows (up to ABI 6) is handled, so what no
+//! rule grants is denied: reads and writes outside `fs_read`/`fs_write`,
+//! truncate, cross-directory links (refer), device ioctls, TCP connect and
+//! bind, abstract unix sockets and signals that leave the sandbox.
+
+use crate::error::{Error, Result};
+use crate::policy::Policy;
+use landlock::{
+    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd,
+    Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetError, Scope, ABI,
+};
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+/// The ABI whose rights we handle; older kernels are refused.
+const REQUIRED_ABI: ABI = ABI::V6;
+
+/// What `fs_read` grants.
+fn read_access() -> BitFlags<AccessFs> {
+    AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::Execute
+}
+
+/// What `fs_write` grants: everything.
+fn write_access() -> BitFlags<AccessFs> {
+    AccessFs::from_all(REQUIRED_ABI)
+}
+
+/// The Landlock ABI the running kernel offers (0 without Landlock).
+pub fn kernel_abi() -> i32 {
+    // SAFETY: LANDLOCK_CREATE_RULESET_VERSION takes a NULL attr and size 0.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            1u32,
+        )
+    };
+    if ret < 0 {
+        0
+    } else {
+        ret as i32
+    }
+}
+
+fn compat_error(err: RulesetError) -> Error {
+    let abi = kernel_abi();
+    Error::new(
+        libc::ENOSYS,
+        format!(
+            "landlock: this kernel offers ABI {abi}, the policy needs ABI {} ({err})",
+            REQUIRED_ABI as i32
+        ),
+    )
+}
+
+fn add_tree(
+    ruleset: landlock::RulesetCreated,
+    what: &str,
+    path: &Path,
+    access: BitFlags<AccessFs>,
+) -> Result<landlock::RulesetCreated> {
+    let fd = PathFd::new(path).map_err(|e| {
+        Error::new(
+            libc::ENOENT,
+            format!("{what}: \"{}\": cannot open: {e}", path.display()),
+        )
+    })?;
+    let access = if path.is_dir() {
+        access
+    } else {
+        access & AccessFs::from_file(REQUIRED_ABI)
+    };
+    ruleset
+        .add_rule(PathBeneath::new(fd, access))
+        .map_err(|e| Error::new(libc::EINVAL, format!("{what}: \"{}\": {e}", path.display())))
+}
+
+/// Builds the ruleset for `policy` and returns its fd, ready for
+/// `landlock_restrict_self` in the child. Fails with ENOSYS when the kernel
+/// lacks Landlock or the ABI the policy needs.
+pub fn build_ruleset(policy: &Policy) -> Result<OwnedFd> {
+    let ruleset = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::from_all(REQUIRED_ABI))
+        .and_then(|r| r.handle_access(AccessNet::from_all(REQUIRED_ABI)))
+        .and_then(|r| r.scope(Scope::from_all(REQUIRED_ABI)))
+        .and_then(|r| r.create())
+        .map_err(compat_error)?;
+    let mut ruleset = ruleset;
+    for path in &policy.fs_read {
+        ruleset = add_tree(ruleset, "fs_read", path, read_access())?;
+    }
+    for path in &policy.fs_write {
+        ruleset = add_tree(ruleset, "fs_write", path, write_access())?;
+    }
+    let fd: Option<OwnedFd> = ruleset.into();
+    fd.ok_or_else(|| Error::new(libc::ENOSYS, "landlock: not available on this kernel"))
+}

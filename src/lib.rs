@@ -1,0 +1,37 @@
+//! libsandlock: run an untrusted command confined by Landlock and seccomp,
+//! supervised from the host's own event loop. No threads, no root, no
+//! namespaces.
+//!
+//! The map:
+//! - [`policy`]: what a sandbox may do, checked as it is described;
+//! - [`landlock`]: the filesystem, TCP and scope ruleset;
+//! - [`seccomp::filter`]: the BPF program (deny list, argument and arch checks);
+//! - [`seccomp::notify`]: the user-notification listener;
+//! - [`spawn`]: preparing everything, then clone3 and a raw-syscall child;
+//! - [`supervisor`]: one sandbox's fd, its non-blocking step and its end;
+//! - `ffi`: the C ABI, a thin guarded layer over the above;
+//! - `sys`: raw system calls and kernel structures.
+
+pub mod error;
+mod ffi;
+pub mod landlock;
+pub mod policy;
+pub mod seccomp;
+pub mod spawn;
+pub mod supervisor;
+pub mod syscall_table;
+mod sys;
+
+pub use error::{Error, Result};
+pub use policy::Policy;
+pub use supervisor::{ExitReason, Sandbox, Step};
+
+use std::ffi::OsStr;
+use std::os::fd::RawFd;
+
+/// Spawns `argv` under `policy`; stdio entries of -1 inherit the host's.
+pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sandbox> {
+    let prepared = spawn::Prepared::new(policy, argv, stdio)?;
+    let child = spawn::spawn(&prepared)?;
+    Sandbox::new(child, policy.timeout_ms)
+}

@@ -1,0 +1,187 @@
+//! What a sandbox may do, as the host described it. A policy is a plain
+//! value: it checks each input as it is added and is only read afterwards,
+//! so one policy can spawn many sandboxes from many threads.
+
+use crate::error::{Error, Result};
+use crate::syscall_table;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Longest path, environment entry or syscall name accepted.
+pub const MAX_INPUT_LEN: usize = 64 * 1024;
+/// Most rules of one kind a policy holds.
+pub const MAX_RULES: usize = 4096;
+
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// Trees (or files) readable and executable.
+    pub fs_read: Vec<PathBuf>,
+    /// Trees (or files) fully writable.
+    pub fs_write: Vec<PathBuf>,
+    /// Extra syscalls denied with EPERM, on top of the built-in list.
+    pub syscall_deny: Vec<(String, i64)>,
+    /// RLIMIT_NOFILE for the sandbox, never above what the host has.
+    pub max_open_files: Option<u32>,
+    /// Start from an empty environment instead of the host's.
+    pub env_clear: bool,
+    /// Variables set (or replaced) on top of the base environment.
+    pub env_set: Vec<(OsString, OsString)>,
+    /// Working directory of the command; the host's when unset.
+    pub cwd: Option<PathBuf>,
+    /// Wall-clock limit in milliseconds, then every process is killed.
+    pub timeout_ms: Option<u64>,
+    /// Syscalls routed to the supervisor, which denies what it has no handler for.
+    pub(crate) supervised: Vec<i64>,
+}
+
+fn check_len(what: &str, bytes: &[u8]) -> Result<()> {
+    if bytes.is_empty() {
+        return Err(Error::invalid(format!("{what}: empty")));
+    }
+    if bytes.len() > MAX_INPUT_LEN {
+        return Err(Error::invalid(format!(
+            "{what}: {} bytes is over the {MAX_INPUT_LEN}-byte limit",
+            bytes.len()
+        )));
+    }
+    Ok(())
+}
+
+fn check_room(what: &str, len: usize) -> Result<()> {
+    if len >= MAX_RULES {
+        return Err(Error::new(
+            libc::E2BIG,
+            format!("{what}: more than {MAX_RULES} rules"),
+        ));
+    }
+    Ok(())
+}
+
+/// An absolute or relative path that exists now, made absolute so the rule
+/// does not depend on the host's cwd at spawn time.
+fn existing_path(what: &str, path: &OsStr) -> Result<PathBuf> {
+    check_len(what, path.as_bytes())?;
+    let shown = path.to_string_lossy();
+    let absolute = std::path::absolute(Path::new(path))
+        .map_err(|e| Error::new(libc::EINVAL, format!("{what}: \"{shown}\": {e}")))?;
+    match std::fs::symlink_metadata(&absolute).and_then(|_| std::fs::metadata(&absolute)) {
+        Ok(_) => Ok(absolute),
+        Err(e) => {
+            let errno = e.raw_os_error().unwrap_or(libc::ENOENT);
+            Err(Error::os(format!("{what}: \"{shown}\""), errno))
+        }
+    }
+}
+
+impl Policy {
+    pub fn new() -> Self {
+        Policy::default()
+    }
+
+    pub fn fs_read(&mut self, path: &OsStr) -> Result<()> {
+        check_room("fs_read", self.fs_read.len())?;
+        let path = existing_path("fs_read", path)?;
+        self.fs_read.push(path);
+        Ok(())
+    }
+
+    pub fn fs_write(&mut self, path: &OsStr) -> Result<()> {
+        check_room("fs_write", self.fs_write.len())?;
+        let path = existing_path("fs_write", path)?;
+        self.fs_write.push(path);
+        Ok(())
+    }
+
+    pub fn syscall_deny(&mut self, name: &str) -> Result<()> {
+        check_room("syscall_deny", self.syscall_deny.len())?;
+        check_len("syscall_deny", name.as_bytes())?;
+        let nr = syscall_table::number(name).ok_or_else(|| {
+            Error::invalid(format!(
+                "syscall_deny: \"{name}\": unknown system call name on x86_64"
+            ))
+        })?;
+        if !self.syscall_deny.iter().any(|(_, n)| *n == nr) {
+            self.syscall_deny.push((name.to_string(), nr));
+        }
+        Ok(())
+    }
+
+    pub fn max_open_files(&mut self, n: u32) -> Result<()> {
+        self.max_open_files = if n == 0 { None } else { Some(n) };
+        Ok(())
+    }
+
+    pub fn timeout_ms(&mut self, ms: u64) -> Result<()> {
+        // A timerfd takes seconds as time_t: keep far below its range.
+        const MAX_MS: u64 = 1 << 52;
+        if ms > MAX_MS {
+            return Err(Error::invalid(format!(
+                "timeout_ms: {ms} is over the {MAX_MS} ms limit"
+            )));
+        }
+        self.timeout_ms = if ms == 0 { None } else { Some(ms) };
+        Ok(())
+    }
+
+    pub fn env_clear(&mut self) -> Result<()> {
+        self.env_clear = true;
+        self.env_set.clear();
+        Ok(())
+    }
+
+    pub fn env_set(&mut self, name: &OsStr, value: &OsStr) -> Result<()> {
+        check_room("env_set", self.env_set.len())?;
+        check_len("env_set name", name.as_bytes())?;
+        if name.as_bytes().contains(&b'=') {
+            return Err(Error::invalid(format!(
+                "env_set: name \"{}\" contains '='",
+                name.to_string_lossy()
+            )));
+        }
+        if value.len() > MAX_INPUT_LEN {
+            return Err(Error::invalid(format!(
+                "env_set: value of \"{}\" is over the {MAX_INPUT_LEN}-byte limit",
+                name.to_string_lossy()
+            )));
+        }
+        self.env_set.retain(|(n, _)| n != name);
+        self.env_set.push((name.to_owned(), value.to_owned()));
+        Ok(())
+    }
+
+    pub fn cwd(&mut self, path: &OsStr) -> Result<()> {
+        let path = existing_path("cwd", path)?;
+        if !path.is_dir() {
+            return Err(Error::new(
+                libc::ENOTDIR,
+                format!("cwd: \"{}\": Not a directory", path.display()),
+            ));
+        }
+        self.cwd = Some(path);
+        Ok(())
+    }
+
+    /// Routes a syscall through the supervisor (its handler decides; a
+    /// syscall without a handler is denied).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn supervise(&mut self, nr: i64) {
+        if !self.supervised.contains(&nr) {
+            self.supervised.push(nr);
+        }
+    }
+
+    /// The environment the command starts with.
+    pub fn environment(&self) -> Vec<(OsString, OsString)> {
+        let mut env: Vec<(OsString, OsString)> = if self.env_clear {
+            Vec::new()
+        } else {
+            std::env::vars_os().collect()
+        };
+        for (name, value) in &self.env_set {
+            env.retain(|(n, _)| n != name);
+            env.push((name.clone(), value.clone()));
+        }
+        env
+    }
+}

@@ -1,0 +1,409 @@
+//! The BPF program installed in the child.
+//!
+//! Layout, first match wins:
+//! 1. arch check: anything but x86_64 (an `int $0x80` arrives as i386) and
+//!    any x32 number (bit 0x40000000) kills the process;
+//! 2. the EPERM section: the built-in deny list, argument checks, and the
+//!    policy's `syscall_deny` names;
+//! 3. the ENOSYS section: `clone3`, whose flags BPF cannot read, so libc
+//!    falls back to `clone`, whose flags section 2 checks;
+//! 4. the USER_NOTIF section: syscalls the supervisor decides;
+//! 5. allow.
+//!
+//! seccompiler compiles each section's rules; it has one match action per
+//! filter and no USER_NOTIF, so each section is compiled with a marker
+//! "mismatch" return that is rewritten into a jump to the next section.
+
+use crate::error::{Error, Result};
+use crate::policy::Policy;
+#[cfg(test)]
+use crate::sys::seccomp::AUDIT_ARCH_I386;
+use crate::sys::seccomp::{AUDIT_ARCH_X86_64, SECCOMP_RET_USER_NOTIF, X32_SYSCALL_BIT};
+use seccompiler::{
+    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
+    SeccompFilter, SeccompRule, TargetArch,
+};
+use std::collections::BTreeMap;
+
+const BPF_LD_W_ABS: u16 = 0x20;
+const BPF_JMP_JA: u16 = 0x05;
+const BPF_JMP_JEQ_K: u16 = 0x15;
+const BPF_JMP_JGE_K: u16 = 0x35;
+const BPF_RET_K: u16 = 0x06;
+const OFFSET_NR: u32 = 0;
+const OFFSET_ARCH: u32 = 4;
+
+const RET_ALLOW: u32 = 0x7fff_0000;
+const RET_KILL_PROCESS: u32 = 0x8000_0000;
+const RET_ERRNO: u32 = 0x0005_0000;
+const RET_TRACE: u32 = 0x7ff0_0000;
+/// "No rule matched, go on": never returned by a finished program.
+const NEXT_SECTION_MARK: u32 = RET_TRACE | 0x5e5e;
+
+/// Syscalls denied outright, whatever their arguments.
+pub const DENIED: &[&str] = &[
+    // kernel modules and kexec
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "create_module",
+    "kexec_load",
+    "kexec_file_load",
+    // mounts and root changes
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "move_mount",
+    "open_tree",
+    "open_tree_attr",
+    "mount_setattr",
+    // namespaces
+    "unshare",
+    "setns",
+    // other processes' memory and files
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_getfd",
+    "kcmp",
+    // kernel attack surface
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "keyctl",
+    "add_key",
+    "request_key",
+    // no filter of the child's own: it could outrank the supervisor
+    "seccomp",
+    // machine-wide state
+    "swapon",
+    "swapoff",
+    "reboot",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "sethostname",
+    "setdomainname",
+    "syslog",
+    "acct",
+    "quotactl",
+    "quotactl_fd",
+    "open_by_handle_at",
+    "lookup_dcookie",
+    "iopl",
+    "ioperm",
+    "uselib",
+    "vhangup",
+    "nfsservctl",
+];
+
+const TIOCSTI: u64 = 0x5412;
+const TIOCLINUX: u64 = 0x541c;
+const PR_SET_SECCOMP: u64 = 22;
+const PERSONALITY_QUERY: u64 = 0xffff_ffff;
+const PER_LINUX: u64 = 0;
+const CLONE_NAMESPACE_FLAGS: &[u64] = &[
+    0x0002_0000, // CLONE_NEWNS
+    0x0200_0000, // CLONE_NEWCGROUP
+    0x0400_0000, // CLONE_NEWUTS
+    0x0800_0000, // CLONE_NEWIPC
+    0x1000_0000, // CLONE_NEWUSER
+    0x2000_0000, // CLONE_NEWPID
+    0x4000_0000, // CLONE_NEWNET
+];
+const ALLOWED_FAMILIES: &[u64] = &[libc::AF_UNIX as u64];
+
+fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> SeccompCondition {
+    // Dword compares the low 32 bits only: `int` arguments (ioctl
+    // requests, families, options) cannot be smuggled in the high half.
+    SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value)
+        .expect("argument index below 6")
+}
+
+fn rule(conditions: Vec<SeccompCondition>) -> SeccompRule {
+    SeccompRule::new(conditions).expect("a rule has at least one condition")
+}
+
+fn nr(name: &str) -> i64 {
+    crate::syscall_table::number(name).unwrap_or_else(|| panic!("{name} is in the syscall table"))
+}
+
+/// The EPERM section's rules: `(syscall, rules)`, where no rule means
+/// "always" and several rules mean "any of them".
+fn eperm_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    for name in DENIED {
+        rules.insert(nr(name), Vec::new());
+    }
+    for (_, number) in &policy.syscall_deny {
+        rules.insert(*number, Vec::new());
+    }
+    let mut conditional = |name: &str, rule: SeccompRule| {
+        let entry = rules.entry(nr(name)).or_default();
+        // An unconditional deny (empty list) stays unconditional.
+        if !entry.is_empty() || !policy.syscall_deny.iter().any(|(n, _)| n == name) {
+            entry.push(rule);
+        }
+    };
+    conditional("ioctl", rule(vec![cond(1, SeccompCmpOp::Eq, TIOCSTI)]));
+    conditional("ioctl", rule(vec![cond(1, SeccompCmpOp::Eq, TIOCLINUX)]));
+    conditional("prctl", rule(vec![cond(0, SeccompCmpOp::Eq, PR_SET_SECCOMP)]));
+    conditional(
+        "personality",
+        rule(vec![
+            cond(0, SeccompCmpOp::Ne, PERSONALITY_QUERY),
+            cond(0, SeccompCmpOp::Ne, PER_LINUX),
+        ]),
+    );
+    for &flag in CLONE_NAMESPACE_FLAGS {
+        conditional("clone", rule(vec![cond(0, SeccompCmpOp::MaskedEq(flag), flag)]));
+    }
+    // Only unix sockets: a policy has no network rule yet, and "no rule"
+    // means no network at all (Landlock also refuses TCP connect/bind).
+    let not_allowed: Vec<SeccompCondition> = ALLOWED_FAMILIES
+        .iter()
+        .map(|&f| cond(0, SeccompCmpOp::Ne, f))
+        .collect();
+    conditional("socket", rule(not_allowed.clone()));
+    conditional("socketpair", rule(not_allowed));
+    rules
+}
+
+fn enosys_rules() -> BTreeMap<i64, Vec<SeccompRule>> {
+    BTreeMap::from([(nr("clone3"), Vec::new())])
+}
+
+fn notify_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
+    policy.supervised.iter().map(|&n| (n, Vec::new())).collect()
+}
+
+fn stmt(code: u16, k: u32) -> sock_filter {
+    sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
+}
+
+fn jump(code: u16, k: u32, jt: u8, jf: u8) -> sock_filter {
+    sock_filter { code, jt, jf, k }
+}
+
+/// Kills on a foreign arch or an x32 number; falls through otherwise.
+fn arch_prologue() -> Vec<sock_filter> {
+    vec![
+        stmt(BPF_LD_W_ABS, OFFSET_ARCH),
+        jump(BPF_JMP_JEQ_K, AUDIT_ARCH_X86_64, 1, 0),
+        stmt(BPF_RET_K, RET_KILL_PROCESS),
+        stmt(BPF_LD_W_ABS, OFFSET_NR),
+        jump(BPF_JMP_JGE_K, X32_SYSCALL_BIT, 0, 1),
+        stmt(BPF_RET_K, RET_KILL_PROCESS),
+    ]
+}
+
+/// Compiles one section whose matches return `action`; every "no match"
+/// return becomes a jump past the section's end.
+fn section(rules: BTreeMap<i64, Vec<SeccompRule>>, action: u32) -> Result<Vec<sock_filter>> {
+    if rules.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Compile with a placeholder match action, then substitute: seccompiler
+    // has no USER_NOTIF action.
+    const MATCH_MARK: u32 = RET_TRACE | 0x4d4d;
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Trace(NEXT_SECTION_MARK & 0xffff),
+        SeccompAction::Trace(MATCH_MARK & 0xffff),
+        TargetArch::x86_64,
+    )
+    .map_err(|e| Error::invalid(format!("seccomp filter: {e}")))?;
+    let mut program: BpfProgram = filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| Error::invalid(format!("seccomp filter: {e}")))?;
+    let len = program.len();
+    for (index, insn) in program.iter_mut().enumerate() {
+        if insn.code == BPF_RET_K && insn.k == NEXT_SECTION_MARK {
+            *insn = stmt(BPF_JMP_JA, (len - index - 1) as u32);
+        } else if insn.code == BPF_RET_K && insn.k == MATCH_MARK {
+            insn.k = action;
+        }
+    }
+    Ok(program)
+}
+
+/// The whole program for `policy`.
+pub fn build(policy: &Policy) -> Result<Vec<libc::sock_filter>> {
+    let mut program = arch_prologue();
+    program.extend(section(eperm_rules(policy), RET_ERRNO | libc::EPERM as u32)?);
+    program.extend(section(enosys_rules(), RET_ERRNO | libc::ENOSYS as u32)?);
+    program.extend(section(notify_rules(policy), SECCOMP_RET_USER_NOTIF)?);
+    program.push(stmt(BPF_RET_K, RET_ALLOW));
+    if program.len() > u16::MAX as usize || program.len() > 4096 {
+        return Err(Error::new(
+            libc::E2BIG,
+            format!(
+                "seccomp filter: {} instructions is over the kernel's 4096",
+                program.len()
+            ),
+        ));
+    }
+    Ok(program
+        .into_iter()
+        .map(|i| libc::sock_filter {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: i.k,
+        })
+        .collect())
+}
+
+/// What a program returns for one call: a tiny classic-BPF interpreter over
+/// the subset `build` emits, so tests can check the program as data.
+#[cfg(test)]
+pub fn evaluate(program: &[libc::sock_filter], arch: u32, nr: i32, args: [u64; 6]) -> u32 {
+    let mut data = [0u32; 16];
+    data[0] = nr as u32;
+    data[1] = arch;
+    for (i, a) in args.iter().enumerate() {
+        data[4 + 2 * i] = *a as u32;
+        data[5 + 2 * i] = (*a >> 32) as u32;
+    }
+    let (mut acc, mut pc) = (0u32, 0usize);
+    loop {
+        let insn = program[pc];
+        let class = insn.code & 0x07;
+        match class {
+            0x00 => acc = data[(insn.k / 4) as usize], // LD W ABS
+            0x04 => {
+                // ALU: seccompiler uses AND K only
+                assert_eq!(insn.code, 0x54, "unsupported ALU op {:#x}", insn.code);
+                acc &= insn.k;
+            }
+            0x05 => {
+                let op = insn.code & 0xf0;
+                if op == 0x00 {
+                    pc += insn.k as usize;
+                } else {
+                    let taken = match op {
+                        0x10 => acc == insn.k,
+                        0x20 => acc > insn.k,
+                        0x30 => acc >= insn.k,
+                        0x40 => acc & insn.k != 0,
+                        _ => panic!("unsupported jump {:#x}", insn.code),
+                    };
+                    pc += if taken { insn.jt } else { insn.jf } as usize;
+                }
+            }
+            0x06 => return insn.k,
+            _ => panic!("unsupported class {:#x}", insn.code),
+        }
+        pc += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EPERM: u32 = RET_ERRNO | libc::EPERM as u32;
+    const ENOSYS: u32 = RET_ERRNO | libc::ENOSYS as u32;
+
+    fn verdict(policy: &Policy, name: &str, args: [u64; 6]) -> u32 {
+        let program = build(policy).unwrap();
+        evaluate(&program, AUDIT_ARCH_X86_64, nr(name) as i32, args)
+    }
+
+    #[test]
+    fn table_of_expected_actions() {
+        let p = Policy::new();
+        let z = [0u64; 6];
+        let table: &[(&str, [u64; 6], u32)] = &[
+            ("read", z, RET_ALLOW),
+            ("getpid", z, RET_ALLOW),
+            ("mount", z, EPERM),
+            ("ptrace", z, EPERM),
+            ("bpf", z, EPERM),
+            ("io_uring_setup", z, EPERM),
+            ("seccomp", z, EPERM),
+            ("clone3", z, ENOSYS),
+            ("ioctl", [1, TIOCSTI, 0, 0, 0, 0], EPERM),
+            ("ioctl", [1, TIOCSTI | (1 << 32), 0, 0, 0, 0], EPERM),
+            ("ioctl", [1, TIOCLINUX, 0, 0, 0, 0], EPERM),
+            ("ioctl", [1, 0x5401, 0, 0, 0, 0], RET_ALLOW),
+            ("prctl", [22, 2, 0, 0, 0, 0], EPERM),
+            ("prctl", [(1 << 32) | 22, 2, 0, 0, 0, 0], EPERM),
+            ("prctl", [15, 0, 0, 0, 0, 0], RET_ALLOW),
+            ("personality", [0xffff_ffff, 0, 0, 0, 0, 0], RET_ALLOW),
+            ("personality", [0, 0, 0, 0, 0, 0], RET_ALLOW),
+            ("personality", [0x0040000, 0, 0, 0, 0, 0], EPERM),
+            ("clone", [0x11 | 0x1000_0000, 0, 0, 0, 0, 0], EPERM),
+            ("clone", [0x11 | 0x4000_0000, 0, 0, 0, 0, 0], EPERM),
+            ("clone", [0x003d_0f00, 0, 0, 0, 0, 0], RET_ALLOW),
+            ("socket", [1, 1, 0, 0, 0, 0], RET_ALLOW),
+            ("socket", [2, 1, 0, 0, 0, 0], EPERM),
+            ("socket", [10, 2, 0, 0, 0, 0], EPERM),
+            ("socket", [16, 3, 0, 0, 0, 0], EPERM),
+            ("socket", [17, 3, 0, 0, 0, 0], EPERM),
+            ("socket", [(1 << 32) | 1, 1, 0, 0, 0, 0], RET_ALLOW),
+            ("socketpair", [1, 1, 0, 0, 0, 0], RET_ALLOW),
+        ];
+        for (name, args, expected) in table {
+            assert_eq!(
+                verdict(&p, name, *args),
+                *expected,
+                "{name}({:#x}, {:#x})",
+                args[0],
+                args[1]
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_arch_and_x32_are_killed() {
+        let program = build(&Policy::new()).unwrap();
+        assert_eq!(evaluate(&program, AUDIT_ARCH_I386, 20, [0; 6]), RET_KILL_PROCESS);
+        assert_eq!(
+            evaluate(&program, AUDIT_ARCH_X86_64, (X32_SYSCALL_BIT | 39) as i32, [0; 6]),
+            RET_KILL_PROCESS
+        );
+        assert_eq!(evaluate(&program, AUDIT_ARCH_X86_64, 39, [0; 6]), RET_ALLOW);
+    }
+
+    #[test]
+    fn user_denials_add_to_the_list() {
+        let mut p = Policy::new();
+        p.syscall_deny("uname").unwrap();
+        p.syscall_deny("ioctl").unwrap();
+        assert_eq!(verdict(&p, "uname", [0; 6]), EPERM);
+        assert_eq!(verdict(&p, "ioctl", [1, 0x5401, 0, 0, 0, 0]), EPERM);
+        assert_eq!(verdict(&p, "mount", [0; 6]), EPERM);
+        assert_eq!(verdict(&p, "getpid", [0; 6]), RET_ALLOW);
+    }
+
+    #[test]
+    fn supervised_syscalls_notify() {
+        let mut p = Policy::new();
+        p.supervise(nr("getppid"));
+        assert_eq!(verdict(&p, "getppid", [0; 6]), SECCOMP_RET_USER_NOTIF);
+        assert_eq!(verdict(&p, "mount", [0; 6]), EPERM);
+        assert_eq!(verdict(&p, "getpid", [0; 6]), RET_ALLOW);
+    }
+
+    #[test]
+    fn every_denied_name_is_known() {
+        for name in DENIED {
+            assert!(crate::syscall_table::number(name).is_some(), "{name}");
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! seccomp: the BPF filter every sandboxed process carries (`filter`) and
+//! the user-notification listener the supervisor reads (`notify`).
+
+pub mod filter;
+pub mod notify;

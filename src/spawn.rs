@@ -1,0 +1,674 @@
+//! Starting a confined child from a possibly multithreaded host.
+//!
+//! Everything the child needs is built first ([`Prepared`]): argv, envp,
+//! the resolved executable, the Landlock ruleset fd, the BPF program. Then
+//! `clone3(CLONE_PIDFD)` makes a fork-style child that runs only raw,
+//! allocation-free system calls ([`child_main`]) up to `execve`. It hands
+//! its seccomp listener to the parent through a handshake on a
+//! close-on-exec socketpair: the parent takes the fd with `pidfd_getfd` and
+//! acknowledges; then the child closes its copy and execs. EOF on the
+//! socket means exec succeeded; a report means a step failed.
+
+use crate::error::{strerror, Error, Result};
+use crate::landlock;
+use crate::policy::Policy;
+use crate::seccomp::filter;
+use crate::sys::{self, process, seccomp as raw_seccomp};
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
+
+/// Most argv or envp entries accepted.
+pub const MAX_ARGS: usize = 1 << 16;
+
+/// A step of the child's set-up, named in error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+enum Stage {
+    Signals = 1,
+    Stdio,
+    Session,
+    Chdir,
+    Rlimit,
+    Capabilities,
+    NoNewPrivs,
+    Landlock,
+    Seccomp,
+    Handshake,
+    Execve,
+}
+
+impl Stage {
+    fn from_u32(v: u32) -> Option<Stage> {
+        use Stage::*;
+        [
+            Signals,
+            Stdio,
+            Session,
+            Chdir,
+            Rlimit,
+            Capabilities,
+            NoNewPrivs,
+            Landlock,
+            Seccomp,
+            Handshake,
+            Execve,
+        ]
+        .into_iter()
+        .find(|s| *s as u32 == v)
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Stage::Signals => "resetting signals",
+            Stage::Stdio => "setting up stdio",
+            Stage::Session => "setsid",
+            Stage::Chdir => "chdir",
+            Stage::Rlimit => "setrlimit(RLIMIT_NOFILE)",
+            Stage::Capabilities => "dropping capabilities",
+            Stage::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS)",
+            Stage::Landlock => "landlock_restrict_self",
+            Stage::Seccomp => "installing the seccomp filter",
+            Stage::Handshake => "handing over the seccomp listener",
+            Stage::Execve => "execve",
+        }
+    }
+}
+
+const REPORT_LISTENER: u32 = 1;
+const REPORT_FAILED: u32 = 2;
+
+/// What the child writes to the parent: its listener fd number, or the
+/// stage that failed and why.
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct Report {
+    kind: u32,
+    stage: u32,
+    value: i32,
+}
+
+/// Everything the child reads, built before it exists.
+pub struct Prepared {
+    exe: CString,
+    shown_exe: String,
+    _argv: Vec<CString>,
+    argv_ptrs: Vec<*const libc::c_char>,
+    _envp: Vec<CString>,
+    envp_ptrs: Vec<*const libc::c_char>,
+    cwd: Option<CString>,
+    stdio: [RawFd; 3],
+    nofile: Option<libc::rlimit64>,
+    ruleset: OwnedFd,
+    filter: Vec<libc::sock_filter>,
+    drop_bounding_set: bool,
+    last_cap: u32,
+}
+
+fn c_string(what: &str, bytes: &[u8]) -> Result<CString> {
+    CString::new(bytes).map_err(|_| {
+        Error::invalid(format!(
+            "{what}: \"{}\" contains a NUL byte",
+            String::from_utf8_lossy(bytes)
+        ))
+    })
+}
+
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+fn is_executable_file(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: c is NUL-terminated.
+    let executable = unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0;
+    executable && path.is_file()
+}
+
+/// argv[0] as execve will see it: as given when it has a '/', otherwise
+/// the first executable match in the sandbox's PATH.
+fn resolve_executable(argv0: &OsStr, env: &[(OsString, OsString)]) -> Result<OsString> {
+    if argv0.as_bytes().contains(&b'/') {
+        return Ok(argv0.to_owned());
+    }
+    let path = env
+        .iter()
+        .find(|(n, _)| n == "PATH")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"));
+    for dir in path.as_bytes().split(|&b| b == b':') {
+        let dir = if dir.is_empty() { b".".as_slice() } else { dir };
+        let candidate = Path::new(OsStr::from_bytes(dir)).join(argv0);
+        if is_executable_file(&candidate) {
+            return Ok(candidate.into_os_string());
+        }
+    }
+    Err(Error::new(
+        libc::ENOENT,
+        format!(
+            "execve \"{}\": No such file or directory (not found in PATH)",
+            argv0.to_string_lossy()
+        ),
+    ))
+}
+
+fn nofile_limit(wanted: Option<u32>) -> Result<Option<libc::rlimit64>> {
+    let Some(wanted) = wanted else {
+        return Ok(None);
+    };
+    let mut current = libc::rlimit64 {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: current is a valid out pointer.
+    if unsafe { libc::getrlimit64(libc::RLIMIT_NOFILE, &mut current) } != 0 {
+        return Err(Error::last_os("getrlimit(RLIMIT_NOFILE)"));
+    }
+    // Never above what the host has: the sandbox may only lower it.
+    let limit = u64::from(wanted).min(current.rlim_cur);
+    Ok(Some(libc::rlimit64 {
+        rlim_cur: limit,
+        rlim_max: limit,
+    }))
+}
+
+fn last_capability() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(63)
+}
+
+const CAP_SETPCAP: u32 = 8;
+
+impl Prepared {
+    pub fn new(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Prepared> {
+        let argv0 = *argv
+            .first()
+            .ok_or_else(|| Error::invalid("spawn: argv is empty"))?;
+        if argv0.is_empty() {
+            return Err(Error::invalid("spawn: argv[0] is an empty string"));
+        }
+        if argv.len() > MAX_ARGS {
+            return Err(Error::new(
+                libc::E2BIG,
+                format!("spawn: {} arguments is over {MAX_ARGS}", argv.len()),
+            ));
+        }
+        let env = policy.environment();
+        let exe = resolve_executable(argv0, &env)?;
+        let argv_c = argv
+            .iter()
+            .map(|a| c_string("spawn: argv", a.as_bytes()))
+            .collect::<Result<Vec<_>>>()?;
+        let envp_c = env
+            .into_iter()
+            .map(|(n, v)| {
+                let mut entry = n.into_vec();
+                entry.push(b'=');
+                entry.extend(v.into_vec());
+                c_string("spawn: environment", &entry)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let cwd = match &policy.cwd {
+            Some(dir) => Some(c_string("cwd", dir.as_os_str().as_bytes())?),
+            None => None,
+        };
+        crate::seccomp::notify::Listener::check_layout()
+            .map_err(|msg| Error::new(libc::ENOSYS, msg))?;
+        let ruleset = landlock::build_ruleset(policy)?;
+        let filter = filter::build(policy)?;
+        let effective = sys::capget_effective().unwrap_or(0);
+        Ok(Prepared {
+            shown_exe: exe.to_string_lossy().into_owned(),
+            exe: c_string("spawn: executable", exe.as_bytes())?,
+            argv_ptrs: null_terminated(&argv_c),
+            _argv: argv_c,
+            envp_ptrs: null_terminated(&envp_c),
+            _envp: envp_c,
+            cwd,
+            stdio,
+            nofile: nofile_limit(policy.max_open_files)?,
+            ruleset,
+            filter,
+            drop_bounding_set: effective & (1 << CAP_SETPCAP) != 0,
+            last_cap: last_capability(),
+        })
+    }
+}
+
+/// A child that is confined and has exec'd.
+pub struct Child {
+    pub pid: libc::pid_t,
+    pub pidfd: OwnedFd,
+    pub listener: OwnedFd,
+}
+
+fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1; 2];
+    // SAFETY: fds is a valid out array of two ints.
+    let ret = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if ret != 0 {
+        return Err(Error::last_os("spawn: socketpair"));
+    }
+    // SAFETY: both fds were just created and are ours.
+    Ok(unsafe { (sys::own(fds[0]), sys::own(fds[1])) })
+}
+
+/// Blocks every signal on this thread and restores the old mask on drop,
+/// so no host handler runs in the child before it resets dispositions.
+struct SignalsBlocked(libc::sigset_t);
+
+impl SignalsBlocked {
+    fn new() -> Self {
+        // SAFETY: sigset_t is plain data; the calls fill or read it.
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+            SignalsBlocked(old)
+        }
+    }
+}
+
+impl Drop for SignalsBlocked {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved in new().
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.0, std::ptr::null_mut()) };
+    }
+}
+
+/// clone3 when the kernel (or the host's own seccomp profile) allows it,
+/// otherwise clone with CLONE_PIDFD. Returns 0 in the child.
+///
+/// # Safety
+/// The child may only run async-signal-safe code.
+unsafe fn clone_with_pidfd(pidfd: &mut RawFd) -> sys::SysResult<libc::pid_t> {
+    let mut args = process::CloneArgs {
+        flags: process::CLONE_PIDFD | process::CLONE_CLEAR_SIGHAND,
+        pidfd: pidfd as *mut RawFd as u64,
+        // No SIGCHLD: a host that reaps with waitpid(-1) cannot steal this
+        // child (it is only visible to waits with __WALL).
+        exit_signal: 0,
+        ..Default::default()
+    };
+    match process::clone3(&mut args) {
+        Err(libc::ENOSYS) | Err(libc::EPERM) => {}
+        other => return other,
+    }
+    // clone(flags, stack, parent_tid, child_tid, tls): with CLONE_PIDFD the
+    // pidfd lands in parent_tid. The child resets every signal disposition
+    // itself, so CLONE_CLEAR_SIGHAND is not needed here.
+    sys::check(libc::syscall(
+        libc::SYS_clone,
+        process::CLONE_PIDFD as libc::c_ulong,
+        0usize,
+        pidfd as *mut RawFd,
+        0usize,
+        0usize,
+    ))
+    .map(|pid| pid as libc::pid_t)
+}
+
+/// Spawns the prepared command. Returns once it has exec'd, or the error
+/// that stopped it (the child is then reaped).
+pub fn spawn(prepared: &Prepared) -> Result<Child> {
+    let (parent_sock, child_sock) = socketpair()?;
+    let mut pidfd: RawFd = -1;
+    let pid = {
+        let _blocked = SignalsBlocked::new();
+        // SAFETY: the child branch runs child_main only, which is
+        // async-signal-safe and never returns.
+        match unsafe { clone_with_pidfd(&mut pidfd) } {
+            Ok(0) => child_main(prepared, child_sock.as_raw_fd()),
+            Ok(pid) => pid,
+            Err(errno) => return Err(Error::os("spawn: clone3", errno)),
+        }
+    };
+    drop(child_sock);
+    // SAFETY: the kernel created the pidfd for us.
+    let pidfd = unsafe { sys::own(pidfd) };
+    let child = Handshake {
+        pid,
+        pidfd,
+        sock: parent_sock,
+    };
+    child.run(prepared)
+}
+
+struct Handshake {
+    pid: libc::pid_t,
+    pidfd: OwnedFd,
+    sock: OwnedFd,
+}
+
+impl Handshake {
+    fn read_report(&self) -> Result<Option<Report>> {
+        let mut report = Report::default();
+        loop {
+            // SAFETY: report is a valid buffer of its size.
+            let n = unsafe {
+                libc::read(
+                    self.sock.as_raw_fd(),
+                    &mut report as *mut Report as *mut libc::c_void,
+                    std::mem::size_of::<Report>(),
+                )
+            };
+            if n == 0 {
+                return Ok(None);
+            }
+            if n == std::mem::size_of::<Report>() as isize {
+                return Ok(Some(report));
+            }
+            if n < 0 && sys::errno() == libc::EINTR {
+                continue;
+            }
+            if n < 0 {
+                return Err(Error::last_os("spawn: reading the child's report"));
+            }
+            return Err(Error::new(libc::EIO, "spawn: short report from the child"));
+        }
+    }
+
+    /// Kills and reaps the child after a failure on either side.
+    fn abandon(&self) {
+        let _ = process::pidfd_send_signal(self.pidfd.as_raw_fd(), libc::SIGKILL);
+        while let Err(libc::EINTR) = process::waitid_pidfd(self.pidfd.as_raw_fd(), 0) {}
+    }
+
+    fn failure(&self, prepared: &Prepared, report: Report) -> Error {
+        self.abandon();
+        let errno = report.value;
+        match Stage::from_u32(report.stage) {
+            Some(Stage::Execve) => Error::new(
+                errno,
+                format!("execve \"{}\": {}", prepared.shown_exe, strerror(errno)),
+            ),
+            Some(Stage::Landlock) if errno == libc::ENOSYS || errno == libc::EOPNOTSUPP => {
+                Error::new(
+                    libc::ENOSYS,
+                    format!("landlock_restrict_self: {}", strerror(errno)),
+                )
+            }
+            Some(stage) => Error::new(
+                errno,
+                format!("spawn: {}: {}", stage.describe(), strerror(errno)),
+            ),
+            None => Error::new(libc::EIO, "spawn: the child sent an unknown report"),
+        }
+    }
+
+    fn run(self, prepared: &Prepared) -> Result<Child> {
+        let first = match self.read_report() {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                self.abandon();
+                return Err(Error::new(
+                    libc::ECHILD,
+                    "spawn: the child died before it was confined",
+                ));
+            }
+            Err(e) => {
+                self.abandon();
+                return Err(e);
+            }
+        };
+        if first.kind != REPORT_LISTENER {
+            return Err(self.failure(prepared, first));
+        }
+        let listener = match process::pidfd_getfd(self.pidfd.as_raw_fd(), first.value) {
+            // SAFETY: pidfd_getfd returned a new fd that we own.
+            Ok(fd) => unsafe { sys::own(fd) },
+            Err(errno) => {
+                self.abandon();
+                return Err(Error::os("spawn: pidfd_getfd of the seccomp listener", errno));
+            }
+        };
+        let ack = 1u8;
+        // SAFETY: one byte from a valid buffer.
+        let sent = unsafe { libc::write(self.sock.as_raw_fd(), &ack as *const u8 as *const _, 1) };
+        if sent != 1 {
+            let err = Error::last_os("spawn: acknowledging the listener");
+            self.abandon();
+            return Err(err);
+        }
+        match self.read_report() {
+            Ok(None) => Ok(Child {
+                pid: self.pid,
+                pidfd: self.pidfd,
+                listener,
+            }),
+            Ok(Some(report)) => Err(self.failure(prepared, report)),
+            Err(e) => {
+                self.abandon();
+                Err(e)
+            }
+        }
+    }
+}
+
+// ---- the child, between clone and exec: raw syscalls only ----
+
+/// Writes a failure report and exits. Never returns, never allocates.
+fn child_fail(sock: RawFd, stage: Stage, errno: i32) -> ! {
+    let report = Report {
+        kind: REPORT_FAILED,
+        stage: stage as u32,
+        value: errno,
+    };
+    // SAFETY: raw write of a stack value, then _exit.
+    unsafe {
+        libc::write(
+            sock,
+            &report as *const Report as *const libc::c_void,
+            std::mem::size_of::<Report>(),
+        );
+        libc::_exit(127)
+    }
+}
+
+/// `struct k_sigaction` of the raw rt_sigaction syscall.
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+fn child_reset_signals() -> sys::SysResult<()> {
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: raw syscall with a valid kernel sigaction.
+        let _ = sys::check(unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &default as *const KernelSigaction,
+                0usize,
+                8usize,
+            )
+        });
+    }
+    let empty: u64 = 0;
+    // SAFETY: raw syscall with a valid 8-byte mask.
+    sys::check(unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty as *const u64,
+            0usize,
+            8usize,
+        )
+    })
+    .map(drop)
+}
+
+fn child_stdio(stdio: [RawFd; 3]) -> sys::SysResult<()> {
+    // Duplicate every source above 2 first, so a source that is itself 0, 1
+    // or 2 is not overwritten before it is used.
+    let mut moved = [-1; 3];
+    for (slot, &src) in stdio.iter().enumerate() {
+        if src >= 0 {
+            // SAFETY: raw fcntl on an fd number.
+            moved[slot] = sys::check(unsafe { libc::fcntl(src, libc::F_DUPFD_CLOEXEC, 3) } as _)?
+                as RawFd;
+        }
+    }
+    for (slot, &src) in moved.iter().enumerate() {
+        if src >= 0 {
+            // SAFETY: raw dup2; the new fd is not close-on-exec.
+            sys::check(unsafe { libc::dup2(src, slot as RawFd) } as _)?;
+        }
+    }
+    Ok(())
+}
+
+fn child_drop_capabilities(p: &Prepared) -> sys::SysResult<()> {
+    use libc::{PR_CAPBSET_DROP, PR_SET_SECUREBITS};
+    if p.drop_bounding_set {
+        // No capabilities from exec'ing as root, locked.
+        let bits = sys::SECBIT_NOROOT
+            | sys::SECBIT_NOROOT_LOCKED
+            | sys::SECBIT_NO_SETUID_FIXUP
+            | sys::SECBIT_NO_SETUID_FIXUP_LOCKED
+            | sys::SECBIT_KEEP_CAPS_LOCKED
+            | sys::SECBIT_NO_CAP_AMBIENT_RAISE
+            | sys::SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+        sys::prctl(PR_SET_SECUREBITS, bits as libc::c_ulong)?;
+        for cap in 0..=p.last_cap {
+            match sys::prctl(PR_CAPBSET_DROP, cap as libc::c_ulong) {
+                Ok(_) | Err(libc::EINVAL) => {}
+                Err(errno) => return Err(errno),
+            }
+        }
+    }
+    match sys::clear_ambient_caps() {
+        Ok(()) | Err(libc::EINVAL) => {}
+        Err(errno) => return Err(errno),
+    }
+    sys::capset_clear_all()
+}
+
+fn child_install_filter(p: &Prepared) -> sys::SysResult<RawFd> {
+    let prog = libc::sock_fprog {
+        len: p.filter.len() as u16,
+        filter: p.filter.as_ptr() as *mut libc::sock_filter,
+    };
+    let flags =
+        raw_seccomp::SECCOMP_FILTER_FLAG_NEW_LISTENER | raw_seccomp::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    // SAFETY: prog points to the prepared program, alive for this call.
+    match unsafe { raw_seccomp::set_mode_filter(flags, &prog) } {
+        // Kernels before 5.19 lack WAIT_KILLABLE_RECV.
+        Err(libc::EINVAL) => unsafe {
+            raw_seccomp::set_mode_filter(raw_seccomp::SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog)
+        },
+        other => other,
+    }
+}
+
+/// The child: confine, hand over the listener, exec. Only raw syscalls on
+/// data prepared before the clone.
+fn child_main(p: &Prepared, sock: RawFd) -> ! {
+    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno) };
+    if let Err(e) = child_reset_signals() {
+        fail(Stage::Signals, e);
+    }
+    // A session of its own: no controlling terminal to inject input into,
+    // and a process group the supervisor can signal as a whole.
+    // SAFETY: raw syscall.
+    if unsafe { libc::setsid() } < 0 {
+        fail(Stage::Session, sys::errno());
+    }
+    let mut sock = sock;
+    if sock <= 2 {
+        // SAFETY: raw fcntl.
+        match sys::check(unsafe { libc::fcntl(sock, libc::F_DUPFD_CLOEXEC, 3) } as _) {
+            Ok(fd) => sock = fd as RawFd,
+            Err(e) => fail(Stage::Stdio, e),
+        }
+    }
+    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno) };
+    if let Err(e) = child_stdio(p.stdio) {
+        fail(Stage::Stdio, e);
+    }
+    // Everything above stdio closes at exec; what we still need until then
+    // (the report socket, the ruleset) is close-on-exec already.
+    if let Err(e) = sys::close_range(3, u32::MAX, sys::CLOSE_RANGE_CLOEXEC) {
+        fail(Stage::Stdio, e);
+    }
+    if let Some(cwd) = &p.cwd {
+        // SAFETY: cwd is NUL-terminated.
+        if unsafe { libc::chdir(cwd.as_ptr()) } != 0 {
+            fail(Stage::Chdir, sys::errno());
+        }
+    }
+    if let Some(limit) = &p.nofile {
+        // SAFETY: limit is a valid rlimit64.
+        if unsafe { libc::setrlimit64(libc::RLIMIT_NOFILE, limit) } != 0 {
+            fail(Stage::Rlimit, sys::errno());
+        }
+    }
+    if let Err(e) = child_drop_capabilities(p) {
+        fail(Stage::Capabilities, e);
+    }
+    if let Err(e) = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1) {
+        fail(Stage::NoNewPrivs, e);
+    }
+    if let Err(e) = sys::landlock_restrict_self(p.ruleset.as_raw_fd(), 0) {
+        fail(Stage::Landlock, e);
+    }
+    let listener = match child_install_filter(p) {
+        Ok(fd) => fd,
+        Err(e) => fail(Stage::Seccomp, e),
+    };
+    let report = Report {
+        kind: REPORT_LISTENER,
+        stage: 0,
+        value: listener,
+    };
+    let mut ack = 0u8;
+    // SAFETY: raw write and read of stack values.
+    let handed = unsafe {
+        libc::write(
+            sock,
+            &report as *const Report as *const libc::c_void,
+            std::mem::size_of::<Report>(),
+        ) == std::mem::size_of::<Report>() as isize
+            && libc::read(sock, &mut ack as *mut u8 as *mut libc::c_void, 1) == 1
+    };
+    if !handed {
+        // The parent is gone or refused: never run unsupervised.
+        // SAFETY: raw _exit.
+        unsafe { libc::_exit(127) };
+    }
+    // SAFETY: raw close and execve on prepared, NUL-terminated data.
+    unsafe {
+        libc::close(listener);
+        libc::execve(p.exe.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr());
+    }
+    fail(Stage::Execve, sys::errno())
+}

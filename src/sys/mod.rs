@@ -1,0 +1,122 @@
+//! Raw kernel interfaces the libc crate does not wrap: clone3 and pidfds,
+//! the seccomp user-notification ioctls, capabilities and Landlock's
+//! restrict call. Each wrapper is one system call; the child side of
+//! `spawn` uses them between clone and exec, so none of them allocates.
+
+#![allow(non_camel_case_types)]
+
+pub mod process;
+pub mod seccomp;
+
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+/// Result of a raw call: the value, or the errno it failed with.
+pub type SysResult<T> = Result<T, i32>;
+
+/// Turns a `-1 and errno` return into a `SysResult`. Safe in the child: it
+/// reads the thread's errno and allocates nothing.
+#[inline]
+pub fn check(ret: libc::c_long) -> SysResult<libc::c_long> {
+    if ret < 0 {
+        Err(errno())
+    } else {
+        Ok(ret)
+    }
+}
+
+#[inline]
+pub fn errno() -> i32 {
+    // SAFETY: __errno_location returns the calling thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Takes ownership of a descriptor a raw call returned.
+///
+/// # Safety
+/// `fd` must be open and owned by nobody else.
+pub unsafe fn own(fd: RawFd) -> OwnedFd {
+    OwnedFd::from_raw_fd(fd)
+}
+
+/// `close_range(first, last, flags)`.
+pub fn close_range(first: u32, last: u32, flags: u32) -> SysResult<()> {
+    // SAFETY: plain syscall with integer arguments.
+    check(unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) }).map(drop)
+}
+
+pub const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+
+/// `landlock_restrict_self(ruleset_fd, flags)`.
+pub fn landlock_restrict_self(ruleset_fd: RawFd, flags: u32) -> SysResult<()> {
+    // SAFETY: plain syscall with integer arguments.
+    check(unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset_fd, flags) }).map(drop)
+}
+
+#[repr(C)]
+pub struct cap_user_header {
+    pub version: u32,
+    pub pid: i32,
+}
+
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+pub struct cap_user_data {
+    pub effective: u32,
+    pub permitted: u32,
+    pub inheritable: u32,
+}
+
+pub const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// `capset()` with every set (effective, permitted, inheritable) empty.
+pub fn capset_clear_all() -> SysResult<()> {
+    let header = cap_user_header {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [cap_user_data::default(); 2];
+    // SAFETY: header and data are valid for the v3 layout (two data words).
+    check(unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) }).map(drop)
+}
+
+/// `capget()` of the calling thread: the effective set as one 64-bit mask.
+pub fn capget_effective() -> SysResult<u64> {
+    let header = cap_user_header {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [cap_user_data::default(); 2];
+    // SAFETY: header and data are valid for the v3 layout (two data words).
+    check(unsafe { libc::syscall(libc::SYS_capget, &header, data.as_mut_ptr()) })?;
+    Ok(u64::from(data[0].effective) | (u64::from(data[1].effective) << 32))
+}
+
+/// `prctl(option, arg2, 0, 0, 0)`.
+pub fn prctl(option: i32, arg2: libc::c_ulong) -> SysResult<libc::c_long> {
+    // SAFETY: every option we pass takes integers only.
+    check(unsafe { libc::syscall(libc::SYS_prctl, option, arg2, 0, 0, 0) })
+}
+
+/// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)`.
+pub fn clear_ambient_caps() -> SysResult<()> {
+    // SAFETY: integer arguments only.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_prctl,
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(drop)
+}
+
+pub const SECBIT_NOROOT: u64 = 1 << 0;
+pub const SECBIT_NOROOT_LOCKED: u64 = 1 << 1;
+pub const SECBIT_NO_SETUID_FIXUP: u64 = 1 << 2;
+pub const SECBIT_NO_SETUID_FIXUP_LOCKED: u64 = 1 << 3;
+pub const SECBIT_KEEP_CAPS_LOCKED: u64 = 1 << 5;
+pub const SECBIT_NO_CAP_AMBIENT_RAISE: u64 = 1 << 6;
+pub const SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED: u64 = 1 << 7;

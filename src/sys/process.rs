@@ -1,0 +1,93 @@
+//! clone3, pidfds and waitid.
+
+use super::{check, SysResult};
+use std::os::fd::RawFd;
+
+pub const CLONE_PIDFD: u64 = 0x1000;
+pub const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+pub const P_PIDFD: libc::idtype_t = 3;
+
+/// `struct clone_args` (the fields up to `cgroup`, Linux 5.7).
+#[repr(C)]
+#[derive(Default)]
+pub struct CloneArgs {
+    pub flags: u64,
+    pub pidfd: u64,
+    pub child_tid: u64,
+    pub parent_tid: u64,
+    pub exit_signal: u64,
+    pub stack: u64,
+    pub stack_size: u64,
+    pub tls: u64,
+    pub set_tid: u64,
+    pub set_tid_size: u64,
+    pub cgroup: u64,
+}
+
+/// `clone3(args)` without `CLONE_VM`: returns 0 in the child (which then
+/// runs on a copy of the caller's memory), the child's pid in the parent.
+///
+/// # Safety
+/// In a multithreaded caller the child may only run async-signal-safe code.
+pub unsafe fn clone3(args: &mut CloneArgs) -> SysResult<libc::pid_t> {
+    check(libc::syscall(
+        libc::SYS_clone3,
+        args as *mut CloneArgs,
+        std::mem::size_of::<CloneArgs>(),
+    ))
+    .map(|pid| pid as libc::pid_t)
+}
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
+pub fn pidfd_send_signal(pidfd: RawFd, sig: i32) -> SysResult<()> {
+    // SAFETY: integer arguments and a NULL siginfo.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd,
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// `pidfd_getfd(pidfd, targetfd, 0)`: a duplicate of another process's fd.
+pub fn pidfd_getfd(pidfd: RawFd, target_fd: RawFd) -> SysResult<RawFd> {
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, target_fd, 0) }).map(|fd| fd as RawFd)
+}
+
+/// How a reaped child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+/// `waitid(P_PIDFD, pidfd, WEXITED | __WALL | flags)`: `Ok(None)` while the
+/// child still runs (with `WNOHANG`).
+pub fn waitid_pidfd(pidfd: RawFd, flags: i32) -> SysResult<Option<ChildStatus>> {
+    // SAFETY: siginfo_t is plain data; zeroed is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: info is a valid out pointer.
+    let ret = unsafe {
+        libc::waitid(
+            P_PIDFD,
+            pidfd as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::__WALL | flags,
+        )
+    };
+    check(ret as libc::c_long)?;
+    // SAFETY: waitid filled info (si_pid stays 0 when nothing was reaped).
+    let (pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+    if pid == 0 {
+        return Ok(None);
+    }
+    Ok(Some(match code {
+        libc::CLD_EXITED => ChildStatus::Exited(status),
+        _ => ChildStatus::Signaled(status),
+    }))
+}

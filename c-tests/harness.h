@@ -70,7 +70,9 @@ static sandlock_policy *base_policy(void) {
             CHECK(r == 0, "fs_read %s: %d %s", ro[i], r, sandlock_policy_error(p));
         }
     }
-    int r = sandlock_policy_fs_read(p, probe_dir());
+    int r = sandlock_policy_fs_write(p, "/dev/null");
+    CHECK(r == 0, "fs_write /dev/null: %d %s", r, sandlock_policy_error(p));
+    r = sandlock_policy_fs_read(p, probe_dir());
     CHECK(r == 0, "fs_read probe dir: %d %s", r, sandlock_policy_error(p));
     return p;
 }

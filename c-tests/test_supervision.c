@@ -1,0 +1,221 @@
+/* Supervising from the host's own loop: many sandboxes in one poll(), no
+ * threads, no leaked fds or zombies, spawning while other threads
+ * allocate, and how a sandbox ends. */
+#include "harness.h"
+#include <dirent.h>
+#include <pthread.h>
+#include <time.h>
+
+static int count_tasks(void) {
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+/* Children of any of our threads that /proc still lists (zombies included). */
+static int count_children(void) {
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char path[300], buf[4096];
+        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n")) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static sandlock_sandbox *spawn_probe(sandlock_policy *p, const char *cmd, const char *arg) {
+    const char *argv[] = {probe_path(), cmd, arg, NULL};
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    sandlock_spawn_opts opts = {sizeof opts, devnull, devnull, -1};
+    sandlock_sandbox *sb = NULL;
+    int r = sandlock_spawn(p, argv, &opts, &sb);
+    close(devnull);
+    CHECK(r == 0, "spawn %s %s: %d %s", cmd, arg, r, sandlock_policy_error(p));
+    return r == 0 ? sb : NULL;
+}
+
+#define MANY 200
+
+static void many_sandboxes_in_one_poll_loop(void) {
+    sandlock_policy *p = base_policy();
+    sandlock_sandbox *sb[MANY];
+    struct pollfd pfd[MANY];
+    int done[MANY] = {0}, left = MANY;
+    for (int i = 0; i < MANY; i++) {
+        char code[16];
+        snprintf(code, sizeof code, "%d", i % 128);
+        sb[i] = spawn_probe(p, "exit", code);
+        if (!sb[i]) return;
+        pfd[i] = (struct pollfd){.fd = sandlock_sandbox_fd(sb[i]), .events = POLLIN};
+    }
+    int tasks = count_tasks();
+    while (left > 0) {
+        CHECK(count_tasks() == tasks, "the library started a thread");
+        int n = poll(pfd, MANY, 10000);
+        CHECK(n > 0, "poll timed out with %d sandboxes left", left);
+        if (n <= 0) break;
+        for (int i = 0; i < MANY; i++) {
+            if (done[i] || !pfd[i].revents) continue;
+            int r;
+            while ((r = sandlock_supervise_step(sb[i])) == SANDLOCK_STEP_MORE) {}
+            CHECK(r >= 0, "step: %d %s", r, sandlock_sandbox_error(sb[i]));
+            if (r == SANDLOCK_STEP_EXITED || r < 0) {
+                done[i] = 1;
+                pfd[i].fd = -1;
+                left--;
+            }
+        }
+    }
+    for (int i = 0; i < MANY; i++) {
+        CHECK(sandlock_sandbox_exit_reason(sb[i]) == SANDLOCK_EXIT_NORMAL, "sandbox %d reason", i);
+        CHECK(sandlock_sandbox_exit_code(sb[i]) == i % 128, "sandbox %d exit code %d", i,
+              sandlock_sandbox_exit_code(sb[i]));
+        sandlock_sandbox_free(sb[i]);
+    }
+    sandlock_policy_free(p);
+}
+
+static void no_thread_is_started(void) {
+    int before = count_tasks();
+    sandlock_policy *p = base_policy();
+    sandlock_sandbox *sb = spawn_probe(p, "sleep", "1");
+    if (!sb) return;
+    CHECK(count_tasks() == before, "tasks after spawn: %d (was %d)", count_tasks(), before);
+    struct pollfd pfd = {.fd = sandlock_sandbox_fd(sb), .events = POLLIN};
+    int r = SANDLOCK_STEP_IDLE;
+    while (r != SANDLOCK_STEP_EXITED && r >= 0) {
+        poll(&pfd, 1, 100);
+        CHECK(count_tasks() == before, "tasks during supervision: %d (was %d)", count_tasks(), before);
+        r = sandlock_supervise_step(sb);
+    }
+    sandlock_sandbox_free(sb);
+    CHECK(count_tasks() == before, "tasks after free: %d", count_tasks());
+    sandlock_policy_free(p);
+}
+
+static void no_fd_or_zombie_left_after_free(void) {
+    sandlock_policy *p = base_policy();
+    int fds_before = count_open_fds();
+    for (int i = 0; i < 500; i++) {
+        sandlock_sandbox *sb = spawn_probe(p, i % 2 ? "sleep" : "exit", i % 2 ? "5" : "0");
+        if (!sb) break;
+        if (i % 4 == 0) sandlock_sandbox_wait(sb); /* finished, then freed */
+        sandlock_sandbox_free(sb);                 /* others: freed while running */
+    }
+    CHECK(count_open_fds() == fds_before, "fds: %d before, %d after", fds_before, count_open_fds());
+    CHECK(count_children() == 0, "%d children (zombies?) left", count_children());
+    sandlock_policy_free(p);
+}
+
+static volatile int stop_allocating;
+
+static void *allocate_forever(void *arg) {
+    (void)arg;
+    unsigned seed = 1;
+    while (!stop_allocating) {
+        void *blocks[64];
+        for (int i = 0; i < 64; i++) blocks[i] = malloc((size_t)(rand_r(&seed) % 4096) + 1);
+        for (int i = 0; i < 64; i++) free(blocks[i]);
+    }
+    return NULL;
+}
+
+static void spawning_while_threads_allocate(void) {
+    pthread_t threads[8];
+    stop_allocating = 0;
+    for (int i = 0; i < 8; i++) pthread_create(&threads[i], NULL, allocate_forever, NULL);
+    sandlock_policy *p = base_policy();
+    alarm(600); /* a deadlock kills the test instead of hanging CI */
+    int ok = 0;
+    for (int i = 0; i < 2000; i++) {
+        sandlock_sandbox *sb = spawn_probe(p, "exit", "3");
+        if (!sb) break;
+        sandlock_sandbox_wait(sb);
+        ok += sandlock_sandbox_exit_code(sb) == 3;
+        sandlock_sandbox_free(sb);
+    }
+    alarm(0);
+    stop_allocating = 1;
+    for (int i = 0; i < 8; i++) pthread_join(threads[i], NULL);
+    CHECK(ok == 2000, "%d of 2000 sandboxes ran to completion", ok);
+    sandlock_policy_free(p);
+}
+
+static void timeout_kills_with_its_own_reason(void) {
+    sandlock_policy *p = base_policy();
+    CHECK(sandlock_policy_timeout_ms(p, 200) == 0, "timeout_ms");
+    sandlock_sandbox *sb = spawn_probe(p, "sleep", "30");
+    if (!sb) return;
+    CHECK(sandlock_sandbox_timeout_ms(sb) == -1, "the timer is in the fd");
+    CHECK(supervise(sb) == SANDLOCK_STEP_EXITED, "supervise");
+    CHECK(sandlock_sandbox_exit_reason(sb) == SANDLOCK_EXIT_TIMEOUT, "reason %d",
+          sandlock_sandbox_exit_reason(sb));
+    CHECK(sandlock_sandbox_exit_code(sb) == -1, "no exit code after a timeout");
+    sandlock_sandbox_free(sb);
+    sandlock_policy_free(p);
+}
+
+static void kill_and_signals_are_reported(void) {
+    sandlock_policy *p = base_policy();
+    sandlock_sandbox *sb = spawn_probe(p, "sleep", "30");
+    if (!sb) return;
+    CHECK(sandlock_sandbox_exit_reason(sb) == SANDLOCK_EXIT_RUNNING, "running");
+    CHECK(sandlock_sandbox_kill(sb, SIGTERM) == 0, "kill");
+    CHECK(supervise(sb) == SANDLOCK_STEP_EXITED, "supervise");
+    CHECK(sandlock_sandbox_exit_reason(sb) == SANDLOCK_EXIT_KILLED, "reason %d",
+          sandlock_sandbox_exit_reason(sb));
+    CHECK(sandlock_supervise_step(sb) == SANDLOCK_STEP_EXITED, "EXITED stays EXITED");
+    sandlock_sandbox_free(sb);
+
+    sb = spawn_probe(p, "segv", "");
+    if (!sb) return;
+    CHECK(supervise(sb) == SANDLOCK_STEP_EXITED, "supervise");
+    CHECK(sandlock_sandbox_exit_reason(sb) == SANDLOCK_EXIT_SIGNALED, "reason %d",
+          sandlock_sandbox_exit_reason(sb));
+    CHECK(sandlock_sandbox_exit_signal(sb) == SIGSEGV, "signal %d", sandlock_sandbox_exit_signal(sb));
+    CHECK(sandlock_sandbox_exit_code(sb) == -1, "no exit code when signaled");
+    sandlock_sandbox_free(sb);
+    sandlock_policy_free(p);
+}
+
+static void exited_waits_for_every_process(void) {
+    make_scratch();
+    char marker[300], script[700];
+    snprintf(marker, sizeof marker, "%s/late", scratch);
+    snprintf(script, sizeof script, "(sleep 0.3; echo done > %s) & exit 0", marker);
+    sandlock_policy *p = base_policy();
+    CHECK(sandlock_policy_fs_write(p, scratch) == 0, "fs_write");
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    struct outcome o = run(p, argv);
+    CHECK(o.spawn == 0 && o.reason == SANDLOCK_EXIT_NORMAL && o.code == 0, "spawn %d reason %d",
+          o.spawn, o.reason);
+    struct stat st;
+    CHECK(stat(marker, &st) == 0 && st.st_size == 5,
+          "EXITED came before the background process finished");
+    sandlock_policy_free(p);
+    cleanup_scratch();
+}
+
+int main(void) {
+    RUN(many_sandboxes_in_one_poll_loop);
+    RUN(no_thread_is_started);
+    RUN(no_fd_or_zombie_left_after_free);
+    RUN(timeout_kills_with_its_own_reason);
+    RUN(kill_and_signals_are_reported);
+    RUN(exited_waits_for_every_process);
+    RUN(spawning_while_threads_allocate);
+    HARNESS_END();
+}

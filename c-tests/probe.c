@@ -24,6 +24,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 static int result(long ret) { return ret < 0 ? errno : 0; }
@@ -97,15 +98,15 @@ static int abstract_connect(const char *name) {
 
 static int tiocsti(void) {
     /* stdin is a pty slave given by the test: make it our controlling
-     * terminal (we lead our own session), then try to inject a byte. */
-    if (ioctl(0, TIOCSCTTY, 0) < 0) return 100;
+     * terminal in a session of our own, then try to inject a byte. */
+    if (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0) return 100;
     char c = 'x';
     if (ioctl(0, TIOCSTI, &c) < 0) return errno;
     return 0;
 }
 
 static int tiocsti_high_bits(void) {
-    if (ioctl(0, TIOCSCTTY, 0) < 0) return 100;
+    if (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0) return 100;
     char c = 'y';
     long r = syscall(SYS_ioctl, 0, (unsigned long)TIOCSTI | (1UL << 32), &c);
     return result(r);
@@ -122,6 +123,18 @@ static int x32_getpid(void) {
     long r = syscall(0x40000000 | 39);
     printf("x32 returned %ld\n", r);
     return result(r);
+}
+
+/* Mean cost of one getppid() in nanoseconds over n calls (a supervised
+ * call when the policy traps it). */
+static int time_getppid(long n) {
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+    printf("%.0f\n", ns / (double)n);
+    return 0;
 }
 
 static int clone_newuser(void) {
@@ -201,6 +214,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "segv")) { raise(SIGSEGV); status = 202; }
     else if (!strcmp(cmd, "nofile")) { struct rlimit r; getrlimit(RLIMIT_NOFILE, &r); printf("%llu %llu\n", (unsigned long long)r.rlim_cur, (unsigned long long)r.rlim_max); status = 0; }
     else if (!strcmp(cmd, "cwd")) { char b[4096]; status = getcwd(b, sizeof b) ? (puts(b), 0) : errno; }
+    else if (!strcmp(cmd, "getppid")) status = time_getppid(atol(arg));
     else if (!strcmp(cmd, "sleep")) { sleep((unsigned)atoi(arg)); status = 0; }
     else if (!strcmp(cmd, "sigmask")) { sigset_t s; sigprocmask(SIG_SETMASK, NULL, &s); struct sigaction a; sigaction(SIGPIPE, NULL, &a); status = (sigisemptyset(&s) && a.sa_handler == SIG_DFL) ? 0 : 1; }
     else { fprintf(stderr, "probe: unknown command %s\n", cmd); status = 201; }

@@ -124,11 +124,14 @@ int sandlock_policy_max_cpu(struct sandlock_policy *p, uint32_t percent);
 // `execve "/nope": No such file or directory`). `opts` may be NULL.
 int sandlock_spawn(const struct sandlock_policy *p, const char *const *argv, const struct sandlock_spawn_opts *opts, struct sandlock_sandbox **out);
 
-// The fd to poll for POLLIN (owned by the library; do not close it).
+// The fd to poll for POLLIN (an epoll set of the library's: the seccomp
+// listener, the main process's pidfd, timers). Owned by the library; do
+// not close it.
 int sandlock_sandbox_fd(const struct sandlock_sandbox *sb);
 
-// How long the host may poll at most: always -1 (no limit), because every
-// timer of the library is inside sandlock_sandbox_fd().
+// How long the host may poll() at most before calling
+// sandlock_supervise_step(): always -1 (no limit) in this version, because
+// every timer of the library is inside sandlock_sandbox_fd().
 int sandlock_sandbox_timeout_ms(const struct sandlock_sandbox *sb);
 
 // The pid of the sandbox's main process.

@@ -1,19 +1,24 @@
 //! One sandbox, supervised from the host's thread.
 //!
 //! The host polls one fd: an epoll set holding the seccomp listener, the
-//! child's pidfd and, with a timeout, a timerfd. Nesting that epoll set in
-//! the host's own epoll keeps the kernel's same-CPU wake-up for the
-//! listener (measured: bench/wakeup.c, README "Performance").
+//! main process's pidfd and, with a wall-clock limit, a timerfd. Every
+//! event the library waits for is in that set, so `sandlock_sandbox_timeout_ms`
+//! is always -1 and later on-behalf work can add its own fds.
 //!
-//! [`Sandbox::step`] never blocks: it checks which sources are ready with a
-//! zero-timeout poll, answers at most [`NOTIFICATIONS_PER_STEP`] trapped
-//! syscalls, reaps the main process when its pidfd fires, and reports
-//! EXITED once the main process is reaped and the listener has hung up
-//! (every task carrying the filter is gone).
+//! The same-CPU wake-up (`SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`) reaches only
+//! a task waiting on the listener itself: the kernel's epoll callback turns
+//! it into a plain sync wake-up, so any epoll in between (ours, or the
+//! host's own) costs the cross-CPU wake-up (measured: README,
+//! "Performance"). The library's own blocking wait therefore polls the
+//! listener, pidfd and timer directly rather than the epoll set.
 //!
-//! A notification flows: `step` -> `Listener::receive` -> `decide` (the
-//! dispatch on the syscall number) -> `Listener::respond`. `decide` is the
-//! only place a verdict is made; a syscall with no handler is denied.
+//! [`Sandbox::step`] never blocks: one zero-timeout poll of the sources, a
+//! non-blocking reap, then at most [`NOTIFICATIONS_PER_STEP`] trapped
+//! syscalls. A notification flows `step` -> `Listener::receive` -> `decide`
+//! (the dispatch on the syscall number, the only place a verdict is made;
+//! no handler means deny) -> `Listener::respond`. The sandbox is over
+//! when the main process is reaped and the listener has hung up (no task
+//! carries the filter any more).
 
 use crate::error::{Error, Result};
 use crate::seccomp::notify::{Answer, Listener, Notification};
@@ -45,10 +50,12 @@ pub struct Sandbox {
     pidfd: OwnedFd,
     listener: Listener,
     epoll: OwnedFd,
+    /// The wall-clock limit, until it fires.
     timer: Option<OwnedFd>,
     /// How the main process ended, once reaped.
     main_status: Option<ChildStatus>,
-    listener_closed: bool,
+    /// The listener hung up: no task carries the filter any more.
+    hung_up: bool,
     kill_requested: bool,
     timed_out: bool,
     exited: bool,
@@ -67,6 +74,8 @@ fn epoll_add(epoll: RawFd, fd: RawFd) -> Result<()> {
     Ok(())
 }
 
+/// Stops watching a source that has said all it will: a level-triggered
+/// hang-up or exit left in the set would spin the host.
 fn epoll_remove(epoll: RawFd, fd: RawFd) {
     // SAFETY: removing an fd needs no event.
     unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
@@ -102,7 +111,7 @@ fn timerfd_after(ms: u64) -> Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Readiness of the sources, from one zero-timeout poll.
+/// Which sources are ready, from one poll.
 struct Ready {
     listener: libc::c_short,
     pidfd: libc::c_short,
@@ -148,7 +157,7 @@ impl Sandbox {
             epoll,
             timer,
             main_status: None,
-            listener_closed: false,
+            hung_up: false,
             kill_requested: false,
             timed_out: false,
             exited: false,
@@ -156,6 +165,7 @@ impl Sandbox {
         })
     }
 
+    /// The fd to poll for POLLIN: the epoll set of every source.
     pub fn fd(&self) -> RawFd {
         self.epoll.as_raw_fd()
     }
@@ -178,26 +188,25 @@ impl Sandbox {
         self.denied
     }
 
-    fn poll_ready(&self) -> Result<Ready> {
-        let mut fds = [
-            libc::pollfd {
-                fd: if self.listener_closed { -1 } else { self.listener.raw() },
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: if self.main_status.is_some() { -1 } else { self.pidfd.as_raw_fd() },
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: self.timer.as_ref().map_or(-1, |t| t.as_raw_fd()),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: fds is a valid array; zero timeout never blocks.
-        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) } < 0 {
+    /// The sources still worth watching, as pollfds (-1 for the others).
+    fn sources(&self) -> [libc::pollfd; 3] {
+        let fd = |watch: bool, fd: RawFd| libc::pollfd {
+            fd: if watch { fd } else { -1 },
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        [
+            fd(!self.hung_up, self.listener.raw()),
+            fd(self.main_status.is_none(), self.pidfd.as_raw_fd()),
+            fd(self.timer.is_some(), self.timer.as_ref().map_or(-1, |t| t.as_raw_fd())),
+        ]
+    }
+
+    /// Polls the sources; `timeout` 0 for step, -1 for the blocking wait.
+    fn poll_sources(&self, timeout: i32) -> Result<Ready> {
+        let mut fds = self.sources();
+        // SAFETY: fds is a valid array.
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) } < 0 {
             let errno = crate::sys::errno();
             if errno != libc::EINTR {
                 return Err(Error::os("poll", errno));
@@ -211,57 +220,6 @@ impl Sandbox {
         })
     }
 
-    /// Handles what is pending, without blocking.
-    pub fn step(&mut self) -> Result<Step> {
-        if self.exited {
-            return Ok(Step::Exited);
-        }
-        let ready = self.poll_ready()?;
-        if ready.timer & libc::POLLIN != 0 {
-            self.on_timeout();
-        }
-        let mut more = false;
-        if ready.listener & libc::POLLIN != 0 {
-            more = self.handle_notifications()?;
-        }
-        if ready.listener & (libc::POLLHUP | libc::POLLERR) != 0 && !more {
-            // Every task carrying the filter is gone. Stop watching the
-            // listener, or its level-triggered hang-up would spin the host.
-            self.listener_closed = true;
-            epoll_remove(self.fd(), self.listener.raw());
-        }
-        if ready.pidfd != 0 {
-            self.reap_main(libc::WNOHANG)?;
-        }
-        if self.main_status.is_some() && self.listener_closed {
-            self.exited = true;
-            return Ok(Step::Exited);
-        }
-        Ok(if more { Step::More } else { Step::Idle })
-    }
-
-    /// Answers up to NOTIFICATIONS_PER_STEP requests; true when more wait.
-    fn handle_notifications(&mut self) -> Result<bool> {
-        for handled in 0..NOTIFICATIONS_PER_STEP {
-            if handled > 0 && !self.listener_readable() {
-                return Ok(false);
-            }
-            let notification = match self.listener.receive() {
-                Ok(Some(n)) => n,
-                Ok(None) => continue,
-                Err(errno) => return Err(Error::os("seccomp: receiving a notification", errno)),
-            };
-            let answer = self.decide(&notification);
-            if let Err(errno) = self.listener.respond(notification.id, answer) {
-                // The child stays blocked if no answer lands: fail closed by
-                // killing the sandbox rather than leaving it hanging.
-                self.kill_all(libc::SIGKILL);
-                return Err(Error::os("seccomp: answering a notification", errno));
-            }
-        }
-        Ok(self.listener_readable())
-    }
-
     fn listener_readable(&self) -> bool {
         let mut fd = libc::pollfd {
             fd: self.listener.raw(),
@@ -270,6 +228,67 @@ impl Sandbox {
         };
         // SAFETY: one valid pollfd, zero timeout.
         unsafe { libc::poll(&mut fd, 1, 0) > 0 && fd.revents & libc::POLLIN != 0 }
+    }
+
+    /// Handles what is pending, without blocking.
+    pub fn step(&mut self) -> Result<Step> {
+        if self.exited {
+            return Ok(Step::Exited);
+        }
+        let ready = self.poll_sources(0)?;
+        if ready.timer & libc::POLLIN != 0 {
+            self.on_timeout();
+        }
+        if ready.pidfd != 0 {
+            self.reap_main(libc::WNOHANG)?;
+        }
+        if ready.listener & libc::POLLIN == 0
+            && ready.listener & (libc::POLLHUP | libc::POLLERR) != 0
+        {
+            // The kernel drops the filter early in do_exit, so this may come
+            // before the main process can be reaped: its pidfd says when.
+            self.hung_up = true;
+            epoll_remove(self.fd(), self.listener.raw());
+        }
+        if self.main_status.is_some() && self.hung_up {
+            self.exited = true;
+            return Ok(Step::Exited);
+        }
+        // Notifications last: the answer wakes the trapped task on this CPU,
+        // and it should find the CPU free rather than wait behind our
+        // bookkeeping.
+        let more = ready.listener & libc::POLLIN != 0 && self.handle_notifications()?;
+        Ok(if more { Step::More } else { Step::Idle })
+    }
+
+    /// Answers up to NOTIFICATIONS_PER_STEP requests; true when more wait.
+    fn handle_notifications(&mut self) -> Result<bool> {
+        let mut handled = 0;
+        loop {
+            let notification = match self.listener.receive() {
+                Ok(found) => found,
+                Err(errno) => return Err(Error::os("seccomp: receiving a notification", errno)),
+            };
+            // Look for more work before answering, so the answer is the last
+            // thing this step does.
+            let pending = self.listener_readable();
+            if let Some(notification) = notification {
+                let answer = self.decide(&notification);
+                if let Err(errno) = self.listener.respond(notification.id, answer) {
+                    // The task stays blocked if no answer lands: fail closed
+                    // by killing the sandbox rather than leaving it hanging.
+                    self.kill_all(libc::SIGKILL);
+                    return Err(Error::os("seccomp: answering a notification", errno));
+                }
+                handled += 1;
+            }
+            if !pending {
+                return Ok(false);
+            }
+            if handled >= NOTIFICATIONS_PER_STEP {
+                return Ok(true);
+            }
+        }
     }
 
     /// The verdict for one trapped syscall. Handlers for specific syscalls
@@ -295,21 +314,18 @@ impl Sandbox {
     }
 
     fn reap_main(&mut self, flags: i32) -> Result<()> {
-        if self.main_status.is_some() {
-            return Ok(());
-        }
-        loop {
+        while self.main_status.is_none() {
             match process::waitid_pidfd(self.pidfd.as_raw_fd(), flags) {
                 Ok(Some(status)) => {
                     self.main_status = Some(status);
                     epoll_remove(self.fd(), self.pidfd.as_raw_fd());
-                    return Ok(());
                 }
-                Ok(None) => return Ok(()),
+                Ok(None) => break,
                 Err(libc::EINTR) => continue,
                 Err(errno) => return Err(Error::os("waitid", errno)),
             }
         }
+        Ok(())
     }
 
     /// Signals the main process and its process group (the child started a
@@ -327,7 +343,9 @@ impl Sandbox {
 
     pub fn kill(&mut self, sig: i32) -> Result<()> {
         if !(1..=64).contains(&sig) {
-            return Err(Error::invalid(format!("kill: {sig} is not a signal number")));
+            return Err(Error::invalid(format!(
+                "kill: {sig} is not a signal number"
+            )));
         }
         if self.main_status.is_none() {
             self.kill_requested = true;
@@ -336,20 +354,15 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Blocks until every process is gone: poll + step.
+    /// Blocks until every process is gone. Waits on the sources themselves,
+    /// not on the epoll set, so trapped syscalls keep the same-CPU wake-up.
     pub fn wait(&mut self) -> Result<()> {
         loop {
             match self.step()? {
                 Step::Exited => return Ok(()),
                 Step::More => continue,
                 Step::Idle => {
-                    let mut fd = libc::pollfd {
-                        fd: self.fd(),
-                        events: libc::POLLIN,
-                        revents: 0,
-                    };
-                    // SAFETY: one valid pollfd.
-                    unsafe { libc::poll(&mut fd, 1, -1) };
+                    self.poll_sources(-1)?;
                 }
             }
         }
@@ -376,5 +389,151 @@ impl Drop for Sandbox {
             self.kill_all(libc::SIGKILL);
             let _ = self.reap_main(0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Policy;
+    use std::ffi::OsStr;
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+
+    fn system_policy() -> Policy {
+        let mut policy = Policy::new();
+        for dir in ["/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache"] {
+            if std::path::Path::new(dir).exists() {
+                policy.fs_read(OsStr::new(dir)).unwrap();
+            }
+        }
+        policy.fs_write(OsStr::new("/dev/null")).unwrap();
+        policy
+    }
+
+    /// `sh -c script` under `policy` with stdout on a pipe we read.
+    fn spawn_sh(policy: &Policy, script: &str) -> (Sandbox, std::fs::File) {
+        let mut fds = [0; 2];
+        // SAFETY: fds is a valid array.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        let sandbox = crate::spawn(
+            policy,
+            &[OsStr::new("/bin/sh"), OsStr::new("-c"), OsStr::new(script)],
+            [-1, fds[1], -1],
+        )
+        .unwrap();
+        // SAFETY: both ends are ours.
+        unsafe { libc::close(fds[1]) };
+        (sandbox, unsafe { std::fs::File::from_raw_fd(fds[0]) })
+    }
+
+    fn getppid_supervised() -> Policy {
+        let mut policy = system_policy();
+        policy.supervise(crate::syscall_table::number("getppid").unwrap());
+        policy
+    }
+
+    fn wait_readable(fd: RawFd) {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        assert_eq!(unsafe { libc::poll(&mut p, 1, 10_000) }, 1, "fd {fd} never became readable");
+    }
+
+    #[test]
+    fn a_trapped_syscall_without_handler_is_denied() {
+        // dash and bash read getppid() into $PPID at start-up.
+        let (mut sandbox, mut out) = spawn_sh(&getppid_supervised(), "echo ppid=$PPID");
+        sandbox.wait().unwrap();
+        let mut text = String::new();
+        out.read_to_string(&mut text).unwrap();
+        assert_eq!(text.trim(), "ppid=-1", "getppid was not denied by the supervisor");
+        assert!(sandbox.denied() >= 1);
+        assert_eq!(sandbox.exit_reason(), ExitReason::Normal(0));
+    }
+
+    #[test]
+    fn same_cpu_wake_up_is_enabled() {
+        let (sandbox, _out) = spawn_sh(&system_policy(), "exit 0");
+        assert!(sandbox.sync_wake_up(), "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP was refused");
+    }
+
+    #[test]
+    fn a_vanished_notification_is_nothing_to_do() {
+        let (mut sandbox, _out) = spawn_sh(&getppid_supervised(), "echo $PPID");
+        // The shell is now blocked in getppid: kill it before receiving.
+        wait_readable(sandbox.listener.raw());
+        process::pidfd_send_signal(sandbox.pidfd.as_raw_fd(), libc::SIGKILL).unwrap();
+        wait_readable(sandbox.pidfd.as_raw_fd());
+        assert!(matches!(sandbox.listener.receive(), Ok(None)));
+        sandbox.wait().unwrap();
+        assert_eq!(sandbox.exit_reason(), ExitReason::Signaled(libc::SIGKILL));
+    }
+
+    #[test]
+    fn an_answer_to_a_stale_id_is_not_an_error() {
+        let (mut sandbox, _out) = spawn_sh(&getppid_supervised(), "echo $PPID");
+        wait_readable(sandbox.listener.raw());
+        let notification = sandbox.listener.receive().unwrap().expect("a pending getppid");
+        assert!(sandbox.listener.is_live(notification.id));
+        process::pidfd_send_signal(sandbox.pidfd.as_raw_fd(), libc::SIGKILL).unwrap();
+        wait_readable(sandbox.pidfd.as_raw_fd());
+        assert!(!sandbox.listener.is_live(notification.id));
+        assert_eq!(
+            sandbox.listener.respond(notification.id, Answer::Errno(libc::EPERM)),
+            Ok(())
+        );
+        sandbox.wait().unwrap();
+    }
+
+    /// The kernel fact `step` is built around: the listener may hang up
+    /// before the main process can be reaped, and the reap follows.
+    #[test]
+    fn hang_up_then_reap() {
+        let (mut sandbox, _out) = spawn_sh(&system_policy(), "exit 5");
+        let mut fd = libc::pollfd {
+            fd: sandbox.listener.raw(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        assert_eq!(unsafe { libc::poll(&mut fd, 1, 10_000) }, 1);
+        assert_ne!(fd.revents & libc::POLLHUP, 0);
+        sandbox.wait().unwrap();
+        assert_eq!(sandbox.exit_reason(), ExitReason::Normal(5));
+    }
+
+    #[test]
+    fn the_deadline_is_in_the_fd() {
+        let mut policy = system_policy();
+        policy.timeout_ms(150).unwrap();
+        let (mut sandbox, _out) = spawn_sh(&policy, "sleep 5");
+        assert_eq!(sandbox.timeout_ms(), -1);
+        let mut fd = libc::pollfd {
+            fd: sandbox.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd. Only the timer can wake this poll.
+        assert_eq!(unsafe { libc::poll(&mut fd, 1, 10_000) }, 1);
+        sandbox.wait().unwrap();
+        assert_eq!(sandbox.exit_reason(), ExitReason::Timeout);
+    }
+
+    #[test]
+    fn step_is_bounded_and_never_blocks() {
+        let (mut sandbox, _out) = spawn_sh(&system_policy(), "sleep 1");
+        for _ in 0..1000 {
+            assert_eq!(sandbox.step().unwrap(), Step::Idle);
+        }
+        // 1000 idle steps while the child sleeps: none waited for it.
+        assert_eq!(sandbox.exit_reason(), ExitReason::Running);
+        assert!(sandbox.main_status.is_none());
+        sandbox.kill(libc::SIGKILL).unwrap();
+        sandbox.wait().unwrap();
+        assert_eq!(sandbox.exit_reason(), ExitReason::Killed);
     }
 }

@@ -166,14 +166,17 @@ fn read_sandbox(sb: *const sandlock_sandbox, body: impl FnOnce(&Sandbox) -> i32)
     }
 }
 
-/// The fd to poll for POLLIN (owned by the library; do not close it).
+/// The fd to poll for POLLIN (an epoll set of the library's: the seccomp
+/// listener, the main process's pidfd, timers). Owned by the library; do
+/// not close it.
 #[no_mangle]
 pub extern "C" fn sandlock_sandbox_fd(sb: *const sandlock_sandbox) -> c_int {
     read_sandbox(sb, |s| s.fd())
 }
 
-/// How long the host may poll at most: always -1 (no limit), because every
-/// timer of the library is inside sandlock_sandbox_fd().
+/// How long the host may poll() at most before calling
+/// sandlock_supervise_step(): always -1 (no limit) in this version, because
+/// every timer of the library is inside sandlock_sandbox_fd().
 #[no_mangle]
 pub extern "C" fn sandlock_sandbox_timeout_ms(sb: *const sandlock_sandbox) -> c_int {
     read_sandbox(sb, |s| s.timeout_ms())

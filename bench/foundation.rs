@@ -1,0 +1,197 @@
+//! `cargo bench --bench foundation` (or `make bench`): the two hot paths of
+//! the foundation, each against a baseline measured in the same run.
+//!
+//! 1. Spawn: fork+exec+wait of a tiny program, bare vs. under libsandlock
+//!    with a typical policy (system dirs readable, no network).
+//! 2. Supervised syscall: the child times a trapped getppid() that the
+//!    supervisor answers, with the host waiting (a) in poll() on the sandbox
+//!    fd, (b) in its own epoll set holding the sandbox fd, (c) in
+//!    sandlock_sandbox_wait(), which polls the listener itself; against the
+//!    same call untrapped. The raw kernel round trip without the library is
+//!    bench/wakeup.c.
+//!
+//! Needs the probe (`make build target/c-tests/probe`); SANDLOCK_PROBE
+//! points to it.
+
+use sandlock::{Policy, Sandbox, Step};
+use std::ffi::{CString, OsStr};
+use std::io::Read;
+use std::os::fd::FromRawFd;
+use std::time::Instant;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn probe() -> String {
+    std::env::var("SANDLOCK_PROBE").unwrap_or_else(|_| "target/c-tests/probe".into())
+}
+
+fn policy() -> Policy {
+    let mut p = Policy::new();
+    for dir in ["/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache"] {
+        if std::path::Path::new(dir).exists() {
+            p.fs_read(OsStr::new(dir)).unwrap();
+        }
+    }
+    let probe = probe();
+    p.fs_read(std::path::Path::new(&probe).parent().unwrap().as_os_str())
+        .unwrap();
+    p
+}
+
+/// Microseconds per bare fork + execv + waitpid of `path args`.
+fn bare_spawn_us(path: &str, args: &[&str], runs: usize) -> f64 {
+    let path_c = CString::new(path).unwrap();
+    let args_c: Vec<CString> = std::iter::once(path)
+        .chain(args.iter().copied())
+        .map(|a| CString::new(a).unwrap())
+        .collect();
+    let mut argv: Vec<*const libc::c_char> = args_c.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let start = Instant::now();
+    for _ in 0..runs {
+        // SAFETY: the child only calls execv and _exit.
+        unsafe {
+            let pid = libc::fork();
+            if pid == 0 {
+                libc::execv(path_c.as_ptr(), argv.as_ptr());
+                libc::_exit(127);
+            }
+            let mut status = 0;
+            libc::waitpid(pid, &mut status, 0);
+        }
+    }
+    start.elapsed().as_secs_f64() * 1e6 / runs as f64
+}
+
+fn sandlock_spawn_us(policy: &Policy, path: &str, args: &[&str], runs: usize) -> f64 {
+    let argv: Vec<&OsStr> = std::iter::once(path)
+        .chain(args.iter().copied())
+        .map(OsStr::new)
+        .collect();
+    let start = Instant::now();
+    for _ in 0..runs {
+        let mut sandbox = sandlock::spawn(policy, &argv, [-1; 3]).unwrap();
+        sandbox.wait().unwrap();
+    }
+    start.elapsed().as_secs_f64() * 1e6 / runs as f64
+}
+
+#[derive(Clone, Copy)]
+enum HostWait {
+    /// sandlock_sandbox_wait(): poll() on the listener, pidfd and timer.
+    LibraryWait,
+    /// The host poll()s the sandbox fd.
+    PollSandboxFd,
+    /// The host's own epoll set holds the sandbox fd.
+    HostEpoll,
+}
+
+/// The child's own mean getppid() time in microseconds.
+fn getppid_us(policy: &Policy, calls: u64, wait: HostWait) -> f64 {
+    let mut fds = [0; 2];
+    // SAFETY: valid array.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let probe = probe();
+    let calls = calls.to_string();
+    let mut sandbox = sandlock::spawn(
+        policy,
+        &[OsStr::new(&probe), OsStr::new("getppid"), OsStr::new(&calls)],
+        [-1, fds[1], -1],
+    )
+    .unwrap();
+    // SAFETY: ours.
+    unsafe { libc::close(fds[1]) };
+    supervise(&mut sandbox, wait);
+    let mut out = String::new();
+    // SAFETY: ours.
+    unsafe { std::fs::File::from_raw_fd(fds[0]) }
+        .read_to_string(&mut out)
+        .unwrap();
+    out.trim().parse::<f64>().expect("probe output") / 1000.0
+}
+
+fn supervise(sandbox: &mut Sandbox, wait: HostWait) {
+    // SAFETY: plain epoll calls on fds we own.
+    let host_epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    let mut event = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: 0,
+    };
+    unsafe { libc::epoll_ctl(host_epoll, libc::EPOLL_CTL_ADD, sandbox.fd(), &mut event) };
+    if let HostWait::LibraryWait = wait {
+        sandbox.wait().unwrap();
+        unsafe { libc::close(host_epoll) };
+        return;
+    }
+    loop {
+        match wait {
+            HostWait::PollSandboxFd => {
+                let mut p = libc::pollfd {
+                    fd: sandbox.fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                unsafe { libc::poll(&mut p, 1, -1) };
+            }
+            HostWait::HostEpoll | HostWait::LibraryWait => {
+                let mut ev = libc::epoll_event { events: 0, u64: 0 };
+                unsafe { libc::epoll_wait(host_epoll, &mut ev, 1, -1) };
+            }
+        }
+        let mut step = sandbox.step().unwrap();
+        while step == Step::More {
+            step = sandbox.step().unwrap();
+        }
+        if step == Step::Exited {
+            break;
+        }
+    }
+    unsafe { libc::close(host_epoll) };
+}
+
+fn main() {
+    let rounds = 5;
+    let spawn_runs = 200;
+    let calls = 20_000;
+    let policy = policy();
+    let mut trapped = policy.clone();
+    trapped.supervise(sandlock::syscall_table::number("getppid").unwrap());
+    let probe = probe();
+
+    let mut bare = Vec::new();
+    let mut boxed = Vec::new();
+    for _ in 0..rounds {
+        bare.push(bare_spawn_us(&probe, &["exit", "0"], spawn_runs));
+        boxed.push(sandlock_spawn_us(&policy, &probe, &["exit", "0"], spawn_runs));
+    }
+    let (bare, boxed) = (median(bare), median(boxed));
+
+    let mut untrapped = Vec::new();
+    let mut polled = Vec::new();
+    let mut nested = Vec::new();
+    let mut library = Vec::new();
+    for _ in 0..rounds {
+        untrapped.push(getppid_us(&policy, calls, HostWait::PollSandboxFd));
+        polled.push(getppid_us(&trapped, calls, HostWait::PollSandboxFd));
+        nested.push(getppid_us(&trapped, calls, HostWait::HostEpoll));
+        library.push(getppid_us(&trapped, calls, HostWait::LibraryWait));
+    }
+    let (untrapped, polled, nested) = (median(untrapped), median(polled), median(nested));
+    let library = median(library);
+
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("libsandlock foundation bench: kernel {}, {cpus} CPUs, medians of {rounds} rounds", kernel.trim());
+    println!();
+    println!("| case | time | ratio |");
+    println!("|---|---|---|");
+    println!("| spawn+wait, bare fork+exec (baseline) | {bare:.0} us | 1.00 |");
+    println!("| spawn+wait, libsandlock | {boxed:.0} us | {:.2} |", boxed / bare);
+    println!("| getppid, not trapped (baseline) | {untrapped:.2} us | 1.00 |");
+    println!("| getppid trapped, host poll()s the sandbox fd | {polled:.2} us | {:.1} |", polled / untrapped);
+    println!("| getppid trapped, sandbox fd inside the host's epoll | {nested:.2} us | {:.1} |", nested / untrapped);
+    println!("| getppid trapped, sandlock_sandbox_wait() (polls the listener itself) | {library:.2} us | {:.1} |", library / untrapped);
+}

@@ -96,20 +96,20 @@ static int abstract_connect(const char *name) {
     return e;
 }
 
-static int tiocsti(void) {
-    /* stdin is a pty slave given by the test: make it our controlling
-     * terminal in a session of our own, then try to inject a byte. */
-    if (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0) return 100;
-    char c = 'x';
-    if (ioctl(0, TIOCSTI, &c) < 0) return errno;
-    return 0;
-}
-
-static int tiocsti_high_bits(void) {
-    if (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0) return 100;
-    char c = 'y';
-    long r = syscall(SYS_ioctl, 0, (unsigned long)TIOCSTI | (1UL << 32), &c);
-    return result(r);
+/* stdin is a pty slave given by the test. A child (which, unlike us, is
+ * no process-group leader) starts a session, takes the pty as its
+ * controlling terminal and tries to push a byte into its input. */
+static int tiocsti_in_own_session(unsigned long request) {
+    pid_t pid = fork();
+    if (pid < 0) return errno;
+    if (pid == 0) {
+        if (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0) _exit(100);
+        char c = 'x';
+        _exit(syscall(SYS_ioctl, 0, request, &c) < 0 ? errno : 0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 static int int80_getpid(void) {
@@ -204,8 +204,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "syscall")) status = syscall_family(arg);
     else if (!strcmp(cmd, "int80")) status = int80_getpid();
     else if (!strcmp(cmd, "x32")) status = x32_getpid();
-    else if (!strcmp(cmd, "tiocsti")) status = tiocsti();
-    else if (!strcmp(cmd, "tiocsti_high")) status = tiocsti_high_bits();
+    else if (!strcmp(cmd, "tiocsti")) status = tiocsti_in_own_session(TIOCSTI);
+    else if (!strcmp(cmd, "tiocsti_high")) status = tiocsti_in_own_session((unsigned long)TIOCSTI | (1UL << 32));
     else if (!strcmp(cmd, "caps")) status = caps_all_zero();
     else if (!strcmp(cmd, "fds")) { printf("%d\n", count_fds()); status = 0; }
     else if (!strcmp(cmd, "env")) { extern char **environ; for (char **e = environ; *e; e++) puts(*e); status = 0; }

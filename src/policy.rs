@@ -5,6 +5,8 @@
 use crate::error::{Error, Result};
 use crate::syscall_table;
 use std::ffi::{OsStr, OsString};
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, OnceLock};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -33,6 +35,24 @@ pub struct Policy {
     pub timeout_ms: Option<u64>,
     /// Syscalls routed to the supervisor, which denies what it has no handler for.
     pub(crate) supervised: Vec<i64>,
+    /// The Landlock ruleset and BPF program, built at the first spawn after
+    /// the last change and shared by the spawns that follow.
+    compiled: CompiledCache,
+}
+
+/// What every spawn of a policy installs, built once.
+pub struct Compiled {
+    pub ruleset: OwnedFd,
+    pub filter: Vec<libc::sock_filter>,
+}
+
+#[derive(Clone, Default)]
+struct CompiledCache(OnceLock<Arc<Compiled>>);
+
+impl std::fmt::Debug for CompiledCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "compiled" } else { "not compiled" })
+    }
 }
 
 fn check_len(what: &str, bytes: &[u8]) -> Result<()> {
@@ -79,7 +99,27 @@ impl Policy {
         Policy::default()
     }
 
+    /// The ruleset and filter for this policy, built on first use. Paths
+    /// are resolved then: rules follow the inodes found at that moment.
+    pub fn compiled(&self) -> Result<Arc<Compiled>> {
+        if let Some(compiled) = self.compiled.0.get() {
+            return Ok(compiled.clone());
+        }
+        let compiled = Arc::new(Compiled {
+            ruleset: crate::landlock::build_ruleset(self)?,
+            filter: crate::seccomp::filter::build(self)?,
+        });
+        // Two threads may race here; either result is the same policy.
+        Ok(self.compiled.0.get_or_init(|| compiled).clone())
+    }
+
+    /// Every change drops what was compiled from the old policy.
+    fn changed(&mut self) {
+        self.compiled = CompiledCache::default();
+    }
+
     pub fn fs_read(&mut self, path: &OsStr) -> Result<()> {
+        self.changed();
         check_room("fs_read", self.fs_read.len())?;
         let path = existing_path("fs_read", path)?;
         self.fs_read.push(path);
@@ -87,6 +127,7 @@ impl Policy {
     }
 
     pub fn fs_write(&mut self, path: &OsStr) -> Result<()> {
+        self.changed();
         check_room("fs_write", self.fs_write.len())?;
         let path = existing_path("fs_write", path)?;
         self.fs_write.push(path);
@@ -94,6 +135,7 @@ impl Policy {
     }
 
     pub fn syscall_deny(&mut self, name: &str) -> Result<()> {
+        self.changed();
         check_room("syscall_deny", self.syscall_deny.len())?;
         check_len("syscall_deny", name.as_bytes())?;
         let nr = syscall_table::number(name).ok_or_else(|| {
@@ -108,11 +150,13 @@ impl Policy {
     }
 
     pub fn max_open_files(&mut self, n: u32) -> Result<()> {
+        self.changed();
         self.max_open_files = if n == 0 { None } else { Some(n) };
         Ok(())
     }
 
     pub fn timeout_ms(&mut self, ms: u64) -> Result<()> {
+        self.changed();
         // A timerfd takes seconds as time_t: keep far below its range.
         const MAX_MS: u64 = 1 << 52;
         if ms > MAX_MS {
@@ -125,12 +169,14 @@ impl Policy {
     }
 
     pub fn env_clear(&mut self) -> Result<()> {
+        self.changed();
         self.env_clear = true;
         self.env_set.clear();
         Ok(())
     }
 
     pub fn env_set(&mut self, name: &OsStr, value: &OsStr) -> Result<()> {
+        self.changed();
         check_room("env_set", self.env_set.len())?;
         check_len("env_set name", name.as_bytes())?;
         if name.as_bytes().contains(&b'=') {
@@ -151,6 +197,7 @@ impl Policy {
     }
 
     pub fn cwd(&mut self, path: &OsStr) -> Result<()> {
+        self.changed();
         let path = existing_path("cwd", path)?;
         if !path.is_dir() {
             return Err(Error::new(
@@ -167,6 +214,7 @@ impl Policy {
     /// it exists so tests and benchmarks can drive the notification path.
     #[doc(hidden)]
     pub fn supervise(&mut self, nr: i64) {
+        self.changed();
         if !self.supervised.contains(&nr) {
             self.supervised.push(nr);
         }

@@ -2,17 +2,18 @@
 //!
 //! Everything the child needs is built first ([`Prepared`]): argv, envp,
 //! the resolved executable, the Landlock ruleset fd, the BPF program. Then
-//! `clone3(CLONE_PIDFD)` makes a fork-style child that runs only raw,
-//! allocation-free system calls ([`child_main`]) up to `execve`. It hands
-//! its seccomp listener to the parent through a handshake on a
-//! close-on-exec socketpair: the parent takes the fd with `pidfd_getfd` and
-//! acknowledges; then the child closes its copy and execs. EOF on the
-//! socket means exec succeeded; a report means a step failed.
+//! `clone3(CLONE_PIDFD | CLONE_FILES)` makes a fork-style child that runs
+//! only raw, allocation-free system calls ([`child_main`]) up to `execve`.
+//! The child starts on the host's own fd table, so the seccomp listener it
+//! creates lands straight in the host: no handshake, no `pidfd_getfd`.
+//! Until then it touches no descriptor; right after, it takes a private
+//! copy of the table (`unshare(CLONE_FILES)`), reports the listener's
+//! number on a close-on-exec socketpair, sets up stdio and execs. EOF on
+//! the socket means exec succeeded; a report means a step failed.
 
 use crate::error::{strerror, Error, Result};
-use crate::landlock;
-use crate::policy::Policy;
-use crate::seccomp::filter;
+use crate::policy::{Compiled, Policy};
+use std::sync::Arc;
 use crate::sys::{self, process, seccomp as raw_seccomp};
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -35,7 +36,7 @@ enum Stage {
     NoNewPrivs,
     Landlock,
     Seccomp,
-    Handshake,
+    Unshare,
     Execve,
 }
 
@@ -52,7 +53,7 @@ impl Stage {
             NoNewPrivs,
             Landlock,
             Seccomp,
-            Handshake,
+            Unshare,
             Execve,
         ]
         .into_iter()
@@ -70,7 +71,7 @@ impl Stage {
             Stage::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS)",
             Stage::Landlock => "landlock_restrict_self",
             Stage::Seccomp => "installing the seccomp filter",
-            Stage::Handshake => "handing over the seccomp listener",
+            Stage::Unshare => "unshare(CLONE_FILES)",
             Stage::Execve => "execve",
         }
     }
@@ -80,13 +81,15 @@ const REPORT_LISTENER: u32 = 1;
 const REPORT_FAILED: u32 = 2;
 
 /// What the child writes to the parent: its listener fd number, or the
-/// stage that failed and why.
+/// stage that failed and why (with the listener's number if it already
+/// exists in the host's table, so the parent can close it).
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
 struct Report {
     kind: u32,
     stage: u32,
     value: i32,
+    listener: i32,
 }
 
 /// Everything the child reads, built before it exists.
@@ -100,8 +103,9 @@ pub struct Prepared {
     cwd: Option<CString>,
     stdio: [RawFd; 3],
     nofile: Option<libc::rlimit64>,
-    ruleset: OwnedFd,
-    filter: Vec<libc::sock_filter>,
+    /// Ruleset and filter, shared with the policy (kept alive here even if
+    /// the policy is freed meanwhile).
+    compiled: Arc<Compiled>,
     drop_bounding_set: bool,
     last_cap: u32,
 }
@@ -223,8 +227,7 @@ impl Prepared {
         };
         crate::seccomp::notify::Listener::check_layout()
             .map_err(|msg| Error::new(libc::ENOSYS, msg))?;
-        let ruleset = landlock::build_ruleset(policy)?;
-        let filter = filter::build(policy)?;
+        let compiled = policy.compiled()?;
         let effective = sys::capget_effective().unwrap_or(0);
         Ok(Prepared {
             shown_exe: exe.to_string_lossy().into_owned(),
@@ -236,8 +239,7 @@ impl Prepared {
             cwd,
             stdio,
             nofile: nofile_limit(policy.max_open_files)?,
-            ruleset,
-            filter,
+            compiled,
             drop_bounding_set: effective & (1 << CAP_SETPCAP) != 0,
             last_cap: last_capability(),
         })
@@ -293,6 +295,8 @@ impl Drop for SignalsBlocked {
     }
 }
 
+const CLONE_FILES: u64 = libc::CLONE_FILES as u64;
+
 /// clone3 when the kernel (or the host's own seccomp profile) allows it,
 /// otherwise clone with CLONE_PIDFD. Returns 0 in the child.
 ///
@@ -300,7 +304,7 @@ impl Drop for SignalsBlocked {
 /// The child may only run async-signal-safe code.
 unsafe fn clone_with_pidfd(pidfd: &mut RawFd) -> sys::SysResult<libc::pid_t> {
     let mut args = process::CloneArgs {
-        flags: process::CLONE_PIDFD | process::CLONE_CLEAR_SIGHAND,
+        flags: process::CLONE_PIDFD | process::CLONE_CLEAR_SIGHAND | CLONE_FILES,
         pidfd: pidfd as *mut RawFd as u64,
         // No SIGCHLD: a host that reaps with waitpid(-1) cannot steal this
         // child (it is only visible to waits with __WALL).
@@ -316,7 +320,7 @@ unsafe fn clone_with_pidfd(pidfd: &mut RawFd) -> sys::SysResult<libc::pid_t> {
     // itself, so CLONE_CLEAR_SIGHAND is not needed here.
     sys::check(libc::syscall(
         libc::SYS_clone,
-        process::CLONE_PIDFD as libc::c_ulong,
+        (process::CLONE_PIDFD | CLONE_FILES) as libc::c_ulong,
         0usize,
         pidfd as *mut RawFd,
         0usize,
@@ -340,13 +344,13 @@ pub fn spawn(prepared: &Prepared) -> Result<Child> {
             Err(errno) => return Err(Error::os("spawn: clone3", errno)),
         }
     };
-    drop(child_sock);
     // SAFETY: the kernel created the pidfd for us.
     let pidfd = unsafe { sys::own(pidfd) };
     let child = Handshake {
         pid,
         pidfd,
         sock: parent_sock,
+        child_sock: Some(child_sock),
     };
     child.run(prepared)
 }
@@ -355,27 +359,57 @@ struct Handshake {
     pid: libc::pid_t,
     pidfd: OwnedFd,
     sock: OwnedFd,
+    /// The child's end, which shares our fd table until the child has
+    /// unshared it: closed only after the first report.
+    child_sock: Option<OwnedFd>,
 }
 
 impl Handshake {
+    /// The next report; `None` at EOF or when the child died without one.
+    /// Waits on the pidfd too: while we hold the child's end of the socket,
+    /// a child killed before its first report would never give EOF.
     fn read_report(&self) -> Result<Option<Report>> {
         let mut report = Report::default();
         loop {
-            // SAFETY: report is a valid buffer of its size.
+            let mut fds = [
+                libc::pollfd {
+                    fd: self.sock.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: self.pidfd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: valid pollfds.
+            if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+                if sys::errno() == libc::EINTR {
+                    continue;
+                }
+                return Err(Error::last_os("spawn: poll"));
+            }
+            if fds[0].revents == 0 {
+                // The child exited; a report it wrote first is still queued.
+                fds[0].revents = libc::POLLIN;
+            }
+            // SAFETY: report is a valid buffer of its size; nonblocking read.
             let n = unsafe {
-                libc::read(
+                libc::recv(
                     self.sock.as_raw_fd(),
                     &mut report as *mut Report as *mut libc::c_void,
                     std::mem::size_of::<Report>(),
+                    libc::MSG_DONTWAIT,
                 )
             };
-            if n == 0 {
-                return Ok(None);
-            }
             if n == std::mem::size_of::<Report>() as isize {
                 return Ok(Some(report));
             }
-            if n < 0 && sys::errno() == libc::EINTR {
+            if n == 0 || (n < 0 && sys::errno() == libc::EAGAIN && fds[1].revents != 0) {
+                return Ok(None);
+            }
+            if n < 0 && (sys::errno() == libc::EINTR || sys::errno() == libc::EAGAIN) {
                 continue;
             }
             if n < 0 {
@@ -413,8 +447,11 @@ impl Handshake {
         }
     }
 
-    fn run(self, prepared: &Prepared) -> Result<Child> {
-        let first = match self.read_report() {
+    fn run(mut self, prepared: &Prepared) -> Result<Child> {
+        let first = self.read_report();
+        // From here on the child has its own fd table (or is dead).
+        self.child_sock = None;
+        let first = match first {
             Ok(Some(r)) => r,
             Ok(None) => {
                 self.abandon();
@@ -428,48 +465,43 @@ impl Handshake {
                 return Err(e);
             }
         };
-        if first.kind != REPORT_LISTENER {
-            return Err(self.failure(prepared, first));
-        }
-        let listener = match process::pidfd_getfd(self.pidfd.as_raw_fd(), first.value) {
-            // SAFETY: pidfd_getfd returned a new fd that we own.
-            Ok(fd) => unsafe { sys::own(fd) },
-            Err(errno) => {
-                self.abandon();
-                return Err(Error::os("spawn: pidfd_getfd of the seccomp listener", errno));
+        if first.listener >= 0 {
+            // SAFETY: the child created this fd in our table and reported
+            // it; nothing else owns it.
+            let listener = unsafe { sys::own(first.listener) };
+            if first.kind != REPORT_LISTENER {
+                return Err(self.failure(prepared, first));
             }
-        };
-        let ack = 1u8;
-        // SAFETY: one byte from a valid buffer.
-        let sent = unsafe { libc::write(self.sock.as_raw_fd(), &ack as *const u8 as *const _, 1) };
-        if sent != 1 {
-            let err = Error::last_os("spawn: acknowledging the listener");
+            return match self.read_report() {
+                Ok(None) => Ok(Child {
+                    pid: self.pid,
+                    pidfd: self.pidfd,
+                    listener,
+                }),
+                Ok(Some(report)) => Err(self.failure(prepared, report)),
+                Err(e) => {
+                    self.abandon();
+                    Err(e)
+                }
+            };
+        }
+        if first.kind == REPORT_LISTENER {
             self.abandon();
-            return Err(err);
+            return Err(Error::new(libc::EIO, "spawn: the child reported no listener"));
         }
-        match self.read_report() {
-            Ok(None) => Ok(Child {
-                pid: self.pid,
-                pidfd: self.pidfd,
-                listener,
-            }),
-            Ok(Some(report)) => Err(self.failure(prepared, report)),
-            Err(e) => {
-                self.abandon();
-                Err(e)
-            }
-        }
+        Err(self.failure(prepared, first))
     }
 }
 
 // ---- the child, between clone and exec: raw syscalls only ----
 
 /// Writes a failure report and exits. Never returns, never allocates.
-fn child_fail(sock: RawFd, stage: Stage, errno: i32) -> ! {
+fn child_fail(sock: RawFd, stage: Stage, errno: i32, listener: RawFd) -> ! {
     let report = Report {
         kind: REPORT_FAILED,
         stage: stage as u32,
         value: errno,
+        listener,
     };
     // SAFETY: raw write of a stack value, then _exit.
     unsafe {
@@ -575,8 +607,8 @@ fn child_drop_capabilities(p: &Prepared) -> sys::SysResult<()> {
 
 fn child_install_filter(p: &Prepared) -> sys::SysResult<RawFd> {
     let prog = libc::sock_fprog {
-        len: p.filter.len() as u16,
-        filter: p.filter.as_ptr() as *mut libc::sock_filter,
+        len: p.compiled.filter.len() as u16,
+        filter: p.compiled.filter.as_ptr() as *mut libc::sock_filter,
     };
     let flags =
         raw_seccomp::SECCOMP_FILTER_FLAG_NEW_LISTENER | raw_seccomp::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
@@ -590,10 +622,12 @@ fn child_install_filter(p: &Prepared) -> sys::SysResult<RawFd> {
     }
 }
 
-/// The child: confine, hand over the listener, exec. Only raw syscalls on
+/// The child: confine, report the listener, exec. Only raw syscalls on
 /// data prepared before the clone.
 fn child_main(p: &Prepared, sock: RawFd) -> ! {
-    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno) };
+    // Phase 1, on the host's fd table: touch no descriptor but the
+    // listener the filter creates.
+    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1) };
     if let Err(e) = child_reset_signals() {
         fail(Stage::Signals, e);
     }
@@ -606,33 +640,10 @@ fn child_main(p: &Prepared, sock: RawFd) -> ! {
     if unsafe { libc::setpgid(0, 0) } < 0 {
         fail(Stage::ProcessGroup, sys::errno());
     }
-    let mut sock = sock;
-    if sock <= 2 {
-        // SAFETY: raw fcntl.
-        match sys::check(unsafe { libc::fcntl(sock, libc::F_DUPFD_CLOEXEC, 3) } as _) {
-            Ok(fd) => sock = fd as RawFd,
-            Err(e) => fail(Stage::Stdio, e),
-        }
-    }
-    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno) };
-    if let Err(e) = child_stdio(p.stdio) {
-        fail(Stage::Stdio, e);
-    }
-    // Everything above stdio closes at exec; what we still need until then
-    // (the report socket, the ruleset) is close-on-exec already.
-    if let Err(e) = sys::close_range(3, u32::MAX, sys::CLOSE_RANGE_CLOEXEC) {
-        fail(Stage::Stdio, e);
-    }
     if let Some(cwd) = &p.cwd {
         // SAFETY: cwd is NUL-terminated.
         if unsafe { libc::chdir(cwd.as_ptr()) } != 0 {
             fail(Stage::Chdir, sys::errno());
-        }
-    }
-    if let Some(limit) = &p.nofile {
-        // SAFETY: limit is a valid rlimit64.
-        if unsafe { libc::setrlimit64(libc::RLIMIT_NOFILE, limit) } != 0 {
-            fail(Stage::Rlimit, sys::errno());
         }
     }
     if let Err(e) = child_drop_capabilities(p) {
@@ -641,37 +652,64 @@ fn child_main(p: &Prepared, sock: RawFd) -> ! {
     if let Err(e) = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1) {
         fail(Stage::NoNewPrivs, e);
     }
-    if let Err(e) = sys::landlock_restrict_self(p.ruleset.as_raw_fd(), 0) {
+    if let Err(e) = sys::landlock_restrict_self(p.compiled.ruleset.as_raw_fd(), 0) {
         fail(Stage::Landlock, e);
     }
     let listener = match child_install_filter(p) {
         Ok(fd) => fd,
         Err(e) => fail(Stage::Seccomp, e),
     };
+    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, listener) };
+    // SAFETY: raw syscall; the filter allows unshare without namespace flags.
+    if unsafe { libc::unshare(libc::CLONE_FILES) } != 0 {
+        fail(Stage::Unshare, sys::errno());
+    }
+
+    // Phase 2, on a private copy: the host has the listener now.
     let report = Report {
         kind: REPORT_LISTENER,
         stage: 0,
-        value: listener,
+        value: 0,
+        listener,
     };
-    let mut ack = 0u8;
-    // SAFETY: raw write and read of stack values.
-    let handed = unsafe {
-        libc::write(
+    // SAFETY: raw write of a stack value; raw close of our copy.
+    unsafe {
+        if libc::write(
             sock,
             &report as *const Report as *const libc::c_void,
             std::mem::size_of::<Report>(),
-        ) == std::mem::size_of::<Report>() as isize
-            && libc::read(sock, &mut ack as *mut u8 as *mut libc::c_void, 1) == 1
-    };
-    if !handed {
-        // The parent is gone or refused: never run unsupervised.
-        // SAFETY: raw _exit.
-        unsafe { libc::_exit(127) };
-    }
-    // SAFETY: raw close and execve on prepared, NUL-terminated data.
-    unsafe {
+        ) != std::mem::size_of::<Report>() as isize
+        {
+            // The parent is gone: never run unsupervised.
+            libc::_exit(127);
+        }
         libc::close(listener);
-        libc::execve(p.exe.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr());
     }
+    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1) };
+    let mut sock = sock;
+    if sock <= 2 {
+        // SAFETY: raw fcntl.
+        match sys::check(unsafe { libc::fcntl(sock, libc::F_DUPFD_CLOEXEC, 3) } as _) {
+            Ok(fd) => sock = fd as RawFd,
+            Err(e) => fail(Stage::Stdio, e),
+        }
+    }
+    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1) };
+    if let Err(e) = child_stdio(p.stdio) {
+        fail(Stage::Stdio, e);
+    }
+    // Everything above stdio closes at exec; the report socket and the
+    // ruleset are close-on-exec already.
+    if let Err(e) = sys::close_range(3, u32::MAX, sys::CLOSE_RANGE_CLOEXEC) {
+        fail(Stage::Stdio, e);
+    }
+    if let Some(limit) = &p.nofile {
+        // SAFETY: limit is a valid rlimit64.
+        if unsafe { libc::setrlimit64(libc::RLIMIT_NOFILE, limit) } != 0 {
+            fail(Stage::Rlimit, sys::errno());
+        }
+    }
+    // SAFETY: raw execve on prepared, NUL-terminated data.
+    unsafe { libc::execve(p.exe.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr()) };
     fail(Stage::Execve, sys::errno())
 }

@@ -53,12 +53,6 @@ pub fn pidfd_send_signal(pidfd: RawFd, sig: i32) -> SysResult<()> {
     .map(drop)
 }
 
-/// `pidfd_getfd(pidfd, targetfd, 0)`: a duplicate of another process's fd.
-pub fn pidfd_getfd(pidfd: RawFd, target_fd: RawFd) -> SysResult<RawFd> {
-    // SAFETY: integer arguments only.
-    check(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, target_fd, 0) }).map(|fd| fd as RawFd)
-}
-
 /// How a reaped child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildStatus {

@@ -98,7 +98,11 @@ fn getppid_us(policy: &Policy, calls: u64, wait: HostWait) -> f64 {
     let calls = calls.to_string();
     let mut sandbox = sandlock::spawn(
         policy,
-        &[OsStr::new(&probe), OsStr::new("getppid"), OsStr::new(&calls)],
+        &[
+            OsStr::new(&probe),
+            OsStr::new("getppid"),
+            OsStr::new(&calls),
+        ],
         [-1, fds[1], -1],
     )
     .unwrap();
@@ -165,7 +169,12 @@ fn main() {
     let mut boxed = Vec::new();
     for _ in 0..rounds {
         bare.push(bare_spawn_us(&probe, &["exit", "0"], spawn_runs));
-        boxed.push(sandlock_spawn_us(&policy, &probe, &["exit", "0"], spawn_runs));
+        boxed.push(sandlock_spawn_us(
+            &policy,
+            &probe,
+            &["exit", "0"],
+            spawn_runs,
+        ));
     }
     let (bare, boxed) = (median(bare), median(boxed));
 
@@ -184,14 +193,26 @@ fn main() {
 
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("libsandlock foundation bench: kernel {}, {cpus} CPUs, medians of {rounds} rounds", kernel.trim());
+    println!(
+        "libsandlock foundation bench: kernel {}, {cpus} CPUs, medians of {rounds} rounds",
+        kernel.trim()
+    );
     println!();
     println!("| case | time | ratio |");
     println!("|---|---|---|");
     println!("| spawn+wait, bare fork+exec (baseline) | {bare:.0} us | 1.00 |");
-    println!("| spawn+wait, libsandlock | {boxed:.0} us | {:.2} |", boxed / bare);
+    println!(
+        "| spawn+wait, libsandlock | {boxed:.0} us | {:.2} |",
+        boxed / bare
+    );
     println!("| getppid, not trapped (baseline) | {untrapped:.2} us | 1.00 |");
-    println!("| getppid trapped, host poll()s the sandbox fd | {polled:.2} us | {:.1} |", polled / untrapped);
-    println!("| getppid trapped, sandbox fd inside the host's epoll | {nested:.2} us | {:.1} |", nested / untrapped);
+    println!(
+        "| getppid trapped, host poll()s the sandbox fd | {polled:.2} us | {:.1} |",
+        polled / untrapped
+    );
+    println!(
+        "| getppid trapped, sandbox fd inside the host's epoll | {nested:.2} us | {:.1} |",
+        nested / untrapped
+    );
     println!("| getppid trapped, sandlock_sandbox_wait() (polls the listener itself) | {library:.2} us | {:.1} |", library / untrapped);
 }

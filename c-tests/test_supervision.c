@@ -107,17 +107,17 @@ static void no_thread_is_started(void) {
 }
 
 static void no_fd_or_zombie_left_after_free(void) {
-    sandlock_policy *p = base_policy();
     int fds_before = count_open_fds();
+    sandlock_policy *p = base_policy();
     for (int i = 0; i < 500; i++) {
         sandlock_sandbox *sb = spawn_probe(p, i % 2 ? "sleep" : "exit", i % 2 ? "5" : "0");
         if (!sb) break;
         if (i % 4 == 0) sandlock_sandbox_wait(sb); /* finished, then freed */
         sandlock_sandbox_free(sb);                 /* others: freed while running */
     }
+    sandlock_policy_free(p);
     CHECK(count_open_fds() == fds_before, "fds: %d before, %d after", fds_before, count_open_fds());
     CHECK(count_children() == 0, "%d children (zombies?) left", count_children());
-    sandlock_policy_free(p);
 }
 
 static volatile int stop_allocating;

@@ -52,7 +52,9 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub fn last_errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 /// The text of an errno without the " (os error N)" suffix std adds.

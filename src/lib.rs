@@ -19,8 +19,8 @@ pub mod policy;
 pub mod seccomp;
 pub mod spawn;
 pub mod supervisor;
-pub mod syscall_table;
 mod sys;
+pub mod syscall_table;
 
 pub use error::{Error, Result};
 pub use policy::Policy;

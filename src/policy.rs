@@ -6,9 +6,9 @@ use crate::error::{Error, Result};
 use crate::syscall_table;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::OwnedFd;
-use std::sync::{Arc, OnceLock};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// Longest path, environment entry or syscall name accepted.
 pub const MAX_INPUT_LEN: usize = 64 * 1024;
@@ -51,7 +51,11 @@ struct CompiledCache(OnceLock<Arc<Compiled>>);
 
 impl std::fmt::Debug for CompiledCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.get().is_some() { "compiled" } else { "not compiled" })
+        f.write_str(if self.0.get().is_some() {
+            "compiled"
+        } else {
+            "not compiled"
+        })
     }
 }
 
@@ -94,6 +98,12 @@ fn existing_path(what: &str, path: &OsStr) -> Result<PathBuf> {
     }
 }
 
+fn add_tree(trees: &mut Vec<PathBuf>, what: &str, path: &OsStr) -> Result<()> {
+    check_room(what, trees.len())?;
+    trees.push(existing_path(what, path)?);
+    Ok(())
+}
+
 impl Policy {
     pub fn new() -> Self {
         Policy::default()
@@ -120,18 +130,12 @@ impl Policy {
 
     pub fn fs_read(&mut self, path: &OsStr) -> Result<()> {
         self.changed();
-        check_room("fs_read", self.fs_read.len())?;
-        let path = existing_path("fs_read", path)?;
-        self.fs_read.push(path);
-        Ok(())
+        add_tree(&mut self.fs_read, "fs_read", path)
     }
 
     pub fn fs_write(&mut self, path: &OsStr) -> Result<()> {
         self.changed();
-        check_room("fs_write", self.fs_write.len())?;
-        let path = existing_path("fs_write", path)?;
-        self.fs_write.push(path);
-        Ok(())
+        add_tree(&mut self.fs_write, "fs_write", path)
     }
 
     pub fn syscall_deny(&mut self, name: &str) -> Result<()> {

@@ -13,69 +13,55 @@
 
 use crate::error::{strerror, Error, Result};
 use crate::policy::{Compiled, Policy};
-use std::sync::Arc;
 use crate::sys::{self, process, seccomp as raw_seccomp};
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Most argv or envp entries accepted.
 pub const MAX_ARGS: usize = 1 << 16;
 
-/// A step of the child's set-up, named in error messages.
+/// A step of the child's set-up: an index into [`STAGE_NAMES`], which
+/// names it in error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-enum Stage {
-    Signals = 1,
-    Stdio,
-    ProcessGroup,
-    Chdir,
-    Rlimit,
-    Capabilities,
-    NoNewPrivs,
-    Landlock,
-    Seccomp,
-    Unshare,
-    Execve,
-}
+struct Stage(u32);
 
 impl Stage {
-    fn from_u32(v: u32) -> Option<Stage> {
-        use Stage::*;
-        [
-            Signals,
-            Stdio,
-            ProcessGroup,
-            Chdir,
-            Rlimit,
-            Capabilities,
-            NoNewPrivs,
-            Landlock,
-            Seccomp,
-            Unshare,
-            Execve,
-        ]
-        .into_iter()
-        .find(|s| *s as u32 == v)
-    }
+    const SIGNALS: Stage = Stage(0);
+    const STDIO: Stage = Stage(1);
+    const PROCESS_GROUP: Stage = Stage(2);
+    const CHDIR: Stage = Stage(3);
+    const RLIMIT: Stage = Stage(4);
+    const CAPABILITIES: Stage = Stage(5);
+    const NO_NEW_PRIVS: Stage = Stage(6);
+    const LANDLOCK: Stage = Stage(7);
+    const SECCOMP: Stage = Stage(8);
+    const UNSHARE: Stage = Stage(9);
+    const EXECVE: Stage = Stage(10);
 
     fn describe(self) -> &'static str {
-        match self {
-            Stage::Signals => "resetting signals",
-            Stage::Stdio => "setting up stdio",
-            Stage::ProcessGroup => "setpgid",
-            Stage::Chdir => "chdir",
-            Stage::Rlimit => "setrlimit(RLIMIT_NOFILE)",
-            Stage::Capabilities => "dropping capabilities",
-            Stage::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS)",
-            Stage::Landlock => "landlock_restrict_self",
-            Stage::Seccomp => "installing the seccomp filter",
-            Stage::Unshare => "unshare(CLONE_FILES)",
-            Stage::Execve => "execve",
-        }
+        STAGE_NAMES
+            .get(self.0 as usize)
+            .copied()
+            .unwrap_or("an unknown step")
     }
 }
+
+const STAGE_NAMES: [&str; 11] = [
+    "resetting signals",
+    "setting up stdio",
+    "setpgid",
+    "chdir",
+    "setrlimit(RLIMIT_NOFILE)",
+    "dropping capabilities",
+    "prctl(PR_SET_NO_NEW_PRIVS)",
+    "landlock_restrict_self",
+    "installing the seccomp filter",
+    "unshare(CLONE_FILES)",
+    "execve",
+];
 
 const REPORT_LISTENER: u32 = 1;
 const REPORT_FAILED: u32 = 2;
@@ -428,22 +414,19 @@ impl Handshake {
     fn failure(&self, prepared: &Prepared, report: Report) -> Error {
         self.abandon();
         let errno = report.value;
-        match Stage::from_u32(report.stage) {
-            Some(Stage::Execve) => Error::new(
+        match Stage(report.stage) {
+            Stage::EXECVE => Error::new(
                 errno,
                 format!("execve \"{}\": {}", prepared.shown_exe, strerror(errno)),
             ),
-            Some(Stage::Landlock) if errno == libc::ENOSYS || errno == libc::EOPNOTSUPP => {
-                Error::new(
-                    libc::ENOSYS,
-                    format!("landlock_restrict_self: {}", strerror(errno)),
-                )
-            }
-            Some(stage) => Error::new(
+            Stage::LANDLOCK if errno == libc::ENOSYS || errno == libc::EOPNOTSUPP => Error::new(
+                libc::ENOSYS,
+                format!("landlock_restrict_self: {}", strerror(errno)),
+            ),
+            stage => Error::new(
                 errno,
                 format!("spawn: {}: {}", stage.describe(), strerror(errno)),
             ),
-            None => Error::new(libc::EIO, "spawn: the child sent an unknown report"),
         }
     }
 
@@ -487,7 +470,10 @@ impl Handshake {
         }
         if first.kind == REPORT_LISTENER {
             self.abandon();
-            return Err(Error::new(libc::EIO, "spawn: the child reported no listener"));
+            return Err(Error::new(
+                libc::EIO,
+                "spawn: the child reported no listener",
+            ));
         }
         Err(self.failure(prepared, first))
     }
@@ -499,7 +485,7 @@ impl Handshake {
 fn child_fail(sock: RawFd, stage: Stage, errno: i32, listener: RawFd) -> ! {
     let report = Report {
         kind: REPORT_FAILED,
-        stage: stage as u32,
+        stage: stage.0,
         value: errno,
         listener,
     };
@@ -566,8 +552,8 @@ fn child_stdio(stdio: [RawFd; 3]) -> sys::SysResult<()> {
     for (slot, &src) in stdio.iter().enumerate() {
         if src >= 0 {
             // SAFETY: raw fcntl on an fd number.
-            moved[slot] = sys::check(unsafe { libc::fcntl(src, libc::F_DUPFD_CLOEXEC, 3) } as _)?
-                as RawFd;
+            moved[slot] =
+                sys::check(unsafe { libc::fcntl(src, libc::F_DUPFD_CLOEXEC, 3) } as _)? as RawFd;
         }
     }
     for (slot, &src) in moved.iter().enumerate() {
@@ -610,8 +596,8 @@ fn child_install_filter(p: &Prepared) -> sys::SysResult<RawFd> {
         len: p.compiled.filter.len() as u16,
         filter: p.compiled.filter.as_ptr() as *mut libc::sock_filter,
     };
-    let flags =
-        raw_seccomp::SECCOMP_FILTER_FLAG_NEW_LISTENER | raw_seccomp::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    let flags = raw_seccomp::SECCOMP_FILTER_FLAG_NEW_LISTENER
+        | raw_seccomp::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
     // SAFETY: prog points to the prepared program, alive for this call.
     match unsafe { raw_seccomp::set_mode_filter(flags, &prog) } {
         // Kernels before 5.19 lack WAIT_KILLABLE_RECV.
@@ -629,7 +615,7 @@ fn child_main(p: &Prepared, sock: RawFd) -> ! {
     // listener the filter creates.
     let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1) };
     if let Err(e) = child_reset_signals() {
-        fail(Stage::Signals, e);
+        fail(Stage::SIGNALS, e);
     }
     // A process group of its own, so the supervisor can signal the sandbox
     // as a whole. Not a session: setsid() would also put the sandbox in a
@@ -638,31 +624,31 @@ fn child_main(p: &Prepared, sock: RawFd) -> ! {
     // syscall goes from ~7 us to ~23 us).
     // SAFETY: raw syscall.
     if unsafe { libc::setpgid(0, 0) } < 0 {
-        fail(Stage::ProcessGroup, sys::errno());
+        fail(Stage::PROCESS_GROUP, sys::errno());
     }
     if let Some(cwd) = &p.cwd {
         // SAFETY: cwd is NUL-terminated.
         if unsafe { libc::chdir(cwd.as_ptr()) } != 0 {
-            fail(Stage::Chdir, sys::errno());
+            fail(Stage::CHDIR, sys::errno());
         }
     }
     if let Err(e) = child_drop_capabilities(p) {
-        fail(Stage::Capabilities, e);
+        fail(Stage::CAPABILITIES, e);
     }
     if let Err(e) = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1) {
-        fail(Stage::NoNewPrivs, e);
+        fail(Stage::NO_NEW_PRIVS, e);
     }
     if let Err(e) = sys::landlock_restrict_self(p.compiled.ruleset.as_raw_fd(), 0) {
-        fail(Stage::Landlock, e);
+        fail(Stage::LANDLOCK, e);
     }
     let listener = match child_install_filter(p) {
         Ok(fd) => fd,
-        Err(e) => fail(Stage::Seccomp, e),
+        Err(e) => fail(Stage::SECCOMP, e),
     };
     let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, listener) };
     // SAFETY: raw syscall; the filter allows unshare without namespace flags.
     if unsafe { libc::unshare(libc::CLONE_FILES) } != 0 {
-        fail(Stage::Unshare, sys::errno());
+        fail(Stage::UNSHARE, sys::errno());
     }
 
     // Phase 2, on a private copy: the host has the listener now.
@@ -691,25 +677,25 @@ fn child_main(p: &Prepared, sock: RawFd) -> ! {
         // SAFETY: raw fcntl.
         match sys::check(unsafe { libc::fcntl(sock, libc::F_DUPFD_CLOEXEC, 3) } as _) {
             Ok(fd) => sock = fd as RawFd,
-            Err(e) => fail(Stage::Stdio, e),
+            Err(e) => fail(Stage::STDIO, e),
         }
     }
     let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1) };
     if let Err(e) = child_stdio(p.stdio) {
-        fail(Stage::Stdio, e);
+        fail(Stage::STDIO, e);
     }
     // Everything above stdio closes at exec; the report socket and the
     // ruleset are close-on-exec already.
     if let Err(e) = sys::close_range(3, u32::MAX, sys::CLOSE_RANGE_CLOEXEC) {
-        fail(Stage::Stdio, e);
+        fail(Stage::STDIO, e);
     }
     if let Some(limit) = &p.nofile {
         // SAFETY: limit is a valid rlimit64.
         if unsafe { libc::setrlimit64(libc::RLIMIT_NOFILE, limit) } != 0 {
-            fail(Stage::Rlimit, sys::errno());
+            fail(Stage::RLIMIT, sys::errno());
         }
     }
     // SAFETY: raw execve on prepared, NUL-terminated data.
     unsafe { libc::execve(p.exe.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr()) };
-    fail(Stage::Execve, sys::errno())
+    fail(Stage::EXECVE, sys::errno())
 }

@@ -198,7 +198,10 @@ impl Sandbox {
         [
             fd(!self.hung_up, self.listener.raw()),
             fd(self.main_status.is_none(), self.pidfd.as_raw_fd()),
-            fd(self.timer.is_some(), self.timer.as_ref().map_or(-1, |t| t.as_raw_fd())),
+            fd(
+                self.timer.is_some(),
+                self.timer.as_ref().map_or(-1, |t| t.as_raw_fd()),
+            ),
         ]
     }
 
@@ -440,7 +443,11 @@ mod tests {
             revents: 0,
         };
         // SAFETY: one valid pollfd.
-        assert_eq!(unsafe { libc::poll(&mut p, 1, 10_000) }, 1, "fd {fd} never became readable");
+        assert_eq!(
+            unsafe { libc::poll(&mut p, 1, 10_000) },
+            1,
+            "fd {fd} never became readable"
+        );
     }
 
     #[test]
@@ -450,7 +457,11 @@ mod tests {
         sandbox.wait().unwrap();
         let mut text = String::new();
         out.read_to_string(&mut text).unwrap();
-        assert_eq!(text.trim(), "ppid=-1", "getppid was not denied by the supervisor");
+        assert_eq!(
+            text.trim(),
+            "ppid=-1",
+            "getppid was not denied by the supervisor"
+        );
         assert!(sandbox.denied() >= 1);
         assert_eq!(sandbox.exit_reason(), ExitReason::Normal(0));
     }
@@ -458,7 +469,10 @@ mod tests {
     #[test]
     fn same_cpu_wake_up_is_enabled() {
         let (sandbox, _out) = spawn_sh(&system_policy(), "exit 0");
-        assert!(sandbox.sync_wake_up(), "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP was refused");
+        assert!(
+            sandbox.sync_wake_up(),
+            "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP was refused"
+        );
     }
 
     #[test]
@@ -477,13 +491,19 @@ mod tests {
     fn an_answer_to_a_stale_id_is_not_an_error() {
         let (mut sandbox, _out) = spawn_sh(&getppid_supervised(), "echo $PPID");
         wait_readable(sandbox.listener.raw());
-        let notification = sandbox.listener.receive().unwrap().expect("a pending getppid");
+        let notification = sandbox
+            .listener
+            .receive()
+            .unwrap()
+            .expect("a pending getppid");
         assert!(sandbox.listener.is_live(notification.id));
         process::pidfd_send_signal(sandbox.pidfd.as_raw_fd(), libc::SIGKILL).unwrap();
         wait_readable(sandbox.pidfd.as_raw_fd());
         assert!(!sandbox.listener.is_live(notification.id));
         assert_eq!(
-            sandbox.listener.respond(notification.id, Answer::Errno(libc::EPERM)),
+            sandbox
+                .listener
+                .respond(notification.id, Answer::Errno(libc::EPERM)),
             Ok(())
         );
         sandbox.wait().unwrap();

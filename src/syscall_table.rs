@@ -392,5 +392,8 @@ pub fn number(name: &str) -> Option<i64> {
 
 /// The name of a system call by its number.
 pub fn name(nr: i64) -> Option<&'static str> {
-    SYSCALLS.iter().find(|(_, n)| *n == nr).map(|&(name, _)| name)
+    SYSCALLS
+        .iter()
+        .find(|(_, n)| *n == nr)
+        .map(|&(name, _)| name)
 }

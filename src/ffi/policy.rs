@@ -1,6 +1,6 @@
 //! `sandlock_policy_*`: building a policy.
 
-use super::{c_path, c_text, c_message, guarded};
+use super::{c_message, c_path, c_text, guarded};
 use crate::error::{Error, Result};
 use crate::policy::Policy;
 use parking_lot::Mutex;
@@ -83,7 +83,9 @@ pub extern "C" fn sandlock_policy_error(p: *const sandlock_policy) -> *const c_c
 #[no_mangle]
 pub extern "C" fn sandlock_policy_fs_read(p: *mut sandlock_policy, path: *const c_char) -> c_int {
     // SAFETY: path is NULL or NUL-terminated.
-    with_policy(p, |policy| policy.fs_read(unsafe { c_path("fs_read", path) }?))
+    with_policy(p, |policy| {
+        policy.fs_read(unsafe { c_path("fs_read", path) }?)
+    })
 }
 
 /// Allows everything beneath `path`: read, write, create, remove, rename,
@@ -91,15 +93,22 @@ pub extern "C" fn sandlock_policy_fs_read(p: *mut sandlock_policy, path: *const 
 #[no_mangle]
 pub extern "C" fn sandlock_policy_fs_write(p: *mut sandlock_policy, path: *const c_char) -> c_int {
     // SAFETY: path is NULL or NUL-terminated.
-    with_policy(p, |policy| policy.fs_write(unsafe { c_path("fs_write", path) }?))
+    with_policy(p, |policy| {
+        policy.fs_write(unsafe { c_path("fs_write", path) }?)
+    })
 }
 
 /// Denies one more syscall by its x86_64 name (EPERM). The built-in deny
 /// list always stays. An unknown name is -EINVAL.
 #[no_mangle]
-pub extern "C" fn sandlock_policy_syscall_deny(p: *mut sandlock_policy, name: *const c_char) -> c_int {
+pub extern "C" fn sandlock_policy_syscall_deny(
+    p: *mut sandlock_policy,
+    name: *const c_char,
+) -> c_int {
     // SAFETY: name is NULL or NUL-terminated.
-    with_policy(p, |policy| policy.syscall_deny(unsafe { c_text("syscall_deny", name) }?))
+    with_policy(p, |policy| {
+        policy.syscall_deny(unsafe { c_text("syscall_deny", name) }?)
+    })
 }
 
 /// RLIMIT_NOFILE of the sandbox, capped at the host's own; 0 = the host's.
@@ -131,7 +140,12 @@ pub extern "C" fn sandlock_policy_env_set(
 ) -> c_int {
     with_policy(p, |policy| {
         // SAFETY: name and value are NULL or NUL-terminated.
-        let (name, value) = unsafe { (c_path("env_set name", name)?, c_path("env_set value", value)?) };
+        let (name, value) = unsafe {
+            (
+                c_path("env_set name", name)?,
+                c_path("env_set value", value)?,
+            )
+        };
         policy.env_set(name, value)
     })
 }

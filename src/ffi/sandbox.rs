@@ -149,7 +149,10 @@ pub extern "C" fn sandlock_spawn(
     handle.record(result)
 }
 
-fn with_sandbox(sb: *mut sandlock_sandbox, body: impl FnOnce(&mut Sandbox) -> Result<i32>) -> c_int {
+fn with_sandbox(
+    sb: *mut sandlock_sandbox,
+    body: impl FnOnce(&mut Sandbox) -> Result<i32>,
+) -> c_int {
     // SAFETY: NULL or a pointer from sandlock_spawn.
     let Some(handle) = (unsafe { sb.as_mut() }) else {
         return -libc::EINVAL;

@@ -136,8 +136,7 @@ const ALLOWED_FAMILIES: &[u64] = &[libc::AF_UNIX as u64];
 fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> SeccompCondition {
     // Dword compares the low 32 bits only: `int` arguments (ioctl
     // requests, families, options) cannot be smuggled in the high half.
-    SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value)
-        .expect("argument index below 6")
+    SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value).expect("argument index below 6")
 }
 
 fn rule(conditions: Vec<SeccompCondition>) -> SeccompRule {
@@ -171,7 +170,10 @@ fn argument_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
     };
     add("ioctl", rule(vec![cond(1, SeccompCmpOp::Eq, TIOCSTI)]));
     add("ioctl", rule(vec![cond(1, SeccompCmpOp::Eq, TIOCLINUX)]));
-    add("prctl", rule(vec![cond(0, SeccompCmpOp::Eq, PR_SET_SECCOMP)]));
+    add(
+        "prctl",
+        rule(vec![cond(0, SeccompCmpOp::Eq, PR_SET_SECCOMP)]),
+    );
     add(
         "personality",
         rule(vec![
@@ -180,12 +182,18 @@ fn argument_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
         ]),
     );
     for &flag in CLONE_NAMESPACE_FLAGS {
-        add("clone", rule(vec![cond(0, SeccompCmpOp::MaskedEq(flag), flag)]));
+        add(
+            "clone",
+            rule(vec![cond(0, SeccompCmpOp::MaskedEq(flag), flag)]),
+        );
     }
     // unshare() without namespace flags (CLONE_FILES, CLONE_FS, ...) is
     // harmless, and spawn itself needs unshare(CLONE_FILES).
     for &flag in CLONE_NAMESPACE_FLAGS.iter().chain([&CLONE_NEWTIME]) {
-        add("unshare", rule(vec![cond(0, SeccompCmpOp::MaskedEq(flag), flag)]));
+        add(
+            "unshare",
+            rule(vec![cond(0, SeccompCmpOp::MaskedEq(flag), flag)]),
+        );
     }
     // Only unix sockets: a policy has no network rule yet, and "no rule"
     // means no network at all (Landlock also refuses TCP connect/bind).
@@ -317,10 +325,16 @@ pub fn build(policy: &Policy) -> Result<Vec<libc::sock_filter>> {
     for &number in &policy.supervised {
         targets.insert(number as u32, Target::Return(SECCOMP_RET_USER_NOTIF));
     }
-    targets.insert(nr("clone3") as u32, Target::Return(RET_ERRNO | libc::ENOSYS as u32));
+    targets.insert(
+        nr("clone3") as u32,
+        Target::Return(RET_ERRNO | libc::ENOSYS as u32),
+    );
     // Denials last: they win over anything else listed for the number.
     for number in always_denied(policy) {
-        targets.insert(number as u32, Target::Return(RET_ERRNO | libc::EPERM as u32));
+        targets.insert(
+            number as u32,
+            Target::Return(RET_ERRNO | libc::EPERM as u32),
+        );
     }
     let entries: Vec<(u32, Target)> = targets.into_iter().collect();
 
@@ -471,9 +485,17 @@ mod tests {
     #[test]
     fn foreign_arch_and_x32_are_killed() {
         let program = build(&Policy::new()).unwrap();
-        assert_eq!(evaluate(&program, AUDIT_ARCH_I386, 20, [0; 6]), RET_KILL_PROCESS);
         assert_eq!(
-            evaluate(&program, AUDIT_ARCH_X86_64, (X32_SYSCALL_BIT | 39) as i32, [0; 6]),
+            evaluate(&program, AUDIT_ARCH_I386, 20, [0; 6]),
+            RET_KILL_PROCESS
+        );
+        assert_eq!(
+            evaluate(
+                &program,
+                AUDIT_ARCH_X86_64,
+                (X32_SYSCALL_BIT | 39) as i32,
+                [0; 6]
+            ),
             RET_KILL_PROCESS
         );
         assert_eq!(evaluate(&program, AUDIT_ARCH_X86_64, 39, [0; 6]), RET_ALLOW);
@@ -498,10 +520,17 @@ mod tests {
         }
         let program = build(&p).unwrap();
         for (name, _) in crate::syscall_table::SYSCALLS.iter().take(300) {
-            assert_eq!(evaluate(&program, AUDIT_ARCH_X86_64, nr(name) as i32, [0; 6]), EPERM, "{name}");
+            assert_eq!(
+                evaluate(&program, AUDIT_ARCH_X86_64, nr(name) as i32, [0; 6]),
+                EPERM,
+                "{name}"
+            );
         }
         let last = crate::syscall_table::SYSCALLS[330].0;
-        assert_eq!(evaluate(&program, AUDIT_ARCH_X86_64, nr(last) as i32, [0; 6]), RET_ALLOW);
+        assert_eq!(
+            evaluate(&program, AUDIT_ARCH_X86_64, nr(last) as i32, [0; 6]),
+            RET_ALLOW
+        );
     }
 
     #[test]

@@ -1,5 +1,10 @@
-// wake.c - seccomp user-notif round-trip latency by supervisor wait strategy,
-// plus zombie/POLLHUP and pidfd experiments.
+// bench/wakeup.c: the raw seccomp user-notification round trip, with no
+// library in the way, by how the supervisor waits (A: blocking RECV, B: poll
+// on the listener, C: epoll holding it, D: epoll holding an epoll holding
+// it, E: poll on such an epoll, F: epoll with a pidfd and timerfd too), with
+// and without SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP; plus two kernel facts
+// (q2: the listener hangs up while the last user is a zombie; q3: a pidfd
+// is readable once its process is a zombie).
 // Usage: ./wake bench <A|B|C|D|E|F> <0|1> [N]
 //        ./wake q2
 //        ./wake q3

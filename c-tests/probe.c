@@ -214,6 +214,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "segv")) { raise(SIGSEGV); status = 202; }
     else if (!strcmp(cmd, "nofile")) { struct rlimit r; getrlimit(RLIMIT_NOFILE, &r); printf("%llu %llu\n", (unsigned long long)r.rlim_cur, (unsigned long long)r.rlim_max); status = 0; }
     else if (!strcmp(cmd, "cwd")) { char b[4096]; status = getcwd(b, sizeof b) ? (puts(b), 0) : errno; }
+    else if (!strcmp(cmd, "euid")) { printf("%d\n", (int)geteuid()); status = 0; }
     else if (!strcmp(cmd, "getppid")) status = time_getppid(atol(arg));
     else if (!strcmp(cmd, "sleep")) { sleep((unsigned)atoi(arg)); status = 0; }
     else if (!strcmp(cmd, "sigmask")) { sigset_t s; sigprocmask(SIG_SETMASK, NULL, &s); struct sigaction a; sigaction(SIGPIPE, NULL, &a); status = (sigisemptyset(&s) && a.sa_handler == SIG_DFL) ? 0 : 1; }

@@ -137,6 +137,33 @@ static void root_inside_is_powerless(void) {
     sandlock_policy_free(p);
 }
 
+/* A set-user-ID copy of the probe, owned by nobody: outside the sandbox it
+ * runs as uid 65534, inside it must not (no_new_privs). */
+static void setuid_programs_gain_nothing(void) {
+    if (geteuid() != 0) { printf("   (skipped: needs root to make a set-user-ID file)\n"); return; }
+    char dir[300], copy[330], cmd[2048];
+    snprintf(dir, sizeof dir, "%s/suid", scratch);
+    snprintf(copy, sizeof copy, "%s/probe-suid", dir);
+    mkdir(dir, 0755);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && chown 65534:65534 '%s' && chmod 4755 '%s'",
+             probe_path(), copy, copy, copy);
+    CHECK(system(cmd) == 0, "making the set-user-ID copy failed");
+    char outside[32] = "";
+    snprintf(cmd, sizeof cmd, "'%s' euid", copy);
+    FILE *f = popen(cmd, "r");
+    if (f) { if (!fgets(outside, sizeof outside, f)) outside[0] = 0; pclose(f); }
+    if (strcmp(outside, "65534\n") != 0) {
+        printf("   (skipped: %s ignores set-user-ID bits: euid outside was %s)\n", dir, outside);
+        return;
+    }
+    sandlock_policy *p = base_policy();
+    CHECK(sandlock_policy_fs_read(p, dir) == 0, "fs_read");
+    const char *argv[] = {copy, "euid", NULL};
+    struct outcome o = run(p, argv);
+    CHECK(o.code == 0 && strcmp(o.out, "0\n") == 0, "euid inside: %s (want 0, unchanged)", o.out);
+    sandlock_policy_free(p);
+}
+
 static void only_stdio_is_inherited(void) {
     int leaked = open("/dev/null", O_RDONLY); /* not close-on-exec */
     sandlock_policy *p = base_policy();
@@ -209,6 +236,7 @@ int main(void) {
     RUN(environment_is_what_the_policy_says);
     RUN(cwd_is_set);
     RUN(root_inside_is_powerless);
+    RUN(setuid_programs_gain_nothing);
     RUN(only_stdio_is_inherited);
     RUN(signals_reset_and_unblocked);
     RUN(cannot_signal_the_host);

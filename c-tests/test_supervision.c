@@ -209,7 +209,52 @@ static void exited_waits_for_every_process(void) {
     cleanup_scratch();
 }
 
+static int process_alive(pid_t pid) {
+    char path[64], state = '?';
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1) state = '?';
+    fclose(f);
+    return state != 'Z' && state != 'X';
+}
+
+/* The main process exits at once; a background process it left in the
+ * sandbox's process group must die with sandlock_sandbox_free(). */
+static void free_kills_what_the_main_process_left(void) {
+    make_scratch();
+    char pidfile[300], script[700];
+    snprintf(pidfile, sizeof pidfile, "%s/pid", scratch);
+    snprintf(script, sizeof script, "sleep 60 & echo $! > %s; exit 0", pidfile);
+    sandlock_policy *p = base_policy();
+    CHECK(sandlock_policy_fs_write(p, scratch) == 0, "fs_write");
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    sandlock_sandbox *sb = NULL;
+    CHECK(sandlock_spawn(p, argv, NULL, &sb) == 0, "spawn: %s", sandlock_policy_error(p));
+    if (!sb) return;
+    pid_t orphan = 0;
+    for (int i = 0; i < 500 && orphan == 0; i++) { /* up to 5 s */
+        FILE *f = fopen(pidfile, "r");
+        if (f) { if (fscanf(f, "%d", &orphan) != 1) orphan = 0; fclose(f); }
+        if (!orphan) usleep(10000);
+        sandlock_supervise_step(sb);
+    }
+    CHECK(orphan > 0 && process_alive(orphan), "the background process did not start");
+    CHECK(sandlock_supervise_step(sb) != SANDLOCK_STEP_EXITED, "EXITED while a process lives");
+    sandlock_sandbox_free(sb);
+    int gone = 0;
+    for (int i = 0; i < 500 && !gone; i++) { /* its new parent reaps it */
+        gone = orphan > 0 && !process_alive(orphan);
+        if (!gone) usleep(10000);
+    }
+    CHECK(gone, "process %d outlived sandlock_sandbox_free()", (int)orphan);
+    if (!gone && orphan > 0) kill(orphan, SIGKILL);
+    sandlock_policy_free(p);
+    cleanup_scratch();
+}
+
 int main(void) {
+    RUN(free_kills_what_the_main_process_left);
     RUN(many_sandboxes_in_one_poll_loop);
     RUN(no_thread_is_started);
     RUN(no_fd_or_zombie_left_after_free);

@@ -52,7 +52,11 @@ pub struct Sandbox {
     epoll: OwnedFd,
     /// The wall-clock limit, until it fires.
     timer: Option<OwnedFd>,
-    /// How the main process ended, once reaped.
+    /// The main process has exited (its pidfd fired). It stays an unreaped
+    /// zombie until the end, so its pid, which is also the sandbox's
+    /// process group id, cannot be reused while the sandbox lives.
+    main_exited: bool,
+    /// How the main process ended, once reaped (at the very end).
     main_status: Option<ChildStatus>,
     /// The listener hung up: no task carries the filter any more.
     hung_up: bool,
@@ -156,6 +160,7 @@ impl Sandbox {
             listener: Listener::new(child.listener),
             epoll,
             timer,
+            main_exited: false,
             main_status: None,
             hung_up: false,
             kill_requested: false,
@@ -197,7 +202,7 @@ impl Sandbox {
         };
         [
             fd(!self.hung_up, self.listener.raw()),
-            fd(self.main_status.is_none(), self.pidfd.as_raw_fd()),
+            fd(!self.main_exited, self.pidfd.as_raw_fd()),
             fd(
                 self.timer.is_some(),
                 self.timer.as_ref().map_or(-1, |t| t.as_raw_fd()),
@@ -243,19 +248,23 @@ impl Sandbox {
             self.on_timeout();
         }
         if ready.pidfd != 0 {
-            self.reap_main(libc::WNOHANG)?;
+            self.main_exited = true;
+            epoll_remove(self.fd(), self.pidfd.as_raw_fd());
         }
         if ready.listener & libc::POLLIN == 0
             && ready.listener & (libc::POLLHUP | libc::POLLERR) != 0
         {
             // The kernel drops the filter early in do_exit, so this may come
-            // before the main process can be reaped: its pidfd says when.
+            // before the main process is a zombie: its pidfd says when.
             self.hung_up = true;
             epoll_remove(self.fd(), self.listener.raw());
         }
-        if self.main_status.is_some() && self.hung_up {
-            self.exited = true;
-            return Ok(Step::Exited);
+        if self.main_exited && self.hung_up {
+            self.reap_main(libc::WNOHANG)?;
+            if self.main_status.is_some() {
+                self.exited = true;
+                return Ok(Step::Exited);
+            }
         }
         // Notifications last: the answer wakes the trapped task on this CPU,
         // and it should find the CPU free rather than wait behind our
@@ -319,10 +328,7 @@ impl Sandbox {
     fn reap_main(&mut self, flags: i32) -> Result<()> {
         while self.main_status.is_none() {
             match process::waitid_pidfd(self.pidfd.as_raw_fd(), flags) {
-                Ok(Some(status)) => {
-                    self.main_status = Some(status);
-                    epoll_remove(self.fd(), self.pidfd.as_raw_fd());
-                }
+                Ok(Some(status)) => self.main_status = Some(status),
                 Ok(None) => break,
                 Err(libc::EINTR) => continue,
                 Err(errno) => return Err(Error::os("waitid", errno)),
@@ -331,10 +337,10 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Signals the main process and its process group (the child started a
-    /// session of its own, so the group is the sandbox's unless a process
-    /// left it). Only while the main process is unreaped: after that its
-    /// pid, and so its group id, may belong to someone else.
+    /// Signals the main process and its process group (the child made a
+    /// group of its own, so the group is the sandbox's, minus processes
+    /// that left it). Only while the main process is unreaped: after that
+    /// its pid, and so the group id, may belong to someone else.
     fn kill_all(&mut self, sig: i32) {
         if self.main_status.is_some() {
             return;

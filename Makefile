@@ -19,8 +19,9 @@ CFLAGS_TEST := -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE
 
 CTEST_SRCS := $(sort $(wildcard c-tests/test_*.c))
 CTESTS     := $(patsubst c-tests/%.c,$(CTEST_OUT)/%,$(CTEST_SRCS))
+ASAN_TESTS := $(patsubst c-tests/%.c,$(CTEST_OUT)/asan_%,$(CTEST_SRCS))
 
-.PHONY: build test rust-test c-test check-header check-exports check-header-compiles \
+.PHONY: build test rust-test c-test c-test-asan check-header check-exports check-header-compiles \
         demo bench install clean
 
 build: $(TARGET)/libsandlock.so.$(SOVERSION) $(LOCAL_PC)/sandlock.pc
@@ -48,7 +49,7 @@ $(CTEST_OUT)/test_%: c-tests/test_%.c c-tests/harness.h build
 	mkdir -p $(CTEST_OUT)
 	$(CC) $(CFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock) -lpthread -lutil
 
-test: rust-test check-header check-exports check-header-compiles c-test
+test: rust-test check-header check-exports check-header-compiles c-test-asan c-test
 
 rust-test:
 	$(CARGO) test --release
@@ -58,6 +59,17 @@ c-test: build $(CTEST_OUT)/probe $(CTESTS)
 	    sh c-tests/run.sh $(CTESTS)
 
 # The committed header must be what cbindgen generates from the sources.
+# The same C tests under AddressSanitizer: its leak checker sees the Rust
+# side's allocations too (the library uses the system allocator).
+$(CTEST_OUT)/asan_test_%: c-tests/test_%.c c-tests/harness.h build
+	mkdir -p $(CTEST_OUT)
+	$(CC) $(CFLAGS_TEST) -fsanitize=address $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock) -lpthread -lutil
+
+c-test-asan: build $(CTEST_OUT)/probe $(ASAN_TESTS)
+	@LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) SANDLOCK_PROBE=$(CURDIR)/$(CTEST_OUT)/probe \
+	    SANDLOCK_STRESS_SPAWNS=200 \
+	    sh c-tests/run.sh $(ASAN_TESTS)
+
 check-header: build
 	git diff --exit-code -- include/sandlock.h || \
 	    { echo "include/sandlock.h differs from the generated one: commit it"; exit 1; }

@@ -64,7 +64,24 @@ static void malformed_values(void) {
     EXPECT_ERR(sandlock_policy_fs_read(p, big), EINVAL, p, "limit");
     EXPECT_ERR(sandlock_policy_syscall_deny(p, big), EINVAL, p, "limit");
     free(big);
-    EXPECT_ERR(sandlock_policy_net_allow(p, "example.org:443"), ENOSYS, p, "net_allow");
+    EXPECT_ERR(sandlock_policy_net_allow(p, "10.0.0.0/33:80"), EINVAL, p,
+               "net_allow: \"10.0.0.0/33:80\": prefix length 33 is over 32");
+    EXPECT_ERR(sandlock_policy_net_allow(p, "host:70000"), EINVAL, p, "\"host:70000\"");
+    EXPECT_ERR(sandlock_policy_net_allow(p, "host:80,*"), EINVAL, p, "\"host:80,*\"");
+    EXPECT_ERR(sandlock_policy_net_allow(p, "icmp://x:80"), EINVAL, p, "\"icmp://x:80\"");
+    EXPECT_ERR(sandlock_policy_net_allow(p, ""), EINVAL, p, "net_allow");
+    EXPECT_ERR(sandlock_policy_net_allow(p, "example.org:443 junk"), EINVAL, p, "example.org:443 junk");
+    EXPECT_ERR(sandlock_policy_net_allow(p, NULL), EINVAL, p, "net_allow");
+    EXPECT_ERR(sandlock_policy_net_bind(p, "80,*"), EINVAL, p, "net_bind");
+    EXPECT_ERR(sandlock_policy_net_bind(p, "0"), EINVAL, p, "net_bind");
+    EXPECT_ERR(sandlock_policy_net_deny(p, "example.org"), EINVAL, p, "net_deny");
+    CHECK(sandlock_policy_net_allow(p, "127.0.0.1:80") == 0, "a good rule: %s", sandlock_policy_error(p));
+    EXPECT_ERR(sandlock_policy_net_deny(p, "10.0.0.0/8"), EINVAL, p, "cannot be combined");
+    char *long_spec = malloc(3000);
+    memset(long_spec, 'a', 2999);
+    long_spec[2999] = '\0';
+    EXPECT_ERR(sandlock_policy_net_allow(p, long_spec), EINVAL, p, "net_allow");
+    free(long_spec);
     EXPECT_ERR(sandlock_policy_max_processes(p, 4), ENOSYS, p, "max_processes");
     sandlock_policy_free(p);
 }

@@ -102,11 +102,21 @@ int sandlock_policy_env_set(struct sandlock_policy *p, const char *name, const c
 // what may be read there).
 int sandlock_policy_cwd(struct sandlock_policy *p, const char *path);
 
-// Network allowlist rule. Not implemented yet: -ENOSYS. Without any rule
-// the sandbox has no network at all.
+// Allows one network endpoint: `[tcp|udp|icmp://]target[:ports]`, where
+// target is a hostname (resolved when a sandbox is spawned), an IPv4 or
+// IPv6 address (`[v6]` when ports follow), a CIDR, or `*`/empty for any,
+// and ports are `*`, a port, or a comma list of ports and `lo-hi` ranges
+// (none = all). No scheme means TCP and UDP. Rules add up. Without any
+// net_allow or net_deny rule the sandbox has no network at all.
 int sandlock_policy_net_allow(struct sandlock_policy *p, const char *spec);
 
-// Ports the sandbox may bind. Not implemented yet: -ENOSYS.
+// Default-allow instead: any endpoint but the listed IPv4/IPv6 address or
+// CIDR (one per call). Cannot be combined with net_allow.
+int sandlock_policy_net_deny(struct sandlock_policy *p, const char *spec);
+
+// Ports the sandbox may bind (serve on): "8080", "8080,9000-9005", "*".
+// Calls add up. Without it no port may be bound (UDP clients may still
+// bind port 0).
 int sandlock_policy_net_bind(struct sandlock_policy *p, const char *ports);
 
 // Live processes at once. Not implemented yet: -ENOSYS.

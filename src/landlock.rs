@@ -5,13 +5,18 @@
 //! Every access right the kernel knows (up to ABI 6) is handled, so what no
 //! rule grants is denied: reads and writes outside `fs_read`/`fs_write`,
 //! truncate, cross-directory links (refer), device ioctls, TCP connect and
-//! bind, abstract unix sockets and signals that leave the sandbox.
+//! bind to ports no rule names, abstract unix sockets and signals that
+//! leave the sandbox. For TCP, Landlock knows ports, not addresses: it is
+//! the second wall behind the supervisor's address checks, and where a
+//! rule allows every port the right is left unhandled (the supervisor
+//! alone decides).
 
 use crate::error::{Error, Result};
+use crate::net::spec::{PortRange, Ports};
 use crate::policy::Policy;
 use landlock::{
-    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset,
-    RulesetAttr, RulesetCreatedAttr, RulesetError, Scope, ABI,
+    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, PathFd,
+    Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetError, Scope, ABI,
 };
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -84,10 +89,29 @@ fn add_tree(
 /// `landlock_restrict_self` in the child. Fails with ENOSYS when the kernel
 /// lacks Landlock or the ABI the policy needs.
 pub fn build_ruleset(policy: &Policy) -> Result<OwnedFd> {
+    let connect_ports = policy.net.tcp_connect_ports();
+    let bind_ports = match &policy.net.bind {
+        None => Some(Vec::new()),
+        Some(Ports::Any) => None,
+        Some(Ports::List(ranges)) => Some(ranges.clone()),
+    };
+    let mut net_access = BitFlags::<AccessNet>::empty();
+    if connect_ports.is_some() {
+        net_access |= AccessNet::ConnectTcp;
+    }
+    if bind_ports.is_some() {
+        net_access |= AccessNet::BindTcp;
+    }
     let ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
         .handle_access(AccessFs::from_all(REQUIRED_ABI))
-        .and_then(|r| r.handle_access(AccessNet::from_all(REQUIRED_ABI)))
+        .and_then(|r| {
+            if net_access.is_empty() {
+                Ok(r)
+            } else {
+                r.handle_access(net_access)
+            }
+        })
         .and_then(|r| r.scope(Scope::from_all(REQUIRED_ABI)))
         .and_then(|r| r.create())
         .map_err(compat_error)?;
@@ -97,6 +121,16 @@ pub fn build_ruleset(policy: &Policy) -> Result<OwnedFd> {
     }
     for path in &policy.fs_write {
         ruleset = add_tree(ruleset, "fs_write", path, write_access())?;
+    }
+    for (ranges, access) in [
+        (connect_ports, AccessNet::ConnectTcp),
+        (bind_ports, AccessNet::BindTcp),
+    ] {
+        for port in ranges.iter().flatten().flat_map(|r: &PortRange| r.lo..=r.hi) {
+            ruleset = ruleset
+                .add_rule(NetPort::new(port, access))
+                .map_err(|e| Error::new(libc::EINVAL, format!("landlock: port {port}: {e}")))?;
+        }
     }
     let fd: Option<OwnedFd> = ruleset.into();
     fd.ok_or_else(|| Error::new(libc::ENOSYS, "landlock: not available on this kernel"))

@@ -5,6 +5,8 @@
 //! The map:
 //! - [`policy`]: what a sandbox may do, checked as it is described;
 //! - [`landlock`]: the filesystem, TCP and scope ruleset;
+//! - [`net`]: network rules, and the trapped network calls made on the
+//!   child's behalf;
 //! - [`seccomp::filter`]: the BPF program (deny list, argument and arch checks);
 //! - [`seccomp::notify`]: the user-notification listener;
 //! - [`spawn`]: preparing everything, then clone3 and a raw-syscall child;
@@ -15,6 +17,7 @@
 pub mod error;
 mod ffi;
 pub mod landlock;
+pub mod net;
 pub mod policy;
 pub mod seccomp;
 pub mod spawn;
@@ -32,6 +35,11 @@ use std::os::fd::RawFd;
 /// Spawns `argv` under `policy`; stdio entries of -1 inherit the host's.
 pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sandbox> {
     let prepared = spawn::Prepared::new(policy, argv, stdio)?;
+    // Hostnames resolve now, once, and never inside a step.
+    let rules = supervisor::Rules {
+        net: net::resolve(&policy.net)?,
+        unix: net::unix::UnixGate::new(&policy.fs_write),
+    };
     let child = spawn::spawn(&prepared)?;
-    Sandbox::new(child, policy.timeout_ms)
+    Sandbox::new(child, policy.timeout_ms, rules)
 }

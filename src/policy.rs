@@ -3,6 +3,7 @@
 //! so one policy can spawn many sandboxes from many threads.
 
 use crate::error::{Error, Result};
+use crate::net::{spec, NetPolicy};
 use crate::syscall_table;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::OwnedFd;
@@ -33,6 +34,8 @@ pub struct Policy {
     pub cwd: Option<PathBuf>,
     /// Wall-clock limit in milliseconds, then every process is killed.
     pub timeout_ms: Option<u64>,
+    /// What the sandbox may reach and serve on the network.
+    pub net: NetPolicy,
     /// Syscalls routed to the supervisor, which denies what it has no handler for.
     pub(crate) supervised: Vec<i64>,
     /// The Landlock ruleset and BPF program, built at the first spawn after
@@ -150,6 +153,52 @@ impl Policy {
         if !self.syscall_deny.iter().any(|(_, n)| *n == nr) {
             self.syscall_deny.push((name.to_string(), nr));
         }
+        Ok(())
+    }
+
+    pub fn net_allow(&mut self, text: &str) -> Result<()> {
+        self.changed();
+        check_room("net_allow", self.net.allow.len())?;
+        let rule = spec::parse_rule("net_allow", text)?;
+        if !self.net.deny.is_empty() {
+            return Err(Error::invalid(format!(
+                "net_allow: \"{text}\": a policy with net_deny rules allows everything else; the two cannot be combined"
+            )));
+        }
+        self.net.allow.push(rule);
+        Ok(())
+    }
+
+    pub fn net_deny(&mut self, text: &str) -> Result<()> {
+        self.changed();
+        check_room("net_deny", self.net.deny.len())?;
+        let cidr = spec::parse_cidr("net_deny", text)?;
+        if !self.net.allow.is_empty() {
+            return Err(Error::invalid(format!(
+                "net_deny: \"{text}\": a policy with net_allow rules denies everything else; the two cannot be combined"
+            )));
+        }
+        self.net.deny.push(cidr);
+        Ok(())
+    }
+
+    pub fn net_bind(&mut self, text: &str) -> Result<()> {
+        self.changed();
+        let ports = spec::parse_ports("net_bind", text)?;
+        self.net.bind = Some(match (self.net.bind.take(), ports) {
+            (None, ports) => ports,
+            (Some(spec::Ports::Any), _) | (_, spec::Ports::Any) => spec::Ports::Any,
+            (Some(spec::Ports::List(mut a)), spec::Ports::List(b)) => {
+                if a.len() + b.len() > MAX_RULES {
+                    return Err(Error::new(
+                        libc::E2BIG,
+                        format!("net_bind: more than {MAX_RULES} port ranges"),
+                    ));
+                }
+                a.extend(b);
+                spec::Ports::List(a)
+            }
+        });
         Ok(())
     }
 

@@ -21,6 +21,8 @@
 //! carries the filter any more).
 
 use crate::error::{Error, Result};
+use crate::net::handler::{self, Outcome, Pending};
+use crate::net::{unix::UnixGate, Resolved};
 use crate::seccomp::notify::{Answer, Listener, Notification};
 use crate::spawn::Child;
 use crate::sys::process::{self, ChildStatus};
@@ -64,13 +66,27 @@ pub struct Sandbox {
     timed_out: bool,
     exited: bool,
     denied: u64,
+    /// The network rules, with hostnames resolved at spawn.
+    net: Resolved,
+    /// Where pathname unix sockets may be reached.
+    unix: UnixGate,
+    /// Trapped calls waiting for their socket (slot = epoll tag - TAG_PENDING).
+    pending: Vec<Option<Pending>>,
 }
 
-fn epoll_add(epoll: RawFd, fd: RawFd) -> Result<()> {
-    let mut event = libc::epoll_event {
-        events: libc::EPOLLIN as u32,
-        u64: fd as u64,
-    };
+const TAG_LISTENER: u64 = 0;
+const TAG_PIDFD: u64 = 1;
+const TAG_TIMER: u64 = 2;
+const TAG_PENDING: u64 = 3;
+
+/// What the sandbox's supervisor needs of the policy beyond the child.
+pub struct Rules {
+    pub net: Resolved,
+    pub unix: UnixGate,
+}
+
+fn epoll_add(epoll: RawFd, fd: RawFd, events: u32, tag: u64) -> Result<()> {
+    let mut event = libc::epoll_event { events, u64: tag };
     // SAFETY: event is valid for the call.
     if unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, fd, &mut event) } != 0 {
         return Err(Error::last_os("epoll_ctl(ADD)"));
@@ -115,17 +131,10 @@ fn timerfd_after(ms: u64) -> Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Which sources are ready, from one poll.
-struct Ready {
-    listener: libc::c_short,
-    pidfd: libc::c_short,
-    timer: libc::c_short,
-}
-
 impl Sandbox {
     /// Wraps a freshly exec'd child. If the supervisor cannot be set up,
     /// the child is killed and reaped before the error is returned.
-    pub fn new(child: Child, timeout_ms: Option<u64>) -> Result<Sandbox> {
+    pub fn new(child: Child, timeout_ms: Option<u64>, rules: Rules) -> Result<Sandbox> {
         let build = |child: &Child| -> Result<(OwnedFd, Option<OwnedFd>)> {
             // SAFETY: plain call.
             let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -134,12 +143,13 @@ impl Sandbox {
             }
             // SAFETY: just created.
             let epoll = unsafe { crate::sys::own(epoll) };
-            epoll_add(epoll.as_raw_fd(), child.listener.as_raw_fd())?;
-            epoll_add(epoll.as_raw_fd(), child.pidfd.as_raw_fd())?;
+            let readable = libc::EPOLLIN as u32;
+            epoll_add(epoll.as_raw_fd(), child.listener.as_raw_fd(), readable, TAG_LISTENER)?;
+            epoll_add(epoll.as_raw_fd(), child.pidfd.as_raw_fd(), readable, TAG_PIDFD)?;
             let timer = match timeout_ms {
                 Some(ms) => {
                     let t = timerfd_after(ms)?;
-                    epoll_add(epoll.as_raw_fd(), t.as_raw_fd())?;
+                    epoll_add(epoll.as_raw_fd(), t.as_raw_fd(), readable, TAG_TIMER)?;
                     Some(t)
                 }
                 None => None,
@@ -167,6 +177,9 @@ impl Sandbox {
             timed_out: false,
             exited: false,
             denied: 0,
+            net: rules.net,
+            unix: rules.unix,
+            pending: Vec::new(),
         })
     }
 
@@ -193,39 +206,28 @@ impl Sandbox {
         self.denied
     }
 
-    /// The sources still worth watching, as pollfds (-1 for the others).
-    fn sources(&self) -> [libc::pollfd; 3] {
-        let fd = |watch: bool, fd: RawFd| libc::pollfd {
-            fd: if watch { fd } else { -1 },
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        [
-            fd(!self.hung_up, self.listener.raw()),
-            fd(!self.main_exited, self.pidfd.as_raw_fd()),
-            fd(
-                self.timer.is_some(),
-                self.timer.as_ref().map_or(-1, |t| t.as_raw_fd()),
-            ),
-        ]
-    }
-
-    /// Polls the sources; `timeout` 0 for step, -1 for the blocking wait.
-    fn poll_sources(&self, timeout: i32) -> Result<Ready> {
-        let mut fds = self.sources();
+    /// Blocks until something is ready: the listener itself (so a trapped
+    /// syscall keeps the same-CPU wake-up) or anything else in the set.
+    fn block(&self) -> Result<()> {
+        let mut fds = [
+            libc::pollfd {
+                fd: if self.hung_up { -1 } else { self.listener.raw() },
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: self.fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
         // SAFETY: fds is a valid array.
-        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) } < 0 {
-            let errno = crate::sys::errno();
-            if errno != libc::EINTR {
-                return Err(Error::os("poll", errno));
-            }
-            fds.iter_mut().for_each(|f| f.revents = 0);
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0
+            && crate::sys::errno() != libc::EINTR
+        {
+            return Err(Error::last_os("poll"));
         }
-        Ok(Ready {
-            listener: fds[0].revents,
-            pidfd: fds[1].revents,
-            timer: fds[2].revents,
-        })
+        Ok(())
     }
 
     fn listener_readable(&self) -> bool {
@@ -243,17 +245,28 @@ impl Sandbox {
         if self.exited {
             return Ok(Step::Exited);
         }
-        let ready = self.poll_sources(0)?;
-        if ready.timer & libc::POLLIN != 0 {
-            self.on_timeout();
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 32];
+        // SAFETY: events is a valid buffer; a zero timeout never blocks.
+        let n = unsafe { libc::epoll_wait(self.fd(), events.as_mut_ptr(), events.len() as i32, 0) };
+        if n < 0 && crate::sys::errno() != libc::EINTR {
+            return Err(Error::last_os("epoll_wait"));
         }
-        if ready.pidfd != 0 {
-            self.main_exited = true;
-            epoll_remove(self.fd(), self.pidfd.as_raw_fd());
+        let mut listener = 0u32;
+        for event in &events[..n.max(0) as usize] {
+            let (ready, tag) = (event.events, event.u64);
+            match tag {
+                TAG_LISTENER => listener = ready,
+                TAG_PIDFD => {
+                    self.main_exited = true;
+                    epoll_remove(self.fd(), self.pidfd.as_raw_fd());
+                }
+                TAG_TIMER => self.on_timeout(),
+                _ => self.resume_pending((tag - TAG_PENDING) as usize),
+            }
         }
-        if ready.listener & libc::POLLIN == 0
-            && ready.listener & (libc::POLLHUP | libc::POLLERR) != 0
-        {
+        self.forget_vanished_pending();
+        let hang_up = (libc::EPOLLHUP | libc::EPOLLERR) as u32;
+        if listener & libc::EPOLLIN as u32 == 0 && listener & hang_up != 0 {
             // The kernel drops the filter early in do_exit, so this may come
             // before the main process is a zombie: its pidfd says when.
             self.hung_up = true;
@@ -262,6 +275,7 @@ impl Sandbox {
         if self.main_exited && self.hung_up {
             self.reap_main(libc::WNOHANG)?;
             if self.main_status.is_some() {
+                self.pending.clear();
                 self.exited = true;
                 return Ok(Step::Exited);
             }
@@ -269,8 +283,57 @@ impl Sandbox {
         // Notifications last: the answer wakes the trapped task on this CPU,
         // and it should find the CPU free rather than wait behind our
         // bookkeeping.
-        let more = ready.listener & libc::POLLIN != 0 && self.handle_notifications()?;
+        let more = listener & libc::EPOLLIN as u32 != 0 && self.handle_notifications()?;
         Ok(if more { Step::More } else { Step::Idle })
+    }
+
+    /// A pending call's fd is ready: answer it, or keep waiting.
+    fn resume_pending(&mut self, slot: usize) {
+        let Some(Some(pending)) = self.pending.get_mut(slot) else {
+            return;
+        };
+        if let Some(answer) = pending.resume() {
+            let id = pending.id;
+            self.drop_pending(slot);
+            if self.listener.respond(id, answer).is_err() {
+                self.kill_all(libc::SIGKILL);
+            }
+        }
+    }
+
+    fn drop_pending(&mut self, slot: usize) {
+        if let Some(pending) = self.pending.get_mut(slot).and_then(Option::take) {
+            epoll_remove(self.fd(), pending.fd.as_raw_fd());
+        }
+    }
+
+    /// A caller killed (or interrupted) while its call waited: drop the
+    /// call, so nothing of it stays open.
+    fn forget_vanished_pending(&mut self) {
+        for slot in 0..self.pending.len() {
+            let vanished = matches!(&self.pending[slot], Some(p) if !self.listener.is_live(p.id));
+            if vanished {
+                self.drop_pending(slot);
+            }
+        }
+    }
+
+    fn park(&mut self, pending: Pending) -> Result<()> {
+        let slot = match self.pending.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => {
+                self.pending.push(None);
+                self.pending.len() - 1
+            }
+        };
+        epoll_add(
+            self.fd(),
+            pending.fd.as_raw_fd(),
+            pending.events,
+            TAG_PENDING + slot as u64,
+        )?;
+        self.pending[slot] = Some(pending);
+        Ok(())
     }
 
     /// Answers up to NOTIFICATIONS_PER_STEP requests; true when more wait.
@@ -285,14 +348,25 @@ impl Sandbox {
             // thing this step does.
             let pending = self.listener_readable();
             if let Some(notification) = notification {
-                let answer = self.decide(&notification);
-                if let Err(errno) = self.listener.respond(notification.id, answer) {
-                    // The task stays blocked if no answer lands: fail closed
-                    // by killing the sandbox rather than leaving it hanging.
-                    self.kill_all(libc::SIGKILL);
-                    return Err(Error::os("seccomp: answering a notification", errno));
-                }
                 handled += 1;
+                let answer = match self.decide(&notification) {
+                    Outcome::Answer(answer) => Some(answer),
+                    // Parked: answered when its fd is ready. If it cannot be
+                    // watched, fail the call rather than leave it hanging.
+                    Outcome::Pending(call) => match self.park(call) {
+                        Ok(()) => None,
+                        Err(_) => Some(Answer::Errno(libc::ENOMEM)),
+                    },
+                };
+                if let Some(answer) = answer {
+                    if let Err(errno) = self.listener.respond(notification.id, answer) {
+                        // The task stays blocked if no answer lands: fail
+                        // closed by killing the sandbox rather than leaving
+                        // it hanging.
+                        self.kill_all(libc::SIGKILL);
+                        return Err(Error::os("seccomp: answering a notification", errno));
+                    }
+                }
             }
             if !pending {
                 return Ok(false);
@@ -303,14 +377,23 @@ impl Sandbox {
         }
     }
 
-    /// The verdict for one trapped syscall. Handlers for specific syscalls
-    /// hang here; whatever has none is denied.
-    fn decide(&mut self, notification: &Notification) -> Answer {
-        #[allow(clippy::match_single_binding)]
+    /// The verdict for one trapped syscall: the dispatch on its number.
+    /// Whatever has no handler is denied.
+    fn decide(&mut self, notification: &Notification) -> Outcome {
+        let ctx = handler::Context {
+            rules: &self.net,
+            unix: &self.unix,
+            listener: &self.listener,
+        };
         match notification.nr {
+            libc::SYS_connect => handler::connect(&ctx, notification),
+            libc::SYS_sendto => handler::sendto(&ctx, notification),
+            libc::SYS_sendmsg => handler::sendmsg(&ctx, notification),
+            libc::SYS_sendmmsg => handler::sendmmsg(&ctx, notification),
+            libc::SYS_bind => handler::bind(&ctx, notification),
             _ => {
                 self.denied += 1;
-                Answer::Errno(libc::EPERM)
+                Outcome::Answer(Answer::Errno(libc::EPERM))
             }
         }
     }
@@ -370,9 +453,7 @@ impl Sandbox {
             match self.step()? {
                 Step::Exited => return Ok(()),
                 Step::More => continue,
-                Step::Idle => {
-                    self.poll_sources(-1)?;
-                }
+                Step::Idle => self.block()?,
             }
         }
     }

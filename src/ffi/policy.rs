@@ -165,25 +165,33 @@ fn not_yet(what: &str, issue: u32) -> Result<()> {
     ))
 }
 
-/// Network allowlist rule. Not implemented yet: -ENOSYS. Without any rule
-/// the sandbox has no network at all.
+/// Allows one network endpoint: `[tcp|udp|icmp://]target[:ports]`, where
+/// target is a hostname (resolved when a sandbox is spawned), an IPv4 or
+/// IPv6 address (`[v6]` when ports follow), a CIDR, or `*`/empty for any,
+/// and ports are `*`, a port, or a comma list of ports and `lo-hi` ranges
+/// (none = all). No scheme means TCP and UDP. Rules add up. Without any
+/// net_allow or net_deny rule the sandbox has no network at all.
 #[no_mangle]
 pub extern "C" fn sandlock_policy_net_allow(p: *mut sandlock_policy, spec: *const c_char) -> c_int {
-    with_policy(p, |_| {
-        // SAFETY: spec is NULL or NUL-terminated.
-        unsafe { c_text("net_allow", spec) }?;
-        not_yet("net_allow", 3)
-    })
+    // SAFETY: spec is NULL or NUL-terminated.
+    with_policy(p, |policy| policy.net_allow(unsafe { c_text("net_allow", spec) }?))
 }
 
-/// Ports the sandbox may bind. Not implemented yet: -ENOSYS.
+/// Default-allow instead: any endpoint but the listed IPv4/IPv6 address or
+/// CIDR (one per call). Cannot be combined with net_allow.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_net_deny(p: *mut sandlock_policy, spec: *const c_char) -> c_int {
+    // SAFETY: spec is NULL or NUL-terminated.
+    with_policy(p, |policy| policy.net_deny(unsafe { c_text("net_deny", spec) }?))
+}
+
+/// Ports the sandbox may bind (serve on): "8080", "8080,9000-9005", "*".
+/// Calls add up. Without it no port may be bound (UDP clients may still
+/// bind port 0).
 #[no_mangle]
 pub extern "C" fn sandlock_policy_net_bind(p: *mut sandlock_policy, ports: *const c_char) -> c_int {
-    with_policy(p, |_| {
-        // SAFETY: ports is NULL or NUL-terminated.
-        unsafe { c_text("net_bind", ports) }?;
-        not_yet("net_bind", 3)
-    })
+    // SAFETY: ports is NULL or NUL-terminated.
+    with_policy(p, |policy| policy.net_bind(unsafe { c_text("net_bind", ports) }?))
 }
 
 /// Live processes at once. Not implemented yet: -ENOSYS.

@@ -10,8 +10,10 @@
 //!    USER_NOTIF; syscalls with argument checks go on to section 3; any
 //!    other syscall is allowed;
 //! 3. argument checks that deny with EPERM: ioctl TIOCSTI/TIOCLINUX,
-//!    prctl(PR_SET_SECCOMP), personality changes, clone with namespace
-//!    flags, socket families.
+//!    prctl(PR_SET_SECCOMP), personality changes, clone and unshare with
+//!    namespace flags, socket families, types and protocols;
+//! 4. argument checks that go to the supervisor: sendto with an address;
+//! 5. allow.
 //!
 //! Why a lookup rather than a list: when a filter is attached, the kernel
 //! runs it once for every syscall number to find the verdicts it can cache,
@@ -20,9 +22,10 @@
 //! lookup sorts the numbers into buckets of a few entries, so every path is
 //! short.
 //!
-//! seccompiler compiles section 3. It has one match action per filter and
-//! no USER_NOTIF, so the section is compiled with a marker "mismatch"
-//! return that is rewritten into a jump past it.
+//! seccompiler compiles sections 3 and 4. It has one match action per
+//! filter and no USER_NOTIF, so each section is compiled with marker
+//! returns that are rewritten: "match" into the section's action,
+//! "mismatch" into a jump past the section.
 
 use crate::error::{Error, Result};
 use crate::policy::Policy;
@@ -131,7 +134,6 @@ const CLONE_NAMESPACE_FLAGS: &[u64] = &[
 ];
 /// Only unshare() can take it: in clone()'s flags the bit is CSIGNAL's.
 const CLONE_NEWTIME: u64 = 0x80;
-const ALLOWED_FAMILIES: &[u64] = &[libc::AF_UNIX as u64];
 
 fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> SeccompCondition {
     // Dword compares the low 32 bits only: `int` arguments (ioctl
@@ -195,15 +197,88 @@ fn argument_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
             rule(vec![cond(0, SeccompCmpOp::MaskedEq(flag), flag)]),
         );
     }
-    // Only unix sockets: a policy has no network rule yet, and "no rule"
-    // means no network at all (Landlock also refuses TCP connect/bind).
-    let not_allowed: Vec<SeccompCondition> = ALLOWED_FAMILIES
-        .iter()
-        .map(|&f| cond(0, SeccompCmpOp::Ne, f))
-        .collect();
-    add("socket", rule(not_allowed.clone()));
-    add("socketpair", rule(not_allowed));
+    for socket_rule in socket_rules(policy) {
+        add("socket", socket_rule);
+    }
+    // socketpair() makes unix sockets only.
+    add("socketpair", rule(vec![cond(0, SeccompCmpOp::Ne, AF_UNIX)]));
     rules
+}
+
+const AF_UNIX: u64 = libc::AF_UNIX as u64;
+const AF_INET: u64 = libc::AF_INET as u64;
+const AF_INET6: u64 = libc::AF_INET6 as u64;
+const SOCK_STREAM: u64 = libc::SOCK_STREAM as u64;
+const SOCK_DGRAM: u64 = libc::SOCK_DGRAM as u64;
+/// socket()'s type argument also carries SOCK_NONBLOCK and SOCK_CLOEXEC.
+const SOCK_TYPE_MASK: u64 = 0xf;
+
+/// When socket() is denied: any family but unix and inet; inet without a
+/// network rule; and of inet sockets, all but TCP, UDP and ICMP ping
+/// sockets, each only with a rule for that protocol. (Raw, packet,
+/// netlink and every other kind: never.)
+fn socket_rules(policy: &Policy) -> Vec<SeccompRule> {
+    let net = &policy.net;
+    if !net.enabled() {
+        return vec![rule(vec![cond(0, SeccompCmpOp::Ne, AF_UNIX)])];
+    }
+    let allowed = net.protocols();
+    let mut rules = vec![rule(vec![
+        cond(0, SeccompCmpOp::Ne, AF_UNIX),
+        cond(0, SeccompCmpOp::Ne, AF_INET),
+        cond(0, SeccompCmpOp::Ne, AF_INET6),
+    ])];
+    for (family, icmp_protocol) in [(AF_INET, libc::IPPROTO_ICMP), (AF_INET6, libc::IPPROTO_ICMPV6)] {
+        let is_family = || cond(0, SeccompCmpOp::Eq, family);
+        let type_is = |t: u64| cond(1, SeccompCmpOp::MaskedEq(SOCK_TYPE_MASK), t);
+        // Types other than stream and datagram, and those with no rule.
+        for t in 0..=SOCK_TYPE_MASK {
+            let ok = (t == SOCK_STREAM && allowed.tcp)
+                || (t == SOCK_DGRAM && (allowed.udp || allowed.icmp));
+            if !ok {
+                rules.push(rule(vec![is_family(), type_is(t)]));
+            }
+        }
+        if allowed.tcp {
+            rules.push(rule(vec![
+                is_family(),
+                type_is(SOCK_STREAM),
+                cond(2, SeccompCmpOp::Ne, 0),
+                cond(2, SeccompCmpOp::Ne, libc::IPPROTO_TCP as u64),
+            ]));
+        }
+        if allowed.udp || allowed.icmp {
+            let mut datagram = vec![is_family(), type_is(SOCK_DGRAM)];
+            if allowed.udp {
+                datagram.push(cond(2, SeccompCmpOp::Ne, 0));
+                datagram.push(cond(2, SeccompCmpOp::Ne, libc::IPPROTO_UDP as u64));
+            }
+            if allowed.icmp {
+                datagram.push(cond(2, SeccompCmpOp::Ne, icmp_protocol as u64));
+            }
+            rules.push(rule(datagram));
+        }
+    }
+    rules
+}
+
+/// Syscalls the supervisor decides whatever their arguments: the network
+/// calls whose destination lies in memory, and bind when UDP (which
+/// Landlock does not cover) may be used.
+fn supervised_network_calls(policy: &Policy) -> Vec<i64> {
+    let mut calls = vec![nr("connect"), nr("sendmsg"), nr("sendmmsg")];
+    if policy.net.protocols().udp {
+        calls.push(nr("bind"));
+    }
+    calls
+}
+
+/// The USER_NOTIF argument section: sendto() only with a destination (a
+/// NULL one sends to the connected peer, already checked at connect).
+fn notify_rules() -> BTreeMap<i64, Vec<SeccompRule>> {
+    let with_address = SeccompCondition::new(4, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, 0)
+        .expect("argument index below 6");
+    BTreeMap::from([(nr("sendto"), vec![rule(vec![with_address])])])
 }
 
 fn stmt(code: u16, k: u32) -> sock_filter {
@@ -318,11 +393,12 @@ fn lookup(entries: &[(u32, Target)]) -> (Vec<sock_filter>, Vec<usize>) {
 /// The whole program for `policy`.
 pub fn build(policy: &Policy) -> Result<Vec<libc::sock_filter>> {
     let checks = argument_rules(policy);
+    let notify_checks = notify_rules();
     let mut targets: BTreeMap<u32, Target> = BTreeMap::new();
-    for &number in checks.keys() {
+    for &number in checks.keys().chain(notify_checks.keys()) {
         targets.insert(number as u32, Target::ArgumentChecks);
     }
-    for &number in &policy.supervised {
+    for number in policy.supervised.iter().copied().chain(supervised_network_calls(policy)) {
         targets.insert(number as u32, Target::Return(SECCOMP_RET_USER_NOTIF));
     }
     targets.insert(
@@ -348,6 +424,7 @@ pub fn build(policy: &Policy) -> Result<Vec<libc::sock_filter>> {
         program[at].k = (checks_start - at - 1) as u32;
     }
     program.extend(section(checks, RET_ERRNO | libc::EPERM as u32)?);
+    program.extend(section(notify_checks, SECCOMP_RET_USER_NOTIF)?);
     program.push(stmt(BPF_RET_K, RET_ALLOW));
     if program.len() > u16::MAX as usize || program.len() > 4096 {
         return Err(Error::new(
@@ -541,7 +618,8 @@ mod tests {
         // first argument load, so they are left out.)
         let policy = Policy::new();
         let program = build(&policy).unwrap();
-        let checked: Vec<i64> = argument_rules(&policy).keys().copied().collect();
+        let mut checked: Vec<i64> = argument_rules(&policy).keys().copied().collect();
+        checked.extend(notify_rules().keys());
         let paths: Vec<usize> = (0..470)
             .filter(|nr| !checked.contains(&i64::from(*nr)))
             .map(|nr| run(&program, AUDIT_ARCH_X86_64, nr, [0; 6]).1)

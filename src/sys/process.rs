@@ -85,3 +85,19 @@ pub fn waitid_pidfd(pidfd: RawFd, flags: i32) -> SysResult<Option<ChildStatus>> 
         _ => ChildStatus::Signaled(status),
     }))
 }
+
+/// `PIDFD_THREAD` (Linux 6.9): a pidfd for a thread rather than a process.
+pub const PIDFD_THREAD: u32 = libc::O_EXCL as u32;
+
+/// `pidfd_open(pid, flags)`.
+pub fn pidfd_open(pid: libc::pid_t, flags: u32) -> SysResult<RawFd> {
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) }).map(|fd| fd as RawFd)
+}
+
+/// `pidfd_getfd(pidfd, targetfd, 0)`: a duplicate of another process's fd
+/// (the same open file description).
+pub fn pidfd_getfd(pidfd: RawFd, target_fd: RawFd) -> SysResult<RawFd> {
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, target_fd, 0) }).map(|fd| fd as RawFd)
+}

@@ -1,0 +1,749 @@
+//! The trapped network calls, performed on the child's behalf.
+//!
+//! Every handler follows the same steps: take a duplicate of the child's
+//! socket (`pidfd_getfd` on the *calling* thread), copy the address (and
+//! data) out of the child with bounded sizes, check the notification is
+//! still live, decide on the copy, and make the call on the duplicate with
+//! exactly the checked address and copied bytes. Nothing is answered with
+//! "continue": a sibling thread could rewrite the address in between.
+//!
+//! A call that would block (a blocking connect still in progress, a send
+//! into a full buffer, a unix connect to a full backlog) is not waited for:
+//! it becomes a [`Pending`] whose fd joins the sandbox's epoll set, and the
+//! answer goes out when that fd is ready.
+
+use super::sockaddr::{self, Address};
+use super::unix::{proc_path, UnixGate};
+use super::{Protocol, Resolved};
+use crate::seccomp::notify::{Answer, Listener, Notification};
+use crate::sys::{self, memory, process};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+/// Largest datagram copied (a larger one fails with EMSGSIZE, as the
+/// kernel would for UDP); a stream send copies at most this much and
+/// reports a short write, which callers of send() must handle anyway.
+pub const MAX_DATA: usize = 256 * 1024;
+/// Most iovec entries in one msghdr (the kernel's UIO_MAXIOV).
+const MAX_IOV: usize = 1024;
+/// Largest control buffer copied.
+const MAX_CONTROL: usize = 16 * 1024;
+/// Most messages one sendmmsg handles (the kernel's UIO_MAXIOV too).
+const MAX_MMSG: usize = 1024;
+
+/// What a handler decided.
+pub enum Outcome {
+    Answer(Answer),
+    /// Answered once the pending call's fd is ready.
+    Pending(Pending),
+}
+
+/// A call waiting for its socket.
+pub struct Pending {
+    pub id: u64,
+    pub tid: libc::pid_t,
+    /// What the supervisor waits on: the duplicate socket (EPOLLOUT), or a
+    /// retry timer.
+    pub fd: OwnedFd,
+    pub events: u32,
+    pub what: PendingCall,
+}
+
+pub enum PendingCall {
+    /// A connect in progress: the answer is SO_ERROR.
+    Connect,
+    /// A unix connect refused for a full backlog: try again at each tick.
+    UnixConnect {
+        socket: OwnedFd,
+        target: OwnedFd,
+    },
+    /// A send that would block: try again when writable.
+    Send(Message),
+}
+
+/// A message copied out of the child, ready to send on a duplicate.
+pub struct Message {
+    name: Option<Vec<u8>>,
+    data: Vec<u8>,
+    control: Vec<u8>,
+    /// Duplicates of the fds an SCM_RIGHTS message passes, kept alive
+    /// until the message is sent.
+    _passed: Vec<OwnedFd>,
+    flags: i32,
+    /// Send SIGPIPE to the caller on EPIPE (it did not ask for MSG_NOSIGNAL).
+    sigpipe: bool,
+}
+
+/// What the handlers need from the sandbox.
+pub struct Context<'a> {
+    pub rules: &'a Resolved,
+    pub unix: &'a UnixGate,
+    pub listener: &'a Listener,
+}
+
+fn deny(errno: i32) -> Outcome {
+    Outcome::Answer(Answer::Errno(errno))
+}
+
+/// The child's socket `fd` as seen by thread `tid`, duplicated into us.
+fn child_socket(tid: libc::pid_t, fd: u64) -> Result<(OwnedFd, OwnedFd), i32> {
+    let fd = i32::try_from(fd as u32 as i32).map_err(|_| libc::EBADF)?;
+    let pidfd = match process::pidfd_open(tid, process::PIDFD_THREAD) {
+        Ok(pidfd) => pidfd,
+        Err(libc::EINVAL) => process::pidfd_open(tid, 0)?,
+        Err(e) => return Err(e),
+    };
+    // SAFETY: a new fd we own.
+    let pidfd = unsafe { sys::own(pidfd) };
+    let dup = process::pidfd_getfd(pidfd.as_raw_fd(), fd)?;
+    // SAFETY: a new fd we own.
+    Ok((unsafe { sys::own(dup) }, pidfd))
+}
+
+fn sockopt(fd: RawFd, level: i32, name: i32) -> Result<i32, i32> {
+    let mut value: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: value and len are valid out pointers.
+    let r = unsafe { libc::getsockopt(fd, level, name, &mut value as *mut i32 as *mut _, &mut len) };
+    if r != 0 {
+        return Err(sys::errno());
+    }
+    Ok(value)
+}
+
+/// The socket's family and protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Unix { stream: bool },
+    Inet(Protocol),
+}
+
+fn kind(socket: &OwnedFd) -> Result<Kind, i32> {
+    let fd = socket.as_raw_fd();
+    let domain = sockopt(fd, libc::SOL_SOCKET, libc::SO_DOMAIN).map_err(|e| {
+        if e == libc::ENOTSOCK {
+            e
+        } else {
+            libc::EACCES
+        }
+    })?;
+    let kind = sockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE).map_err(|_| libc::EACCES)?;
+    match domain {
+        libc::AF_UNIX => Ok(Kind::Unix {
+            stream: kind != libc::SOCK_DGRAM,
+        }),
+        libc::AF_INET | libc::AF_INET6 => {
+            let protocol =
+                sockopt(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL).map_err(|_| libc::EACCES)?;
+            match (kind, protocol) {
+                (libc::SOCK_STREAM, libc::IPPROTO_TCP) => Ok(Kind::Inet(Protocol::Tcp)),
+                (libc::SOCK_DGRAM, libc::IPPROTO_UDP) => Ok(Kind::Inet(Protocol::Udp)),
+                (libc::SOCK_DGRAM, libc::IPPROTO_ICMP | libc::IPPROTO_ICMPV6) => {
+                    Ok(Kind::Inet(Protocol::Icmp))
+                }
+                // The filter lets no other inet socket be made.
+                _ => Err(libc::EACCES),
+            }
+        }
+        _ => Err(libc::EACCES),
+    }
+}
+
+fn copy_address(tid: libc::pid_t, ptr: u64, len: u64) -> Result<Vec<u8>, i32> {
+    let len = usize::try_from(len as u32).map_err(|_| libc::EINVAL)?;
+    if len > sockaddr::MAX_LEN {
+        return Err(libc::EINVAL);
+    }
+    memory::read(tid, ptr, len)
+}
+
+/// Where a checked address may go: the bytes to hand the kernel, plus any
+/// fd that must stay open while they are used.
+struct Destination {
+    bytes: Vec<u8>,
+    _target: Option<OwnedFd>,
+}
+
+/// Checks `address` for a `kind` socket and returns what to connect or
+/// send to; `None` for AF_UNSPEC (a disconnect on connect).
+fn check_destination(
+    ctx: &Context,
+    tid: libc::pid_t,
+    kind: Kind,
+    address: &Address,
+) -> Result<Option<Destination>, i32> {
+    match (kind, address) {
+        (_, Address::Unspec) => Ok(None),
+        (Kind::Inet(protocol), Address::Inet(sa)) => {
+            if !ctx.rules.permits(protocol, sa.ip(), sa.port()) {
+                return Err(libc::EACCES);
+            }
+            let (storage, len) = sockaddr::encode(sa);
+            // SAFETY: the first len bytes of storage are initialized.
+            let bytes = unsafe {
+                std::slice::from_raw_parts(&storage as *const _ as *const u8, len as usize)
+            };
+            Ok(Some(Destination {
+                bytes: bytes.to_vec(),
+                _target: None,
+            }))
+        }
+        (Kind::Inet(_), _) => Err(libc::EAFNOSUPPORT),
+        (Kind::Unix { .. }, Address::UnixPath(path)) => {
+            let target = ctx.unix.open_socket(tid, path)?;
+            let (sun, len) =
+                sockaddr::encode_unix(&proc_path(&target, None)).ok_or(libc::ENAMETOOLONG)?;
+            // SAFETY: the first len bytes of sun are initialized.
+            let bytes =
+                unsafe { std::slice::from_raw_parts(&sun as *const _ as *const u8, len as usize) };
+            Ok(Some(Destination {
+                bytes: bytes.to_vec(),
+                _target: Some(target),
+            }))
+        }
+        // Abstract and unnamed addresses: Landlock scopes them in the
+        // child, but a call made here would not be scoped, and answering
+        // "continue" would let a racing thread swap in a path. Refused.
+        (Kind::Unix { .. }, Address::UnixOther) => Err(libc::EPERM),
+        (Kind::Unix { .. }, _) => Err(libc::EINVAL),
+    }
+}
+
+fn with_nonblocking<T>(socket: &OwnedFd, call: impl FnOnce() -> T) -> Result<(T, bool), i32> {
+    let fd = socket.as_raw_fd();
+    // SAFETY: plain fcntl on our duplicate.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(sys::errno());
+    }
+    let blocking = flags & libc::O_NONBLOCK == 0;
+    // The duplicate shares the child's open file description, so the flag
+    // is set for the shortest time and put back at once.
+    if blocking {
+        // SAFETY: as above.
+        unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    }
+    let result = call();
+    if blocking {
+        // SAFETY: as above.
+        unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+    }
+    Ok((result, blocking))
+}
+
+fn raw_connect(socket: &OwnedFd, bytes: &[u8]) -> Result<(), i32> {
+    // SAFETY: bytes holds a sockaddr of its length.
+    let r = unsafe {
+        libc::connect(
+            socket.as_raw_fd(),
+            bytes.as_ptr() as *const libc::sockaddr,
+            bytes.len() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(sys::errno())
+    }
+}
+
+fn unspec_bytes() -> Vec<u8> {
+    let mut bytes = vec![0u8; std::mem::size_of::<libc::sockaddr>()];
+    bytes[..2].copy_from_slice(&(libc::AF_UNSPEC as u16).to_ne_bytes());
+    bytes
+}
+
+/// connect(fd, addr, addrlen)
+pub fn connect(ctx: &Context, n: &Notification) -> Outcome {
+    let tid = n.pid as libc::pid_t;
+    let (socket, _pidfd) = match child_socket(tid, n.args[0]) {
+        Ok(s) => s,
+        Err(e) => return deny(e),
+    };
+    let address = match copy_address(tid, n.args[1], n.args[2]).and_then(|b| sockaddr::parse(&b)) {
+        Ok(a) => a,
+        Err(e) => return deny(e),
+    };
+    let kind = match kind(&socket) {
+        Ok(k) => k,
+        Err(e) => return deny(e),
+    };
+    let destination = match check_destination(ctx, tid, kind, &address) {
+        Ok(d) => d,
+        Err(e) => return deny(e),
+    };
+    if !ctx.listener.is_live(n.id) {
+        return deny(libc::EINTR);
+    }
+    let bytes = destination
+        .as_ref()
+        .map_or_else(unspec_bytes, |d| d.bytes.clone());
+    let (result, blocking) = match with_nonblocking(&socket, || raw_connect(&socket, &bytes)) {
+        Ok(r) => r,
+        Err(e) => return deny(e),
+    };
+    match result {
+        Ok(()) => Outcome::Answer(Answer::Value(0)),
+        Err(libc::EINPROGRESS) if blocking => Outcome::Pending(Pending {
+            id: n.id,
+            tid,
+            fd: socket,
+            events: libc::EPOLLOUT as u32,
+            what: PendingCall::Connect,
+        }),
+        Err(libc::EAGAIN) if blocking && matches!(kind, Kind::Unix { .. }) => {
+            match (retry_timer(), destination.and_then(|d| d._target)) {
+                (Ok(timer), Some(target)) => Outcome::Pending(Pending {
+                    id: n.id,
+                    tid,
+                    fd: timer,
+                    events: libc::EPOLLIN as u32,
+                    what: PendingCall::UnixConnect { socket, target },
+                }),
+                _ => deny(libc::EAGAIN),
+            }
+        }
+        Err(e) => deny(e),
+    }
+}
+
+/// A timer ticking every 10 ms, for retries nothing else can signal.
+fn retry_timer() -> Result<OwnedFd, i32> {
+    // SAFETY: plain calls.
+    let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(sys::errno());
+    }
+    // SAFETY: a new fd we own.
+    let fd = unsafe { sys::own(fd) };
+    let tick = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 10_000_000,
+    };
+    let spec = libc::itimerspec {
+        it_interval: tick,
+        it_value: tick,
+    };
+    // SAFETY: spec is valid.
+    if unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } != 0 {
+        return Err(sys::errno());
+    }
+    Ok(fd)
+}
+
+fn read_iovecs(tid: libc::pid_t, ptr: u64, count: u64) -> Result<Vec<libc::iovec>, i32> {
+    let count = usize::try_from(count).map_err(|_| libc::EMSGSIZE)?;
+    if count > MAX_IOV {
+        return Err(libc::EMSGSIZE);
+    }
+    let bytes = memory::read(tid, ptr, count * std::mem::size_of::<libc::iovec>())?;
+    Ok(bytes
+        .chunks_exact(std::mem::size_of::<libc::iovec>())
+        .map(|c| libc::iovec {
+            iov_base: u64::from_ne_bytes(c[..8].try_into().unwrap()) as usize as *mut libc::c_void,
+            iov_len: u64::from_ne_bytes(c[8..16].try_into().unwrap()) as usize,
+        })
+        .collect())
+}
+
+/// The data of `iovecs`, at most MAX_DATA bytes: a datagram over the bound
+/// is EMSGSIZE, a stream send is cut short.
+fn gather(tid: libc::pid_t, iovecs: &[libc::iovec], stream: bool) -> Result<Vec<u8>, i32> {
+    let total: usize = iovecs.iter().map(|v| v.iov_len).fold(0usize, |a, b| a.saturating_add(b));
+    if total > MAX_DATA && !stream {
+        return Err(libc::EMSGSIZE);
+    }
+    let mut data = Vec::with_capacity(total.min(MAX_DATA));
+    for v in iovecs {
+        let want = v.iov_len.min(MAX_DATA - data.len());
+        if want == 0 {
+            continue;
+        }
+        data.extend(memory::read(tid, v.iov_base as u64, want)?);
+        if data.len() == MAX_DATA {
+            break;
+        }
+    }
+    Ok(data)
+}
+
+/// Rewrites SCM_RIGHTS fds to duplicates of the child's; refuses
+/// SCM_CREDENTIALS (the kernel would check them against the supervisor).
+fn translate_control(
+    tid: libc::pid_t,
+    pidfd: &OwnedFd,
+    mut control: Vec<u8>,
+) -> Result<(Vec<u8>, Vec<OwnedFd>), i32> {
+    let header = std::mem::size_of::<libc::cmsghdr>();
+    let mut passed = Vec::new();
+    let mut at = 0;
+    let _ = tid;
+    while at + header <= control.len() {
+        let len = usize::from_ne_bytes(control[at..at + 8].try_into().unwrap());
+        let level = i32::from_ne_bytes(control[at + 8..at + 12].try_into().unwrap());
+        let kind = i32::from_ne_bytes(control[at + 12..at + 16].try_into().unwrap());
+        if len < header || at + len > control.len() {
+            return Err(libc::EINVAL);
+        }
+        if level == libc::SOL_SOCKET && kind == libc::SCM_CREDENTIALS {
+            return Err(libc::EPERM);
+        }
+        if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
+            for slot in (at + header..at + len).step_by(4) {
+                if slot + 4 > at + len {
+                    break;
+                }
+                let child_fd = i32::from_ne_bytes(control[slot..slot + 4].try_into().unwrap());
+                let dup = process::pidfd_getfd(pidfd.as_raw_fd(), child_fd)?;
+                // SAFETY: a new fd we own.
+                let dup = unsafe { sys::own(dup) };
+                control[slot..slot + 4].copy_from_slice(&dup.as_raw_fd().to_ne_bytes());
+                passed.push(dup);
+            }
+        }
+        at += (len + 7) & !7;
+    }
+    Ok((control, passed))
+}
+
+/// Sends a copied message on our duplicate without blocking.
+fn send_now(socket: &OwnedFd, message: &mut Message) -> Result<usize, i32> {
+    let mut iov = libc::iovec {
+        iov_base: message.data.as_mut_ptr() as *mut libc::c_void,
+        iov_len: message.data.len(),
+    };
+    // SAFETY: msghdr is plain data; every pointer set below outlives the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(name) = &message.name {
+        msg.msg_name = name.as_ptr() as *mut libc::c_void;
+        msg.msg_namelen = name.len() as libc::socklen_t;
+    }
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !message.control.is_empty() {
+        msg.msg_control = message.control.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = message.control.len();
+    }
+    let flags = message.flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    // SAFETY: msg is valid for the call.
+    let n = unsafe { libc::sendmsg(socket.as_raw_fd(), &msg, flags) };
+    if n < 0 {
+        Err(sys::errno())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// The child would have got SIGPIPE from its own send.
+fn raise_sigpipe(tid: libc::pid_t) {
+    if let Ok(pidfd) = process::pidfd_open(tid, process::PIDFD_THREAD) {
+        // SAFETY: a new fd we own.
+        let pidfd = unsafe { sys::own(pidfd) };
+        let _ = process::pidfd_send_signal(pidfd.as_raw_fd(), libc::SIGPIPE);
+    }
+}
+
+/// Sends `message`, or parks it when a blocking sender would wait.
+fn send_or_park(n: &Notification, socket: OwnedFd, mut message: Message, blocking: bool) -> Outcome {
+    match send_now(&socket, &mut message) {
+        Ok(sent) => Outcome::Answer(Answer::Value(sent as i64)),
+        Err(libc::EAGAIN) if blocking => Outcome::Pending(Pending {
+            id: n.id,
+            tid: n.pid as libc::pid_t,
+            fd: socket,
+            events: libc::EPOLLOUT as u32,
+            what: PendingCall::Send(message),
+        }),
+        Err(libc::EPIPE) => {
+            if message.sigpipe {
+                raise_sigpipe(n.pid as libc::pid_t);
+            }
+            deny(libc::EPIPE)
+        }
+        Err(e) => deny(e),
+    }
+}
+
+fn is_blocking(socket: &OwnedFd, flags: i32) -> bool {
+    // SAFETY: plain fcntl on our duplicate.
+    let fl = unsafe { libc::fcntl(socket.as_raw_fd(), libc::F_GETFL) };
+    fl >= 0 && fl & libc::O_NONBLOCK == 0 && flags & libc::MSG_DONTWAIT == 0
+}
+
+/// Checks the message's destination (if any) and builds what to send.
+#[allow(clippy::too_many_arguments)]
+fn prepare_message(
+    ctx: &Context,
+    tid: libc::pid_t,
+    pidfd: &OwnedFd,
+    kind: Kind,
+    name: Option<Vec<u8>>,
+    data: Vec<u8>,
+    control: Vec<u8>,
+    flags: i32,
+) -> Result<Message, i32> {
+    let name = match name {
+        None => None,
+        Some(bytes) => {
+            let address = sockaddr::parse(&bytes)?;
+            match check_destination(ctx, tid, kind, &address)? {
+                Some(destination) => Some(destination.bytes),
+                // AF_UNSPEC as a send destination: no address.
+                None => None,
+            }
+        }
+    };
+    let (control, passed) = if control.is_empty() {
+        (control, Vec::new())
+    } else {
+        translate_control(tid, pidfd, control)?
+    };
+    Ok(Message {
+        name,
+        data,
+        control,
+        _passed: passed,
+        flags: flags & !(libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL),
+        sigpipe: flags & libc::MSG_NOSIGNAL == 0,
+    })
+}
+
+fn is_stream(kind: Kind) -> bool {
+    matches!(kind, Kind::Unix { stream: true } | Kind::Inet(Protocol::Tcp))
+}
+
+/// sendto(fd, buf, len, flags, addr, addrlen): trapped only with an address.
+pub fn sendto(ctx: &Context, n: &Notification) -> Outcome {
+    let tid = n.pid as libc::pid_t;
+    let (socket, pidfd) = match child_socket(tid, n.args[0]) {
+        Ok(s) => s,
+        Err(e) => return deny(e),
+    };
+    let flags = n.args[3] as i32;
+    let prepared = kind(&socket).and_then(|kind| {
+        let name = if n.args[4] == 0 {
+            None
+        } else {
+            Some(copy_address(tid, n.args[4], n.args[5])?)
+        };
+        let iov = [libc::iovec {
+            iov_base: n.args[1] as usize as *mut libc::c_void,
+            iov_len: n.args[2] as usize,
+        }];
+        let data = gather(tid, &iov, is_stream(kind))?;
+        prepare_message(ctx, tid, &pidfd, kind, name, data, Vec::new(), flags)
+    });
+    let message = match prepared {
+        Ok(m) => m,
+        Err(e) => return deny(e),
+    };
+    if !ctx.listener.is_live(n.id) {
+        return deny(libc::EINTR);
+    }
+    let blocking = is_blocking(&socket, flags);
+    send_or_park(n, socket, message, blocking)
+}
+
+/// The parts of a child's msghdr, copied and checked.
+fn copy_msghdr(
+    ctx: &Context,
+    tid: libc::pid_t,
+    pidfd: &OwnedFd,
+    kind: Kind,
+    ptr: u64,
+    flags: i32,
+) -> Result<Message, i32> {
+    let hdr: [u64; 7] = memory::read_value(tid, ptr)?;
+    let (name_ptr, name_len) = (hdr[0], hdr[1] & 0xffff_ffff);
+    let (iov_ptr, iov_len) = (hdr[2], hdr[3]);
+    let (control_ptr, control_len) = (hdr[4], hdr[5]);
+    let name = if name_ptr == 0 {
+        None
+    } else {
+        Some(copy_address(tid, name_ptr, name_len)?)
+    };
+    let iovecs = read_iovecs(tid, iov_ptr, iov_len)?;
+    let data = gather(tid, &iovecs, is_stream(kind))?;
+    let control_len = usize::try_from(control_len).map_err(|_| libc::ENOBUFS)?;
+    if control_len > MAX_CONTROL {
+        return Err(libc::ENOBUFS);
+    }
+    let control = if control_ptr == 0 || control_len == 0 {
+        Vec::new()
+    } else {
+        memory::read(tid, control_ptr, control_len)?
+    };
+    prepare_message(ctx, tid, pidfd, kind, name, data, control, flags)
+}
+
+/// sendmsg(fd, msg, flags): always trapped, since the address is in memory
+/// (a NULL msg_name checked now could be filled by a racing thread).
+pub fn sendmsg(ctx: &Context, n: &Notification) -> Outcome {
+    let tid = n.pid as libc::pid_t;
+    let (socket, pidfd) = match child_socket(tid, n.args[0]) {
+        Ok(s) => s,
+        Err(e) => return deny(e),
+    };
+    let flags = n.args[2] as i32;
+    let message = match kind(&socket).and_then(|k| copy_msghdr(ctx, tid, &pidfd, k, n.args[1], flags)) {
+        Ok(m) => m,
+        Err(e) => return deny(e),
+    };
+    if !ctx.listener.is_live(n.id) {
+        return deny(libc::EINTR);
+    }
+    let blocking = is_blocking(&socket, flags);
+    send_or_park(n, socket, message, blocking)
+}
+
+/// sendmmsg(fd, msgvec, vlen, flags): each message checked and sent in
+/// order; the first refused one stops the batch, as a failing send would.
+pub fn sendmmsg(ctx: &Context, n: &Notification) -> Outcome {
+    let tid = n.pid as libc::pid_t;
+    let (socket, pidfd) = match child_socket(tid, n.args[0]) {
+        Ok(s) => s,
+        Err(e) => return deny(e),
+    };
+    let flags = n.args[3] as i32;
+    let count = (n.args[2] as u32 as usize).min(MAX_MMSG);
+    let kind = match kind(&socket) {
+        Ok(k) => k,
+        Err(e) => return deny(e),
+    };
+    const MMSGHDR: u64 = 64;
+    let mut sent = 0usize;
+    for i in 0..count {
+        let entry = n.args[1].wrapping_add(i as u64 * MMSGHDR);
+        let result = copy_msghdr(ctx, tid, &pidfd, kind, entry, flags).and_then(|mut message| {
+            if !ctx.listener.is_live(n.id) {
+                return Err(libc::EINTR);
+            }
+            send_now(&socket, &mut message)
+        });
+        match result {
+            Ok(len) => {
+                // msg_len follows the 56-byte msghdr.
+                let _ = memory::write(tid, entry + 56, &(len as u32).to_ne_bytes());
+                sent += 1;
+            }
+            Err(e) if sent == 0 => return deny(e),
+            Err(_) => break,
+        }
+    }
+    Outcome::Answer(Answer::Value(sent as i64))
+}
+
+/// bind(fd, addr, addrlen): trapped when UDP is allowed (TCP ports are
+/// Landlock's, but the trap sees every bind).
+pub fn bind(ctx: &Context, n: &Notification) -> Outcome {
+    let tid = n.pid as libc::pid_t;
+    let (socket, _pidfd) = match child_socket(tid, n.args[0]) {
+        Ok(s) => s,
+        Err(e) => return deny(e),
+    };
+    let address = match copy_address(tid, n.args[1], n.args[2]).and_then(|b| sockaddr::parse(&b)) {
+        Ok(a) => a,
+        Err(e) => return deny(e),
+    };
+    let bytes: Vec<u8> = match (kind(&socket), &address) {
+        (Err(e), _) => return deny(e),
+        (Ok(Kind::Inet(protocol)), Address::Inet(sa)) => {
+            if !ctx.rules.may_bind(protocol, sa.port()) {
+                return deny(libc::EACCES);
+            }
+            let (storage, len) = sockaddr::encode(sa);
+            // SAFETY: the first len bytes are initialized.
+            unsafe { std::slice::from_raw_parts(&storage as *const _ as *const u8, len as usize) }
+                .to_vec()
+        }
+        (Ok(Kind::Inet(_)), _) => return deny(libc::EAFNOSUPPORT),
+        (Ok(Kind::Unix { .. }), Address::UnixPath(path)) => {
+            // Made here, the socket file must land where the child could
+            // make it: beneath an fs_write tree.
+            let (dir, name) = match ctx.unix.open_parent(tid, path) {
+                Ok(found) => found,
+                Err(e) => return deny(e),
+            };
+            let Some((sun, len)) = sockaddr::encode_unix(&proc_path(&dir, Some(&name))) else {
+                return deny(libc::ENAMETOOLONG);
+            };
+            if !ctx.listener.is_live(n.id) {
+                return deny(libc::EINTR);
+            }
+            // SAFETY: sun holds len initialized bytes.
+            let r = unsafe {
+                libc::bind(socket.as_raw_fd(), &sun as *const _ as *const libc::sockaddr, len)
+            };
+            return if r == 0 {
+                Outcome::Answer(Answer::Value(0))
+            } else {
+                deny(sys::errno())
+            };
+        }
+        // Abstract or unnamed (autobind): reaches nothing outside.
+        (Ok(Kind::Unix { .. }), Address::UnixOther) => {
+            match copy_address(tid, n.args[1], n.args[2]) {
+                Ok(bytes) => bytes,
+                Err(e) => return deny(e),
+            }
+        }
+        (Ok(Kind::Unix { .. }), _) => return deny(libc::EINVAL),
+    };
+    if !ctx.listener.is_live(n.id) {
+        return deny(libc::EINTR);
+    }
+    // SAFETY: bytes holds a sockaddr of its length.
+    let r = unsafe {
+        libc::bind(
+            socket.as_raw_fd(),
+            bytes.as_ptr() as *const libc::sockaddr,
+            bytes.len() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Outcome::Answer(Answer::Value(0))
+    } else {
+        deny(sys::errno())
+    }
+}
+
+impl Pending {
+    /// The fd became ready: the answer, or `None` to keep waiting.
+    pub fn resume(&mut self) -> Option<Answer> {
+        match &mut self.what {
+            PendingCall::Connect => {
+                let error = sockopt(self.fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_ERROR)
+                    .unwrap_or(libc::EIO);
+                Some(if error == 0 {
+                    Answer::Value(0)
+                } else {
+                    Answer::Errno(error)
+                })
+            }
+            PendingCall::Send(message) => match send_now(&self.fd, message) {
+                Ok(sent) => Some(Answer::Value(sent as i64)),
+                Err(libc::EAGAIN) => None,
+                Err(libc::EPIPE) => {
+                    if message.sigpipe {
+                        raise_sigpipe(self.tid);
+                    }
+                    Some(Answer::Errno(libc::EPIPE))
+                }
+                Err(e) => Some(Answer::Errno(e)),
+            },
+            PendingCall::UnixConnect { socket, target } => {
+                let mut ticks = 0u64;
+                // SAFETY: reading the timer's 8-byte tick count.
+                unsafe { libc::read(self.fd.as_raw_fd(), &mut ticks as *mut u64 as *mut _, 8) };
+                let (sun, len) = sockaddr::encode_unix(&proc_path(target, None))?;
+                // SAFETY: sun holds len initialized bytes.
+                let bytes =
+                    unsafe { std::slice::from_raw_parts(&sun as *const _ as *const u8, len as usize) };
+                match with_nonblocking(socket, || raw_connect(socket, bytes)) {
+                    Ok((Ok(()), _)) => Some(Answer::Value(0)),
+                    Ok((Err(libc::EAGAIN), _)) => None,
+                    Ok((Err(e), _)) | Err(e) => Some(Answer::Errno(e)),
+                }
+            }
+        }
+    }
+}

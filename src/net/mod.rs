@@ -1,0 +1,176 @@
+//! Network policy: what a sandbox may reach and serve.
+//!
+//! Enforcement is split by what each mechanism can express:
+//! - the seccomp filter decides which sockets may exist at all (inet only
+//!   with a network rule; TCP, UDP and ICMP ping sockets each only with a
+//!   rule for that protocol; raw, packet and other families never);
+//! - Landlock refuses TCP connect and bind to ports no rule names (a second
+//!   wall: it knows ports, not addresses);
+//! - the supervisor traps connect, sendto with an address, sendmsg,
+//!   sendmmsg and (with UDP) bind, checks the copied address against the
+//!   rules for the socket's protocol, and performs the call itself on a
+//!   duplicate of the child's socket ([`handler`]).
+//!
+//! Hostnames are resolved once, when the sandbox is spawned ([`resolve`]).
+
+pub mod handler;
+pub mod sockaddr;
+pub mod spec;
+pub mod unix;
+
+use crate::error::{Error, Result};
+use spec::{effective_destination, Cidr, Ports, Protocols, Rule, Target};
+use std::net::{IpAddr, ToSocketAddrs};
+
+/// The network part of a policy, as the host described it.
+#[derive(Debug, Clone, Default)]
+pub struct NetPolicy {
+    /// `net_allow` rules (allowlist mode).
+    pub allow: Vec<Rule>,
+    /// `net_deny` addresses (default-allow mode; exclusive with `allow`).
+    pub deny: Vec<Cidr>,
+    /// `net_bind` ports; `None` = no bind.
+    pub bind: Option<Ports>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Icmp,
+}
+
+impl NetPolicy {
+    /// Whether the sandbox has any network at all.
+    pub fn enabled(&self) -> bool {
+        !self.allow.is_empty() || !self.deny.is_empty()
+    }
+
+    /// The protocols some rule allows (all three in default-allow mode).
+    pub fn protocols(&self) -> Protocols {
+        if !self.deny.is_empty() {
+            return Protocols {
+                tcp: true,
+                udp: true,
+                icmp: true,
+            };
+        }
+        self.allow.iter().fold(Protocols::default(), |acc, rule| Protocols {
+            tcp: acc.tcp || rule.protocols.tcp,
+            udp: acc.udp || rule.protocols.udp,
+            icmp: acc.icmp || rule.protocols.icmp,
+        })
+    }
+
+    /// TCP ports Landlock may allow for connect: `None` when some TCP rule
+    /// allows every port (or default-allow mode), so Landlock cannot say
+    /// more than "all".
+    pub fn tcp_connect_ports(&self) -> Option<Vec<spec::PortRange>> {
+        if !self.deny.is_empty() {
+            return None;
+        }
+        let mut ranges = Vec::new();
+        for rule in self.allow.iter().filter(|r| r.protocols.tcp) {
+            match &rule.ports {
+                Ports::Any => return None,
+                Ports::List(list) => ranges.extend(list.iter().copied()),
+            }
+        }
+        Some(ranges)
+    }
+}
+
+/// A rule with its hostname resolved.
+#[derive(Debug, Clone)]
+struct ResolvedRule {
+    protocols: Protocols,
+    /// `None`: any address.
+    nets: Option<Vec<Cidr>>,
+    ports: Ports,
+}
+
+/// The rules a running sandbox is checked against.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    allow: Vec<ResolvedRule>,
+    deny: Vec<Cidr>,
+    default_allow: bool,
+    bind: Option<Ports>,
+}
+
+fn resolve_host(name: &str, spec: &Rule) -> Result<Vec<Cidr>> {
+    let addrs: Vec<Cidr> = (name, 0)
+        .to_socket_addrs()
+        .map_err(|e| {
+            Error::new(
+                libc::EHOSTUNREACH,
+                format!("net_allow: host \"{name}\" does not resolve: {e}"),
+            )
+        })?
+        .map(|sa| Cidr::host(sa.ip()))
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::new(
+            libc::EHOSTUNREACH,
+            format!("net_allow: host \"{name}\" has no address ({spec:?})"),
+        ));
+    }
+    Ok(addrs)
+}
+
+/// Resolves every hostname of `policy` (blocking DNS: spawn time only).
+pub fn resolve(policy: &NetPolicy) -> Result<Resolved> {
+    let mut allow = Vec::new();
+    for rule in &policy.allow {
+        let nets = match &rule.target {
+            Target::Any => None,
+            Target::Cidr(cidr) => Some(vec![*cidr]),
+            Target::Host(name) => Some(resolve_host(name, rule)?),
+        };
+        allow.push(ResolvedRule {
+            protocols: rule.protocols,
+            nets,
+            ports: rule.ports.clone(),
+        });
+    }
+    Ok(Resolved {
+        allow,
+        deny: policy.deny.clone(),
+        default_allow: !policy.deny.is_empty(),
+        bind: policy.bind.clone(),
+    })
+}
+
+impl Resolved {
+    /// May a `protocol` socket reach `ip:port`? Checked on the address the
+    /// packet really reaches: IPv4-mapped IPv6 as IPv4, 0.0.0.0 and :: as
+    /// the loopback address.
+    pub fn permits(&self, protocol: Protocol, ip: IpAddr, port: u16) -> bool {
+        let ip = effective_destination(ip);
+        if self.default_allow {
+            return !self.deny.iter().any(|cidr| cidr.contains(ip));
+        }
+        self.allow.iter().any(|rule| {
+            let proto_ok = match protocol {
+                Protocol::Tcp => rule.protocols.tcp,
+                Protocol::Udp => rule.protocols.udp,
+                Protocol::Icmp => rule.protocols.icmp,
+            };
+            let addr_ok = rule
+                .nets
+                .as_ref()
+                .is_none_or(|nets| nets.iter().any(|cidr| cidr.contains(ip)));
+            let port_ok = protocol == Protocol::Icmp || rule.ports.contains(port);
+            proto_ok && addr_ok && port_ok
+        })
+    }
+
+    /// May a socket be bound to `port`? Port 0 (an ephemeral port, what a
+    /// UDP client gets anyway on its first send) is fine for UDP.
+    pub fn may_bind(&self, protocol: Protocol, port: u16) -> bool {
+        if port == 0 && protocol != Protocol::Tcp {
+            return true;
+        }
+        self.bind.as_ref().is_some_and(|ports| ports.contains(port))
+    }
+}

@@ -1,0 +1,63 @@
+//! Copying to and from another process's memory with process_vm_readv and
+//! process_vm_writev, which honour page protections (unlike /proc/pid/mem).
+
+use super::{check, SysResult};
+
+/// Copies exactly `len` bytes from `addr` in task `tid`. A short or failed
+/// read is EFAULT: a caller never decides on half an argument.
+pub fn read(tid: libc::pid_t, addr: u64, len: usize) -> SysResult<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    if len == 0 {
+        return Ok(buf);
+    }
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+        iov_len: len,
+    };
+    let remote = libc::iovec {
+        iov_base: addr as usize as *mut libc::c_void,
+        iov_len: len,
+    };
+    // SAFETY: local points to our buffer of len bytes; the remote side is
+    // only read by the kernel, in the other process.
+    let n = check(unsafe { libc::process_vm_readv(tid, &local, 1, &remote, 1, 0) } as _)
+        .map_err(|e| if e == libc::ESRCH { e } else { libc::EFAULT })?;
+    if n as usize != len {
+        return Err(libc::EFAULT);
+    }
+    Ok(buf)
+}
+
+/// A plain-data value of type T at `addr` in task `tid`.
+pub fn read_value<T: Copy + Default>(tid: libc::pid_t, addr: u64) -> SysResult<T> {
+    let bytes = read(tid, addr, std::mem::size_of::<T>())?;
+    let mut value = T::default();
+    // SAFETY: T is plain data (Copy) and bytes has exactly its size.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            bytes.as_ptr(),
+            &mut value as *mut T as *mut u8,
+            std::mem::size_of::<T>(),
+        )
+    };
+    Ok(value)
+}
+
+/// Writes `bytes` at `addr` in task `tid`, all or EFAULT.
+pub fn write(tid: libc::pid_t, addr: u64, bytes: &[u8]) -> SysResult<()> {
+    let local = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as usize as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: local is our buffer; the kernel checks the remote mapping.
+    let n = check(unsafe { libc::process_vm_writev(tid, &local, 1, &remote, 1, 0) } as _)
+        .map_err(|_| libc::EFAULT)?;
+    if n as usize != bytes.len() {
+        return Err(libc::EFAULT);
+    }
+    Ok(())
+}

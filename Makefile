@@ -43,7 +43,7 @@ PKG = PKG_CONFIG_PATH=$(CURDIR)/$(LOCAL_PC) pkg-config
 
 $(CTEST_OUT)/probe: c-tests/probe.c
 	mkdir -p $(CTEST_OUT)
-	$(CC) $(CFLAGS_TEST) -o $@ $<
+	$(CC) $(CFLAGS_TEST) -o $@ $< -lpthread
 
 $(CTEST_OUT)/test_%: c-tests/test_%.c c-tests/harness.h build
 	mkdir -p $(CTEST_OUT)

@@ -23,6 +23,10 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -193,6 +197,189 @@ static int syscall_family(const char *name) {
     return 200;
 }
 
+/* ---- network ---- */
+
+/* Fills *ss from "ADDR" and "PORT" (v6 if ADDR has a ':'). */
+static socklen_t inet_address(const char *addr, const char *port, struct sockaddr_storage *ss) {
+    memset(ss, 0, sizeof *ss);
+    if (strchr(addr, ':')) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)atoi(port));
+        if (inet_pton(AF_INET6, addr, &a->sin6_addr) != 1) exit(210);
+        return sizeof *a;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)atoi(port));
+    if (inet_pton(AF_INET, addr, &a->sin_addr) != 1) exit(210);
+    return sizeof *a;
+}
+
+static int tcp_connect(const char *addr, const char *port) {
+    struct sockaddr_storage ss;
+    socklen_t len = inet_address(addr, port, &ss);
+    int s = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (s < 0) return errno;
+    if (connect(s, (struct sockaddr *)&ss, len) < 0) { int e = errno; close(s); return e; }
+    if (write(s, "hi", 2) != 2) { int e = errno; close(s); return e; }
+    close(s);
+    return 0;
+}
+
+static int udp_send(const char *how, const char *addr, const char *port) {
+    struct sockaddr_storage ss;
+    socklen_t len = inet_address(addr, port, &ss);
+    int s = socket(ss.ss_family, SOCK_DGRAM, 0);
+    if (s < 0) return errno;
+    ssize_t n;
+    if (!strcmp(how, "sendto")) {
+        n = sendto(s, "dgram", 5, 0, (struct sockaddr *)&ss, len);
+    } else if (!strcmp(how, "sendmsg")) {
+        struct iovec iov = {(void *)"dgram", 5};
+        struct msghdr m = {.msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+        n = sendmsg(s, &m, 0);
+    } else { /* connect, then send */
+        n = connect(s, (struct sockaddr *)&ss, len);
+        if (n == 0) n = send(s, "dgram", 5, 0);
+    }
+    int e = n < 0 ? errno : 0;
+    close(s);
+    return e;
+}
+
+/* Two datagrams in one sendmmsg; prints how many went. */
+static int udp_sendmmsg(char **argv) {
+    struct sockaddr_storage ss[2];
+    socklen_t len[2];
+    len[0] = inet_address(argv[2], argv[3], &ss[0]);
+    len[1] = inet_address(argv[4], argv[5], &ss[1]);
+    int s = socket(ss[0].ss_family, SOCK_DGRAM, 0);
+    if (s < 0) return errno;
+    struct iovec iov = {(void *)"dgram", 5};
+    struct mmsghdr m[2];
+    memset(m, 0, sizeof m);
+    for (int i = 0; i < 2; i++) {
+        m[i].msg_hdr.msg_name = &ss[i];
+        m[i].msg_hdr.msg_namelen = len[i];
+        m[i].msg_hdr.msg_iov = &iov;
+        m[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = sendmmsg(s, m, 2, 0);
+    if (n < 0) return errno;
+    printf("%d %u\n", n, m[0].msg_len);
+    return 0;
+}
+
+static int tcp_fastopen(const char *addr, const char *port) {
+    struct sockaddr_storage ss;
+    socklen_t len = inet_address(addr, port, &ss);
+    int s = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (s < 0) return errno;
+    ssize_t n = sendto(s, "hi", 2, MSG_FASTOPEN, (struct sockaddr *)&ss, len);
+    int e = n < 0 ? errno : 0;
+    close(s);
+    return e;
+}
+
+/* A grandchild makes the connection; its result is ours. */
+static int tcp_in_grandchild(const char *addr, const char *port) {
+    pid_t pid = fork();
+    if (pid == 0) _exit(tcp_connect(addr, port));
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static int bind_port(int type, const char *port) {
+    int s = socket(AF_INET, type, 0);
+    if (s < 0) return errno;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int r = bind(s, (struct sockaddr *)&a, sizeof a);
+    int e = r < 0 ? errno : 0;
+    close(s);
+    return e;
+}
+
+static int make_socket(const char *what) {
+    int s;
+    if (!strcmp(what, "ping")) s = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+    else if (!strcmp(what, "ping6")) s = socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+    else if (!strcmp(what, "raw")) s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+    else if (!strcmp(what, "packet")) s = socket(AF_PACKET, SOCK_RAW, 0);
+    else if (!strcmp(what, "udp")) s = socket(AF_INET, SOCK_DGRAM, 0);
+    else if (!strcmp(what, "tcp")) s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    else if (!strcmp(what, "sctp")) s = socket(AF_INET, SOCK_STREAM, 132);
+    else return 211;
+    if (s < 0) return errno;
+    close(s);
+    return 0;
+}
+
+static int unix_to(const char *how, const char *path) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    int dgram = !strcmp(how, "dgram");
+    int s = socket(AF_UNIX, dgram ? SOCK_DGRAM : SOCK_STREAM, 0);
+    if (s < 0) return errno;
+    int r = dgram ? (int)sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof a)
+                  : connect(s, (struct sockaddr *)&a, sizeof a);
+    int e = r < 0 ? errno : 0;
+    close(s);
+    return e;
+}
+
+/* A racing thread flips the shared sockaddr between an allowed and a
+ * forbidden destination while the main thread connects or sends. */
+static struct sockaddr_storage race_addr[2], race_shared;
+static socklen_t race_len;
+static volatile int race_stop;
+static void *race_flipper(void *arg) {
+    (void)arg;
+    for (unsigned i = 0; !race_stop; i++)
+        memcpy(&race_shared, &race_addr[i & 1], sizeof race_shared);
+    return NULL;
+}
+static int race(char **argv) {
+    int udp = !strcmp(argv[2], "udp");
+    race_len = inet_address(argv[3], argv[4], &race_addr[0]);
+    inet_address(argv[5], argv[6], &race_addr[1]);
+    memcpy(&race_shared, &race_addr[0], sizeof race_shared);
+    double seconds = atof(argv[7]);
+    pthread_t t;
+    pthread_create(&t, NULL, race_flipper, NULL);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long tries = 0, ok = 0;
+    int u = udp ? socket(AF_INET, SOCK_DGRAM, 0) : -1;
+    do {
+        if (udp) {
+            ok += sendto(u, "r", 1, 0, (struct sockaddr *)&race_shared, race_len) == 1;
+        } else {
+            int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            int r = connect(s, (struct sockaddr *)&race_shared, race_len);
+            ok += r == 0 || errno == EINPROGRESS;
+            close(s);
+        }
+        tries++;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
+    race_stop = 1;
+    pthread_join(t, NULL);
+    printf("%ld %ld\n", tries, ok);
+    return 0;
+}
+
+static int io_uring_attempt(void) {
+    char params[120];
+    memset(params, 0, sizeof params);
+    long fd = syscall(SYS_io_uring_setup, 4, params);
+    if (fd < 0) return errno;
+    close((int)fd);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 201;
     const char *cmd = argv[1], *arg = argc > 2 ? argv[2] : "";
@@ -214,6 +401,17 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "segv")) { raise(SIGSEGV); status = 202; }
     else if (!strcmp(cmd, "nofile")) { struct rlimit r; getrlimit(RLIMIT_NOFILE, &r); printf("%llu %llu\n", (unsigned long long)r.rlim_cur, (unsigned long long)r.rlim_max); status = 0; }
     else if (!strcmp(cmd, "cwd")) { char b[4096]; status = getcwd(b, sizeof b) ? (puts(b), 0) : errno; }
+    else if (!strcmp(cmd, "tcp") && argc > 3) status = tcp_connect(argv[2], argv[3]);
+    else if (!strcmp(cmd, "tcp_grandchild") && argc > 3) status = tcp_in_grandchild(argv[2], argv[3]);
+    else if (!strcmp(cmd, "tfo") && argc > 3) status = tcp_fastopen(argv[2], argv[3]);
+    else if (!strcmp(cmd, "udp") && argc > 4) status = udp_send(argv[2], argv[3], argv[4]);
+    else if (!strcmp(cmd, "sendmmsg") && argc > 5) status = udp_sendmmsg(argv);
+    else if (!strcmp(cmd, "bind_tcp")) status = bind_port(SOCK_STREAM, arg);
+    else if (!strcmp(cmd, "bind_udp")) status = bind_port(SOCK_DGRAM, arg);
+    else if (!strcmp(cmd, "socket")) status = make_socket(arg);
+    else if (!strcmp(cmd, "unix") && argc > 3) status = unix_to(argv[2], argv[3]);
+    else if (!strcmp(cmd, "race") && argc > 7) status = race(argv);
+    else if (!strcmp(cmd, "io_uring")) status = io_uring_attempt();
     else if (!strcmp(cmd, "euid")) { printf("%d\n", (int)geteuid()); status = 0; }
     else if (!strcmp(cmd, "getppid")) status = time_getppid(atol(arg));
     else if (!strcmp(cmd, "sleep")) { sleep((unsigned)atoi(arg)); status = 0; }

@@ -126,7 +126,11 @@ pub fn build_ruleset(policy: &Policy) -> Result<OwnedFd> {
         (connect_ports, AccessNet::ConnectTcp),
         (bind_ports, AccessNet::BindTcp),
     ] {
-        for port in ranges.iter().flatten().flat_map(|r: &PortRange| r.lo..=r.hi) {
+        for port in ranges
+            .iter()
+            .flatten()
+            .flat_map(|r: &PortRange| r.lo..=r.hi)
+        {
             ruleset = ruleset
                 .add_rule(NetPort::new(port, access))
                 .map_err(|e| Error::new(libc::EINVAL, format!("landlock: port {port}: {e}")))?;

@@ -144,8 +144,18 @@ impl Sandbox {
             // SAFETY: just created.
             let epoll = unsafe { crate::sys::own(epoll) };
             let readable = libc::EPOLLIN as u32;
-            epoll_add(epoll.as_raw_fd(), child.listener.as_raw_fd(), readable, TAG_LISTENER)?;
-            epoll_add(epoll.as_raw_fd(), child.pidfd.as_raw_fd(), readable, TAG_PIDFD)?;
+            epoll_add(
+                epoll.as_raw_fd(),
+                child.listener.as_raw_fd(),
+                readable,
+                TAG_LISTENER,
+            )?;
+            epoll_add(
+                epoll.as_raw_fd(),
+                child.pidfd.as_raw_fd(),
+                readable,
+                TAG_PIDFD,
+            )?;
             let timer = match timeout_ms {
                 Some(ms) => {
                     let t = timerfd_after(ms)?;
@@ -211,7 +221,11 @@ impl Sandbox {
     fn block(&self) -> Result<()> {
         let mut fds = [
             libc::pollfd {
-                fd: if self.hung_up { -1 } else { self.listener.raw() },
+                fd: if self.hung_up {
+                    -1
+                } else {
+                    self.listener.raw()
+                },
                 events: libc::POLLIN,
                 revents: 0,
             },

@@ -174,7 +174,9 @@ fn not_yet(what: &str, issue: u32) -> Result<()> {
 #[no_mangle]
 pub extern "C" fn sandlock_policy_net_allow(p: *mut sandlock_policy, spec: *const c_char) -> c_int {
     // SAFETY: spec is NULL or NUL-terminated.
-    with_policy(p, |policy| policy.net_allow(unsafe { c_text("net_allow", spec) }?))
+    with_policy(p, |policy| {
+        policy.net_allow(unsafe { c_text("net_allow", spec) }?)
+    })
 }
 
 /// Default-allow instead: any endpoint but the listed IPv4/IPv6 address or
@@ -182,7 +184,9 @@ pub extern "C" fn sandlock_policy_net_allow(p: *mut sandlock_policy, spec: *cons
 #[no_mangle]
 pub extern "C" fn sandlock_policy_net_deny(p: *mut sandlock_policy, spec: *const c_char) -> c_int {
     // SAFETY: spec is NULL or NUL-terminated.
-    with_policy(p, |policy| policy.net_deny(unsafe { c_text("net_deny", spec) }?))
+    with_policy(p, |policy| {
+        policy.net_deny(unsafe { c_text("net_deny", spec) }?)
+    })
 }
 
 /// Ports the sandbox may bind (serve on): "8080", "8080,9000-9005", "*".
@@ -191,7 +195,9 @@ pub extern "C" fn sandlock_policy_net_deny(p: *mut sandlock_policy, spec: *const
 #[no_mangle]
 pub extern "C" fn sandlock_policy_net_bind(p: *mut sandlock_policy, ports: *const c_char) -> c_int {
     // SAFETY: ports is NULL or NUL-terminated.
-    with_policy(p, |policy| policy.net_bind(unsafe { c_text("net_bind", ports) }?))
+    with_policy(p, |policy| {
+        policy.net_bind(unsafe { c_text("net_bind", ports) }?)
+    })
 }
 
 /// Live processes at once. Not implemented yet: -ENOSYS.

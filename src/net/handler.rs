@@ -52,10 +52,7 @@ pub enum PendingCall {
     /// A connect in progress: the answer is SO_ERROR.
     Connect,
     /// A unix connect refused for a full backlog: try again at each tick.
-    UnixConnect {
-        socket: OwnedFd,
-        target: OwnedFd,
-    },
+    UnixConnect { socket: OwnedFd, target: OwnedFd },
     /// A send that would block: try again when writable.
     Send(Message),
 }
@@ -86,7 +83,8 @@ fn deny(errno: i32) -> Outcome {
 
 /// The child's socket `fd` as seen by thread `tid`, duplicated into us.
 fn child_socket(tid: libc::pid_t, fd: u64) -> Result<(OwnedFd, OwnedFd), i32> {
-    let fd = i32::try_from(fd as u32 as i32).map_err(|_| libc::EBADF)?;
+    // An fd argument is an int: the kernel reads the low 32 bits.
+    let fd = fd as u32 as i32;
     let pidfd = match process::pidfd_open(tid, process::PIDFD_THREAD) {
         Ok(pidfd) => pidfd,
         Err(libc::EINVAL) => process::pidfd_open(tid, 0)?,
@@ -103,7 +101,8 @@ fn sockopt(fd: RawFd, level: i32, name: i32) -> Result<i32, i32> {
     let mut value: i32 = 0;
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
     // SAFETY: value and len are valid out pointers.
-    let r = unsafe { libc::getsockopt(fd, level, name, &mut value as *mut i32 as *mut _, &mut len) };
+    let r =
+        unsafe { libc::getsockopt(fd, level, name, &mut value as *mut i32 as *mut _, &mut len) };
     if r != 0 {
         return Err(sys::errno());
     }
@@ -309,7 +308,12 @@ pub fn connect(ctx: &Context, n: &Notification) -> Outcome {
 /// A timer ticking every 10 ms, for retries nothing else can signal.
 fn retry_timer() -> Result<OwnedFd, i32> {
     // SAFETY: plain calls.
-    let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK) };
+    let fd = unsafe {
+        libc::timerfd_create(
+            libc::CLOCK_MONOTONIC,
+            libc::TFD_CLOEXEC | libc::TFD_NONBLOCK,
+        )
+    };
     if fd < 0 {
         return Err(sys::errno());
     }
@@ -348,7 +352,10 @@ fn read_iovecs(tid: libc::pid_t, ptr: u64, count: u64) -> Result<Vec<libc::iovec
 /// The data of `iovecs`, at most MAX_DATA bytes: a datagram over the bound
 /// is EMSGSIZE, a stream send is cut short.
 fn gather(tid: libc::pid_t, iovecs: &[libc::iovec], stream: bool) -> Result<Vec<u8>, i32> {
-    let total: usize = iovecs.iter().map(|v| v.iov_len).fold(0usize, |a, b| a.saturating_add(b));
+    let total: usize = iovecs
+        .iter()
+        .map(|v| v.iov_len)
+        .fold(0usize, |a, b| a.saturating_add(b));
     if total > MAX_DATA && !stream {
         return Err(libc::EMSGSIZE);
     }
@@ -369,14 +376,12 @@ fn gather(tid: libc::pid_t, iovecs: &[libc::iovec], stream: bool) -> Result<Vec<
 /// Rewrites SCM_RIGHTS fds to duplicates of the child's; refuses
 /// SCM_CREDENTIALS (the kernel would check them against the supervisor).
 fn translate_control(
-    tid: libc::pid_t,
     pidfd: &OwnedFd,
     mut control: Vec<u8>,
 ) -> Result<(Vec<u8>, Vec<OwnedFd>), i32> {
     let header = std::mem::size_of::<libc::cmsghdr>();
     let mut passed = Vec::new();
     let mut at = 0;
-    let _ = tid;
     while at + header <= control.len() {
         let len = usize::from_ne_bytes(control[at..at + 8].try_into().unwrap());
         let level = i32::from_ne_bytes(control[at + 8..at + 12].try_into().unwrap());
@@ -443,7 +448,12 @@ fn raise_sigpipe(tid: libc::pid_t) {
 }
 
 /// Sends `message`, or parks it when a blocking sender would wait.
-fn send_or_park(n: &Notification, socket: OwnedFd, mut message: Message, blocking: bool) -> Outcome {
+fn send_or_park(
+    n: &Notification,
+    socket: OwnedFd,
+    mut message: Message,
+    blocking: bool,
+) -> Outcome {
     match send_now(&socket, &mut message) {
         Ok(sent) => Outcome::Answer(Answer::Value(sent as i64)),
         Err(libc::EAGAIN) if blocking => Outcome::Pending(Pending {
@@ -495,7 +505,7 @@ fn prepare_message(
     let (control, passed) = if control.is_empty() {
         (control, Vec::new())
     } else {
-        translate_control(tid, pidfd, control)?
+        translate_control(pidfd, control)?
     };
     Ok(Message {
         name,
@@ -508,7 +518,10 @@ fn prepare_message(
 }
 
 fn is_stream(kind: Kind) -> bool {
-    matches!(kind, Kind::Unix { stream: true } | Kind::Inet(Protocol::Tcp))
+    matches!(
+        kind,
+        Kind::Unix { stream: true } | Kind::Inet(Protocol::Tcp)
+    )
 }
 
 /// sendto(fd, buf, len, flags, addr, addrlen): trapped only with an address.
@@ -584,10 +597,11 @@ pub fn sendmsg(ctx: &Context, n: &Notification) -> Outcome {
         Err(e) => return deny(e),
     };
     let flags = n.args[2] as i32;
-    let message = match kind(&socket).and_then(|k| copy_msghdr(ctx, tid, &pidfd, k, n.args[1], flags)) {
-        Ok(m) => m,
-        Err(e) => return deny(e),
-    };
+    let message =
+        match kind(&socket).and_then(|k| copy_msghdr(ctx, tid, &pidfd, k, n.args[1], flags)) {
+            Ok(m) => m,
+            Err(e) => return deny(e),
+        };
     if !ctx.listener.is_live(n.id) {
         return deny(libc::EINTR);
     }
@@ -671,7 +685,11 @@ pub fn bind(ctx: &Context, n: &Notification) -> Outcome {
             }
             // SAFETY: sun holds len initialized bytes.
             let r = unsafe {
-                libc::bind(socket.as_raw_fd(), &sun as *const _ as *const libc::sockaddr, len)
+                libc::bind(
+                    socket.as_raw_fd(),
+                    &sun as *const _ as *const libc::sockaddr,
+                    len,
+                )
             };
             return if r == 0 {
                 Outcome::Answer(Answer::Value(0))
@@ -736,8 +754,9 @@ impl Pending {
                 unsafe { libc::read(self.fd.as_raw_fd(), &mut ticks as *mut u64 as *mut _, 8) };
                 let (sun, len) = sockaddr::encode_unix(&proc_path(target, None))?;
                 // SAFETY: sun holds len initialized bytes.
-                let bytes =
-                    unsafe { std::slice::from_raw_parts(&sun as *const _ as *const u8, len as usize) };
+                let bytes = unsafe {
+                    std::slice::from_raw_parts(&sun as *const _ as *const u8, len as usize)
+                };
                 match with_nonblocking(socket, || raw_connect(socket, bytes)) {
                     Ok((Ok(()), _)) => Some(Answer::Value(0)),
                     Ok((Err(libc::EAGAIN), _)) => None,

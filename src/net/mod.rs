@@ -55,11 +55,13 @@ impl NetPolicy {
                 icmp: true,
             };
         }
-        self.allow.iter().fold(Protocols::default(), |acc, rule| Protocols {
-            tcp: acc.tcp || rule.protocols.tcp,
-            udp: acc.udp || rule.protocols.udp,
-            icmp: acc.icmp || rule.protocols.icmp,
-        })
+        self.allow
+            .iter()
+            .fold(Protocols::default(), |acc, rule| Protocols {
+                tcp: acc.tcp || rule.protocols.tcp,
+                udp: acc.udp || rule.protocols.udp,
+                icmp: acc.icmp || rule.protocols.icmp,
+            })
     }
 
     /// TCP ports Landlock may allow for connect: `None` when some TCP rule

@@ -131,11 +131,7 @@ impl UnixGate {
 
     /// For bind: opens the directory a new socket at `path` would be made
     /// in, if it lies beneath an `fs_write` tree, with the final name.
-    pub fn open_parent(
-        &self,
-        tid: libc::pid_t,
-        path: &[u8],
-    ) -> Result<(OwnedFd, Vec<u8>), i32> {
+    pub fn open_parent(&self, tid: libc::pid_t, path: &[u8]) -> Result<(OwnedFd, Vec<u8>), i32> {
         let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
             Some(0) => (&b"/"[..], &path[1..]),
             Some(cut) => (&path[..cut], &path[cut + 1..]),

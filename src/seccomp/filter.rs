@@ -228,7 +228,10 @@ fn socket_rules(policy: &Policy) -> Vec<SeccompRule> {
         cond(0, SeccompCmpOp::Ne, AF_INET),
         cond(0, SeccompCmpOp::Ne, AF_INET6),
     ])];
-    for (family, icmp_protocol) in [(AF_INET, libc::IPPROTO_ICMP), (AF_INET6, libc::IPPROTO_ICMPV6)] {
+    for (family, icmp_protocol) in [
+        (AF_INET, libc::IPPROTO_ICMP),
+        (AF_INET6, libc::IPPROTO_ICMPV6),
+    ] {
         let is_family = || cond(0, SeccompCmpOp::Eq, family);
         let type_is = |t: u64| cond(1, SeccompCmpOp::MaskedEq(SOCK_TYPE_MASK), t);
         // Types other than stream and datagram, and those with no rule.
@@ -398,7 +401,12 @@ pub fn build(policy: &Policy) -> Result<Vec<libc::sock_filter>> {
     for &number in checks.keys().chain(notify_checks.keys()) {
         targets.insert(number as u32, Target::ArgumentChecks);
     }
-    for number in policy.supervised.iter().copied().chain(supervised_network_calls(policy)) {
+    for number in policy
+        .supervised
+        .iter()
+        .copied()
+        .chain(supervised_network_calls(policy))
+    {
         targets.insert(number as u32, Target::Return(SECCOMP_RET_USER_NOTIF));
     }
     targets.insert(

@@ -99,5 +99,6 @@ pub fn pidfd_open(pid: libc::pid_t, flags: u32) -> SysResult<RawFd> {
 /// (the same open file description).
 pub fn pidfd_getfd(pidfd: RawFd, target_fd: RawFd) -> SysResult<RawFd> {
     // SAFETY: integer arguments only.
-    check(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, target_fd, 0) }).map(|fd| fd as RawFd)
+    check(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, target_fd, 0) })
+        .map(|fd| fd as RawFd)
 }

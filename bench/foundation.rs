@@ -10,6 +10,9 @@
 //!    same call untrapped. The raw kernel round trip without the library is
 //!    bench/wakeup.c.
 //!
+//! 3. A supervised TCP connect+close on loopback (checked and performed by
+//!    the supervisor) against the same loop unsandboxed.
+//!
 //! Needs the probe (`make build target/c-tests/probe`); SANDLOCK_PROBE
 //! points to it.
 
@@ -156,6 +159,41 @@ fn supervise(sandbox: &mut Sandbox, wait: HostWait) {
     unsafe { libc::close(host_epoll) };
 }
 
+/// The probe's mean connect+close time in microseconds, bare (policy None)
+/// or in a sandbox allowed to reach `port` on 127.0.0.1.
+fn connect_us(policy: Option<&Policy>, port: u16, rounds: u64) -> f64 {
+    let probe = probe();
+    let (port, rounds) = (port.to_string(), rounds.to_string());
+    let args = ["connect_loop", "127.0.0.1", port.as_str(), rounds.as_str()];
+    let out = match policy {
+        None => {
+            let out = std::process::Command::new(&probe)
+                .args(args)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+        Some(policy) => {
+            let mut fds = [0; 2];
+            // SAFETY: valid array.
+            assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+            let mut argv = vec![OsStr::new(&probe)];
+            argv.extend(args.iter().map(OsStr::new));
+            let mut sandbox = sandlock::spawn(policy, &argv, [-1, fds[1], -1]).unwrap();
+            // SAFETY: ours.
+            unsafe { libc::close(fds[1]) };
+            sandbox.wait().unwrap();
+            let mut out = String::new();
+            // SAFETY: ours.
+            unsafe { std::fs::File::from_raw_fd(fds[0]) }
+                .read_to_string(&mut out)
+                .unwrap();
+            out
+        }
+    };
+    out.trim().parse().expect("probe output")
+}
+
 fn main() {
     let rounds = 5;
     let spawn_runs = 200;
@@ -191,6 +229,30 @@ fn main() {
     let (untrapped, polled, nested) = (median(untrapped), median(polled), median(nested));
     let library = median(library);
 
+    // A listener the probe connects to, drained by a thread of the bench's
+    // own (the library itself starts none).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // A deep backlog: an overflow costs a one-second SYN retry.
+    // SAFETY: listen() again only resizes the queue of our listener.
+    unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), 4096) };
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            drop(conn)
+        }
+    });
+    let mut net_policy = policy.clone();
+    net_policy
+        .net_allow(&format!("tcp://127.0.0.1:{port}"))
+        .unwrap();
+    let mut bare_connect = Vec::new();
+    let mut boxed_connect = Vec::new();
+    for _ in 0..rounds {
+        bare_connect.push(connect_us(None, port, 2000));
+        boxed_connect.push(connect_us(Some(&net_policy), port, 2000));
+    }
+    let (bare_connect, boxed_connect) = (median(bare_connect), median(boxed_connect));
+
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
@@ -215,4 +277,9 @@ fn main() {
         nested / untrapped
     );
     println!("| getppid trapped, sandlock_sandbox_wait() (polls the listener itself) | {library:.2} us | {:.1} |", library / untrapped);
+    println!("| TCP connect+close on loopback, bare (baseline) | {bare_connect:.2} us | 1.00 |");
+    println!(
+        "| TCP connect+close, supervised on-behalf connect | {boxed_connect:.2} us | {:.2} |",
+        boxed_connect / bare_connect
+    );
 }

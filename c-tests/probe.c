@@ -282,6 +282,45 @@ static int tcp_fastopen(const char *addr, const char *port) {
     return e;
 }
 
+/* Sends `chunks` blocks of 64 KiB with sendmsg (which the supervisor
+ * performs) on a blocking socket; prints the bytes sent. */
+static int tcp_flood(const char *addr, const char *port, int chunks) {
+    struct sockaddr_storage ss;
+    socklen_t len = inet_address(addr, port, &ss);
+    int s = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (s < 0) return errno;
+    if (connect(s, (struct sockaddr *)&ss, len) < 0) return errno;
+    static char block[65536];
+    memset(block, 'z', sizeof block);
+    long total = 0;
+    for (int i = 0; i < chunks; i++) {
+        struct iovec iov = {block, sizeof block};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+        ssize_t n = sendmsg(s, &m, 0);
+        if (n < 0) return errno;
+        total += n;
+    }
+    printf("%ld\n", total);
+    close(s);
+    return 0;
+}
+
+/* Mean microseconds of a blocking connect + close, over n rounds. */
+static int connect_loop(const char *addr, const char *port, long n) {
+    struct sockaddr_storage ss;
+    socklen_t len = inet_address(addr, port, &ss);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (long i = 0; i < n; i++) {
+        int s = socket(ss.ss_family, SOCK_STREAM, 0);
+        if (s < 0 || connect(s, (struct sockaddr *)&ss, len) < 0) return errno;
+        close(s);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    printf("%.2f\n", ((double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3) / (double)n);
+    return 0;
+}
+
 /* A grandchild makes the connection; its result is ours. */
 static int tcp_in_grandchild(const char *addr, const char *port) {
     pid_t pid = fork();
@@ -403,6 +442,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "cwd")) { char b[4096]; status = getcwd(b, sizeof b) ? (puts(b), 0) : errno; }
     else if (!strcmp(cmd, "tcp") && argc > 3) status = tcp_connect(argv[2], argv[3]);
     else if (!strcmp(cmd, "tcp_grandchild") && argc > 3) status = tcp_in_grandchild(argv[2], argv[3]);
+    else if (!strcmp(cmd, "connect_loop") && argc > 4) status = connect_loop(argv[2], argv[3], atol(argv[4]));
+    else if (!strcmp(cmd, "flood") && argc > 4) status = tcp_flood(argv[2], argv[3], atoi(argv[4]));
     else if (!strcmp(cmd, "tfo") && argc > 3) status = tcp_fastopen(argv[2], argv[3]);
     else if (!strcmp(cmd, "udp") && argc > 4) status = udp_send(argv[2], argv[3], argv[4]);
     else if (!strcmp(cmd, "sendmmsg") && argc > 5) status = udp_sendmmsg(argv);

@@ -324,6 +324,65 @@ static void a_stuck_connect_does_not_stall_the_loop(void) {
     close(full.fd);
 }
 
+/* A blocking send into a full socket buffer: the child waits, the loop
+ * does not, and the child gets exactly what its own send would have. */
+static void a_full_send_buffer_does_not_stall_the_loop(void) {
+    struct server sink = listen_on("127.0.0.1", SOCK_STREAM, 4);
+    char rule[64];
+    snprintf(rule, sizeof rule, "127.0.0.1:%s", sink.port);
+    sandlock_policy *p = policy_with(rule);
+    int pipefd[2];
+    CHECK(pipe2(pipefd, O_CLOEXEC) == 0, "pipe");
+    sandlock_spawn_opts opts = {sizeof opts, -1, pipefd[1], -1};
+    const char *flood_argv[] = {probe_path(), "flood", "127.0.0.1", sink.port, "64", NULL};
+    const char *quick_argv[] = {probe_path(), "exit", "6", NULL};
+    sandlock_sandbox *flood = NULL, *quick = NULL;
+    CHECK(sandlock_spawn(p, flood_argv, &opts, &flood) == 0, "spawn: %s", sandlock_policy_error(p));
+    close(pipefd[1]);
+    if (!flood) return;
+    int conn = -1;
+    for (int i = 0; i < 500 && conn < 0; i++) { /* the flood's connection */
+        sandlock_supervise_step(flood);
+        conn = accept4(sink.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (conn < 0) usleep(10000);
+    }
+    CHECK(conn >= 0, "the flood never connected");
+    for (int i = 0; i < 50; i++) { /* let it fill the buffers */
+        sandlock_supervise_step(flood);
+        usleep(5000);
+    }
+    CHECK(sandlock_spawn(p, quick_argv, NULL, &quick) == 0, "spawn: %s", sandlock_policy_error(p));
+    CHECK(quick && sandlock_sandbox_wait(quick) == 0 && sandlock_sandbox_exit_code(quick) == 6,
+          "the second sandbox did not run to its end");
+    CHECK(sandlock_sandbox_exit_reason(flood) == SANDLOCK_EXIT_RUNNING, "the flood ended early");
+    long received = 0;
+    int r = SANDLOCK_STEP_IDLE;
+    for (int i = 0; i < 20000 && r != SANDLOCK_STEP_EXITED; i++) { /* now drain it */
+        char buf[65536];
+        ssize_t n;
+        while (conn >= 0 && (n = read(conn, buf, sizeof buf)) > 0) received += n;
+        struct pollfd pfd = {.fd = sandlock_sandbox_fd(flood), .events = POLLIN};
+        poll(&pfd, 1, 1);
+        while ((r = sandlock_supervise_step(flood)) == SANDLOCK_STEP_MORE) {}
+    }
+    char buf[65536];
+    ssize_t n;
+    while (conn >= 0 && (n = read(conn, buf, sizeof buf)) > 0) received += n;
+    CHECK(r == SANDLOCK_STEP_EXITED && sandlock_sandbox_exit_code(flood) == 0, "flood: r %d code %d", r,
+          sandlock_sandbox_exit_code(flood));
+    char out[64] = "";
+    ssize_t got = read(pipefd[0], out, sizeof out - 1);
+    out[got > 0 ? got : 0] = '\0';
+    CHECK(atol(out) == 64L * 65536, "the child saw %s bytes sent (want %ld)", out, 64L * 65536);
+    CHECK(received == 64L * 65536, "the server received %ld bytes", received);
+    sandlock_sandbox_free(quick);
+    sandlock_sandbox_free(flood);
+    sandlock_policy_free(p);
+    if (conn >= 0) close(conn);
+    close(pipefd[0]);
+    close(sink.fd);
+}
+
 static void unix_sockets_of_host_services(void) {
     make_scratch();
     char outside[300], inside_dir[300], inside[330], link[330], dgram[330];
@@ -398,6 +457,7 @@ int main(void) {
     RUN(bind_ports);
     RUN(racing_rewrites_never_reach_the_forbidden_server);
     RUN(a_stuck_connect_does_not_stall_the_loop);
+    RUN(a_full_send_buffer_does_not_stall_the_loop);
     RUN(unix_sockets_of_host_services);
     RUN(deny_mode_allows_all_but_the_listed);
     HARNESS_END();

@@ -68,6 +68,19 @@ pub struct Message {
     flags: i32,
     /// Send SIGPIPE to the caller on EPIPE (it did not ask for MSG_NOSIGNAL).
     sigpipe: bool,
+    /// A stream socket: a send may go out in parts.
+    stream: bool,
+    /// The caller would block: send everything before answering.
+    blocking: bool,
+    /// Bytes already sent.
+    sent: usize,
+}
+
+/// How far a send got.
+enum Progress {
+    Done(usize),
+    Wait,
+    Failed(i32),
 }
 
 /// What the handlers need from the sandbox.
@@ -282,6 +295,11 @@ pub fn connect(ctx: &Context, n: &Notification) -> Outcome {
     };
     match result {
         Ok(()) => Outcome::Answer(Answer::Value(0)),
+        // On loopback the handshake is usually over already: answer now
+        // rather than after another trip through the host's loop.
+        Err(libc::EINPROGRESS) if blocking && writable_now(&socket) => {
+            Outcome::Answer(connect_result(&socket))
+        }
         Err(libc::EINPROGRESS) if blocking => Outcome::Pending(Pending {
             id: n.id,
             tid,
@@ -302,6 +320,26 @@ pub fn connect(ctx: &Context, n: &Notification) -> Outcome {
             }
         }
         Err(e) => deny(e),
+    }
+}
+
+fn writable_now(socket: &OwnedFd) -> bool {
+    let mut fd = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    unsafe { libc::poll(&mut fd, 1, 0) == 1 }
+}
+
+/// The outcome of a finished connect, as the caller's own call would
+/// have returned it.
+fn connect_result(socket: &OwnedFd) -> Answer {
+    match sockopt(socket.as_raw_fd(), libc::SOL_SOCKET, libc::SO_ERROR) {
+        Ok(0) => Answer::Value(0),
+        Ok(error) => Answer::Errno(error),
+        Err(_) => Answer::Errno(libc::EIO),
     }
 }
 
@@ -410,11 +448,12 @@ fn translate_control(
     Ok((control, passed))
 }
 
-/// Sends a copied message on our duplicate without blocking.
+/// One non-blocking sendmsg of what is left of `message` on our duplicate.
 fn send_now(socket: &OwnedFd, message: &mut Message) -> Result<usize, i32> {
+    let rest = &mut message.data[message.sent..];
     let mut iov = libc::iovec {
-        iov_base: message.data.as_mut_ptr() as *mut libc::c_void,
-        iov_len: message.data.len(),
+        iov_base: rest.as_mut_ptr() as *mut libc::c_void,
+        iov_len: rest.len(),
     };
     // SAFETY: msghdr is plain data; every pointer set below outlives the call.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -424,7 +463,8 @@ fn send_now(socket: &OwnedFd, message: &mut Message) -> Result<usize, i32> {
     }
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
-    if !message.control.is_empty() {
+    // Control data travels with the first byte only.
+    if !message.control.is_empty() && message.sent == 0 {
         msg.msg_control = message.control.as_mut_ptr() as *mut libc::c_void;
         msg.msg_controllen = message.control.len();
     }
@@ -435,6 +475,25 @@ fn send_now(socket: &OwnedFd, message: &mut Message) -> Result<usize, i32> {
         Err(sys::errno())
     } else {
         Ok(n as usize)
+    }
+}
+
+/// Sends as much as the caller's own call would have before returning: a
+/// blocking stream send all of it (waiting when the buffer is full), a
+/// non-blocking one what fits, a datagram all or nothing.
+fn progress(socket: &OwnedFd, message: &mut Message) -> Progress {
+    loop {
+        match send_now(socket, message) {
+            Ok(n) => {
+                message.sent += n;
+                if message.sent >= message.data.len() || !message.blocking || !message.stream {
+                    return Progress::Done(message.sent);
+                }
+            }
+            Err(libc::EAGAIN) if message.blocking => return Progress::Wait,
+            Err(_) if message.sent > 0 => return Progress::Done(message.sent),
+            Err(e) => return Progress::Failed(e),
+        }
     }
 }
 
@@ -454,22 +513,23 @@ fn send_or_park(
     mut message: Message,
     blocking: bool,
 ) -> Outcome {
-    match send_now(&socket, &mut message) {
-        Ok(sent) => Outcome::Answer(Answer::Value(sent as i64)),
-        Err(libc::EAGAIN) if blocking => Outcome::Pending(Pending {
+    message.blocking = blocking;
+    match progress(&socket, &mut message) {
+        Progress::Done(sent) => Outcome::Answer(Answer::Value(sent as i64)),
+        Progress::Wait => Outcome::Pending(Pending {
             id: n.id,
             tid: n.pid as libc::pid_t,
             fd: socket,
             events: libc::EPOLLOUT as u32,
             what: PendingCall::Send(message),
         }),
-        Err(libc::EPIPE) => {
+        Progress::Failed(libc::EPIPE) => {
             if message.sigpipe {
                 raise_sigpipe(n.pid as libc::pid_t);
             }
             deny(libc::EPIPE)
         }
-        Err(e) => deny(e),
+        Progress::Failed(e) => deny(e),
     }
 }
 
@@ -514,6 +574,9 @@ fn prepare_message(
         _passed: passed,
         flags: flags & !(libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL),
         sigpipe: flags & libc::MSG_NOSIGNAL == 0,
+        stream: is_stream(kind),
+        blocking: false,
+        sent: 0,
     })
 }
 
@@ -728,25 +791,17 @@ impl Pending {
     /// The fd became ready: the answer, or `None` to keep waiting.
     pub fn resume(&mut self) -> Option<Answer> {
         match &mut self.what {
-            PendingCall::Connect => {
-                let error = sockopt(self.fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_ERROR)
-                    .unwrap_or(libc::EIO);
-                Some(if error == 0 {
-                    Answer::Value(0)
-                } else {
-                    Answer::Errno(error)
-                })
-            }
-            PendingCall::Send(message) => match send_now(&self.fd, message) {
-                Ok(sent) => Some(Answer::Value(sent as i64)),
-                Err(libc::EAGAIN) => None,
-                Err(libc::EPIPE) => {
+            PendingCall::Connect => Some(connect_result(&self.fd)),
+            PendingCall::Send(message) => match progress(&self.fd, message) {
+                Progress::Done(sent) => Some(Answer::Value(sent as i64)),
+                Progress::Wait => None,
+                Progress::Failed(libc::EPIPE) => {
                     if message.sigpipe {
                         raise_sigpipe(self.tid);
                     }
                     Some(Answer::Errno(libc::EPIPE))
                 }
-                Err(e) => Some(Answer::Errno(e)),
+                Progress::Failed(e) => Some(Answer::Errno(e)),
             },
             PendingCall::UnixConnect { socket, target } => {
                 let mut ticks = 0u64;

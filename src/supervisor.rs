@@ -21,7 +21,7 @@
 //! carries the filter any more).
 
 use crate::error::{Error, Result};
-use crate::net::handler::{self, Outcome, Pending};
+use crate::net::handler::{self, Outcome, Pending, PidfdCache};
 use crate::net::{unix::UnixGate, Resolved};
 use crate::seccomp::notify::{Answer, Listener, Notification};
 use crate::spawn::Child;
@@ -72,6 +72,8 @@ pub struct Sandbox {
     unix: UnixGate,
     /// Trapped calls waiting for their socket (slot = epoll tag - TAG_PENDING).
     pending: Vec<Option<Pending>>,
+    /// pidfds of the threads that made trapped calls.
+    pidfds: PidfdCache,
 }
 
 const TAG_LISTENER: u64 = 0;
@@ -190,6 +192,7 @@ impl Sandbox {
             net: rules.net,
             unix: rules.unix,
             pending: Vec::new(),
+            pidfds: PidfdCache::default(),
         })
     }
 
@@ -394,17 +397,18 @@ impl Sandbox {
     /// The verdict for one trapped syscall: the dispatch on its number.
     /// Whatever has no handler is denied.
     fn decide(&mut self, notification: &Notification) -> Outcome {
-        let ctx = handler::Context {
+        let mut ctx = handler::Context {
             rules: &self.net,
             unix: &self.unix,
             listener: &self.listener,
+            pidfds: &mut self.pidfds,
         };
         match notification.nr {
-            libc::SYS_connect => handler::connect(&ctx, notification),
-            libc::SYS_sendto => handler::sendto(&ctx, notification),
-            libc::SYS_sendmsg => handler::sendmsg(&ctx, notification),
-            libc::SYS_sendmmsg => handler::sendmmsg(&ctx, notification),
-            libc::SYS_bind => handler::bind(&ctx, notification),
+            libc::SYS_connect => handler::connect(&mut ctx, notification),
+            libc::SYS_sendto => handler::sendto(&mut ctx, notification),
+            libc::SYS_sendmsg => handler::sendmsg(&mut ctx, notification),
+            libc::SYS_sendmmsg => handler::sendmmsg(&mut ctx, notification),
+            libc::SYS_bind => handler::bind(&mut ctx, notification),
             _ => {
                 self.denied += 1;
                 Outcome::Answer(Answer::Errno(libc::EPERM))

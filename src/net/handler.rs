@@ -88,26 +88,64 @@ pub struct Context<'a> {
     pub rules: &'a Resolved,
     pub unix: &'a UnixGate,
     pub listener: &'a Listener,
+    pub pidfds: &'a mut PidfdCache,
+}
+
+/// pidfds of the threads that made trapped calls, so a busy thread costs
+/// one pidfd_open, not one a call. A pidfd names a task, not a number: a
+/// stale one fails (ESRCH) and is opened again; the liveness check every
+/// handler makes after reading the child covers a reused thread id.
+#[derive(Default)]
+pub struct PidfdCache {
+    by_tid: std::collections::HashMap<libc::pid_t, OwnedFd>,
+}
+
+impl PidfdCache {
+    /// Most threads remembered before the cache starts over.
+    const MAX: usize = 256;
+
+    fn open(tid: libc::pid_t) -> Result<OwnedFd, i32> {
+        let pidfd = match process::pidfd_open(tid, process::PIDFD_THREAD) {
+            Ok(pidfd) => pidfd,
+            Err(libc::EINVAL) => process::pidfd_open(tid, 0)?,
+            Err(e) => return Err(e),
+        };
+        // SAFETY: a new fd we own.
+        Ok(unsafe { sys::own(pidfd) })
+    }
+
+    /// A duplicate of thread `tid`'s fd `fd`, and the pidfd it came from.
+    fn dup(&mut self, tid: libc::pid_t, fd: i32) -> Result<(OwnedFd, RawFd), i32> {
+        for attempt in 0..2 {
+            if !self.by_tid.contains_key(&tid) {
+                if self.by_tid.len() >= Self::MAX {
+                    self.by_tid.clear();
+                }
+                self.by_tid.insert(tid, Self::open(tid)?);
+            }
+            let pidfd = self.by_tid[&tid].as_raw_fd();
+            match process::pidfd_getfd(pidfd, fd) {
+                // SAFETY: a new fd we own.
+                Ok(dup) => return Ok((unsafe { sys::own(dup) }, pidfd)),
+                Err(libc::ESRCH) if attempt == 0 => {
+                    self.by_tid.remove(&tid);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(libc::ESRCH)
+    }
 }
 
 fn deny(errno: i32) -> Outcome {
     Outcome::Answer(Answer::Errno(errno))
 }
 
-/// The child's socket `fd` as seen by thread `tid`, duplicated into us.
-fn child_socket(tid: libc::pid_t, fd: u64) -> Result<(OwnedFd, OwnedFd), i32> {
+/// The child's socket `fd` as seen by thread `tid`, duplicated into us,
+/// with the pidfd of that thread.
+fn child_socket(ctx: &mut Context, tid: libc::pid_t, fd: u64) -> Result<(OwnedFd, RawFd), i32> {
     // An fd argument is an int: the kernel reads the low 32 bits.
-    let fd = fd as u32 as i32;
-    let pidfd = match process::pidfd_open(tid, process::PIDFD_THREAD) {
-        Ok(pidfd) => pidfd,
-        Err(libc::EINVAL) => process::pidfd_open(tid, 0)?,
-        Err(e) => return Err(e),
-    };
-    // SAFETY: a new fd we own.
-    let pidfd = unsafe { sys::own(pidfd) };
-    let dup = process::pidfd_getfd(pidfd.as_raw_fd(), fd)?;
-    // SAFETY: a new fd we own.
-    Ok((unsafe { sys::own(dup) }, pidfd))
+    ctx.pidfds.dup(tid, fd as u32 as i32)
 }
 
 fn sockopt(fd: RawFd, level: i32, name: i32) -> Result<i32, i32> {
@@ -265,9 +303,9 @@ fn unspec_bytes() -> Vec<u8> {
 }
 
 /// connect(fd, addr, addrlen)
-pub fn connect(ctx: &Context, n: &Notification) -> Outcome {
+pub fn connect(ctx: &mut Context, n: &Notification) -> Outcome {
     let tid = n.pid as libc::pid_t;
-    let (socket, _pidfd) = match child_socket(tid, n.args[0]) {
+    let (socket, _pidfd) = match child_socket(ctx, tid, n.args[0]) {
         Ok(s) => s,
         Err(e) => return deny(e),
     };
@@ -413,10 +451,7 @@ fn gather(tid: libc::pid_t, iovecs: &[libc::iovec], stream: bool) -> Result<Vec<
 
 /// Rewrites SCM_RIGHTS fds to duplicates of the child's; refuses
 /// SCM_CREDENTIALS (the kernel would check them against the supervisor).
-fn translate_control(
-    pidfd: &OwnedFd,
-    mut control: Vec<u8>,
-) -> Result<(Vec<u8>, Vec<OwnedFd>), i32> {
+fn translate_control(pidfd: RawFd, mut control: Vec<u8>) -> Result<(Vec<u8>, Vec<OwnedFd>), i32> {
     let header = std::mem::size_of::<libc::cmsghdr>();
     let mut passed = Vec::new();
     let mut at = 0;
@@ -436,7 +471,7 @@ fn translate_control(
                     break;
                 }
                 let child_fd = i32::from_ne_bytes(control[slot..slot + 4].try_into().unwrap());
-                let dup = process::pidfd_getfd(pidfd.as_raw_fd(), child_fd)?;
+                let dup = process::pidfd_getfd(pidfd, child_fd)?;
                 // SAFETY: a new fd we own.
                 let dup = unsafe { sys::own(dup) };
                 control[slot..slot + 4].copy_from_slice(&dup.as_raw_fd().to_ne_bytes());
@@ -544,7 +579,7 @@ fn is_blocking(socket: &OwnedFd, flags: i32) -> bool {
 fn prepare_message(
     ctx: &Context,
     tid: libc::pid_t,
-    pidfd: &OwnedFd,
+    pidfd: RawFd,
     kind: Kind,
     name: Option<Vec<u8>>,
     data: Vec<u8>,
@@ -588,9 +623,9 @@ fn is_stream(kind: Kind) -> bool {
 }
 
 /// sendto(fd, buf, len, flags, addr, addrlen): trapped only with an address.
-pub fn sendto(ctx: &Context, n: &Notification) -> Outcome {
+pub fn sendto(ctx: &mut Context, n: &Notification) -> Outcome {
     let tid = n.pid as libc::pid_t;
-    let (socket, pidfd) = match child_socket(tid, n.args[0]) {
+    let (socket, pidfd) = match child_socket(ctx, tid, n.args[0]) {
         Ok(s) => s,
         Err(e) => return deny(e),
     };
@@ -606,7 +641,7 @@ pub fn sendto(ctx: &Context, n: &Notification) -> Outcome {
             iov_len: n.args[2] as usize,
         }];
         let data = gather(tid, &iov, is_stream(kind))?;
-        prepare_message(ctx, tid, &pidfd, kind, name, data, Vec::new(), flags)
+        prepare_message(ctx, tid, pidfd, kind, name, data, Vec::new(), flags)
     });
     let message = match prepared {
         Ok(m) => m,
@@ -623,7 +658,7 @@ pub fn sendto(ctx: &Context, n: &Notification) -> Outcome {
 fn copy_msghdr(
     ctx: &Context,
     tid: libc::pid_t,
-    pidfd: &OwnedFd,
+    pidfd: RawFd,
     kind: Kind,
     ptr: u64,
     flags: i32,
@@ -653,15 +688,15 @@ fn copy_msghdr(
 
 /// sendmsg(fd, msg, flags): always trapped, since the address is in memory
 /// (a NULL msg_name checked now could be filled by a racing thread).
-pub fn sendmsg(ctx: &Context, n: &Notification) -> Outcome {
+pub fn sendmsg(ctx: &mut Context, n: &Notification) -> Outcome {
     let tid = n.pid as libc::pid_t;
-    let (socket, pidfd) = match child_socket(tid, n.args[0]) {
+    let (socket, pidfd) = match child_socket(ctx, tid, n.args[0]) {
         Ok(s) => s,
         Err(e) => return deny(e),
     };
     let flags = n.args[2] as i32;
     let message =
-        match kind(&socket).and_then(|k| copy_msghdr(ctx, tid, &pidfd, k, n.args[1], flags)) {
+        match kind(&socket).and_then(|k| copy_msghdr(ctx, tid, pidfd, k, n.args[1], flags)) {
             Ok(m) => m,
             Err(e) => return deny(e),
         };
@@ -674,9 +709,9 @@ pub fn sendmsg(ctx: &Context, n: &Notification) -> Outcome {
 
 /// sendmmsg(fd, msgvec, vlen, flags): each message checked and sent in
 /// order; the first refused one stops the batch, as a failing send would.
-pub fn sendmmsg(ctx: &Context, n: &Notification) -> Outcome {
+pub fn sendmmsg(ctx: &mut Context, n: &Notification) -> Outcome {
     let tid = n.pid as libc::pid_t;
-    let (socket, pidfd) = match child_socket(tid, n.args[0]) {
+    let (socket, pidfd) = match child_socket(ctx, tid, n.args[0]) {
         Ok(s) => s,
         Err(e) => return deny(e),
     };
@@ -690,7 +725,7 @@ pub fn sendmmsg(ctx: &Context, n: &Notification) -> Outcome {
     let mut sent = 0usize;
     for i in 0..count {
         let entry = n.args[1].wrapping_add(i as u64 * MMSGHDR);
-        let result = copy_msghdr(ctx, tid, &pidfd, kind, entry, flags).and_then(|mut message| {
+        let result = copy_msghdr(ctx, tid, pidfd, kind, entry, flags).and_then(|mut message| {
             if !ctx.listener.is_live(n.id) {
                 return Err(libc::EINTR);
             }
@@ -711,9 +746,9 @@ pub fn sendmmsg(ctx: &Context, n: &Notification) -> Outcome {
 
 /// bind(fd, addr, addrlen): trapped when UDP is allowed (TCP ports are
 /// Landlock's, but the trap sees every bind).
-pub fn bind(ctx: &Context, n: &Notification) -> Outcome {
+pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
     let tid = n.pid as libc::pid_t;
-    let (socket, _pidfd) = match child_socket(tid, n.args[0]) {
+    let (socket, _pidfd) = match child_socket(ctx, tid, n.args[0]) {
         Ok(s) => s,
         Err(e) => return deny(e),
     };

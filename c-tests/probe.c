@@ -321,6 +321,25 @@ static int connect_loop(const char *addr, const char *port, long n) {
     return 0;
 }
 
+/* Odd arguments to the trapped calls: prints the errno of each. */
+static int odd_network_arguments(void) {
+    int t = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_INET, SOCK_DGRAM, 0);
+    if (t < 0 || u < 0) return errno;
+    struct sockaddr_in ok = {.sin_family = AF_INET, .sin_port = htons(9)};
+    ok.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in other = ok;
+    other.sin_family = 17; /* AF_PACKET on an inet socket */
+    int e[6];
+    e[0] = connect(t, (struct sockaddr *)8, sizeof ok) < 0 ? errno : 0;      /* unmapped */
+    e[1] = connect(t, (struct sockaddr *)&ok, 3) < 0 ? errno : 0;             /* short */
+    e[2] = sendmsg(u, (struct msghdr *)8, 0) < 0 ? errno : 0;                 /* unmapped msghdr */
+    e[3] = sendto(u, "x", 1, 0, (struct sockaddr *)8, sizeof ok) < 0 ? errno : 0;
+    e[4] = connect(t, (struct sockaddr *)&other, sizeof other) < 0 ? errno : 0;
+    e[5] = connect(999, (struct sockaddr *)&ok, sizeof ok) < 0 ? errno : 0;  /* no such fd */
+    printf("%d %d %d %d %d %d\n", e[0], e[1], e[2], e[3], e[4], e[5]);
+    return 0;
+}
+
 /* A grandchild makes the connection; its result is ours. */
 static int tcp_in_grandchild(const char *addr, const char *port) {
     pid_t pid = fork();
@@ -443,6 +462,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "tcp") && argc > 3) status = tcp_connect(argv[2], argv[3]);
     else if (!strcmp(cmd, "tcp_grandchild") && argc > 3) status = tcp_in_grandchild(argv[2], argv[3]);
     else if (!strcmp(cmd, "connect_loop") && argc > 4) status = connect_loop(argv[2], argv[3], atol(argv[4]));
+    else if (!strcmp(cmd, "odd_network")) status = odd_network_arguments();
     else if (!strcmp(cmd, "flood") && argc > 4) status = tcp_flood(argv[2], argv[3], atoi(argv[4]));
     else if (!strcmp(cmd, "tfo") && argc > 3) status = tcp_fastopen(argv[2], argv[3]);
     else if (!strcmp(cmd, "udp") && argc > 4) status = udp_send(argv[2], argv[3], argv[4]);

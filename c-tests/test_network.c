@@ -428,6 +428,15 @@ static void unix_sockets_of_host_services(void) {
     cleanup_scratch();
 }
 
+static void odd_arguments_fail_closed(void) {
+    sandlock_policy *p = policy_with("127.0.0.1");
+    struct outcome o = probe(p, "odd_network", "");
+    char want[64];
+    snprintf(want, sizeof want, "%d %d %d %d %d %d\n", EFAULT, EINVAL, EFAULT, EFAULT, EAFNOSUPPORT, EBADF);
+    CHECK(o.code == 0 && strcmp(o.out, want) == 0, "errnos %s(want %s)", o.out, want);
+    sandlock_policy_free(p);
+}
+
 static void deny_mode_allows_all_but_the_listed(void) {
     sandlock_policy *p = base_policy();
     CHECK(sandlock_policy_net_deny(p, "127.0.0.2") == 0, "net_deny: %s", sandlock_policy_error(p));
@@ -459,6 +468,7 @@ int main(void) {
     RUN(a_stuck_connect_does_not_stall_the_loop);
     RUN(a_full_send_buffer_does_not_stall_the_loop);
     RUN(unix_sockets_of_host_services);
+    RUN(odd_arguments_fail_closed);
     RUN(deny_mode_allows_all_but_the_listed);
     HARNESS_END();
 }

@@ -227,26 +227,18 @@ fn check_destination(
             if !ctx.rules.permits(protocol, sa.ip(), sa.port()) {
                 return Err(libc::EACCES);
             }
-            let (storage, len) = sockaddr::encode(sa);
-            // SAFETY: the first len bytes of storage are initialized.
-            let bytes = unsafe {
-                std::slice::from_raw_parts(&storage as *const _ as *const u8, len as usize)
-            };
             Ok(Some(Destination {
-                bytes: bytes.to_vec(),
+                bytes: sockaddr::encode_bytes(sa),
                 _target: None,
             }))
         }
         (Kind::Inet(_), _) => Err(libc::EAFNOSUPPORT),
         (Kind::Unix { .. }, Address::UnixPath(path)) => {
             let target = ctx.unix.open_socket(tid, path)?;
-            let (sun, len) =
-                sockaddr::encode_unix(&proc_path(&target, None)).ok_or(libc::ENAMETOOLONG)?;
-            // SAFETY: the first len bytes of sun are initialized.
             let bytes =
-                unsafe { std::slice::from_raw_parts(&sun as *const _ as *const u8, len as usize) };
+                sockaddr::encode_unix_bytes(&proc_path(&target, None)).ok_or(libc::ENAMETOOLONG)?;
             Ok(Some(Destination {
-                bytes: bytes.to_vec(),
+                bytes,
                 _target: Some(target),
             }))
         }
@@ -296,6 +288,19 @@ fn raw_connect(socket: &OwnedFd, bytes: &[u8]) -> Result<(), i32> {
     }
 }
 
+/// The child's socket and the address argument at `args[ptr]`/`args[len]`.
+fn socket_and_address(
+    ctx: &mut Context,
+    n: &Notification,
+    ptr: usize,
+    len: usize,
+) -> Result<(OwnedFd, Address), i32> {
+    let tid = n.pid as libc::pid_t;
+    let (socket, _) = child_socket(ctx, tid, n.args[0])?;
+    let address = sockaddr::parse(&copy_address(tid, n.args[ptr], n.args[len])?)?;
+    Ok((socket, address))
+}
+
 fn unspec_bytes() -> Vec<u8> {
     let mut bytes = vec![0u8; std::mem::size_of::<libc::sockaddr>()];
     bytes[..2].copy_from_slice(&(libc::AF_UNSPEC as u16).to_ne_bytes());
@@ -305,12 +310,8 @@ fn unspec_bytes() -> Vec<u8> {
 /// connect(fd, addr, addrlen)
 pub fn connect(ctx: &mut Context, n: &Notification) -> Outcome {
     let tid = n.pid as libc::pid_t;
-    let (socket, _pidfd) = match child_socket(ctx, tid, n.args[0]) {
-        Ok(s) => s,
-        Err(e) => return deny(e),
-    };
-    let address = match copy_address(tid, n.args[1], n.args[2]).and_then(|b| sockaddr::parse(&b)) {
-        Ok(a) => a,
+    let (socket, address) = match socket_and_address(ctx, n, 1, 2) {
+        Ok(found) => found,
         Err(e) => return deny(e),
     };
     let kind = match kind(&socket) {
@@ -643,6 +644,17 @@ pub fn sendto(ctx: &mut Context, n: &Notification) -> Outcome {
         let data = gather(tid, &iov, is_stream(kind))?;
         prepare_message(ctx, tid, pidfd, kind, name, data, Vec::new(), flags)
     });
+    send_checked(ctx, n, socket, prepared, flags)
+}
+
+/// Sends a message that was copied and checked, if its caller still waits.
+fn send_checked(
+    ctx: &Context,
+    n: &Notification,
+    socket: OwnedFd,
+    prepared: Result<Message, i32>,
+    flags: i32,
+) -> Outcome {
     let message = match prepared {
         Ok(m) => m,
         Err(e) => return deny(e),
@@ -695,16 +707,8 @@ pub fn sendmsg(ctx: &mut Context, n: &Notification) -> Outcome {
         Err(e) => return deny(e),
     };
     let flags = n.args[2] as i32;
-    let message =
-        match kind(&socket).and_then(|k| copy_msghdr(ctx, tid, pidfd, k, n.args[1], flags)) {
-            Ok(m) => m,
-            Err(e) => return deny(e),
-        };
-    if !ctx.listener.is_live(n.id) {
-        return deny(libc::EINTR);
-    }
-    let blocking = is_blocking(&socket, flags);
-    send_or_park(n, socket, message, blocking)
+    let prepared = kind(&socket).and_then(|k| copy_msghdr(ctx, tid, pidfd, k, n.args[1], flags));
+    send_checked(ctx, n, socket, prepared, flags)
 }
 
 /// sendmmsg(fd, msgvec, vlen, flags): each message checked and sent in
@@ -748,24 +752,19 @@ pub fn sendmmsg(ctx: &mut Context, n: &Notification) -> Outcome {
 /// Landlock's, but the trap sees every bind).
 pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
     let tid = n.pid as libc::pid_t;
-    let (socket, _pidfd) = match child_socket(ctx, tid, n.args[0]) {
-        Ok(s) => s,
+    let (socket, address) = match socket_and_address(ctx, n, 1, 2) {
+        Ok(found) => found,
         Err(e) => return deny(e),
     };
-    let address = match copy_address(tid, n.args[1], n.args[2]).and_then(|b| sockaddr::parse(&b)) {
-        Ok(a) => a,
-        Err(e) => return deny(e),
-    };
+    // The directory a new pathname socket is made in, open until the bind.
+    let mut parent: Option<OwnedFd> = None;
     let bytes: Vec<u8> = match (kind(&socket), &address) {
         (Err(e), _) => return deny(e),
         (Ok(Kind::Inet(protocol)), Address::Inet(sa)) => {
             if !ctx.rules.may_bind(protocol, sa.port()) {
                 return deny(libc::EACCES);
             }
-            let (storage, len) = sockaddr::encode(sa);
-            // SAFETY: the first len bytes are initialized.
-            unsafe { std::slice::from_raw_parts(&storage as *const _ as *const u8, len as usize) }
-                .to_vec()
+            sockaddr::encode_bytes(sa)
         }
         (Ok(Kind::Inet(_)), _) => return deny(libc::EAFNOSUPPORT),
         (Ok(Kind::Unix { .. }), Address::UnixPath(path)) => {
@@ -775,25 +774,11 @@ pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
                 Ok(found) => found,
                 Err(e) => return deny(e),
             };
-            let Some((sun, len)) = sockaddr::encode_unix(&proc_path(&dir, Some(&name))) else {
+            let Some(bytes) = sockaddr::encode_unix_bytes(&proc_path(&dir, Some(&name))) else {
                 return deny(libc::ENAMETOOLONG);
             };
-            if !ctx.listener.is_live(n.id) {
-                return deny(libc::EINTR);
-            }
-            // SAFETY: sun holds len initialized bytes.
-            let r = unsafe {
-                libc::bind(
-                    socket.as_raw_fd(),
-                    &sun as *const _ as *const libc::sockaddr,
-                    len,
-                )
-            };
-            return if r == 0 {
-                Outcome::Answer(Answer::Value(0))
-            } else {
-                deny(sys::errno())
-            };
+            parent = Some(dir);
+            bytes
         }
         // Abstract or unnamed (autobind): reaches nothing outside.
         (Ok(Kind::Unix { .. }), Address::UnixOther) => {
@@ -815,6 +800,7 @@ pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
             bytes.len() as libc::socklen_t,
         )
     };
+    drop(parent);
     if r == 0 {
         Outcome::Answer(Answer::Value(0))
     } else {
@@ -842,12 +828,8 @@ impl Pending {
                 let mut ticks = 0u64;
                 // SAFETY: reading the timer's 8-byte tick count.
                 unsafe { libc::read(self.fd.as_raw_fd(), &mut ticks as *mut u64 as *mut _, 8) };
-                let (sun, len) = sockaddr::encode_unix(&proc_path(target, None))?;
-                // SAFETY: sun holds len initialized bytes.
-                let bytes = unsafe {
-                    std::slice::from_raw_parts(&sun as *const _ as *const u8, len as usize)
-                };
-                match with_nonblocking(socket, || raw_connect(socket, bytes)) {
+                let bytes = sockaddr::encode_unix_bytes(&proc_path(target, None))?;
+                match with_nonblocking(socket, || raw_connect(socket, &bytes)) {
                     Ok((Ok(()), _)) => Some(Answer::Value(0)),
                     Ok((Err(libc::EAGAIN), _)) => None,
                     Ok((Err(e), _)) | Err(e) => Some(Answer::Errno(e)),

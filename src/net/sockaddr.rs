@@ -1,7 +1,7 @@
 //! Socket addresses copied out of a child, parsed without trusting them,
 //! and encoded back for the calls the supervisor makes on its behalf.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// Largest address the kernel accepts (`sizeof(struct sockaddr_storage)`).
 pub const MAX_LEN: usize = 128;
@@ -127,11 +127,22 @@ pub fn encode_unix(path: &[u8]) -> Option<(libc::sockaddr_un, libc::socklen_t)> 
     Some((sun, len as libc::socklen_t))
 }
 
-pub fn ip_of(address: &Address) -> Option<IpAddr> {
-    match address {
-        Address::Inet(sa) => Some(sa.ip()),
-        _ => None,
-    }
+/// As bytes, ready for a connect/sendmsg/bind of their length.
+fn as_bytes<T>(value: &T, len: libc::socklen_t) -> Vec<u8> {
+    let len = (len as usize).min(std::mem::size_of::<T>());
+    // SAFETY: reading at most size_of::<T>() bytes of a plain value.
+    unsafe { std::slice::from_raw_parts(value as *const T as *const u8, len) }.to_vec()
+}
+
+/// [`encode`], as bytes.
+pub fn encode_bytes(addr: &SocketAddr) -> Vec<u8> {
+    let (storage, len) = encode(addr);
+    as_bytes(&storage, len)
+}
+
+/// [`encode_unix`], as bytes.
+pub fn encode_unix_bytes(path: &[u8]) -> Option<Vec<u8>> {
+    encode_unix(path).map(|(sun, len)| as_bytes(&sun, len))
 }
 
 #[cfg(test)]

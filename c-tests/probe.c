@@ -340,6 +340,26 @@ static int odd_network_arguments(void) {
     return 0;
 }
 
+/* A classic daemon: fork, setsid, fork again, write the grandchild's pid
+ * to `pidfile`, and let the grandchild sleep; everyone else exits. */
+static int daemonize(const char *pidfile) {
+    pid_t pid = fork();
+    if (pid < 0) return errno;
+    if (pid > 0) {
+        waitpid(pid, NULL, 0);
+        return 0;
+    }
+    if (setsid() < 0) _exit(errno);
+    pid = fork();
+    if (pid != 0) _exit(pid < 0 ? errno : 0);
+    if (setpgid(0, 0) < 0) _exit(errno); /* and a group of its own again */
+    FILE *f = fopen(pidfile, "w");
+    if (!f) _exit(errno);
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+    for (;;) pause();
+}
+
 /* A grandchild makes the connection; its result is ours. */
 static int tcp_in_grandchild(const char *addr, const char *port) {
     pid_t pid = fork();
@@ -463,6 +483,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "tcp_grandchild") && argc > 3) status = tcp_in_grandchild(argv[2], argv[3]);
     else if (!strcmp(cmd, "connect_loop") && argc > 4) status = connect_loop(argv[2], argv[3], atol(argv[4]));
     else if (!strcmp(cmd, "odd_network")) status = odd_network_arguments();
+    else if (!strcmp(cmd, "daemon")) status = daemonize(arg);
+    else if (!strcmp(cmd, "join_group")) status = result(setpgid(0, (pid_t)atoi(arg)));
     else if (!strcmp(cmd, "flood") && argc > 4) status = tcp_flood(argv[2], argv[3], atoi(argv[4]));
     else if (!strcmp(cmd, "tfo") && argc > 3) status = tcp_fastopen(argv[2], argv[3]);
     else if (!strcmp(cmd, "udp") && argc > 4) status = udp_send(argv[2], argv[3], argv[4]);

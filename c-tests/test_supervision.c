@@ -256,7 +256,55 @@ static void free_kills_what_the_main_process_left(void) {
     cleanup_scratch();
 }
 
+/* A daemon that double-forked into a session and group of its own dies
+ * with sandlock_sandbox_free() too. */
+static void free_kills_a_setsid_daemon(void) {
+    make_scratch();
+    char pidfile[300];
+    snprintf(pidfile, sizeof pidfile, "%s/daemon.pid", scratch);
+    sandlock_policy *p = base_policy();
+    CHECK(sandlock_policy_fs_write(p, scratch) == 0, "fs_write");
+    const char *argv[] = {probe_path(), "daemon", pidfile, NULL};
+    sandlock_sandbox *sb = NULL;
+    CHECK(sandlock_spawn(p, argv, NULL, &sb) == 0, "spawn: %s", sandlock_policy_error(p));
+    if (!sb) return;
+    pid_t daemon_pid = 0;
+    for (int i = 0; i < 500 && daemon_pid == 0; i++) {
+        FILE *f = fopen(pidfile, "r");
+        if (f) { if (fscanf(f, "%d", &daemon_pid) != 1) daemon_pid = 0; fclose(f); }
+        if (!daemon_pid) usleep(10000);
+        sandlock_supervise_step(sb);
+    }
+    CHECK(daemon_pid > 0 && process_alive(daemon_pid), "the daemon did not start");
+    for (int i = 0; i < 20; i++) { /* the main process exits meanwhile */
+        sandlock_supervise_step(sb);
+        usleep(10000);
+    }
+    CHECK(sandlock_supervise_step(sb) != SANDLOCK_STEP_EXITED, "EXITED while the daemon lives");
+    sandlock_sandbox_free(sb);
+    int gone = 0;
+    for (int i = 0; i < 500 && !gone; i++) {
+        gone = daemon_pid > 0 && !process_alive(daemon_pid);
+        if (!gone) usleep(10000);
+    }
+    CHECK(gone, "the setsid daemon %d outlived sandlock_sandbox_free()", (int)daemon_pid);
+    if (!gone && daemon_pid > 0) kill(daemon_pid, SIGKILL);
+    sandlock_policy_free(p);
+    cleanup_scratch();
+}
+
+static void cannot_hide_in_the_hosts_process_group(void) {
+    char pgid[32];
+    snprintf(pgid, sizeof pgid, "%d", (int)getpgrp());
+    sandlock_policy *p = base_policy();
+    struct outcome o = probe(p, "join_group", pgid);
+    CHECK(o.code == EPERM, "setpgid into the host's group: %d (want EPERM)", o.code);
+    sandlock_policy_free(p);
+}
+
 int main(void) {
+    RUN(free_kills_a_setsid_daemon);
+    RUN(cannot_hide_in_the_hosts_process_group);
     RUN(free_kills_what_the_main_process_left);
     RUN(many_sandboxes_in_one_poll_loop);
     RUN(no_thread_is_started);

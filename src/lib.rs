@@ -11,11 +11,14 @@
 //! - [`seccomp::notify`]: the user-notification listener;
 //! - [`spawn`]: preparing everything, then clone3 and a raw-syscall child;
 //! - [`supervisor`]: one sandbox's fd, its non-blocking step and its end;
+//! - [`groups`]: the sandbox's process groups, so a kill reaches every
+//!   process;
 //! - `ffi`: the C ABI, a thin guarded layer over the above;
 //! - `sys`: raw system calls and kernel structures.
 
 pub mod error;
 mod ffi;
+pub mod groups;
 pub mod landlock;
 pub mod net;
 pub mod policy;

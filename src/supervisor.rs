@@ -21,6 +21,7 @@
 //! carries the filter any more).
 
 use crate::error::{Error, Result};
+use crate::groups::Groups;
 use crate::net::handler::{self, Outcome, Pending, PidfdCache};
 use crate::net::{unix::UnixGate, Resolved};
 use crate::seccomp::notify::{Answer, Listener, Notification};
@@ -74,6 +75,8 @@ pub struct Sandbox {
     pending: Vec<Option<Pending>>,
     /// pidfds of the threads that made trapped calls.
     pidfds: PidfdCache,
+    /// Process groups the sandbox made after its first.
+    groups: Groups,
 }
 
 const TAG_LISTENER: u64 = 0;
@@ -193,6 +196,7 @@ impl Sandbox {
             unix: rules.unix,
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
+            groups: Groups::default(),
         })
     }
 
@@ -409,6 +413,17 @@ impl Sandbox {
             libc::SYS_sendmsg => handler::sendmsg(&mut ctx, notification),
             libc::SYS_sendmmsg => handler::sendmmsg(&mut ctx, notification),
             libc::SYS_bind => handler::bind(&mut ctx, notification),
+            libc::SYS_setsid => {
+                let listener = &self.listener;
+                Outcome::Answer(self.groups.setsid(notification, |id| listener.is_live(id)))
+            }
+            libc::SYS_setpgid => {
+                let listener = &self.listener;
+                Outcome::Answer(
+                    self.groups
+                        .setpgid(notification, self.pid, |id| listener.is_live(id)),
+                )
+            }
             _ => {
                 self.denied += 1;
                 Outcome::Answer(Answer::Errno(libc::EPERM))
@@ -438,10 +453,10 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Signals the main process and its process group (the child made a
-    /// group of its own, so the group is the sandbox's, minus processes
-    /// that left it). Only while the main process is unreaped: after that
-    /// its pid, and so the group id, may belong to someone else.
+    /// Signals the main process, its process group (the child made a
+    /// group of its own) and every group a sandbox process made since.
+    /// Only while the main process is unreaped: after that its pid, and so
+    /// the first group's id, may belong to someone else.
     fn kill_all(&mut self, sig: i32) {
         if self.main_status.is_some() {
             return;
@@ -449,6 +464,7 @@ impl Sandbox {
         // SAFETY: plain kill of our own child's process group.
         unsafe { libc::kill(-self.pid, sig) };
         let _ = process::pidfd_send_signal(self.pidfd.as_raw_fd(), sig);
+        self.groups.signal_all(sig);
     }
 
     pub fn kill(&mut self, sig: i32) -> Result<()> {

@@ -266,10 +266,17 @@ fn socket_rules(policy: &Policy) -> Vec<SeccompRule> {
 }
 
 /// Syscalls the supervisor decides whatever their arguments: the network
-/// calls whose destination lies in memory, and bind when UDP (which
-/// Landlock does not cover) may be used.
-fn supervised_network_calls(policy: &Policy) -> Vec<i64> {
-    let mut calls = vec![nr("connect"), nr("sendmsg"), nr("sendmmsg")];
+/// calls whose destination lies in memory, bind when UDP (which Landlock
+/// does not cover) may be used, and the calls that make process groups.
+fn supervised_calls(policy: &Policy) -> Vec<i64> {
+    // setsid/setpgid: the supervisor keeps every process group (groups.rs).
+    let mut calls = vec![
+        nr("connect"),
+        nr("sendmsg"),
+        nr("sendmmsg"),
+        nr("setsid"),
+        nr("setpgid"),
+    ];
     if policy.net.protocols().udp {
         calls.push(nr("bind"));
     }
@@ -405,7 +412,7 @@ pub fn build(policy: &Policy) -> Result<Vec<libc::sock_filter>> {
         .supervised
         .iter()
         .copied()
-        .chain(supervised_network_calls(policy))
+        .chain(supervised_calls(policy))
     {
         targets.insert(number as u32, Target::Return(SECCOMP_RET_USER_NOTIF));
     }
@@ -643,6 +650,14 @@ mod tests {
         let mut p = Policy::new();
         p.supervise(nr("getppid"));
         assert_eq!(verdict(&p, "getppid", [0; 6]), SECCOMP_RET_USER_NOTIF);
+        for name in ["connect", "sendmsg", "sendmmsg", "setsid", "setpgid"] {
+            assert_eq!(verdict(&p, name, [0; 6]), SECCOMP_RET_USER_NOTIF, "{name}");
+        }
+        assert_eq!(verdict(&p, "sendto", [3, 0, 1, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(
+            verdict(&p, "sendto", [3, 0, 1, 0, 1 << 40, 16]),
+            SECCOMP_RET_USER_NOTIF
+        );
         assert_eq!(verdict(&p, "mount", [0; 6]), EPERM);
         assert_eq!(verdict(&p, "getpid", [0; 6]), RET_ALLOW);
     }

@@ -16,16 +16,20 @@ pub struct Notification {
     pub args: [u64; 6],
 }
 
-/// How the supervisor answers a notification. There is deliberately no
-/// "continue": nothing here lets the kernel re-read child memory after a
-/// decision.
+/// How the supervisor answers a notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
     /// The syscall "returns" this value.
     Value(i64),
     /// The syscall fails with this errno.
     Errno(i32),
+    /// The kernel runs the syscall as the caller made it. Only for
+    /// decisions made on the register arguments alone: the kernel re-reads
+    /// any memory argument, which a sibling thread may have changed.
+    ContinueOnRegisters,
 }
+
+const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
 
 pub struct Listener {
     fd: OwnedFd,
@@ -117,6 +121,12 @@ impl Listener {
                 val: 0,
                 error: -errno.abs().max(1),
                 flags: 0,
+            },
+            Answer::ContinueOnRegisters => seccomp_notif_resp {
+                id,
+                val: 0,
+                error: 0,
+                flags: SECCOMP_USER_NOTIF_FLAG_CONTINUE,
             },
         };
         match raw::notif_send(self.raw(), &resp) {

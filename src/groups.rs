@@ -1,0 +1,122 @@
+//! The sandbox's process groups: the one the child starts, and every one a
+//! sandbox process makes later with setsid() or setpgid(). A process can
+//! leave a group but not the set, so signalling every group reaches every
+//! process, daemons that double-forked into a session of their own
+//! included.
+//!
+//! setsid and setpgid are trapped. Their arguments are registers, so the
+//! decision needs no child memory and the call is let through as made.
+//! Each group is kept with a pidfd of its leader: a pidfd holds the pid, so
+//! the group id cannot be reused by someone else while we may signal it.
+//! setpgid into a group that is not the sandbox's (the host's, say) is
+//! refused: a group signal would otherwise reach the host, and the process
+//! would hide there.
+
+use crate::seccomp::notify::{Answer, Notification};
+use crate::sys::{self, process};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// Most groups kept; past it (after dropping the empty ones) setsid and
+/// setpgid fail with EAGAIN rather than let a group go untracked.
+const MAX_GROUPS: usize = 4096;
+
+#[derive(Default)]
+pub struct Groups {
+    /// (group id, pidfd of its leader).
+    made: Vec<(libc::pid_t, OwnedFd)>,
+}
+
+/// The thread group (process) of thread `tid`.
+fn process_of(tid: libc::pid_t) -> Option<libc::pid_t> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Is any process left in group `pgid`?
+fn group_alive(pgid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks.
+    unsafe { libc::kill(-pgid, 0) == 0 || sys::errno() == libc::EPERM }
+}
+
+impl Groups {
+    fn contains(&self, main_group: libc::pid_t, pgid: libc::pid_t) -> bool {
+        pgid == main_group || self.made.iter().any(|(g, _)| *g == pgid)
+    }
+
+    /// Keeps group `pgid`, led by `leader`.
+    fn keep(&mut self, pgid: libc::pid_t) -> Result<(), i32> {
+        if self.made.iter().any(|(g, _)| *g == pgid) {
+            return Ok(());
+        }
+        if self.made.len() >= MAX_GROUPS {
+            self.made.retain(|(g, _)| group_alive(*g));
+            if self.made.len() >= MAX_GROUPS {
+                return Err(libc::EAGAIN);
+            }
+        }
+        let pidfd = process::pidfd_open(pgid, 0)?;
+        // SAFETY: a new fd we own.
+        self.made.push((pgid, unsafe { sys::own(pidfd) }));
+        Ok(())
+    }
+
+    /// setsid(): the caller leads a new group (and session).
+    pub fn setsid(&mut self, n: &Notification, is_live: impl Fn(u64) -> bool) -> Answer {
+        let Some(caller) = process_of(n.pid as libc::pid_t) else {
+            return Answer::Errno(libc::ESRCH);
+        };
+        if let Err(e) = self.keep(caller) {
+            return Answer::Errno(e);
+        }
+        if !is_live(n.id) {
+            return Answer::Errno(libc::EINTR);
+        }
+        Answer::ContinueOnRegisters
+    }
+
+    /// setpgid(pid, pgid): a new group led by `pid` (pgid 0 or pgid == pid),
+    /// or a move into an existing group, which must be the sandbox's.
+    pub fn setpgid(
+        &mut self,
+        n: &Notification,
+        main_group: libc::pid_t,
+        is_live: impl Fn(u64) -> bool,
+    ) -> Answer {
+        let (pid, pgid) = (n.args[0] as u32 as i32, n.args[1] as u32 as i32);
+        if pid < 0 || pgid < 0 {
+            return Answer::Errno(libc::EINVAL);
+        }
+        let target = if pid == 0 {
+            match process_of(n.pid as libc::pid_t) {
+                Some(caller) => caller,
+                None => return Answer::Errno(libc::ESRCH),
+            }
+        } else {
+            pid
+        };
+        let group = if pgid == 0 { target } else { pgid };
+        if group == target {
+            if let Err(e) = self.keep(group) {
+                return Answer::Errno(e);
+            }
+        } else if !self.contains(main_group, group) {
+            return Answer::Errno(libc::EPERM);
+        }
+        if !is_live(n.id) {
+            return Answer::Errno(libc::EINTR);
+        }
+        Answer::ContinueOnRegisters
+    }
+
+    /// Signals every group the sandbox made.
+    pub fn signal_all(&self, sig: i32) {
+        for (pgid, leader) in &self.made {
+            // SAFETY: plain kill of a group whose id our pidfd reserves.
+            unsafe { libc::kill(-*pgid, sig) };
+            let _ = process::pidfd_send_signal(leader.as_raw_fd(), sig);
+        }
+    }
+}

@@ -485,6 +485,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "odd_network")) status = odd_network_arguments();
     else if (!strcmp(cmd, "daemon")) status = daemonize(arg);
     else if (!strcmp(cmd, "join_group")) status = result(setpgid(0, (pid_t)atoi(arg)));
+    else if (!strcmp(cmd, "lead_group")) {
+        status = result(setpgid((pid_t)atoi(arg), 0));
+        printf("%d\n", status);
+        fflush(stdout);
+        sleep(30); /* stay alive: the test frees the sandbox while we run */
+    }
     else if (!strcmp(cmd, "flood") && argc > 4) status = tcp_flood(argv[2], argv[3], atoi(argv[4]));
     else if (!strcmp(cmd, "tfo") && argc > 3) status = tcp_fastopen(argv[2], argv[3]);
     else if (!strcmp(cmd, "udp") && argc > 4) status = udp_send(argv[2], argv[3], argv[4]);

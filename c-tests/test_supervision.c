@@ -299,6 +299,32 @@ static void cannot_hide_in_the_hosts_process_group(void) {
     sandlock_policy *p = base_policy();
     struct outcome o = probe(p, "join_group", pgid);
     CHECK(o.code == EPERM, "setpgid into the host's group: %d (want EPERM)", o.code);
+    /* setpgid(host, 0) must not make the supervisor keep a group named
+     * after the host: freeing the sandbox while it runs signals every kept
+     * group, and this test leads its own group now. */
+    setpgid(0, 0);
+    char me[32];
+    snprintf(me, sizeof me, "%d", (int)getpid());
+    int pipefd[2];
+    CHECK(pipe2(pipefd, O_CLOEXEC) == 0, "pipe");
+    sandlock_spawn_opts opts = {sizeof opts, -1, pipefd[1], -1};
+    const char *argv[] = {probe_path(), "lead_group", me, NULL};
+    sandlock_sandbox *sb = NULL;
+    CHECK(sandlock_spawn(p, argv, &opts, &sb) == 0, "spawn: %s", sandlock_policy_error(p));
+    close(pipefd[1]);
+    char out[32] = "";
+    for (int i = 0; i < 300 && sb && out[0] == '\0'; i++) {
+        sandlock_supervise_step(sb);
+        struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
+        if (poll(&pfd, 1, 10) == 1) {
+            ssize_t n = read(pipefd[0], out, sizeof out - 1);
+            out[n > 0 ? n : 0] = '\0';
+        }
+    }
+    CHECK(atoi(out) == ESRCH, "setpgid(host pid, 0): \"%s\" (want ESRCH)", out);
+    sandlock_sandbox_free(sb); /* signals every kept group: not ours */
+    close(pipefd[0]);
+    CHECK(1, "still alive");
     sandlock_policy_free(p);
 }
 

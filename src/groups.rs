@@ -35,6 +35,14 @@ fn process_of(tid: libc::pid_t) -> Option<libc::pid_t> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// The parent of process `pid`, from /proc/<pid>/stat (the field after
+/// the parenthesised command name, which may itself contain parentheses).
+fn parent_of(pid: libc::pid_t) -> Option<libc::pid_t> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Is any process left in group `pgid`?
 fn group_alive(pgid: libc::pid_t) -> bool {
     // SAFETY: signal 0 only checks.
@@ -46,9 +54,12 @@ impl Groups {
         pgid == main_group || self.made.iter().any(|(g, _)| *g == pgid)
     }
 
-    /// Keeps group `pgid`, led by `leader`.
-    fn keep(&mut self, pgid: libc::pid_t) -> Result<(), i32> {
-        if self.made.iter().any(|(g, _)| *g == pgid) {
+    /// Keeps the group process `leader` is about to lead. `leader` must be
+    /// the caller or the caller's child (as the kernel itself requires):
+    /// checked here too, on the process the pidfd pins, because a group id
+    /// we keep is one we will signal.
+    fn keep(&mut self, leader: libc::pid_t, caller: libc::pid_t) -> Result<(), i32> {
+        if self.made.iter().any(|(g, _)| *g == leader) {
             return Ok(());
         }
         if self.made.len() >= MAX_GROUPS {
@@ -57,9 +68,13 @@ impl Groups {
                 return Err(libc::EAGAIN);
             }
         }
-        let pidfd = process::pidfd_open(pgid, 0)?;
+        let pidfd = process::pidfd_open(leader, 0)?;
         // SAFETY: a new fd we own.
-        self.made.push((pgid, unsafe { sys::own(pidfd) }));
+        let pidfd = unsafe { sys::own(pidfd) };
+        if leader != caller && parent_of(leader) != Some(caller) {
+            return Err(libc::ESRCH);
+        }
+        self.made.push((leader, pidfd));
         Ok(())
     }
 
@@ -68,7 +83,7 @@ impl Groups {
         let Some(caller) = process_of(n.pid as libc::pid_t) else {
             return Answer::Errno(libc::ESRCH);
         };
-        if let Err(e) = self.keep(caller) {
+        if let Err(e) = self.keep(caller, caller) {
             return Answer::Errno(e);
         }
         if !is_live(n.id) {
@@ -89,17 +104,13 @@ impl Groups {
         if pid < 0 || pgid < 0 {
             return Answer::Errno(libc::EINVAL);
         }
-        let target = if pid == 0 {
-            match process_of(n.pid as libc::pid_t) {
-                Some(caller) => caller,
-                None => return Answer::Errno(libc::ESRCH),
-            }
-        } else {
-            pid
+        let Some(caller) = process_of(n.pid as libc::pid_t) else {
+            return Answer::Errno(libc::ESRCH);
         };
+        let target = if pid == 0 { caller } else { pid };
         let group = if pgid == 0 { target } else { pgid };
         if group == target {
-            if let Err(e) = self.keep(group) {
+            if let Err(e) = self.keep(group, caller) {
                 return Answer::Errno(e);
             }
         } else if !self.contains(main_group, group) {

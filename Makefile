@@ -54,8 +54,16 @@ test: rust-test check-header check-exports check-header-compiles c-test-asan c-t
 rust-test:
 	$(CARGO) test --release
 
-c-test: build $(CTEST_OUT)/probe $(CTESTS)
-	@LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) SANDLOCK_PROBE=$(CURDIR)/$(CTEST_OUT)/probe \
+# A host program the lifecycle test SIGKILLs while its sandbox runs.
+$(CTEST_OUT)/host_helper: c-tests/host_helper.c build
+	mkdir -p $(CTEST_OUT)
+	$(CC) $(CFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock)
+
+TEST_ENV = LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) SANDLOCK_PROBE=$(CURDIR)/$(CTEST_OUT)/probe \
+	SANDLOCK_HOST_HELPER=$(CURDIR)/$(CTEST_OUT)/host_helper
+
+c-test: build $(CTEST_OUT)/probe $(CTEST_OUT)/host_helper $(CTESTS)
+	@$(TEST_ENV) \
 	    sh c-tests/run.sh $(CTESTS)
 
 # The committed header must be what cbindgen generates from the sources.
@@ -65,9 +73,8 @@ $(CTEST_OUT)/asan_test_%: c-tests/test_%.c c-tests/harness.h build
 	mkdir -p $(CTEST_OUT)
 	$(CC) $(CFLAGS_TEST) -fsanitize=address $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock) -lpthread -lutil
 
-c-test-asan: build $(CTEST_OUT)/probe $(ASAN_TESTS)
-	@LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) SANDLOCK_PROBE=$(CURDIR)/$(CTEST_OUT)/probe \
-	    SANDLOCK_STRESS_SPAWNS=200 \
+c-test-asan: build $(CTEST_OUT)/probe $(CTEST_OUT)/host_helper $(ASAN_TESTS)
+	@$(TEST_ENV) SANDLOCK_STRESS_SPAWNS=200 \
 	    sh c-tests/run.sh $(ASAN_TESTS)
 
 check-header: build

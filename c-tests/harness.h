@@ -45,14 +45,14 @@ static int harness_failures, harness_passed, harness_failed;
     } while (0)
 
 /* The probe binary the tests run inside sandboxes (see probe.c). */
-static const char *probe_path(void) {
+static inline const char *probe_path(void) {
     const char *p = getenv("SANDLOCK_PROBE");
     if (!p) { fprintf(stderr, "SANDLOCK_PROBE is not set\n"); exit(2); }
     return p;
 }
 
 static char probe_dir_buf[4096];
-static const char *probe_dir(void) {
+static inline const char *probe_dir(void) {
     snprintf(probe_dir_buf, sizeof probe_dir_buf, "%s", probe_path());
     char *slash = strrchr(probe_dir_buf, '/');
     if (slash) *slash = '\0';
@@ -60,7 +60,7 @@ static const char *probe_dir(void) {
 }
 
 /* A policy that can run the probe and the system's programs. */
-static sandlock_policy *base_policy(void) {
+static inline sandlock_policy *base_policy(void) {
     sandlock_policy *p = sandlock_policy_new();
     const char *ro[] = {"/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", NULL};
     for (int i = 0; ro[i]; i++) {

@@ -13,6 +13,7 @@
 //! - [`supervisor`]: one sandbox's fd, its non-blocking step and its end;
 //! - [`groups`]: the sandbox's process groups, so a kill reaches every
 //!   process;
+//! - [`watchdog`]: kills the whole sandbox when the host frees it or dies;
 //! - `ffi`: the C ABI, a thin guarded layer over the above;
 //! - `sys`: raw system calls and kernel structures.
 
@@ -27,6 +28,7 @@ pub mod spawn;
 pub mod supervisor;
 mod sys;
 pub mod syscall_table;
+pub mod watchdog;
 
 pub use error::{Error, Result};
 pub use policy::Policy;
@@ -43,6 +45,7 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         net: net::resolve(&policy.net)?,
         unix: net::unix::UnixGate::new(&policy.fs_write),
     };
-    let child = spawn::spawn(&prepared)?;
-    Sandbox::new(child, policy.timeout_ms, rules)
+    let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;
+    let child = spawn::spawn(&prepared, &watchdog)?;
+    Sandbox::new(child, policy.timeout_ms, rules, watchdog.write_end)
 }

@@ -14,6 +14,7 @@
 use crate::error::{strerror, Error, Result};
 use crate::policy::{Compiled, Policy};
 use crate::sys::{self, process, seccomp as raw_seccomp};
+use crate::watchdog::{self, Armed};
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -76,6 +77,8 @@ struct Report {
     stage: u32,
     value: i32,
     listener: i32,
+    /// The watchdog's pid (the host's child), or -1.
+    watchdog: i32,
 }
 
 /// Everything the child reads, built before it exists.
@@ -94,6 +97,11 @@ pub struct Prepared {
     compiled: Arc<Compiled>,
     drop_bounding_set: bool,
     last_cap: u32,
+    /// argv of the watchdog's program.
+    watchdog_argv: [*const libc::c_char; 2],
+    /// The watchdog's stack until it execs (written only in the child's copy
+    /// of memory, hence the cells).
+    watchdog_stack: Box<[std::cell::UnsafeCell<u8>]>,
 }
 
 fn c_string(what: &str, bytes: &[u8]) -> Result<CString> {
@@ -228,6 +236,10 @@ impl Prepared {
             compiled,
             drop_bounding_set: effective & (1 << CAP_SETPCAP) != 0,
             last_cap: last_capability(),
+            watchdog_argv: [c"sandlock-watchdog".as_ptr(), std::ptr::null()],
+            watchdog_stack: std::iter::repeat_with(|| std::cell::UnsafeCell::new(0))
+                .take(watchdog::STACK_SIZE)
+                .collect(),
         })
     }
 }
@@ -237,6 +249,8 @@ pub struct Child {
     pub pid: libc::pid_t,
     pub pidfd: OwnedFd,
     pub listener: OwnedFd,
+    /// The watchdog (our child too), if one is running.
+    pub watchdog: Option<OwnedFd>,
 }
 
 fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
@@ -317,7 +331,7 @@ unsafe fn clone_with_pidfd(pidfd: &mut RawFd) -> sys::SysResult<libc::pid_t> {
 
 /// Spawns the prepared command. Returns once it has exec'd, or the error
 /// that stopped it (the child is then reaped).
-pub fn spawn(prepared: &Prepared) -> Result<Child> {
+pub fn spawn(prepared: &Prepared, watchdog: &Armed) -> Result<Child> {
     let (parent_sock, child_sock) = socketpair()?;
     let mut pidfd: RawFd = -1;
     let pid = {
@@ -325,7 +339,7 @@ pub fn spawn(prepared: &Prepared) -> Result<Child> {
         // SAFETY: the child branch runs child_main only, which is
         // async-signal-safe and never returns.
         match unsafe { clone_with_pidfd(&mut pidfd) } {
-            Ok(0) => child_main(prepared, child_sock.as_raw_fd()),
+            Ok(0) => child_main(prepared, child_sock.as_raw_fd(), watchdog),
             Ok(pid) => pid,
             Err(errno) => return Err(Error::os("spawn: clone3", errno)),
         }
@@ -337,6 +351,7 @@ pub fn spawn(prepared: &Prepared) -> Result<Child> {
         pidfd,
         sock: parent_sock,
         child_sock: Some(child_sock),
+        watchdog: None,
     };
     child.run(prepared)
 }
@@ -348,6 +363,7 @@ struct Handshake {
     /// The child's end, which shares our fd table until the child has
     /// unshared it: closed only after the first report.
     child_sock: Option<OwnedFd>,
+    watchdog: Option<OwnedFd>,
 }
 
 impl Handshake {
@@ -407,8 +423,10 @@ impl Handshake {
 
     /// Kills and reaps the child after a failure on either side.
     fn abandon(&self) {
-        let _ = process::pidfd_send_signal(self.pidfd.as_raw_fd(), libc::SIGKILL);
-        while let Err(libc::EINTR) = process::waitid_pidfd(self.pidfd.as_raw_fd(), 0) {}
+        for pidfd in std::iter::once(&self.pidfd).chain(self.watchdog.as_ref()) {
+            let _ = process::pidfd_send_signal(pidfd.as_raw_fd(), libc::SIGKILL);
+            while let Err(libc::EINTR) = process::waitid_pidfd(pidfd.as_raw_fd(), 0) {}
+        }
     }
 
     fn failure(&self, prepared: &Prepared, report: Report) -> Error {
@@ -434,6 +452,15 @@ impl Handshake {
         let first = self.read_report();
         // From here on the child has its own fd table (or is dead).
         self.child_sock = None;
+        if let Ok(Some(report)) = &first {
+            // Ours to reap: its pid cannot be reused before we do.
+            if report.watchdog > 0 {
+                if let Ok(fd) = process::pidfd_open(report.watchdog, 0) {
+                    // SAFETY: a new fd we own.
+                    self.watchdog = Some(unsafe { sys::own(fd) });
+                }
+            }
+        }
         let first = match first {
             Ok(Some(r)) => r,
             Ok(None) => {
@@ -460,6 +487,7 @@ impl Handshake {
                     pid: self.pid,
                     pidfd: self.pidfd,
                     listener,
+                    watchdog: self.watchdog,
                 }),
                 Ok(Some(report)) => Err(self.failure(prepared, report)),
                 Err(e) => {
@@ -482,12 +510,13 @@ impl Handshake {
 // ---- the child, between clone and exec: raw syscalls only ----
 
 /// Writes a failure report and exits. Never returns, never allocates.
-fn child_fail(sock: RawFd, stage: Stage, errno: i32, listener: RawFd) -> ! {
+fn child_fail(sock: RawFd, stage: Stage, errno: i32, listener: RawFd, watchdog: i32) -> ! {
     let report = Report {
         kind: REPORT_FAILED,
         stage: stage.0,
         value: errno,
         listener,
+        watchdog,
     };
     // SAFETY: raw write of a stack value, then _exit.
     unsafe {
@@ -500,37 +529,8 @@ fn child_fail(sock: RawFd, stage: Stage, errno: i32, listener: RawFd) -> ! {
     }
 }
 
-/// `struct k_sigaction` of the raw rt_sigaction syscall.
-#[repr(C)]
-struct KernelSigaction {
-    handler: usize,
-    flags: u64,
-    restorer: usize,
-    mask: u64,
-}
-
 fn child_reset_signals() -> sys::SysResult<()> {
-    let default = KernelSigaction {
-        handler: libc::SIG_DFL,
-        flags: 0,
-        restorer: 0,
-        mask: 0,
-    };
-    for sig in 1..=64 {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            continue;
-        }
-        // SAFETY: raw syscall with a valid kernel sigaction.
-        let _ = sys::check(unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                &default as *const KernelSigaction,
-                0usize,
-                8usize,
-            )
-        });
-    }
+    sys::set_all_dispositions(libc::SIG_DFL);
     let empty: u64 = 0;
     // SAFETY: raw syscall with a valid 8-byte mask.
     sys::check(unsafe {
@@ -610,10 +610,10 @@ fn child_install_filter(p: &Prepared) -> sys::SysResult<RawFd> {
 
 /// The child: confine, report the listener, exec. Only raw syscalls on
 /// data prepared before the clone.
-fn child_main(p: &Prepared, sock: RawFd) -> ! {
+fn child_main(p: &Prepared, sock: RawFd, armed: &Armed) -> ! {
     // Phase 1, on the host's fd table: touch no descriptor but the
     // listener the filter creates.
-    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1) };
+    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1, -1) };
     if let Err(e) = child_reset_signals() {
         fail(Stage::SIGNALS, e);
     }
@@ -641,11 +641,24 @@ fn child_main(p: &Prepared, sock: RawFd) -> ! {
     if let Err(e) = sys::landlock_restrict_self(p.compiled.ruleset.as_raw_fd(), 0) {
         fail(Stage::LANDLOCK, e);
     }
+    // In the domain, before the filter: see watchdog.rs.
+    let launch = watchdog::Launch {
+        read_end: armed.read_end.as_raw_fd(),
+        program: armed.program.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
+        // SAFETY: raw syscall.
+        host: unsafe { libc::getppid() },
+        argv: p.watchdog_argv.as_ptr(),
+    };
+    // SAFETY: the stack is ours (in this child's copy of memory) and
+    // launch outlives the call, which returns once the watchdog exec'd.
+    let watchdog =
+        unsafe { watchdog::start_in_child(p.watchdog_stack.as_ptr() as *mut u8, &launch) };
     let listener = match child_install_filter(p) {
         Ok(fd) => fd,
-        Err(e) => fail(Stage::SECCOMP, e),
+        Err(e) => child_fail(sock, Stage::SECCOMP, e, -1, watchdog),
     };
-    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, listener) };
+    let fail =
+        |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, listener, watchdog) };
     // SAFETY: raw syscall; the filter allows unshare without namespace flags.
     if unsafe { libc::unshare(libc::CLONE_FILES) } != 0 {
         fail(Stage::UNSHARE, sys::errno());
@@ -657,6 +670,7 @@ fn child_main(p: &Prepared, sock: RawFd) -> ! {
         stage: 0,
         value: 0,
         listener,
+        watchdog,
     };
     // SAFETY: raw write of a stack value; raw close of our copy.
     unsafe {
@@ -671,7 +685,7 @@ fn child_main(p: &Prepared, sock: RawFd) -> ! {
         }
         libc::close(listener);
     }
-    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1) };
+    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1, -1) };
     let mut sock = sock;
     if sock <= 2 {
         // SAFETY: raw fcntl.
@@ -680,7 +694,7 @@ fn child_main(p: &Prepared, sock: RawFd) -> ! {
             Err(e) => fail(Stage::STDIO, e),
         }
     }
-    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1) };
+    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1, -1) };
     if let Err(e) = child_stdio(p.stdio) {
         fail(Stage::STDIO, e);
     }

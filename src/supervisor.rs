@@ -77,6 +77,11 @@ pub struct Sandbox {
     pidfds: PidfdCache,
     /// Process groups the sandbox made after its first.
     groups: Groups,
+    /// The host's end of the watchdog's pipe: closing it (here on drop, or
+    /// by the kernel when the host dies) kills the whole sandbox.
+    watchdog: Option<OwnedFd>,
+    /// The watchdog process itself (our child), reaped on drop.
+    watchdog_process: Option<OwnedFd>,
 }
 
 const TAG_LISTENER: u64 = 0;
@@ -139,7 +144,12 @@ fn timerfd_after(ms: u64) -> Result<OwnedFd> {
 impl Sandbox {
     /// Wraps a freshly exec'd child. If the supervisor cannot be set up,
     /// the child is killed and reaped before the error is returned.
-    pub fn new(child: Child, timeout_ms: Option<u64>, rules: Rules) -> Result<Sandbox> {
+    pub fn new(
+        child: Child,
+        timeout_ms: Option<u64>,
+        rules: Rules,
+        watchdog: OwnedFd,
+    ) -> Result<Sandbox> {
         let build = |child: &Child| -> Result<(OwnedFd, Option<OwnedFd>)> {
             // SAFETY: plain call.
             let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -174,8 +184,10 @@ impl Sandbox {
         let (epoll, timer) = match build(&child) {
             Ok(parts) => parts,
             Err(e) => {
-                let _ = process::pidfd_send_signal(child.pidfd.as_raw_fd(), libc::SIGKILL);
-                while let Err(libc::EINTR) = process::waitid_pidfd(child.pidfd.as_raw_fd(), 0) {}
+                for pidfd in std::iter::once(&child.pidfd).chain(child.watchdog.as_ref()) {
+                    let _ = process::pidfd_send_signal(pidfd.as_raw_fd(), libc::SIGKILL);
+                    while let Err(libc::EINTR) = process::waitid_pidfd(pidfd.as_raw_fd(), 0) {}
+                }
                 return Err(e);
             }
         };
@@ -197,6 +209,8 @@ impl Sandbox {
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
             groups: Groups::default(),
+            watchdog: Some(watchdog),
+            watchdog_process: child.watchdog,
         })
     }
 
@@ -512,6 +526,27 @@ impl Drop for Sandbox {
         if self.main_status.is_none() {
             self.kill_all(libc::SIGKILL);
             let _ = self.reap_main(0);
+        }
+        if let (true, Some(watchdog)) = (self.hung_up, &self.watchdog_process) {
+            // No task carries the filter: nothing is left for the watchdog
+            // to kill, so it need not look.
+            let _ = process::pidfd_send_signal(watchdog.as_raw_fd(), libc::SIGKILL);
+        }
+        // Whatever escaped every group dies now, by the watchdog's hand.
+        drop(self.watchdog.take());
+        if let Some(watchdog) = self.watchdog_process.take() {
+            // It exits as soon as it has signalled; one the job stopped or
+            // that never armed is not waited for long.
+            let mut fd = libc::pollfd {
+                fd: watchdog.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut fd, 1, 1000) } != 1 {
+                let _ = process::pidfd_send_signal(watchdog.as_raw_fd(), libc::SIGKILL);
+            }
+            while let Err(libc::EINTR) = process::waitid_pidfd(watchdog.as_raw_fd(), 0) {}
         }
     }
 }

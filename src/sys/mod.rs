@@ -53,6 +53,41 @@ pub fn landlock_restrict_self(ruleset_fd: RawFd, flags: u32) -> SysResult<()> {
     check(unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset_fd, flags) }).map(drop)
 }
 
+/// `struct k_sigaction` of the raw rt_sigaction syscall.
+#[repr(C)]
+pub struct kernel_sigaction {
+    pub handler: usize,
+    pub flags: u64,
+    pub restorer: usize,
+    pub mask: u64,
+}
+
+/// Sets the disposition of every signal but SIGKILL and SIGSTOP to
+/// `handler` (SIG_DFL or SIG_IGN). Raw syscalls only.
+pub fn set_all_dispositions(handler: usize) {
+    let action = kernel_sigaction {
+        handler,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: raw syscall with a valid kernel sigaction.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &action as *const kernel_sigaction,
+                0usize,
+                8usize,
+            )
+        };
+    }
+}
+
 #[repr(C)]
 pub struct cap_user_header {
     pub version: u32,

@@ -249,7 +249,7 @@ pub struct Child {
     pub pid: libc::pid_t,
     pub pidfd: OwnedFd,
     pub listener: OwnedFd,
-    /// The watchdog (our child too), if one is running.
+    /// The watchdog, if one is running.
     pub watchdog: Option<OwnedFd>,
 }
 
@@ -421,12 +421,11 @@ impl Handshake {
         }
     }
 
-    /// Kills and reaps the child after a failure on either side.
+    /// Kills and reaps the child after a failure on either side. (Its
+    /// watchdog goes with the write end the caller drops.)
     fn abandon(&self) {
-        for pidfd in std::iter::once(&self.pidfd).chain(self.watchdog.as_ref()) {
-            let _ = process::pidfd_send_signal(pidfd.as_raw_fd(), libc::SIGKILL);
-            while let Err(libc::EINTR) = process::waitid_pidfd(pidfd.as_raw_fd(), 0) {}
-        }
+        let _ = process::pidfd_send_signal(self.pidfd.as_raw_fd(), libc::SIGKILL);
+        while let Err(libc::EINTR) = process::waitid_pidfd(self.pidfd.as_raw_fd(), 0) {}
     }
 
     fn failure(&self, prepared: &Prepared, report: Report) -> Error {
@@ -453,7 +452,7 @@ impl Handshake {
         // From here on the child has its own fd table (or is dead).
         self.child_sock = None;
         if let Ok(Some(report)) = &first {
-            // Ours to reap: its pid cannot be reused before we do.
+            // Alive while our write end is open, so the pid is still its.
             if report.watchdog > 0 {
                 if let Ok(fd) = process::pidfd_open(report.watchdog, 0) {
                     // SAFETY: a new fd we own.

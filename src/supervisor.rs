@@ -80,7 +80,8 @@ pub struct Sandbox {
     /// The host's end of the watchdog's pipe: closing it (here on drop, or
     /// by the kernel when the host dies) kills the whole sandbox.
     watchdog: Option<OwnedFd>,
-    /// The watchdog process itself (our child), reaped on drop.
+    /// The watchdog process itself (not our child: the job's first
+    /// process's, then init's).
     watchdog_process: Option<OwnedFd>,
 }
 
@@ -184,10 +185,8 @@ impl Sandbox {
         let (epoll, timer) = match build(&child) {
             Ok(parts) => parts,
             Err(e) => {
-                for pidfd in std::iter::once(&child.pidfd).chain(child.watchdog.as_ref()) {
-                    let _ = process::pidfd_send_signal(pidfd.as_raw_fd(), libc::SIGKILL);
-                    while let Err(libc::EINTR) = process::waitid_pidfd(pidfd.as_raw_fd(), 0) {}
-                }
+                let _ = process::pidfd_send_signal(child.pidfd.as_raw_fd(), libc::SIGKILL);
+                while let Err(libc::EINTR) = process::waitid_pidfd(child.pidfd.as_raw_fd(), 0) {}
                 return Err(e);
             }
         };
@@ -532,22 +531,9 @@ impl Drop for Sandbox {
             // to kill, so it need not look.
             let _ = process::pidfd_send_signal(watchdog.as_raw_fd(), libc::SIGKILL);
         }
-        // Whatever escaped every group dies now, by the watchdog's hand.
+        // Whatever escaped every group dies now, by the watchdog's hand (it
+        // is not our child: init reaps it).
         drop(self.watchdog.take());
-        if let Some(watchdog) = self.watchdog_process.take() {
-            // It exits as soon as it has signalled; one the job stopped or
-            // that never armed is not waited for long.
-            let mut fd = libc::pollfd {
-                fd: watchdog.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            if unsafe { libc::poll(&mut fd, 1, 1000) } != 1 {
-                let _ = process::pidfd_send_signal(watchdog.as_raw_fd(), libc::SIGKILL);
-            }
-            while let Err(libc::EINTR) = process::waitid_pidfd(watchdog.as_raw_fd(), 0) {}
-        }
     }
 }
 

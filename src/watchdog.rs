@@ -17,9 +17,8 @@
 //! watchdog, and the process groups alone carry the kill.
 //!
 //! It is not a filter user, so the sandbox still ends (the listener hangs
-//! up) while it waits; it is the host's child (reaped by the sandbox's
-//! free), ignores every signal it can and sits in a process group of its
-//! own, so the host's group signals miss it. A job can still SIGKILL or
+//! up) while it waits; it blocks every signal it can and sits in a process
+//! group of its own, so the host's group signals miss it. A job can still SIGKILL or
 //! SIGSTOP it (it is in the same domain); then a host death leaves the job
 //! running.
 
@@ -141,9 +140,10 @@ pub const STACK_SIZE: usize = 64 * 1024;
 
 /// In the child, after landlock_restrict_self and before the filter: start
 /// the watchdog. CLONE_VM | CLONE_VFORK: no copy of the (host's) address
-/// space, and the child waits only until the watchdog has exec'd.
-/// CLONE_PARENT: the watchdog is the host's child, not the job's (the job
-/// never sees it in wait()), with no exit signal. Returns its pid, or -1.
+/// space, and the child waits only until the watchdog has exec'd. No exit
+/// signal: the job's wait() never sees it (only a wait with __WALL would),
+/// and when the job's first process ends, init adopts and reaps it; it is
+/// never the host's to reap. Returns its pid, or -1.
 ///
 /// # Safety
 /// `stack` must point to STACK_SIZE writable bytes nothing else uses, and
@@ -153,7 +153,7 @@ pub unsafe fn start_in_child(stack: *mut u8, launch: &Launch) -> libc::pid_t {
     libc::clone(
         watchdog_main,
         top as *mut libc::c_void,
-        libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PARENT,
+        libc::CLONE_VM | libc::CLONE_VFORK,
         launch as *const Launch as *mut libc::c_void,
     )
 }
@@ -166,9 +166,16 @@ extern "C" fn watchdog_main(arg: *mut libc::c_void) -> libc::c_int {
     unsafe {
         let launch = &*(arg as *const Launch);
         // Out of the host's group signals, and deaf to the job's catchable
-        // signals (ignored dispositions survive exec).
+        // signals: all blocked (the mask survives exec).
         libc::setpgid(0, 0);
-        sys::set_all_dispositions(libc::SIG_IGN);
+        let all: u64 = !0;
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &all as *const u64,
+            0usize,
+            8usize,
+        );
         // Armed only if the signal scope holds: kill(-1) must stay inside.
         if libc::kill(launch.host, 0) == 0 || sys::errno() != libc::EPERM {
             libc::_exit(0);

@@ -149,6 +149,30 @@ static inline void cleanup_scratch(void) {
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", scratch);
 }
 
+/* Is `pid` a live process (not gone, not a zombie)? */
+static inline int process_alive(pid_t pid) {
+    char path[64], state = '?';
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1) state = '?';
+    fclose(f);
+    return state != 'Z' && state != 'X';
+}
+
+/* Waits (up to 5 s) for a sandboxed process to write its pid to `path`,
+ * stepping `sb` (if any) meanwhile. 0 if it never does. */
+static inline pid_t wait_for_pid_file(const char *path, sandlock_sandbox *sb) {
+    pid_t pid = 0;
+    for (int i = 0; i < 500 && pid == 0; i++) {
+        FILE *f = fopen(path, "r");
+        if (f) { if (fscanf(f, "%d", &pid) != 1) pid = 0; fclose(f); }
+        if (!pid) usleep(10000);
+        if (sb) sandlock_supervise_step(sb);
+    }
+    return pid;
+}
+
 static inline int count_open_fds(void) {
     int n = 0;
     char path[64];

@@ -3,15 +3,6 @@
  * gone within a second. */
 #include "harness.h"
 
-static int process_alive(pid_t pid) {
-    char path[64], state = '?';
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1) state = '?';
-    fclose(f);
-    return state != 'Z' && state != 'X';
-}
 
 /* Starts host_helper with `args`; returns its pid and the sandbox's. */
 static pid_t start_host(const char *const args[], pid_t *sandbox) {
@@ -66,12 +57,7 @@ static void a_killed_host_takes_a_daemon_along(void) {
     pid_t sandbox = 0;
     pid_t host = start_host(args, &sandbox);
     unsetenv("HELPER_WRITE_DIR");
-    pid_t daemon_pid = 0;
-    for (int i = 0; i < 500 && daemon_pid == 0; i++) {
-        FILE *f = fopen(pidfile, "r");
-        if (f) { if (fscanf(f, "%d", &daemon_pid) != 1) daemon_pid = 0; fclose(f); }
-        if (!daemon_pid) usleep(10000);
-    }
+    pid_t daemon_pid = wait_for_pid_file(pidfile, NULL);
     CHECK(host > 0 && daemon_pid > 0 && process_alive(daemon_pid), "the daemon did not start");
     kill(host, SIGKILL);
     waitpid(host, NULL, 0);

@@ -212,15 +212,6 @@ static void exited_waits_for_every_process(void) {
     cleanup_scratch();
 }
 
-static int process_alive(pid_t pid) {
-    char path[64], state = '?';
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1) state = '?';
-    fclose(f);
-    return state != 'Z' && state != 'X';
-}
 
 /* The main process exits at once; a background process it left in the
  * sandbox's process group must die with sandlock_sandbox_free(). */
@@ -235,13 +226,7 @@ static void free_kills_what_the_main_process_left(void) {
     sandlock_sandbox *sb = NULL;
     CHECK(sandlock_spawn(p, argv, NULL, &sb) == 0, "spawn: %s", sandlock_policy_error(p));
     if (!sb) return;
-    pid_t orphan = 0;
-    for (int i = 0; i < 500 && orphan == 0; i++) { /* up to 5 s */
-        FILE *f = fopen(pidfile, "r");
-        if (f) { if (fscanf(f, "%d", &orphan) != 1) orphan = 0; fclose(f); }
-        if (!orphan) usleep(10000);
-        sandlock_supervise_step(sb);
-    }
+    pid_t orphan = wait_for_pid_file(pidfile, sb);
     CHECK(orphan > 0 && process_alive(orphan), "the background process did not start");
     CHECK(sandlock_supervise_step(sb) != SANDLOCK_STEP_EXITED, "EXITED while a process lives");
     sandlock_sandbox_free(sb);
@@ -268,13 +253,7 @@ static void free_kills_a_setsid_daemon(void) {
     sandlock_sandbox *sb = NULL;
     CHECK(sandlock_spawn(p, argv, NULL, &sb) == 0, "spawn: %s", sandlock_policy_error(p));
     if (!sb) return;
-    pid_t daemon_pid = 0;
-    for (int i = 0; i < 500 && daemon_pid == 0; i++) {
-        FILE *f = fopen(pidfile, "r");
-        if (f) { if (fscanf(f, "%d", &daemon_pid) != 1) daemon_pid = 0; fclose(f); }
-        if (!daemon_pid) usleep(10000);
-        sandlock_supervise_step(sb);
-    }
+    pid_t daemon_pid = wait_for_pid_file(pidfile, sb);
     CHECK(daemon_pid > 0 && process_alive(daemon_pid), "the daemon did not start");
     for (int i = 0; i < 20; i++) { /* the main process exits meanwhile */
         sandlock_supervise_step(sb);

@@ -449,6 +449,39 @@ static int race(char **argv) {
     return 0;
 }
 
+/* A racing thread flips a unix address between an abstract name (allowed)
+ * and a path (not allowed) while the main thread binds. */
+static struct sockaddr_un bind_addr[2], bind_shared;
+static volatile int bind_stop;
+static void *bind_flipper(void *arg) {
+    (void)arg;
+    for (unsigned i = 0; !bind_stop; i++) memcpy(&bind_shared, &bind_addr[i & 1], sizeof bind_shared);
+    return NULL;
+}
+static int bind_race(const char *path, double seconds) {
+    bind_addr[0].sun_family = AF_UNIX;
+    memcpy(bind_addr[0].sun_path + 1, "sandlock-bind-race", 18);
+    bind_addr[1].sun_family = AF_UNIX;
+    snprintf(bind_addr[1].sun_path, sizeof bind_addr[1].sun_path, "%s", path);
+    memcpy(&bind_shared, &bind_addr[0], sizeof bind_shared);
+    pthread_t t;
+    pthread_create(&t, NULL, bind_flipper, NULL);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long tries = 0, ok = 0;
+    do {
+        int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+        ok += bind(s, (struct sockaddr *)&bind_shared, sizeof bind_shared) == 0;
+        close(s);
+        tries++;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
+    bind_stop = 1;
+    pthread_join(t, NULL);
+    printf("%ld %ld\n", tries, ok);
+    return 0;
+}
+
 static int io_uring_attempt(void) {
     char params[120];
     memset(params, 0, sizeof params);
@@ -501,6 +534,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "unix") && argc > 3) status = unix_to(argv[2], argv[3]);
     else if (!strcmp(cmd, "race") && argc > 7) status = race(argv);
     else if (!strcmp(cmd, "io_uring")) status = io_uring_attempt();
+    else if (!strcmp(cmd, "bind_race") && argc > 3) status = bind_race(argv[2], atof(argv[3]));
     else if (!strcmp(cmd, "euid")) { printf("%d\n", (int)geteuid()); status = 0; }
     else if (!strcmp(cmd, "getppid")) status = time_getppid(atol(arg));
     else if (!strcmp(cmd, "sleep")) { sleep((unsigned)atoi(arg)); status = 0; }

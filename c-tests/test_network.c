@@ -428,6 +428,25 @@ static void unix_sockets_of_host_services(void) {
     cleanup_scratch();
 }
 
+/* With UDP allowed, bind is performed by the supervisor: a thread swapping
+ * an abstract name for a path outside fs_write must never get a socket
+ * file made there. */
+static void racing_bind_never_makes_a_socket_outside(void) {
+    make_scratch();
+    char outside[300];
+    snprintf(outside, sizeof outside, "%s/made-by-race.sock", scratch);
+    sandlock_policy *p = policy_with("udp://127.0.0.1:53");
+    const char *argv[] = {probe_path(), "bind_race", outside, "1", NULL};
+    struct outcome o = run(p, argv);
+    long tries = 0, ok = 0;
+    sscanf(o.out, "%ld %ld", &tries, &ok);
+    CHECK(o.code == 0 && tries > 100 && ok > 0, "the race did not run: code %d out %s", o.code, o.out);
+    struct stat st;
+    CHECK(stat(outside, &st) != 0, "a socket file was made outside fs_write (%s)", o.out);
+    sandlock_policy_free(p);
+    cleanup_scratch();
+}
+
 static void odd_arguments_fail_closed(void) {
     sandlock_policy *p = policy_with("127.0.0.1");
     struct outcome o = probe(p, "odd_network", "");
@@ -468,6 +487,7 @@ int main(void) {
     RUN(a_stuck_connect_does_not_stall_the_loop);
     RUN(a_full_send_buffer_does_not_stall_the_loop);
     RUN(unix_sockets_of_host_services);
+    RUN(racing_bind_never_makes_a_socket_outside);
     RUN(odd_arguments_fail_closed);
     RUN(deny_mode_allows_all_but_the_listed);
     HARNESS_END();

@@ -57,8 +57,15 @@ impl Groups {
     /// Keeps the group process `leader` is about to lead. `leader` must be
     /// the caller or the caller's child (as the kernel itself requires):
     /// checked here too, on the process the pidfd pins, because a group id
-    /// we keep is one we will signal.
-    fn keep(&mut self, leader: libc::pid_t, caller: libc::pid_t) -> Result<(), i32> {
+    /// we keep is one we will signal. `still_waiting` (the notification is
+    /// live) is asked after the pidfd pins the process and before anything
+    /// is kept: only then is `caller`, read from /proc, the real caller.
+    fn keep(
+        &mut self,
+        leader: libc::pid_t,
+        caller: libc::pid_t,
+        still_waiting: impl Fn() -> bool,
+    ) -> Result<(), i32> {
         if self.made.iter().any(|(g, _)| *g == leader) {
             return Ok(());
         }
@@ -74,6 +81,9 @@ impl Groups {
         if leader != caller && parent_of(leader) != Some(caller) {
             return Err(libc::ESRCH);
         }
+        if !still_waiting() {
+            return Err(libc::EINTR);
+        }
         self.made.push((leader, pidfd));
         Ok(())
     }
@@ -83,7 +93,7 @@ impl Groups {
         let Some(caller) = process_of(n.pid as libc::pid_t) else {
             return Answer::Errno(libc::ESRCH);
         };
-        if let Err(e) = self.keep(caller, caller) {
+        if let Err(e) = self.keep(caller, caller, || is_live(n.id)) {
             return Answer::Errno(e);
         }
         if !is_live(n.id) {
@@ -110,7 +120,7 @@ impl Groups {
         let target = if pid == 0 { caller } else { pid };
         let group = if pgid == 0 { target } else { pgid };
         if group == target {
-            if let Err(e) = self.keep(group, caller) {
+            if let Err(e) = self.keep(group, caller, || is_live(n.id)) {
                 return Answer::Errno(e);
             }
         } else if !self.contains(main_group, group) {

@@ -288,17 +288,19 @@ fn raw_connect(socket: &OwnedFd, bytes: &[u8]) -> Result<(), i32> {
     }
 }
 
-/// The child's socket and the address argument at `args[ptr]`/`args[len]`.
+/// The child's socket, and the address argument at `args[ptr]`/`args[len]`
+/// as copied (the bytes every later step must use) and as parsed.
 fn socket_and_address(
     ctx: &mut Context,
     n: &Notification,
     ptr: usize,
     len: usize,
-) -> Result<(OwnedFd, Address), i32> {
+) -> Result<(OwnedFd, Vec<u8>, Address), i32> {
     let tid = n.pid as libc::pid_t;
     let (socket, _) = child_socket(ctx, tid, n.args[0])?;
-    let address = sockaddr::parse(&copy_address(tid, n.args[ptr], n.args[len])?)?;
-    Ok((socket, address))
+    let bytes = copy_address(tid, n.args[ptr], n.args[len])?;
+    let address = sockaddr::parse(&bytes)?;
+    Ok((socket, bytes, address))
 }
 
 fn unspec_bytes() -> Vec<u8> {
@@ -310,7 +312,7 @@ fn unspec_bytes() -> Vec<u8> {
 /// connect(fd, addr, addrlen)
 pub fn connect(ctx: &mut Context, n: &Notification) -> Outcome {
     let tid = n.pid as libc::pid_t;
-    let (socket, address) = match socket_and_address(ctx, n, 1, 2) {
+    let (socket, _, address) = match socket_and_address(ctx, n, 1, 2) {
         Ok(found) => found,
         Err(e) => return deny(e),
     };
@@ -752,7 +754,7 @@ pub fn sendmmsg(ctx: &mut Context, n: &Notification) -> Outcome {
 /// Landlock's, but the trap sees every bind).
 pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
     let tid = n.pid as libc::pid_t;
-    let (socket, address) = match socket_and_address(ctx, n, 1, 2) {
+    let (socket, copied, address) = match socket_and_address(ctx, n, 1, 2) {
         Ok(found) => found,
         Err(e) => return deny(e),
     };
@@ -780,13 +782,10 @@ pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
             parent = Some(dir);
             bytes
         }
-        // Abstract or unnamed (autobind): reaches nothing outside.
-        (Ok(Kind::Unix { .. }), Address::UnixOther) => {
-            match copy_address(tid, n.args[1], n.args[2]) {
-                Ok(bytes) => bytes,
-                Err(e) => return deny(e),
-            }
-        }
+        // Abstract or unnamed (autobind): reaches nothing outside. The
+        // bytes checked, never a second read of the child's memory: a
+        // racing thread could have put a path there meanwhile.
+        (Ok(Kind::Unix { .. }), Address::UnixOther) => copied,
         (Ok(Kind::Unix { .. }), _) => return deny(libc::EINVAL),
     };
     if !ctx.listener.is_live(n.id) {

@@ -13,6 +13,11 @@
 //! 3. A supervised TCP connect+close on loopback (checked and performed by
 //!    the supervisor) against the same loop unsandboxed.
 //!
+//! 4. Limits: an allocation-heavy loop under max_memory (sampled from a
+//!    timer, never trapped) and fork+exit+waitpid under max_processes (each
+//!    fork trapped and counted), against the same programs bare
+//!    (bench/limits.c, SANDLOCK_BENCH_LIMITS).
+//!
 //! Needs the probe (`make build target/c-tests/probe`); SANDLOCK_PROBE
 //! points to it.
 
@@ -159,15 +164,12 @@ fn supervise(sandbox: &mut Sandbox, wait: HostWait) {
     unsafe { libc::close(host_epoll) };
 }
 
-/// The probe's mean connect+close time in microseconds, bare (policy None)
-/// or in a sandbox allowed to reach `port` on 127.0.0.1.
-fn connect_us(policy: Option<&Policy>, port: u16, rounds: u64) -> f64 {
-    let probe = probe();
-    let (port, rounds) = (port.to_string(), rounds.to_string());
-    let args = ["connect_loop", "127.0.0.1", port.as_str(), rounds.as_str()];
+/// What `program args` prints (its own measurement), run bare (policy
+/// None) or in a sandbox under `policy`.
+fn self_timed(policy: Option<&Policy>, program: &str, args: &[&str]) -> f64 {
     let out = match policy {
         None => {
-            let out = std::process::Command::new(&probe)
+            let out = std::process::Command::new(program)
                 .args(args)
                 .output()
                 .unwrap();
@@ -177,7 +179,7 @@ fn connect_us(policy: Option<&Policy>, port: u16, rounds: u64) -> f64 {
             let mut fds = [0; 2];
             // SAFETY: valid array.
             assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-            let mut argv = vec![OsStr::new(&probe)];
+            let mut argv = vec![OsStr::new(program)];
             argv.extend(args.iter().map(OsStr::new));
             let mut sandbox = sandlock::spawn(policy, &argv, [-1, fds[1], -1]).unwrap();
             // SAFETY: ours.
@@ -191,7 +193,46 @@ fn connect_us(policy: Option<&Policy>, port: u16, rounds: u64) -> f64 {
             out
         }
     };
-    out.trim().parse().expect("probe output")
+    out.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{program} {args:?} printed {out:?}"))
+}
+
+/// The probe's mean connect+close time in microseconds, bare (policy None)
+/// or in a sandbox allowed to reach `port` on 127.0.0.1.
+fn connect_us(policy: Option<&Policy>, port: u16, rounds: u64) -> f64 {
+    let (port, rounds) = (port.to_string(), rounds.to_string());
+    let args = ["connect_loop", "127.0.0.1", port.as_str(), rounds.as_str()];
+    self_timed(policy, &probe(), &args)
+}
+
+fn limits_program() -> String {
+    std::env::var("SANDLOCK_BENCH_LIMITS").unwrap_or_else(|_| "target/bench/limits".into())
+}
+
+/// Medians of the limits workloads: (malloc bare, malloc under
+/// max_memory, fork bare, fork under max_processes), in microseconds
+/// (the fork ones per fork).
+fn limits(policy: &Policy, rounds: usize) -> [f64; 4] {
+    let program = limits_program();
+    let mut with_memory = policy.clone();
+    with_memory
+        .fs_read(std::path::Path::new(&program).as_os_str())
+        .unwrap();
+    let mut with_processes = with_memory.clone();
+    with_memory.max_memory(1 << 30).unwrap();
+    with_processes.max_processes(64).unwrap();
+    let forks = 500;
+    let mut runs: [Vec<f64>; 4] = Default::default();
+    for _ in 0..rounds {
+        let malloc = ["malloc", "1000000"];
+        runs[0].push(self_timed(None, &program, &malloc));
+        runs[1].push(self_timed(Some(&with_memory), &program, &malloc));
+        let fork = ["forks", "500"];
+        runs[2].push(self_timed(None, &program, &fork) / forks as f64);
+        runs[3].push(self_timed(Some(&with_processes), &program, &fork) / forks as f64);
+    }
+    runs.map(median)
 }
 
 fn main() {
@@ -252,6 +293,7 @@ fn main() {
         boxed_connect.push(connect_us(Some(&net_policy), port, 2000));
     }
     let (bare_connect, boxed_connect) = (median(bare_connect), median(boxed_connect));
+    let [malloc_bare, malloc_limited, fork_bare, fork_limited] = limits(&policy, rounds);
 
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -281,5 +323,15 @@ fn main() {
     println!(
         "| TCP connect+close, supervised on-behalf connect | {boxed_connect:.2} us | {:.2} |",
         boxed_connect / bare_connect
+    );
+    println!("| 1,000,000 malloc/free pairs, bare (baseline) | {malloc_bare:.0} us | 1.00 |");
+    println!(
+        "| 1,000,000 malloc/free pairs, max_memory set (sampled RSS) | {malloc_limited:.0} us | {:.2} |",
+        malloc_limited / malloc_bare
+    );
+    println!("| fork+exit+waitpid, bare (baseline) | {fork_bare:.1} us | 1.00 |");
+    println!(
+        "| fork+exit+waitpid, max_processes set (trapped, counted) | {fork_limited:.1} us | {:.2} |",
+        fork_limited / fork_bare
     );
 }

@@ -5,13 +5,14 @@ set -eu
 cd "$(dirname "$0")/.."
 mkdir -p target/bench
 cc -O2 -o target/bench/wakeup bench/wakeup.c
+cc -O2 -o target/bench/limits bench/limits.c
 make -s target/c-tests/probe >/dev/null
 
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 raw_flag=$(for i in 1 2 3 4 5; do target/bench/wakeup bench A 1 | awk '{print $3}'; done | median)
 raw_noflag=$(for i in 1 2 3 4 5; do target/bench/wakeup bench A 0 | awk '{print $3}'; done | median)
 
-out=$(SANDLOCK_PROBE="$PWD/target/c-tests/probe" cargo bench -q --bench foundation 2>/dev/null)
+out=$(SANDLOCK_PROBE="$PWD/target/c-tests/probe" SANDLOCK_BENCH_LIMITS="$PWD/target/bench/limits" cargo bench -q --bench foundation 2>/dev/null)
 {
     echo "# libsandlock benchmarks"
     echo

@@ -3,6 +3,7 @@
 #ifndef SANDLOCK_TEST_HARNESS_H
 #define SANDLOCK_TEST_HARNESS_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -180,6 +181,27 @@ static inline int count_open_fds(void) {
         snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
         if (access(path, F_OK) == 0) n++;
     }
+    return n;
+}
+
+/* The children of every thread of this process (zombies included), from
+ * /proc/self/task/<tid>/children. */
+static inline int host_children(void) {
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char path[300], buf[4096];
+        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n")) n++;
+    }
+    if (d) closedir(d);
     return n;
 }
 

@@ -9,12 +9,14 @@
 #include <fcntl.h>
 #include <linux/keyctl.h>
 #include <sched.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -491,6 +493,349 @@ static int io_uring_attempt(void) {
     return 0;
 }
 
+/* ---- limits (issue #4) ---- */
+
+/* Creates the empty file `dir`/`name`. */
+static void touch_marker(const char *dir, const char *name) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) close(fd);
+}
+
+/* Writes our pid to `dir`/pid.<pid>, so the test can kill us as a last
+ * resort if the sandbox fails to. */
+static void write_pid_file(const char *dir) {
+    char path[4096], line[32];
+    snprintf(path, sizeof path, "%s/pid.%d", dir, (int)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    int n = snprintf(line, sizeof line, "%d\n", (int)getpid());
+    if (write(fd, line, (size_t)n) != n) { /* the test copes without it */ }
+    close(fd);
+}
+
+/* fork(), the child exits at once and is reaped: 0 or the errno. */
+static int try_fork(void) {
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    if (pid < 0) return errno;
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
+static __attribute__((noinline)) int try_vfork(void) {
+    pid_t pid = vfork();
+    if (pid == 0) _exit(0);
+    if (pid < 0) return errno;
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
+static int try_posix_spawn(void) {
+    extern char **environ;
+    char *argv[] = {(char *)"/bin/true", NULL};
+    pid_t pid;
+    int e = posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ);
+    if (e) return e;
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
+/* Every process loops forever on fork(); children go on looping. A fork
+ * that fails creates `dir`/eagain (EAGAIN) or `dir`/errno.<N> (anything
+ * else) and sleeps 1 ms. Each child writes `dir`/pid.<pid>. A fuse in
+ * shared memory stops all forking after FORKBOMB_FUSE successful forks
+ * (and creates `dir`/fuse), so a sandbox whose limit does not hold cannot
+ * take the machine down: under a working limit of n, exactly n - 1 forks
+ * ever succeed. */
+#define FORKBOMB_FUSE 128
+static int forkbomb(const char *dir) {
+    if (!*dir) return 201;
+    long *forks = mmap(NULL, sizeof *forks, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (forks == MAP_FAILED) return errno;
+    int noted_eagain = 0, noted_other = 0;
+    const struct timespec ms = {0, 1000000};
+    for (;;) {
+        if (__atomic_add_fetch(forks, 1, __ATOMIC_SEQ_CST) > FORKBOMB_FUSE) {
+            __atomic_sub_fetch(forks, 1, __ATOMIC_SEQ_CST);
+            touch_marker(dir, "fuse");
+            for (;;) pause();
+        }
+        pid_t pid = fork();
+        if (pid == 0) { write_pid_file(dir); continue; }
+        if (pid > 0) continue;
+        int e = errno;
+        __atomic_sub_fetch(forks, 1, __ATOMIC_SEQ_CST);
+        if (e == EAGAIN && !noted_eagain) {
+            touch_marker(dir, "eagain");
+            noted_eagain = 1;
+        } else if (e != EAGAIN && !noted_other) {
+            char name[32];
+            snprintf(name, sizeof name, "errno.%d", e);
+            touch_marker(dir, name);
+            noted_other = 1;
+        }
+        nanosleep(&ms, NULL);
+    }
+}
+
+/* Orphans no supervisor saw being born: the main process forks a driver
+ * and exits at once (or, with `stay`, is the driver itself). The driver forks links and reaps each; a link forks
+ * a sleeper (which makes no further syscall the supervisor sees) and
+ * exits at once, before it could trap again. A failed fork (EAGAIN) is
+ * retried after 2 ms and noted by DIR/eagain. At most 64 forks in all
+ * (DIR/fuse then): a limit that does nothing cannot make this a bomb. */
+static pid_t fork_patiently(const char *dir, long *forks) {
+    const struct timespec two_ms = {0, 2000000};
+    if (__atomic_add_fetch(forks, 1, __ATOMIC_SEQ_CST) > 64) {
+        touch_marker(dir, "fuse");
+        for (;;) pause();
+    }
+    pid_t pid;
+    while ((pid = fork()) < 0) {
+        if (errno == EAGAIN) touch_marker(dir, "eagain");
+        nanosleep(&two_ms, NULL);
+    }
+    return pid;
+}
+
+static int orphanchain(const char *dir, int stay) {
+    if (!*dir) return 201;
+    long *forks = mmap(NULL, sizeof *forks, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (forks == MAP_FAILED) return errno;
+    if (!stay && fork() != 0) return 0;
+    for (;;) {
+        pid_t link = fork_patiently(dir, forks);
+        if (link == 0) {
+            if (fork_patiently(dir, forks) == 0) {
+                write_pid_file(dir);
+                sleep(30);
+            }
+            _exit(0);
+        }
+        waitpid(link, NULL, 0);
+    }
+}
+
+/* `rounds` rounds of: fork n children that exit at once, reap them all.
+ * Prints "rounds R ok" and exits 0; or, at the first failed fork, reaps
+ * what it forked, prints "round R ok K errno E" (K forks of that round
+ * succeeded) and exits with E. */
+static int forkwave(int n, int rounds) {
+    pid_t pids[256];
+    if (n < 0 || n > 256) return 212;
+    for (int r = 0; r < rounds; r++) {
+        int ok = 0, e = 0;
+        for (int i = 0; i < n; i++) {
+            pid_t pid = fork();
+            if (pid == 0) _exit(0);
+            if (pid < 0) { e = errno; break; }
+            pids[ok++] = pid;
+        }
+        for (int i = 0; i < ok; i++) waitpid(pids[i], NULL, 0);
+        if (e) {
+            printf("round %d ok %d errno %d\n", r, ok, e);
+            return e;
+        }
+    }
+    printf("rounds %d ok\n", rounds);
+    return 0;
+}
+
+/* Forks n children that exit at once and leaves them zombies; tries one
+ * more fork (errno or 0); reaps them; tries again. Prints
+ * "zombies N more E1 after_reap E2" and exits 0 (100 if a first fork
+ * failed: "zombie K errno E"). */
+static int zombies(int n) {
+    pid_t pids[256];
+    if (n < 0 || n > 256) return 212;
+    int made = 0, failed = 0;
+    for (; made < n; made++) {
+        pid_t pid = fork();
+        if (pid == 0) _exit(0);
+        if (pid < 0) { printf("zombie %d errno %d\n", made, errno); failed = 1; break; }
+        pids[made] = pid;
+    }
+    for (int i = 0; i < made; i++) { /* wait until each is a zombie, leave it one */
+        siginfo_t si;
+        waitid(P_PID, (id_t)pids[i], &si, WEXITED | WNOWAIT);
+    }
+    int more = failed ? -1 : try_fork();
+    for (int i = 0; i < made; i++) waitpid(pids[i], NULL, 0);
+    if (failed) return 100;
+    int after = try_fork();
+    printf("zombies %d more %d after_reap %d\n", n, more, after);
+    return 0;
+}
+
+/* n threads alive at once (each sleeps 50 ms), joined. Prints
+ * "threads N max_live M" (M: most threads seen alive together) and exits
+ * 0, or "thread K error E" and exits with pthread_create's error. */
+static int live_threads, max_live_threads;
+static void *napper(void *arg) {
+    (void)arg;
+    int now = __atomic_add_fetch(&live_threads, 1, __ATOMIC_SEQ_CST);
+    int seen = __atomic_load_n(&max_live_threads, __ATOMIC_SEQ_CST);
+    while (now > seen && !__atomic_compare_exchange_n(&max_live_threads, &seen, now, 0, __ATOMIC_SEQ_CST,
+                                                      __ATOMIC_SEQ_CST)) {}
+    const struct timespec nap = {0, 50000000};
+    nanosleep(&nap, NULL);
+    __atomic_sub_fetch(&live_threads, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+static int threads(int n) {
+    pthread_t t[256];
+    if (n < 0 || n > 256) return 212;
+    int made = 0, e = 0;
+    for (; made < n; made++)
+        if ((e = pthread_create(&t[made], NULL, napper, NULL)) != 0) break;
+    for (int i = 0; i < made; i++) pthread_join(t[i], NULL);
+    if (e) {
+        printf("thread %d error %d\n", made, e);
+        return e;
+    }
+    printf("threads %d max_live %d\n", n, max_live_threads);
+    return 0;
+}
+
+/* Keeps `hold` children alive (blocked on a pipe), then tries fork(),
+ * vfork() and posix_spawn("/bin/true"), then lets the holders go and
+ * reaps them. Prints "fork E1 vfork E2 spawn E3" (0 = it worked) and
+ * exits with min(E1,15)*16 + min(E2,15): 187 when fork and vfork both
+ * failed with EAGAIN. A holder that cannot be forked: "hold K errno E",
+ * exit 250. */
+static int forkone(int hold) {
+    int p[2];
+    pid_t holders[64];
+    if (hold < 0 || hold > 64) return 212;
+    if (pipe2(p, O_CLOEXEC) < 0) return errno;
+    int held = 0, status = -1;
+    for (; held < hold; held++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char c;
+            close(p[1]);
+            while (read(p[0], &c, 1) < 0 && errno == EINTR) {}
+            _exit(0);
+        }
+        if (pid < 0) { printf("hold %d errno %d\n", held, errno); status = 250; break; }
+        holders[held] = pid;
+    }
+    int ef = 0, ev = 0, es = 0;
+    if (status < 0) {
+        ef = try_fork();
+        ev = try_vfork();
+        es = try_posix_spawn();
+    }
+    close(p[1]);
+    for (int i = 0; i < held; i++) waitpid(holders[i], NULL, 0);
+    close(p[0]);
+    if (status >= 0) return status;
+    printf("fork %d vfork %d spawn %d\n", ef, ev, es);
+    return (ef > 15 ? 15 : ef) * 16 + (ev > 15 ? 15 : ev);
+}
+
+/* Maps and touches `mb` chunks of 1 MiB of anonymous memory (kept). */
+static void *volatile hog_sink;
+static int hog_memory(long mb) {
+    for (long i = 0; i < mb; i++) {
+        char *c = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (c == MAP_FAILED) return errno;
+        memset(c, 0x5a, 1 << 20);
+        hog_sink = c;
+    }
+    return 0;
+}
+
+/* Touches `mb` MiB, prints "hog MB", then exits 0 (then_exit) or sleeps
+ * 10 s first. */
+static int hog(long mb, int then_exit) {
+    int e = hog_memory(mb);
+    if (e) return e;
+    printf("hog %ld\n", mb);
+    fflush(stdout);
+    if (!then_exit) sleep(10);
+    return 0;
+}
+
+/* `procs` children each write `dir`/pid.<pid>, touch `mb` MiB and sleep
+ * `seconds` (10 when not given); we wait for them. Exits 0, or the first
+ * child's nonzero status. */
+static int hogfork(int procs, long mb, const char *dir, double seconds) {
+    pid_t pids[64];
+    if (procs < 0 || procs > 64) return 212;
+    int made = 0, worst = 0;
+    for (; made < procs; made++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            write_pid_file(dir);
+            int e = hog_memory(mb);
+            if (e) _exit(e);
+            const struct timespec nap = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+            nanosleep(&nap, NULL);
+            _exit(0);
+        }
+        if (pid < 0) { worst = errno; break; }
+        pids[made] = pid;
+    }
+    for (int i = 0; i < made; i++) {
+        int st;
+        waitpid(pids[i], &st, 0);
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (!worst) worst = code;
+    }
+    return worst;
+}
+
+/* Busy-loops for `seconds` of wall-clock time, then prints
+ * "cpu_ms C wall_ms W": the CPU time this process used
+ * (CLOCK_PROCESS_CPUTIME_ID) and the wall time (CLOCK_MONOTONIC), both over
+ * the loop. */
+static double ms_of(struct timespec t) { return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6; }
+static int spin(double seconds) {
+    struct timespec w0, w1, c0, c1;
+    clock_gettime(CLOCK_MONOTONIC, &w0);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    volatile unsigned long x = 0;
+    do {
+        for (int i = 0; i < 10000; i++) x++;
+        clock_gettime(CLOCK_MONOTONIC, &w1);
+    } while (ms_of(w1) - ms_of(w0) < seconds * 1e3);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    printf("cpu_ms %.0f wall_ms %.0f\n", ms_of(c1) - ms_of(c0), ms_of(w1) - ms_of(w0));
+    return 0;
+}
+
+/* Like spin, but by short-lived children: each busy-loops `child_ms` of
+ * wall time and exits, the parent reaps it and forks the next one. The
+ * CPU time printed is the children's (getrusage). */
+static int spinforks(double seconds, double child_ms) {
+    struct timespec w0, w1;
+    clock_gettime(CLOCK_MONOTONIC, &w0);
+    do {
+        pid_t pid = fork();
+        if (pid == 0) {
+            struct timespec c0, c1;
+            clock_gettime(CLOCK_MONOTONIC, &c0);
+            volatile unsigned long x = 0;
+            do {
+                for (int i = 0; i < 10000; i++) x++;
+                clock_gettime(CLOCK_MONOTONIC, &c1);
+            } while (ms_of(c1) - ms_of(c0) < child_ms);
+            _exit(0);
+        }
+        if (pid < 0) return errno;
+        waitpid(pid, NULL, 0);
+        clock_gettime(CLOCK_MONOTONIC, &w1);
+    } while (ms_of(w1) - ms_of(w0) < seconds * 1e3);
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    double cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+    printf("cpu_ms %.0f wall_ms %.0f\n", cpu, ms_of(w1) - ms_of(w0));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 201;
     const char *cmd = argv[1], *arg = argc > 2 ? argv[2] : "";
@@ -539,6 +884,16 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "getppid")) status = time_getppid(atol(arg));
     else if (!strcmp(cmd, "sleep")) { sleep((unsigned)atoi(arg)); status = 0; }
     else if (!strcmp(cmd, "sigmask")) { sigset_t s; sigprocmask(SIG_SETMASK, NULL, &s); struct sigaction a; sigaction(SIGPIPE, NULL, &a); status = (sigisemptyset(&s) && a.sa_handler == SIG_DFL) ? 0 : 1; }
+    else if (!strcmp(cmd, "forkbomb")) status = forkbomb(arg);
+    else if (!strcmp(cmd, "orphanchain")) status = orphanchain(arg, argc > 3 && !strcmp(argv[3], "stay"));
+    else if (!strcmp(cmd, "forkwave") && argc > 3) status = forkwave(atoi(argv[2]), atoi(argv[3]));
+    else if (!strcmp(cmd, "zombies")) status = zombies(atoi(arg));
+    else if (!strcmp(cmd, "threads")) status = threads(atoi(arg));
+    else if (!strcmp(cmd, "forkone")) status = forkone(atoi(arg));
+    else if (!strcmp(cmd, "hog")) status = hog(atol(arg), argc > 3 && !strcmp(argv[3], "exit"));
+    else if (!strcmp(cmd, "hogfork") && argc > 4) status = hogfork(atoi(argv[2]), atol(argv[3]), argv[4], argc > 5 ? atof(argv[5]) : 10);
+    else if (!strcmp(cmd, "spin")) status = spin(atof(arg));
+    else if (!strcmp(cmd, "spinforks") && argc > 3) status = spinforks(atof(arg), atof(argv[3]));
     else { fprintf(stderr, "probe: unknown command %s\n", cmd); status = 201; }
     fflush(stdout);
     return status;

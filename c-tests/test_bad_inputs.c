@@ -82,7 +82,9 @@ static void malformed_values(void) {
     long_spec[2999] = '\0';
     EXPECT_ERR(sandlock_policy_net_allow(p, long_spec), EINVAL, p, "net_allow");
     free(long_spec);
-    EXPECT_ERR(sandlock_policy_max_processes(p, 4), ENOSYS, p, "max_processes");
+    EXPECT_ERR(sandlock_policy_max_cpu(p, 0), EINVAL, p, "max_cpu");
+    EXPECT_ERR(sandlock_policy_max_cpu(p, 250), EINVAL, p, "250");
+    CHECK(sandlock_policy_max_processes(NULL, 4) == -EINVAL, "NULL policy");
     sandlock_policy_free(p);
 }
 

@@ -119,13 +119,17 @@ int sandlock_policy_net_deny(struct sandlock_policy *p, const char *spec);
 // bind port 0).
 int sandlock_policy_net_bind(struct sandlock_policy *p, const char *ports);
 
-// Live processes at once. Not implemented yet: -ENOSYS.
+// Most live processes of the sandbox at once, the main one included
+// (threads do not count; an exited process counts until it is reaped).
+// Past it fork, vfork and clone fail with EAGAIN. 0: no limit.
 int sandlock_policy_max_processes(struct sandlock_policy *p, uint32_t n);
 
-// Memory of the whole sandbox. Not implemented yet: -ENOSYS.
+// Resident anonymous and shared memory of all the sandbox's processes
+// together; past it the sandbox is killed (SANDLOCK_EXIT_MEMORY).
+// 0: no limit.
 int sandlock_policy_max_memory(struct sandlock_policy *p, uint64_t bytes);
 
-// CPU share of one CPU. Not implemented yet: -ENOSYS.
+// Share of one CPU the sandbox gets, 1 to 100 (100: no throttle).
 int sandlock_policy_max_cpu(struct sandlock_policy *p, uint32_t percent);
 
 // Spawns `argv` confined by `p`. Returns 0 once the child is confined and

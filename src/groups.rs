@@ -12,6 +12,7 @@
 //! refused: a group signal would otherwise reach the host, and the process
 //! would hide there.
 
+use crate::procfs::{parent_of, process_of};
 use crate::seccomp::notify::{Answer, Notification};
 use crate::sys::{self, process};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -24,23 +25,6 @@ const MAX_GROUPS: usize = 4096;
 pub struct Groups {
     /// (group id, pidfd of its leader).
     made: Vec<(libc::pid_t, OwnedFd)>,
-}
-
-/// The thread group (process) of thread `tid`.
-fn process_of(tid: libc::pid_t) -> Option<libc::pid_t> {
-    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Tgid:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
-/// The parent of process `pid`, from /proc/<pid>/stat (the field after
-/// the parenthesised command name, which may itself contain parentheses).
-fn parent_of(pid: libc::pid_t) -> Option<libc::pid_t> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Is any process left in group `pgid`?
@@ -130,6 +114,13 @@ impl Groups {
             return Answer::Errno(libc::EINTR);
         }
         Answer::ContinueOnRegisters
+    }
+
+    /// The id of every group the sandbox has, its first one included.
+    pub fn ids(&self, main_group: libc::pid_t) -> Vec<libc::pid_t> {
+        std::iter::once(main_group)
+            .chain(self.made.iter().map(|(g, _)| *g))
+            .collect()
     }
 
     /// Signals every group the sandbox made.

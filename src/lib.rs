@@ -13,6 +13,9 @@
 //! - [`supervisor`]: one sandbox's fd, its non-blocking step and its end;
 //! - [`groups`]: the sandbox's process groups, so a kill reaches every
 //!   process;
+//! - [`processes`]: every process of the sandbox, for the limits that
+//!   count or measure them;
+//! - [`limits`]: max_memory and max_cpu, enforced from timers in the fd;
 //! - [`watchdog`]: kills the whole sandbox when the host frees it or dies;
 //! - `ffi`: the C ABI, a thin guarded layer over the above;
 //! - `sys`: raw system calls and kernel structures.
@@ -21,8 +24,11 @@ pub mod error;
 mod ffi;
 pub mod groups;
 pub mod landlock;
+pub mod limits;
 pub mod net;
 pub mod policy;
+pub mod processes;
+mod procfs;
 pub mod seccomp;
 pub mod spawn;
 pub mod supervisor;
@@ -44,8 +50,12 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
     let rules = supervisor::Rules {
         net: net::resolve(&policy.net)?,
         unix: net::unix::UnixGate::new(&policy.fs_write),
+        timeout_ms: policy.timeout_ms,
+        max_processes: policy.max_processes,
+        max_memory: policy.max_memory,
+        max_cpu: policy.max_cpu,
     };
     let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;
     let child = spawn::spawn(&prepared, &watchdog)?;
-    Sandbox::new(child, policy.timeout_ms, rules, watchdog.write_end)
+    Sandbox::new(child, rules, watchdog.write_end)
 }

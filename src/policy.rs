@@ -34,6 +34,13 @@ pub struct Policy {
     pub cwd: Option<PathBuf>,
     /// Wall-clock limit in milliseconds, then every process is killed.
     pub timeout_ms: Option<u64>,
+    /// Most live (unreaped) processes of the sandbox at once.
+    pub max_processes: Option<u32>,
+    /// Budget for the resident anonymous and shared memory of all the
+    /// sandbox's processes together, in bytes.
+    pub max_memory: Option<u64>,
+    /// Share of one CPU, 1..=99 (100 is no throttle and stored as None).
+    pub max_cpu: Option<u32>,
     /// What the sandbox may reach and serve on the network.
     pub net: NetPolicy,
     /// Syscalls routed to the supervisor, which denies what it has no handler for.
@@ -206,6 +213,35 @@ impl Policy {
         self.changed();
         self.max_open_files = if n == 0 { None } else { Some(n) };
         Ok(())
+    }
+
+    pub fn max_processes(&mut self, n: u32) -> Result<()> {
+        self.changed();
+        self.max_processes = if n == 0 { None } else { Some(n) };
+        Ok(())
+    }
+
+    pub fn max_memory(&mut self, bytes: u64) -> Result<()> {
+        self.changed();
+        self.max_memory = if bytes == 0 { None } else { Some(bytes) };
+        Ok(())
+    }
+
+    pub fn max_cpu(&mut self, percent: u32) -> Result<()> {
+        if !(1..=100).contains(&percent) {
+            return Err(Error::invalid(format!(
+                "max_cpu: {percent} is not a percentage of one CPU (1 to 100)"
+            )));
+        }
+        self.changed();
+        self.max_cpu = if percent == 100 { None } else { Some(percent) };
+        Ok(())
+    }
+
+    /// Does the supervisor need to know every process of the sandbox (and
+    /// so trap fork, vfork and clone)? Only when a limit counts them.
+    pub fn tracks_processes(&self) -> bool {
+        self.max_processes.is_some() || self.max_memory.is_some() || self.max_cpu.is_some()
     }
 
     pub fn timeout_ms(&mut self, ms: u64) -> Result<()> {

@@ -41,6 +41,7 @@ impl Stage {
     const SECCOMP: Stage = Stage(8);
     const UNSHARE: Stage = Stage(9);
     const EXECVE: Stage = Stage(10);
+    const SUBREAPER: Stage = Stage(11);
 
     fn describe(self) -> &'static str {
         STAGE_NAMES
@@ -50,7 +51,7 @@ impl Stage {
     }
 }
 
-const STAGE_NAMES: [&str; 11] = [
+const STAGE_NAMES: [&str; 12] = [
     "resetting signals",
     "setting up stdio",
     "setpgid",
@@ -62,6 +63,7 @@ const STAGE_NAMES: [&str; 11] = [
     "installing the seccomp filter",
     "unshare(CLONE_FILES)",
     "execve",
+    "prctl(PR_SET_CHILD_SUBREAPER)",
 ];
 
 const REPORT_LISTENER: u32 = 1;
@@ -97,6 +99,9 @@ pub struct Prepared {
     compiled: Arc<Compiled>,
     drop_bounding_set: bool,
     last_cap: u32,
+    /// The main process adopts the orphans of its tree, so every process
+    /// of the sandbox stays under it where the supervisor can count it.
+    adopt_orphans: bool,
     /// argv of the watchdog's program.
     watchdog_argv: [*const libc::c_char; 2],
     /// The watchdog's stack until it execs (written only in the child's copy
@@ -236,6 +241,7 @@ impl Prepared {
             compiled,
             drop_bounding_set: effective & (1 << CAP_SETPCAP) != 0,
             last_cap: last_capability(),
+            adopt_orphans: policy.tracks_processes(),
             watchdog_argv: [c"sandlock-watchdog".as_ptr(), std::ptr::null()],
             watchdog_stack: std::iter::repeat_with(|| std::cell::UnsafeCell::new(0))
                 .take(watchdog::STACK_SIZE)
@@ -249,8 +255,10 @@ pub struct Child {
     pub pid: libc::pid_t,
     pub pidfd: OwnedFd,
     pub listener: OwnedFd,
-    /// The watchdog, if one is running.
+    /// The watchdog, if one is running, and its pid (a child of the main
+    /// process, which is not one of the sandbox's processes).
     pub watchdog: Option<OwnedFd>,
+    pub watchdog_pid: libc::pid_t,
 }
 
 fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
@@ -352,6 +360,7 @@ pub fn spawn(prepared: &Prepared, watchdog: &Armed) -> Result<Child> {
         sock: parent_sock,
         child_sock: Some(child_sock),
         watchdog: None,
+        watchdog_pid: -1,
     };
     child.run(prepared)
 }
@@ -364,6 +373,7 @@ struct Handshake {
     /// unshared it: closed only after the first report.
     child_sock: Option<OwnedFd>,
     watchdog: Option<OwnedFd>,
+    watchdog_pid: libc::pid_t,
 }
 
 impl Handshake {
@@ -457,6 +467,7 @@ impl Handshake {
                 if let Ok(fd) = process::pidfd_open(report.watchdog, 0) {
                     // SAFETY: a new fd we own.
                     self.watchdog = Some(unsafe { sys::own(fd) });
+                    self.watchdog_pid = report.watchdog;
                 }
             }
         }
@@ -487,6 +498,7 @@ impl Handshake {
                     pidfd: self.pidfd,
                     listener,
                     watchdog: self.watchdog,
+                    watchdog_pid: self.watchdog_pid,
                 }),
                 Ok(Some(report)) => Err(self.failure(prepared, report)),
                 Err(e) => {
@@ -636,6 +648,12 @@ fn child_main(p: &Prepared, sock: RawFd, armed: &Armed) -> ! {
     }
     if let Err(e) = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1) {
         fail(Stage::NO_NEW_PRIVS, e);
+    }
+    // Kept across execve; the filter then forbids turning it off.
+    if p.adopt_orphans {
+        if let Err(e) = sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) {
+            fail(Stage::SUBREAPER, e);
+        }
     }
     if let Err(e) = sys::landlock_restrict_self(p.compiled.ruleset.as_raw_fd(), 0) {
         fail(Stage::LANDLOCK, e);

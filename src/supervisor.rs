@@ -22,12 +22,16 @@
 
 use crate::error::{Error, Result};
 use crate::groups::Groups;
+use crate::limits::{CpuThrottle, MemoryLimit, Throttle};
 use crate::net::handler::{self, Outcome, Pending, PidfdCache};
 use crate::net::{unix::UnixGate, Resolved};
+use crate::processes::Processes;
 use crate::seccomp::notify::{Answer, Listener, Notification};
 use crate::spawn::Child;
 use crate::sys::process::{self, ChildStatus};
+use crate::sys::timer;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::time::Duration;
 
 /// Bounded work per step, so one busy sandbox cannot starve a host loop.
 pub const NOTIFICATIONS_PER_STEP: usize = 32;
@@ -45,6 +49,7 @@ pub enum ExitReason {
     Normal(i32),
     Signaled(i32),
     Timeout,
+    Memory,
     Killed,
 }
 
@@ -65,6 +70,8 @@ pub struct Sandbox {
     hung_up: bool,
     kill_requested: bool,
     timed_out: bool,
+    /// max_memory was exceeded and the sandbox killed for it.
+    over_memory: bool,
     exited: bool,
     denied: u64,
     /// The network rules, with hostnames resolved at spawn.
@@ -77,6 +84,10 @@ pub struct Sandbox {
     pidfds: PidfdCache,
     /// Process groups the sandbox made after its first.
     groups: Groups,
+    /// Every process, when a limit counts or measures them.
+    processes: Option<Processes>,
+    memory: Option<MemoryLimit>,
+    cpu: Option<CpuThrottle>,
     /// The host's end of the watchdog's pipe: closing it (here on drop, or
     /// by the kernel when the host dies) kills the whole sandbox.
     watchdog: Option<OwnedFd>,
@@ -88,13 +99,28 @@ pub struct Sandbox {
 const TAG_LISTENER: u64 = 0;
 const TAG_PIDFD: u64 = 1;
 const TAG_TIMER: u64 = 2;
-const TAG_PENDING: u64 = 3;
+const TAG_MEMORY: u64 = 3;
+const TAG_CPU: u64 = 4;
+const TAG_PENDING: u64 = 5;
 
 /// What the sandbox's supervisor needs of the policy beyond the child.
 pub struct Rules {
     pub net: Resolved,
     pub unix: UnixGate,
+    pub timeout_ms: Option<u64>,
+    pub max_processes: Option<u32>,
+    pub max_memory: Option<u64>,
+    pub max_cpu: Option<u32>,
 }
+
+impl Rules {
+    fn tracks_processes(&self) -> bool {
+        self.max_processes.is_some() || self.max_memory.is_some() || self.max_cpu.is_some()
+    }
+}
+
+/// The timers of the limits, in the epoll set.
+type Timers = (Option<OwnedFd>, Option<MemoryLimit>, Option<CpuThrottle>);
 
 fn epoll_add(epoll: RawFd, fd: RawFd, events: u32, tag: u64) -> Result<()> {
     let mut event = libc::epoll_event { events, u64: tag };
@@ -112,46 +138,11 @@ fn epoll_remove(epoll: RawFd, fd: RawFd) {
     unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
 }
 
-fn timerfd_after(ms: u64) -> Result<OwnedFd> {
-    // SAFETY: plain call.
-    let fd = unsafe {
-        libc::timerfd_create(
-            libc::CLOCK_MONOTONIC,
-            libc::TFD_CLOEXEC | libc::TFD_NONBLOCK,
-        )
-    };
-    if fd < 0 {
-        return Err(Error::last_os("timerfd_create"));
-    }
-    // SAFETY: fd was just created.
-    let fd = unsafe { crate::sys::own(fd) };
-    let spec = libc::itimerspec {
-        it_interval: libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        },
-        it_value: libc::timespec {
-            tv_sec: (ms / 1000) as libc::time_t,
-            tv_nsec: ((ms % 1000) * 1_000_000) as libc::c_long,
-        },
-    };
-    // SAFETY: spec is valid.
-    if unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } != 0 {
-        return Err(Error::last_os("timerfd_settime"));
-    }
-    Ok(fd)
-}
-
 impl Sandbox {
     /// Wraps a freshly exec'd child. If the supervisor cannot be set up,
     /// the child is killed and reaped before the error is returned.
-    pub fn new(
-        child: Child,
-        timeout_ms: Option<u64>,
-        rules: Rules,
-        watchdog: OwnedFd,
-    ) -> Result<Sandbox> {
-        let build = |child: &Child| -> Result<(OwnedFd, Option<OwnedFd>)> {
+    pub fn new(child: Child, rules: Rules, watchdog: OwnedFd) -> Result<Sandbox> {
+        let build = |child: &Child| -> Result<(OwnedFd, Timers)> {
             // SAFETY: plain call.
             let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
             if epoll < 0 {
@@ -172,17 +163,34 @@ impl Sandbox {
                 readable,
                 TAG_PIDFD,
             )?;
-            let timer = match timeout_ms {
+            let timer = match rules.timeout_ms {
                 Some(ms) => {
-                    let t = timerfd_after(ms)?;
+                    let t = timer::after(Duration::from_millis(ms))
+                        .map_err(|e| Error::os("timerfd", e))?;
                     epoll_add(epoll.as_raw_fd(), t.as_raw_fd(), readable, TAG_TIMER)?;
                     Some(t)
                 }
                 None => None,
             };
-            Ok((epoll, timer))
+            let memory = match rules.max_memory {
+                Some(bytes) => {
+                    let m = MemoryLimit::new(bytes).map_err(|e| Error::os("timerfd", e))?;
+                    epoll_add(epoll.as_raw_fd(), m.timer.as_raw_fd(), readable, TAG_MEMORY)?;
+                    Some(m)
+                }
+                None => None,
+            };
+            let cpu = match rules.max_cpu {
+                Some(percent) => {
+                    let c = CpuThrottle::new(percent).map_err(|e| Error::os("timerfd", e))?;
+                    epoll_add(epoll.as_raw_fd(), c.timer.as_raw_fd(), readable, TAG_CPU)?;
+                    Some(c)
+                }
+                None => None,
+            };
+            Ok((epoll, (timer, memory, cpu)))
         };
-        let (epoll, timer) = match build(&child) {
+        let (epoll, (timer, memory, cpu)) = match build(&child) {
             Ok(parts) => parts,
             Err(e) => {
                 let _ = process::pidfd_send_signal(child.pidfd.as_raw_fd(), libc::SIGKILL);
@@ -190,6 +198,9 @@ impl Sandbox {
                 return Err(e);
             }
         };
+        let processes = rules
+            .tracks_processes()
+            .then(|| Processes::new(rules.max_processes, child.pid, child.watchdog_pid));
         Ok(Sandbox {
             pid: child.pid,
             pidfd: child.pidfd,
@@ -201,6 +212,7 @@ impl Sandbox {
             hung_up: false,
             kill_requested: false,
             timed_out: false,
+            over_memory: false,
             exited: false,
             denied: 0,
             net: rules.net,
@@ -208,6 +220,9 @@ impl Sandbox {
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
             groups: Groups::default(),
+            processes,
+            memory,
+            cpu,
             watchdog: Some(watchdog),
             watchdog_process: child.watchdog,
         })
@@ -293,8 +308,13 @@ impl Sandbox {
                 TAG_PIDFD => {
                     self.main_exited = true;
                     epoll_remove(self.fd(), self.pidfd.as_raw_fd());
+                    if let Some(processes) = &mut self.processes {
+                        processes.main_exited();
+                    }
                 }
                 TAG_TIMER => self.on_timeout(),
+                TAG_MEMORY => self.on_memory_sample(),
+                TAG_CPU => self.on_cpu_sample(),
                 _ => self.resume_pending((tag - TAG_PENDING) as usize),
             }
         }
@@ -310,6 +330,9 @@ impl Sandbox {
             self.reap_main(libc::WNOHANG)?;
             if self.main_status.is_some() {
                 self.pending.clear();
+                // Their timers leave the set with them.
+                self.memory = None;
+                self.cpu = None;
                 self.exited = true;
                 return Ok(Step::Exited);
             }
@@ -426,6 +449,19 @@ impl Sandbox {
             libc::SYS_sendmsg => handler::sendmsg(&mut ctx, notification),
             libc::SYS_sendmmsg => handler::sendmmsg(&mut ctx, notification),
             libc::SYS_bind => handler::bind(&mut ctx, notification),
+            libc::SYS_fork | libc::SYS_vfork | libc::SYS_clone => match &mut self.processes {
+                Some(processes) => {
+                    let listener = &self.listener;
+                    let groups = self.groups.ids(self.pid);
+                    Outcome::Answer(
+                        processes.admit_fork(notification, &groups, |id| listener.is_live(id)),
+                    )
+                }
+                None => {
+                    self.denied += 1;
+                    Outcome::Answer(Answer::Errno(libc::EPERM))
+                }
+            },
             libc::SYS_setsid => {
                 let listener = &self.listener;
                 Outcome::Answer(self.groups.setsid(notification, |id| listener.is_live(id)))
@@ -451,6 +487,38 @@ impl Sandbox {
         if self.main_status.is_none() {
             self.timed_out = true;
             self.kill_all(libc::SIGKILL);
+        }
+    }
+
+    /// max_memory's timer: sample, and kill the sandbox when over budget.
+    fn on_memory_sample(&mut self) {
+        let (Some(memory), Some(processes)) = (&mut self.memory, &mut self.processes) else {
+            return;
+        };
+        if memory.over_budget(processes) {
+            self.memory = None;
+            if self.main_status.is_none() && !self.timed_out {
+                self.over_memory = true;
+                self.kill_all(libc::SIGKILL);
+            }
+        }
+    }
+
+    /// max_cpu's timer: stop or continue every process of the sandbox.
+    fn on_cpu_sample(&mut self) {
+        let (Some(cpu), Some(processes)) = (&mut self.cpu, &mut self.processes) else {
+            return;
+        };
+        match cpu.tick(processes) {
+            Ok(Throttle::Stop) => self.kill_all(libc::SIGSTOP),
+            Ok(Throttle::Continue) => self.kill_all(libc::SIGCONT),
+            Ok(Throttle::Unchanged) => {}
+            // Without its timer the throttle would stop for good, or never:
+            // fail closed.
+            Err(_) => {
+                self.cpu = None;
+                self.kill_all(libc::SIGKILL);
+            }
         }
     }
 
@@ -512,6 +580,7 @@ impl Sandbox {
         match self.main_status {
             None => ExitReason::Running,
             Some(_) if self.timed_out => ExitReason::Timeout,
+            Some(_) if self.over_memory => ExitReason::Memory,
             Some(ChildStatus::Signaled(_)) if self.kill_requested => ExitReason::Killed,
             Some(ChildStatus::Signaled(sig)) => ExitReason::Signaled(sig),
             Some(ChildStatus::Exited(code)) => ExitReason::Normal(code),

@@ -1,7 +1,7 @@
 //! `sandlock_policy_*`: building a policy.
 
 use super::{c_message, c_path, c_text, guarded};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::policy::Policy;
 use parking_lot::Mutex;
 use std::ffi::{c_char, c_int, CString};
@@ -158,13 +158,6 @@ pub extern "C" fn sandlock_policy_cwd(p: *mut sandlock_policy, path: *const c_ch
     with_policy(p, |policy| policy.cwd(unsafe { c_path("cwd", path) }?))
 }
 
-fn not_yet(what: &str, issue: u32) -> Result<()> {
-    Err(Error::new(
-        libc::ENOSYS,
-        format!("{what}: not implemented in this version (planned: issue #{issue})"),
-    ))
-}
-
 /// Allows one network endpoint: `[tcp|udp|icmp://]target[:ports]`, where
 /// target is a hostname (resolved when a sandbox is spawned), an IPv4 or
 /// IPv6 address (`[v6]` when ports follow), a CIDR, or `*`/empty for any,
@@ -200,23 +193,24 @@ pub extern "C" fn sandlock_policy_net_bind(p: *mut sandlock_policy, ports: *cons
     })
 }
 
-/// Live processes at once. Not implemented yet: -ENOSYS.
+/// Most live processes of the sandbox at once, the main one included
+/// (threads do not count; an exited process counts until it is reaped).
+/// Past it fork, vfork and clone fail with EAGAIN. 0: no limit.
 #[no_mangle]
 pub extern "C" fn sandlock_policy_max_processes(p: *mut sandlock_policy, n: u32) -> c_int {
-    let _ = n;
-    with_policy(p, |_| not_yet("max_processes", 4))
+    with_policy(p, |policy| policy.max_processes(n))
 }
 
-/// Memory of the whole sandbox. Not implemented yet: -ENOSYS.
+/// Resident anonymous and shared memory of all the sandbox's processes
+/// together; past it the sandbox is killed (SANDLOCK_EXIT_MEMORY).
+/// 0: no limit.
 #[no_mangle]
 pub extern "C" fn sandlock_policy_max_memory(p: *mut sandlock_policy, bytes: u64) -> c_int {
-    let _ = bytes;
-    with_policy(p, |_| not_yet("max_memory", 4))
+    with_policy(p, |policy| policy.max_memory(bytes))
 }
 
-/// CPU share of one CPU. Not implemented yet: -ENOSYS.
+/// Share of one CPU the sandbox gets, 1 to 100 (100: no throttle).
 #[no_mangle]
 pub extern "C" fn sandlock_policy_max_cpu(p: *mut sandlock_policy, percent: u32) -> c_int {
-    let _ = percent;
-    with_policy(p, |_| not_yet("max_cpu", 4))
+    with_policy(p, |policy| policy.max_cpu(percent))
 }

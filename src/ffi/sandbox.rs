@@ -22,7 +22,6 @@ pub const SANDLOCK_EXIT_SIGNALED: c_int = 2;
 /// timeout_ms elapsed; killed.
 pub const SANDLOCK_EXIT_TIMEOUT: c_int = 3;
 /// max_memory exceeded; killed.
-#[allow(dead_code)] // reported once max_memory lands (issue #4)
 pub const SANDLOCK_EXIT_MEMORY: c_int = 4;
 /// sandlock_sandbox_kill() or a policy verdict.
 pub const SANDLOCK_EXIT_KILLED: c_int = 5;
@@ -247,6 +246,7 @@ pub extern "C" fn sandlock_sandbox_exit_reason(sb: *const sandlock_sandbox) -> c
         ExitReason::Normal(_) => SANDLOCK_EXIT_NORMAL,
         ExitReason::Signaled(_) => SANDLOCK_EXIT_SIGNALED,
         ExitReason::Timeout => SANDLOCK_EXIT_TIMEOUT,
+        ExitReason::Memory => SANDLOCK_EXIT_MEMORY,
         ExitReason::Killed => SANDLOCK_EXIT_KILLED,
     })
 }

@@ -134,6 +134,13 @@ const CLONE_NAMESPACE_FLAGS: &[u64] = &[
 ];
 /// Only unshare() can take it: in clone()'s flags the bit is CSIGNAL's.
 const CLONE_NEWTIME: u64 = 0x80;
+/// Makes the new process the caller's sibling: from the main process, a
+/// child of the host's (which would keep its zombie forever, as its exit
+/// signal is 0), and in any case a process out of the tree the supervisor
+/// counts.
+const CLONE_PARENT: u64 = 0x8000;
+const CLONE_THREAD: u64 = 0x1_0000;
+const PR_SET_CHILD_SUBREAPER: u64 = 36;
 
 fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> SeccompCondition {
     // Dword compares the low 32 bits only: `int` arguments (ioctl
@@ -176,6 +183,14 @@ fn argument_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
         "prctl",
         rule(vec![cond(0, SeccompCmpOp::Eq, PR_SET_SECCOMP)]),
     );
+    if policy.tracks_processes() {
+        // The main process adopts the sandbox's orphans (spawn.rs), so the
+        // supervisor finds every process under it: it must stay that way.
+        add(
+            "prctl",
+            rule(vec![cond(0, SeccompCmpOp::Eq, PR_SET_CHILD_SUBREAPER)]),
+        );
+    }
     add(
         "personality",
         rule(vec![
@@ -183,7 +198,7 @@ fn argument_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
             cond(0, SeccompCmpOp::Ne, PER_LINUX),
         ]),
     );
-    for &flag in CLONE_NAMESPACE_FLAGS {
+    for &flag in CLONE_NAMESPACE_FLAGS.iter().chain([&CLONE_PARENT]) {
         add(
             "clone",
             rule(vec![cond(0, SeccompCmpOp::MaskedEq(flag), flag)]),
@@ -280,15 +295,27 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
     if policy.net.protocols().udp {
         calls.push(nr("bind"));
     }
+    // New processes, when a limit counts them (clone: notify_rules).
+    if policy.tracks_processes() {
+        calls.push(nr("fork"));
+        calls.push(nr("vfork"));
+    }
     calls
 }
 
 /// The USER_NOTIF argument section: sendto() only with a destination (a
-/// NULL one sends to the connected peer, already checked at connect).
-fn notify_rules() -> BTreeMap<i64, Vec<SeccompRule>> {
+/// NULL one sends to the connected peer, already checked at connect);
+/// clone() making a process rather than a thread, when a limit counts
+/// processes.
+fn notify_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
     let with_address = SeccompCondition::new(4, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, 0)
         .expect("argument index below 6");
-    BTreeMap::from([(nr("sendto"), vec![rule(vec![with_address])])])
+    let mut rules = BTreeMap::from([(nr("sendto"), vec![rule(vec![with_address])])]);
+    if policy.tracks_processes() {
+        let a_process = cond(0, SeccompCmpOp::MaskedEq(CLONE_THREAD), 0);
+        rules.insert(nr("clone"), vec![rule(vec![a_process])]);
+    }
+    rules
 }
 
 fn stmt(code: u16, k: u32) -> sock_filter {
@@ -403,7 +430,7 @@ fn lookup(entries: &[(u32, Target)]) -> (Vec<sock_filter>, Vec<usize>) {
 /// The whole program for `policy`.
 pub fn build(policy: &Policy) -> Result<Vec<libc::sock_filter>> {
     let checks = argument_rules(policy);
-    let notify_checks = notify_rules();
+    let notify_checks = notify_rules(policy);
     let mut targets: BTreeMap<u32, Target> = BTreeMap::new();
     for &number in checks.keys().chain(notify_checks.keys()) {
         targets.insert(number as u32, Target::ArgumentChecks);
@@ -634,7 +661,7 @@ mod tests {
         let policy = Policy::new();
         let program = build(&policy).unwrap();
         let mut checked: Vec<i64> = argument_rules(&policy).keys().copied().collect();
-        checked.extend(notify_rules().keys());
+        checked.extend(notify_rules(&policy).keys());
         let paths: Vec<usize> = (0..470)
             .filter(|nr| !checked.contains(&i64::from(*nr)))
             .map(|nr| run(&program, AUDIT_ARCH_X86_64, nr, [0; 6]).1)
@@ -660,6 +687,46 @@ mod tests {
         );
         assert_eq!(verdict(&p, "mount", [0; 6]), EPERM);
         assert_eq!(verdict(&p, "getpid", [0; 6]), RET_ALLOW);
+    }
+
+    #[test]
+    fn process_creation_is_trapped_only_when_a_limit_counts() {
+        const SIGCHLD: u64 = libc::SIGCHLD as u64;
+        const THREAD: u64 = 0x003d_0f00;
+        let plain = Policy::new();
+        let mut limited = Policy::new();
+        limited.max_processes(8).unwrap();
+        let mut cpu = Policy::new();
+        cpu.max_cpu(50).unwrap();
+        for p in [&limited, &cpu] {
+            assert_eq!(verdict(p, "fork", [0; 6]), SECCOMP_RET_USER_NOTIF);
+            assert_eq!(verdict(p, "vfork", [0; 6]), SECCOMP_RET_USER_NOTIF);
+            assert_eq!(
+                verdict(p, "clone", [SIGCHLD, 0, 0, 0, 0, 0]),
+                SECCOMP_RET_USER_NOTIF
+            );
+            assert_eq!(
+                verdict(p, "clone", [0x4111, 0, 0, 0, 0, 0]),
+                SECCOMP_RET_USER_NOTIF
+            );
+            assert_eq!(verdict(p, "clone", [THREAD, 0, 0, 0, 0, 0]), RET_ALLOW);
+            assert_eq!(verdict(p, "prctl", [36, 0, 0, 0, 0, 0]), EPERM);
+            assert_eq!(verdict(p, "clone3", [0; 6]), ENOSYS);
+        }
+        assert_eq!(verdict(&plain, "fork", [0; 6]), RET_ALLOW);
+        assert_eq!(verdict(&plain, "vfork", [0; 6]), RET_ALLOW);
+        assert_eq!(
+            verdict(&plain, "clone", [SIGCHLD, 0, 0, 0, 0, 0]),
+            RET_ALLOW
+        );
+        assert_eq!(verdict(&plain, "prctl", [36, 1, 0, 0, 0, 0]), RET_ALLOW);
+        // A sibling of the caller (a child of the host's, from the main
+        // process) is never made.
+        for p in [&plain, &limited] {
+            let flags = CLONE_PARENT | SIGCHLD;
+            assert_eq!(verdict(p, "clone", [flags, 0, 0, 0, 0, 0]), EPERM);
+            assert_eq!(verdict(p, "clone", [flags | THREAD, 0, 0, 0, 0, 0]), EPERM);
+        }
     }
 
     #[test]

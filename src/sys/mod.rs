@@ -8,6 +8,7 @@
 pub mod memory;
 pub mod process;
 pub mod seccomp;
+pub mod timer;
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 

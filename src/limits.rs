@@ -1,0 +1,125 @@
+//! max_memory and max_cpu, enforced from timerfds in the sandbox's fd:
+//! each fires, the step samples the sandbox's processes and decides, and
+//! the timer is re-armed. Nothing runs between steps, and a program that
+//! allocates or computes pays no supervisor round trip for it.
+
+use crate::processes::Processes;
+use crate::sys::{timer, SysResult};
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+/// Sampling period while the sandbox is far below its budget...
+const MEMORY_PERIOD_RELAXED: Duration = Duration::from_millis(50);
+/// ...and once it has used half of it.
+const MEMORY_PERIOD_CLOSE: Duration = Duration::from_millis(10);
+
+/// The sum of resident anonymous and shared memory over the sandbox's
+/// processes, sampled; over the budget the sandbox is killed.
+pub struct MemoryLimit {
+    budget: u64,
+    pub timer: OwnedFd,
+}
+
+impl MemoryLimit {
+    pub fn new(budget: u64) -> SysResult<MemoryLimit> {
+        Ok(MemoryLimit {
+            budget,
+            timer: timer::after(MEMORY_PERIOD_CLOSE)?,
+        })
+    }
+
+    /// Samples the sandbox and re-arms the timer; true when over budget.
+    pub fn over_budget(&mut self, processes: &mut Processes) -> bool {
+        let used = processes.resident_bytes();
+        if used > self.budget {
+            return true;
+        }
+        let period = if used >= self.budget / 2 {
+            MEMORY_PERIOD_CLOSE
+        } else {
+            MEMORY_PERIOD_RELAXED
+        };
+        // A timer that cannot be re-armed would stop the checks: fail closed.
+        timer::arm(&self.timer, period).is_err()
+    }
+}
+
+/// Longest stretch the sandbox runs between two samples...
+const CPU_RUN_LONGEST: Duration = Duration::from_millis(100);
+/// ...and the shortest, so stopping and continuing stay a few dozen
+/// signals a second.
+const CPU_RUN_SHORTEST: Duration = Duration::from_millis(20);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttle {
+    Stop,
+    Continue,
+    Unchanged,
+}
+
+/// A share of one CPU, as a budget that grows with wall time and shrinks
+/// with the CPU time the sandbox uses. In debt the sandbox is stopped
+/// (SIGSTOP) until the debt is paid; with credit it runs until about the
+/// time the credit would be spent by one busy thread.
+pub struct CpuThrottle {
+    percent: u32,
+    pub timer: OwnedFd,
+    /// CPU time the sandbox may still use (negative: owes).
+    credit_ns: i64,
+    last: Instant,
+    stopped: bool,
+}
+
+impl CpuThrottle {
+    pub fn new(percent: u32) -> SysResult<CpuThrottle> {
+        let share = Self::share_of(percent, CPU_RUN_LONGEST);
+        Ok(CpuThrottle {
+            percent,
+            timer: timer::after(Duration::from_nanos(share as u64).max(CPU_RUN_SHORTEST))?,
+            credit_ns: share,
+            last: Instant::now(),
+            stopped: false,
+        })
+    }
+
+    fn share_of(percent: u32, wall: Duration) -> i64 {
+        (wall.as_nanos() * percent as u128 / 100).min(i64::MAX as u128) as i64
+    }
+
+    /// Accounts the time since the last tick, re-arms the timer, and says
+    /// whether the sandbox must now stop or continue.
+    pub fn tick(&mut self, processes: &mut Processes) -> SysResult<Throttle> {
+        let now = Instant::now();
+        let earned = Self::share_of(self.percent, now - self.last);
+        self.last = now;
+        let used = processes.cpu_used_since_last().min(i64::MAX as u64) as i64;
+        // Unused credit does not pile up past one full run.
+        let cap = Self::share_of(self.percent, CPU_RUN_LONGEST);
+        self.credit_ns = (self.credit_ns.saturating_add(earned))
+            .saturating_sub(used)
+            .min(cap);
+        let (next, stop) = if self.credit_ns < 0 {
+            // Paid back at `percent` of wall time.
+            let wall = (-self.credit_ns) as u128 * 100 / self.percent as u128;
+            (
+                Duration::from_nanos(wall.min(u64::MAX as u128) as u64),
+                true,
+            )
+        } else {
+            let run = Duration::from_nanos(self.credit_ns as u64);
+            (run.clamp(CPU_RUN_SHORTEST, CPU_RUN_LONGEST), false)
+        };
+        timer::arm(&self.timer, next)?;
+        Ok(match (stop, self.stopped) {
+            (true, false) => {
+                self.stopped = true;
+                Throttle::Stop
+            }
+            (false, true) => {
+                self.stopped = false;
+                Throttle::Continue
+            }
+            _ => Throttle::Unchanged,
+        })
+    }
+}

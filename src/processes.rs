@@ -1,0 +1,323 @@
+//! The sandbox's processes, known one by one, for the limits that count or
+//! measure them (max_processes, max_memory, max_cpu).
+//!
+//! The kernel keeps no list of "the tasks under this filter", so the
+//! supervisor keeps one. Every new process comes from a trapped fork, vfork
+//! or clone (clone3 is ENOSYS; threads are not trapped, and CLONE_PARENT is
+//! refused, so the new process is always the forking thread's child). The
+//! call returns without telling us the new pid: an admitted fork stays *in
+//! flight*, and counts, until its child shows up in the forking thread's
+//! `/proc/<tid>/task/<tid>/children`, or until that thread is known to be
+//! done with the call (it traps again, or it is gone).
+//!
+//! A child whose parent exits before we find it would be lost to init,
+//! so the main process adopts orphans (`PR_SET_CHILD_SUBREAPER`, kept
+//! across exec and locked on by the filter): a walk of the tree under the
+//! main process finds it. Once the main process has exited that no longer
+//! holds; an in-flight fork whose thread vanished then counts as *lost*
+//! until a scan of /proc by process group (rate-limited: it costs time in
+//! proportion to every process on the machine) finds the truth.
+//!
+//! Each known process is held by a pidfd and counts until it is reaped
+//! (the pidfd reports POLLHUP): a zombie still holds a pid. The main
+//! process is the exception: it is the host's zombie, kept unreaped until
+//! the end, and stops counting when it exits.
+
+use crate::procfs::{
+    self, children_of_thread, group_of, process_of, resident_private_bytes, thread_ended,
+    threads_of,
+};
+use crate::seccomp::notify::{Answer, Notification};
+use crate::sys::{self, process};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// How often, at most, /proc is scanned for processes we lost track of.
+const SCAN_INTERVAL: Duration = Duration::from_millis(100);
+
+struct Known {
+    pid: libc::pid_t,
+    pidfd: OwnedFd,
+    /// CPU time seen at the last [`Processes::cpu_used_since_last`]: the
+    /// process's own, and its reaped children's.
+    cpu_seen_ns: u64,
+    children_cpu_seen_ns: u64,
+}
+
+/// A fork we let through whose child we have not found yet.
+struct InFlight {
+    tid: libc::pid_t,
+    /// The thread's children when it asked.
+    before: Vec<libc::pid_t>,
+}
+
+pub struct Processes {
+    limit: Option<u32>,
+    main: libc::pid_t,
+    main_exited: bool,
+    /// The watchdog is the main process's child, but not the job's.
+    watchdog: libc::pid_t,
+    known: Vec<Known>,
+    in_flight: Vec<InFlight>,
+    lost: u32,
+    last_scan: Option<Instant>,
+    /// CPU time already charged for processes reaped since the last CPU
+    /// sample: their reaper's children time will count it again.
+    reaped_charged_ns: u64,
+}
+
+/// CPU time of the whole process `pid` (all its threads, live and dead),
+/// through its process CPU clock: one syscall, nanosecond resolution.
+fn process_cpu_ns(pid: libc::pid_t) -> Option<u64> {
+    const CPUCLOCK_SCHED: libc::clockid_t = 2;
+    let clock = (!(pid as libc::clockid_t) << 3) | CPUCLOCK_SCHED;
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: t is valid for the call.
+    if unsafe { libc::clock_gettime(clock, &mut t) } != 0 {
+        return None;
+    }
+    Some(t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64)
+}
+
+/// CPU time of the reaped children of `pid` (its `cutime + cstime`, in
+/// clock ticks: the kernel keeps nanoseconds and rounds only what it shows).
+fn children_cpu_ns(pid: libc::pid_t) -> Option<u64> {
+    // SAFETY: plain call.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let ticks = procfs::children_cpu_ticks(pid)?;
+    Some(ticks.saturating_mul(1_000_000_000 / ticks_per_second))
+}
+
+impl Processes {
+    pub fn new(limit: Option<u32>, main: libc::pid_t, watchdog: libc::pid_t) -> Processes {
+        let mut processes = Processes {
+            limit,
+            main,
+            main_exited: false,
+            watchdog,
+            known: Vec::new(),
+            in_flight: Vec::new(),
+            lost: 0,
+            last_scan: None,
+            reaped_charged_ns: 0,
+        };
+        processes.learn(main);
+        processes
+    }
+
+    /// Live processes, as counted against the limit.
+    pub fn count(&self) -> usize {
+        self.known.len() + self.in_flight.len() + self.lost as usize
+    }
+
+    pub fn main_exited(&mut self) {
+        self.main_exited = true;
+        self.known.retain(|k| k.pid != self.main);
+    }
+
+    fn learn(&mut self, pid: libc::pid_t) {
+        if pid == self.watchdog || self.known.iter().any(|k| k.pid == pid) {
+            return;
+        }
+        if pid == self.main && self.main_exited {
+            return;
+        }
+        // A process already reaped is nothing to count.
+        if let Ok(fd) = process::pidfd_open(pid, 0) {
+            self.known.push(Known {
+                pid,
+                // SAFETY: a new fd we own.
+                pidfd: unsafe { sys::own(fd) },
+                cpu_seen_ns: 0,
+                children_cpu_seen_ns: children_cpu_ns(pid).unwrap_or(0),
+            });
+        }
+    }
+
+    /// Forgets the processes that were reaped.
+    fn prune(&mut self) {
+        if self.known.is_empty() {
+            return;
+        }
+        let mut fds: Vec<libc::pollfd> = self
+            .known
+            .iter()
+            .map(|k| libc::pollfd {
+                fd: k.pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: fds is a valid array; zero timeout.
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) } <= 0 {
+            return;
+        }
+        let mut ready = fds.iter().map(|f| f.revents);
+        let mut reaped_charged = 0;
+        self.known.retain(|known| {
+            let revents = ready.next().unwrap_or(0);
+            let reaped = revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0;
+            if reaped {
+                reaped_charged += known.cpu_seen_ns;
+            }
+            !reaped
+        });
+        self.reaped_charged_ns += reaped_charged;
+    }
+
+    /// Every thread of every known process, for children we do not know:
+    /// the orphans the main process adopted, and the children of threads
+    /// that exited (a sibling thread inherits them).
+    fn walk(&mut self) {
+        let mut next = 0;
+        while next < self.known.len() {
+            let pid = self.known[next].pid;
+            next += 1;
+            for tid in threads_of(pid) {
+                for child in children_of_thread(tid).unwrap_or_default() {
+                    self.learn(child);
+                }
+            }
+        }
+    }
+
+    /// Settles the forks in flight that have returned. `caller` is
+    /// trapped now, so a fork of its in flight has finished.
+    fn settle(&mut self, caller: libc::pid_t) {
+        let mut walk = false;
+        let mut orphaned = 0;
+        let mut in_flight = std::mem::take(&mut self.in_flight);
+        in_flight.retain(|fork| {
+            if let Some(now) = children_of_thread(fork.tid) {
+                let mut found = false;
+                for pid in now.into_iter().filter(|p| !fork.before.contains(p)) {
+                    self.learn(pid);
+                    found = true;
+                }
+                if found || fork.tid == caller {
+                    return false;
+                }
+                if !thread_ended(fork.tid) {
+                    return true;
+                }
+            }
+            // The thread is gone; its child, if any, went to a sibling
+            // thread or to the main process (or, once that exited, to init).
+            walk = true;
+            if self.main_exited {
+                orphaned += 1;
+            }
+            false
+        });
+        self.in_flight = in_flight;
+        if walk {
+            self.walk();
+        }
+        self.lost += orphaned;
+    }
+
+    /// Finds every process in one of `groups` by reading all of /proc.
+    fn scan(&mut self, groups: &[libc::pid_t]) {
+        if self
+            .last_scan
+            .is_some_and(|at| at.elapsed() < SCAN_INTERVAL)
+        {
+            return;
+        }
+        self.last_scan = Some(Instant::now());
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Ok(pid) = name.parse::<libc::pid_t>() else {
+                continue;
+            };
+            if group_of(name).is_some_and(|g| groups.contains(&g)) {
+                self.learn(pid);
+            }
+        }
+        self.lost = 0;
+    }
+
+    /// A trapped fork, vfork or clone: admitted (and counted from now on)
+    /// while the sandbox is under its limit, else EAGAIN, as the kernel
+    /// answers at its own process limits. The call's arguments are
+    /// registers, so an admitted call goes on as made.
+    pub fn admit_fork(
+        &mut self,
+        n: &Notification,
+        groups: &[libc::pid_t],
+        is_live: impl Fn(u64) -> bool,
+    ) -> Answer {
+        let tid = n.pid as libc::pid_t;
+        self.prune();
+        // A fork bomb at its limit costs one poll per attempt: settling
+        // could only lower the count through forks in flight.
+        if let Some(limit) = self.limit {
+            if self.in_flight.is_empty() && self.lost == 0 && self.known.len() >= limit as usize {
+                return Answer::Errno(libc::EAGAIN);
+            }
+        }
+        self.settle(tid);
+        if self.lost > 0 {
+            self.scan(groups);
+        }
+        // The caller may be a child whose fork we have not settled yet.
+        if !self.known.iter().any(|k| k.pid == tid) {
+            if let Some(pid) = process_of(tid) {
+                self.learn(pid);
+            }
+        }
+        if let Some(limit) = self.limit {
+            if self.count() >= limit as usize {
+                return Answer::Errno(libc::EAGAIN);
+            }
+        }
+        let Some(before) = children_of_thread(tid) else {
+            return Answer::Errno(libc::ESRCH);
+        };
+        // Read while the caller waits: only now is `before` its own list.
+        if !is_live(n.id) {
+            return Answer::Errno(libc::EINTR);
+        }
+        self.in_flight.push(InFlight { tid, before });
+        Answer::ContinueOnRegisters
+    }
+
+    /// Resident anonymous and shared memory of the whole sandbox.
+    pub fn resident_bytes(&mut self) -> u64 {
+        self.prune();
+        self.settle(0);
+        self.known
+            .iter()
+            .map(|k| resident_private_bytes(k.pid))
+            .sum()
+    }
+
+    /// CPU time the sandbox's processes used since the last call (a new
+    /// process's since it started). A process that lived and was reaped
+    /// between two calls is seen through its parent's children time, less
+    /// what was charged already for the reaped processes we knew.
+    pub fn cpu_used_since_last(&mut self) -> u64 {
+        self.prune();
+        self.settle(0);
+        let (mut own, mut children) = (0u64, 0u64);
+        for known in &mut self.known {
+            if let Some(now) = process_cpu_ns(known.pid) {
+                own += now.saturating_sub(known.cpu_seen_ns);
+                known.cpu_seen_ns = now;
+            }
+            if let Some(now) = children_cpu_ns(known.pid) {
+                children += now.saturating_sub(known.children_cpu_seen_ns);
+                known.children_cpu_seen_ns = now;
+            }
+        }
+        let already = std::mem::take(&mut self.reaped_charged_ns);
+        own + children.saturating_sub(already)
+    }
+}

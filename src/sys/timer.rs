@@ -1,0 +1,47 @@
+//! timerfds: every deadline of a sandbox is one of these in its epoll set.
+
+use super::{check, own, SysResult};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
+
+/// A non-blocking, close-on-exec monotonic timerfd, disarmed.
+pub fn create() -> SysResult<OwnedFd> {
+    // SAFETY: plain call.
+    let fd = check(unsafe {
+        libc::timerfd_create(
+            libc::CLOCK_MONOTONIC,
+            libc::TFD_CLOEXEC | libc::TFD_NONBLOCK,
+        )
+    } as libc::c_long)?;
+    // SAFETY: just created, ours.
+    Ok(unsafe { own(fd as i32) })
+}
+
+/// Fires once, `after` from now (never "disarmed": at least 1 ns). Also
+/// clears an expiry not read yet.
+pub fn arm(timer: &OwnedFd, after: Duration) -> SysResult<()> {
+    let after = after.max(Duration::from_nanos(1));
+    let spec = libc::itimerspec {
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: libc::timespec {
+            tv_sec: after.as_secs().min(i64::MAX as u64 / 2) as libc::time_t,
+            tv_nsec: after.subsec_nanos() as libc::c_long,
+        },
+    };
+    // SAFETY: spec is valid.
+    check(
+        unsafe { libc::timerfd_settime(timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) }
+            as libc::c_long,
+    )
+    .map(drop)
+}
+
+/// A timer armed `after` from now.
+pub fn after(after: Duration) -> SysResult<OwnedFd> {
+    let timer = create()?;
+    arm(&timer, after)?;
+    Ok(timer)
+}

@@ -10,6 +10,7 @@
 #include "harness.h"
 #include <ctype.h>
 #include <dirent.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define MiB (1024ULL * 1024ULL)
@@ -584,6 +585,85 @@ static int waitpid_any(void) {
     return r < 0 ? -errno : (int)r;
 }
 
+/* ---- the host out of fds: the supervisor cannot read /proc ---- */
+
+static int fillers[4096], n_fillers;
+static struct rlimit saved_nofile;
+
+/* Uses up the host's fd table: the soft RLIMIT_NOFILE is lowered to just
+ * above the highest fd open now, and the holes below are filled. */
+static void fill_fd_table(void) {
+    getrlimit(RLIMIT_NOFILE, &saved_nofile);
+    int highest = 0;
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (atoi(e->d_name) > highest) highest = atoi(e->d_name);
+    if (d) closedir(d);
+    struct rlimit low = saved_nofile;
+    low.rlim_cur = (rlim_t)highest + 2;
+    setrlimit(RLIMIT_NOFILE, &low);
+    n_fillers = 0;
+    int fd;
+    while (n_fillers < 4096 && (fd = dup(0)) >= 0) fillers[n_fillers++] = fd;
+}
+
+static void release_fd_table(void) {
+    while (n_fillers > 0) close(fillers[--n_fillers]);
+    setrlimit(RLIMIT_NOFILE, &saved_nofile);
+}
+
+/* Runs probe `args` under p with the host's fd table full while it is
+ * supervised; returns the exit reason (and the exit code in *code). */
+static int run_with_full_fd_table(sandlock_policy *p, const char *const args[], int *code) {
+    const char *argv[8] = {probe_path()};
+    for (int i = 0; args[i] && i < 6; i++) argv[1 + i] = args[i];
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    sandlock_spawn_opts opts = {sizeof opts, devnull, devnull, -1};
+    sandlock_sandbox *sb = NULL;
+    int r = sandlock_spawn(p, argv, &opts, &sb);
+    close(devnull);
+    CHECK(r == 0, "spawn: %d %s", r, sandlock_policy_error(p));
+    if (r != 0) return -1;
+    pid_t pgid = sandlock_sandbox_pid(sb);
+    fill_fd_table();
+    int full = dup(0) < 0 && errno == EMFILE;
+    int ended = supervise_for(sb, 10000);
+    release_fd_table();
+    CHECK(full, "the fd table was not full");
+    CHECK(ended, "%s did not end within 10 s", args[0]);
+    if (!ended) {
+        sandlock_sandbox_kill(sb, SIGKILL);
+        supervise_for(sb, 5000);
+    }
+    int reason = sandlock_sandbox_exit_reason(sb);
+    *code = sandlock_sandbox_exit_code(sb);
+    sandlock_sandbox_free(sb);
+    check_nothing_left(pgid, NULL);
+    return reason;
+}
+
+/* Without fds the supervisor cannot tell whom it counts or measures: a
+ * fork is refused and a memory budget counts as exceeded. */
+static void a_full_host_fd_table_fails_closed(void) {
+    sandlock_policy *p = limits_policy(NULL);
+    if (!set_ok(p, sandlock_policy_max_processes(p, 8), "max_processes(8)")) goto out;
+    int code = -1;
+    const char *forks[] = {"forkone", "0", NULL};
+    int reason = run_with_full_fd_table(p, forks, &code);
+    CHECK(reason == SANDLOCK_EXIT_NORMAL && code == 187,
+          "forks with the host out of fds: reason %d code %d (want 187: fork and vfork EAGAIN)", reason, code);
+    sandlock_policy_free(p);
+
+    p = limits_policy(NULL);
+    if (!set_ok(p, sandlock_policy_max_memory(p, 1ULL << 40), "max_memory(1 TiB)")) goto out;
+    const char *sleeper[] = {"sleep", "5", NULL};
+    reason = run_with_full_fd_table(p, sleeper, &code);
+    CHECK(reason == SANDLOCK_EXIT_MEMORY, "a sandbox that cannot be measured: reason %d (want MEMORY)", reason);
+out:
+    sandlock_policy_free(p);
+}
+
 static void limits_leak_nothing_over_many_cycles(void) {
     /* 1,000 by default; SANDLOCK_STRESS_SPAWNS lowers it (the ASan build). */
     const char *env = getenv("SANDLOCK_STRESS_SPAWNS");
@@ -644,6 +724,7 @@ int main(void) {
     RUN(cpu_share_is_throttled);
     RUN(cpu_of_short_lived_children_counts);
     RUN(cpu_100_is_no_throttle);
+    RUN(a_full_host_fd_table_fails_closed);
     RUN(limits_leak_nothing_over_many_cycles);
     HARNESS_END();
 }

@@ -62,7 +62,7 @@ impl Groups {
         let pidfd = process::pidfd_open(leader, 0)?;
         // SAFETY: a new fd we own.
         let pidfd = unsafe { sys::own(pidfd) };
-        if leader != caller && parent_of(leader) != Some(caller) {
+        if leader != caller && parent_of(leader) != Ok(caller) {
             return Err(libc::ESRCH);
         }
         if !still_waiting() {
@@ -74,7 +74,7 @@ impl Groups {
 
     /// setsid(): the caller leads a new group (and session).
     pub fn setsid(&mut self, n: &Notification, is_live: impl Fn(u64) -> bool) -> Answer {
-        let Some(caller) = process_of(n.pid as libc::pid_t) else {
+        let Ok(caller) = process_of(n.pid as libc::pid_t) else {
             return Answer::Errno(libc::ESRCH);
         };
         if let Err(e) = self.keep(caller, caller, || is_live(n.id)) {
@@ -98,7 +98,7 @@ impl Groups {
         if pid < 0 || pgid < 0 {
             return Answer::Errno(libc::EINVAL);
         }
-        let Some(caller) = process_of(n.pid as libc::pid_t) else {
+        let Ok(caller) = process_of(n.pid as libc::pid_t) else {
             return Answer::Errno(libc::ESRCH);
         };
         let target = if pid == 0 { caller } else { pid };

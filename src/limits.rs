@@ -28,9 +28,12 @@ impl MemoryLimit {
         })
     }
 
-    /// Samples the sandbox and re-arms the timer; true when over budget.
+    /// Samples the sandbox and re-arms the timer; true when over budget,
+    /// or when the sandbox could not be measured (fail closed).
     pub fn over_budget(&mut self, processes: &mut Processes) -> bool {
-        let used = processes.resident_bytes();
+        let Some(used) = processes.resident_bytes() else {
+            return true;
+        };
         if used > self.budget {
             return true;
         }

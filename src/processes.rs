@@ -24,7 +24,7 @@
 //! the end, and stops counting when it exits.
 
 use crate::procfs::{
-    self, children_of_thread, group_of, process_of, resident_private_bytes, thread_ended,
+    self, children_of_thread, gone, group_of, process_of, resident_private_bytes, thread_ended,
     threads_of,
 };
 use crate::seccomp::notify::{Answer, Notification};
@@ -60,6 +60,8 @@ pub struct Processes {
     known: Vec<Known>,
     in_flight: Vec<InFlight>,
     lost: u32,
+    /// Processes we know of but could not hold by a pidfd.
+    untracked: Vec<libc::pid_t>,
     last_scan: Option<Instant>,
     /// CPU time already charged for processes reaped since the last CPU
     /// sample: their reaper's children time will count it again.
@@ -87,7 +89,7 @@ fn process_cpu_ns(pid: libc::pid_t) -> Option<u64> {
 fn children_cpu_ns(pid: libc::pid_t) -> Option<u64> {
     // SAFETY: plain call.
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    let ticks = procfs::children_cpu_ticks(pid)?;
+    let ticks = procfs::children_cpu_ticks(pid).ok()?;
     Some(ticks.saturating_mul(1_000_000_000 / ticks_per_second))
 }
 
@@ -101,6 +103,7 @@ impl Processes {
             known: Vec::new(),
             in_flight: Vec::new(),
             lost: 0,
+            untracked: Vec::new(),
             last_scan: None,
             reaped_charged_ns: 0,
         };
@@ -110,7 +113,7 @@ impl Processes {
 
     /// Live processes, as counted against the limit.
     pub fn count(&self) -> usize {
-        self.known.len() + self.in_flight.len() + self.lost as usize
+        self.known.len() + self.untracked.len() + self.in_flight.len() + self.lost as usize
     }
 
     pub fn main_exited(&mut self) {
@@ -125,20 +128,40 @@ impl Processes {
         if pid == self.main && self.main_exited {
             return;
         }
-        // A process already reaped is nothing to count.
-        if let Ok(fd) = process::pidfd_open(pid, 0) {
-            self.known.push(Known {
-                pid,
-                // SAFETY: a new fd we own.
-                pidfd: unsafe { sys::own(fd) },
-                cpu_seen_ns: 0,
-                children_cpu_seen_ns: children_cpu_ns(pid).unwrap_or(0),
-            });
+        match process::pidfd_open(pid, 0) {
+            Ok(fd) => {
+                self.untracked.retain(|&p| p != pid);
+                self.known.push(Known {
+                    pid,
+                    // SAFETY: a new fd we own.
+                    pidfd: unsafe { sys::own(fd) },
+                    cpu_seen_ns: 0,
+                    children_cpu_seen_ns: children_cpu_ns(pid).unwrap_or(0),
+                });
+            }
+            // Already reaped: nothing to count.
+            Err(libc::ESRCH) => {}
+            // Out of fds, say: the process exists all the same, so it
+            // counts, by pid, until it is gone or a pidfd can be had.
+            Err(_) => {
+                if !self.untracked.contains(&pid) {
+                    self.untracked.push(pid);
+                }
+            }
         }
     }
 
     /// Forgets the processes that were reaped.
     fn prune(&mut self) {
+        if !self.untracked.is_empty() {
+            let untracked = std::mem::take(&mut self.untracked);
+            for pid in untracked {
+                // SAFETY: signal 0 only checks that the pid exists.
+                if unsafe { libc::kill(pid, 0) } == 0 || sys::errno() == libc::EPERM {
+                    self.learn(pid);
+                }
+            }
+        }
         if self.known.is_empty() {
             return;
         }
@@ -170,53 +193,66 @@ impl Processes {
 
     /// Every thread of every known process, for children we do not know:
     /// the orphans the main process adopted, and the children of threads
-    /// that exited (a sibling thread inherits them).
-    fn walk(&mut self) {
+    /// that exited (a sibling thread inherits them). False when some of
+    /// /proc could not be read.
+    fn walk(&mut self) -> bool {
+        let mut complete = true;
         let mut next = 0;
         while next < self.known.len() {
             let pid = self.known[next].pid;
             next += 1;
-            for tid in threads_of(pid) {
-                for child in children_of_thread(tid).unwrap_or_default() {
-                    self.learn(child);
+            let tids = match threads_of(pid) {
+                Ok(tids) => tids,
+                Err(e) => {
+                    complete &= gone(e);
+                    continue;
+                }
+            };
+            for tid in tids {
+                match children_of_thread(tid) {
+                    Ok(children) => children.into_iter().for_each(|c| self.learn(c)),
+                    Err(e) => complete &= gone(e),
                 }
             }
         }
+        complete
     }
 
     /// Settles the forks in flight that have returned. `caller` is
-    /// trapped now, so a fork of its in flight has finished.
+    /// trapped now, so a fork of its in flight has finished. A fork whose
+    /// thread ended has its child (if any) with a sibling thread or the
+    /// main process, where a walk finds it; if the main process has exited
+    /// (orphans go to init) or the walk could not read everything, the
+    /// fork counts as lost until a scan.
     fn settle(&mut self, caller: libc::pid_t) {
-        let mut walk = false;
-        let mut orphaned = 0;
+        let mut ended = 0;
         let mut in_flight = std::mem::take(&mut self.in_flight);
         in_flight.retain(|fork| {
-            if let Some(now) = children_of_thread(fork.tid) {
-                let mut found = false;
-                for pid in now.into_iter().filter(|p| !fork.before.contains(p)) {
-                    self.learn(pid);
-                    found = true;
+            match children_of_thread(fork.tid) {
+                Ok(now) => {
+                    let mut found = false;
+                    for pid in now.into_iter().filter(|p| !fork.before.contains(p)) {
+                        self.learn(pid);
+                        found = true;
+                    }
+                    if found || fork.tid == caller {
+                        return false;
+                    }
+                    // Unreadable: it keeps counting.
+                    if thread_ended(fork.tid) != Ok(true) {
+                        return true;
+                    }
                 }
-                if found || fork.tid == caller {
-                    return false;
-                }
-                if !thread_ended(fork.tid) {
-                    return true;
-                }
+                Err(e) if !gone(e) => return true,
+                Err(_) => {}
             }
-            // The thread is gone; its child, if any, went to a sibling
-            // thread or to the main process (or, once that exited, to init).
-            walk = true;
-            if self.main_exited {
-                orphaned += 1;
-            }
+            ended += 1;
             false
         });
         self.in_flight = in_flight;
-        if walk {
-            self.walk();
+        if ended > 0 && (!self.walk() || self.main_exited) {
+            self.lost += ended;
         }
-        self.lost += orphaned;
     }
 
     /// Finds every process in one of `groups` by reading all of /proc.
@@ -231,14 +267,19 @@ impl Processes {
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return;
         };
-        for entry in entries.flatten() {
+        for entry in entries {
+            // A partial scan proves nothing: what is lost stays counted.
+            let Ok(entry) = entry else { return };
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             let Ok(pid) = name.parse::<libc::pid_t>() else {
                 continue;
             };
-            if group_of(name).is_some_and(|g| groups.contains(&g)) {
-                self.learn(pid);
+            match group_of(name) {
+                Ok(group) if groups.contains(&group) => self.learn(pid),
+                Ok(_) => {}
+                Err(e) if gone(e) => {}
+                Err(_) => return,
             }
         }
         self.lost = 0;
@@ -269,8 +310,11 @@ impl Processes {
         }
         // The caller may be a child whose fork we have not settled yet.
         if !self.known.iter().any(|k| k.pid == tid) {
-            if let Some(pid) = process_of(tid) {
-                self.learn(pid);
+            match process_of(tid) {
+                Ok(pid) => self.learn(pid),
+                Err(e) if gone(e) => return Answer::Errno(libc::ESRCH),
+                // Uncounted, it must not fork.
+                Err(_) => return Answer::Errno(libc::EAGAIN),
             }
         }
         if let Some(limit) = self.limit {
@@ -278,8 +322,10 @@ impl Processes {
                 return Answer::Errno(libc::EAGAIN);
             }
         }
-        let Some(before) = children_of_thread(tid) else {
-            return Answer::Errno(libc::ESRCH);
+        let before = match children_of_thread(tid) {
+            Ok(children) => children,
+            Err(e) if gone(e) => return Answer::Errno(libc::ESRCH),
+            Err(_) => return Answer::Errno(libc::EAGAIN),
         };
         // Read while the caller waits: only now is `before` its own list.
         if !is_live(n.id) {
@@ -290,13 +336,25 @@ impl Processes {
     }
 
     /// Resident anonymous and shared memory of the whole sandbox.
-    pub fn resident_bytes(&mut self) -> u64 {
+    /// None when a process that exists could not be measured (the host
+    /// is out of fds, say), or is not held by a pidfd: the caller cannot
+    /// know the sandbox is under its budget.
+    pub fn resident_bytes(&mut self) -> Option<u64> {
         self.prune();
         self.settle(0);
-        self.known
-            .iter()
-            .map(|k| resident_private_bytes(k.pid))
-            .sum()
+        if !self.untracked.is_empty() {
+            return None;
+        }
+        let mut sum = 0u64;
+        for known in &self.known {
+            match resident_private_bytes(known.pid) {
+                Ok(bytes) => sum = sum.saturating_add(bytes),
+                // Reaped since the prune.
+                Err(libc::ENOENT) | Err(libc::ESRCH) => {}
+                Err(_) => return None,
+            }
+        }
+        Some(sum)
     }
 
     /// CPU time the sandbox's processes used since the last call (a new

@@ -2,84 +2,98 @@
 //! Each read is a snapshot; callers pin the process with a pidfd and check
 //! the notification is still live before they trust one.
 
+/// A read of /proc: the value, or the errno of the failure.
+pub type Read<T> = Result<T, i32>;
+
+/// The errors that only say the process or thread is gone. Anything else
+/// (out of fds, out of memory) says nothing about it, and callers fail
+/// closed on it.
+pub fn gone(errno: i32) -> bool {
+    errno == libc::ENOENT || errno == libc::ESRCH
+}
+
+fn read(path: String) -> Read<String> {
+    std::fs::read_to_string(path).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// What follows the command name of a `stat` file (the name is in
+/// parentheses and may itself hold some: cut at the last one). Field 0 is
+/// the state, 1 the parent, 2 the process group, 13 and 14 the reaped
+/// children's user and system time.
+fn stat_fields(stat: &str) -> Read<std::str::SplitAsciiWhitespace<'_>> {
+    let at = stat.rfind(')').ok_or(libc::EIO)?;
+    Ok(stat[at + 1..].split_ascii_whitespace())
+}
+
+fn stat_number<T: std::str::FromStr>(stat: &str, index: usize) -> Read<T> {
+    stat_fields(stat)?
+        .nth(index)
+        .and_then(|v| v.parse().ok())
+        .ok_or(libc::EIO)
+}
+
 /// The process (thread group) of thread `tid`.
-pub fn process_of(tid: libc::pid_t) -> Option<libc::pid_t> {
-    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    status
+pub fn process_of(tid: libc::pid_t) -> Read<libc::pid_t> {
+    read(format!("/proc/{tid}/status"))?
         .lines()
         .find_map(|line| line.strip_prefix("Tgid:"))
         .and_then(|v| v.trim().parse().ok())
-}
-
-/// Field `index` after the command name of /proc/<pid>/stat (the name is
-/// in parentheses and may itself hold some: cut at the last one).
-/// Index 0 is the state, 1 the parent, 2 the process group.
-fn stat_field(pid: &str, index: usize) -> Option<libc::pid_t> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_ascii_whitespace().nth(index)?.parse().ok()
+        .ok_or(libc::EIO)
 }
 
 /// Has thread `tid` exited (a zombie, or gone)? A process's first thread
 /// stays listed as a zombie while its siblings run on.
-pub fn thread_ended(tid: libc::pid_t) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{tid}/task/{tid}/stat")) else {
-        return true;
-    };
-    let state = stat
-        .rfind(')')
-        .and_then(|at| stat[at + 1..].split_ascii_whitespace().next());
-    matches!(state, None | Some("Z") | Some("X"))
+pub fn thread_ended(tid: libc::pid_t) -> Read<bool> {
+    match read(format!("/proc/{tid}/task/{tid}/stat")) {
+        Ok(stat) => Ok(matches!(stat_fields(&stat)?.next(), Some("Z") | Some("X"))),
+        Err(e) if gone(e) => Ok(true),
+        Err(e) => Err(e),
+    }
 }
 
-/// `cutime + cstime` of /proc/<pid>/stat: the CPU time of the children
-/// `pid` reaped, in clock ticks.
-pub fn children_cpu_ticks(pid: libc::pid_t) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut fields = stat[stat.rfind(')')? + 1..]
-        .split_ascii_whitespace()
-        .skip(13);
-    let cutime: u64 = fields.next()?.parse().ok()?;
-    let cstime: u64 = fields.next()?.parse().ok()?;
-    Some(cutime + cstime)
+/// `cutime + cstime`: the CPU time of the children `pid` reaped, in clock
+/// ticks.
+pub fn children_cpu_ticks(pid: libc::pid_t) -> Read<u64> {
+    let stat = read(format!("/proc/{pid}/stat"))?;
+    Ok(stat_number::<u64>(&stat, 13)? + stat_number::<u64>(&stat, 14)?)
 }
 
-pub fn parent_of(pid: libc::pid_t) -> Option<libc::pid_t> {
-    stat_field(&pid.to_string(), 1)
+pub fn parent_of(pid: libc::pid_t) -> Read<libc::pid_t> {
+    stat_number(&read(format!("/proc/{pid}/stat"))?, 1)
 }
 
 /// The process group of the process named `pid` (a /proc entry's name).
-pub fn group_of(pid: &str) -> Option<libc::pid_t> {
-    stat_field(pid, 2)
+pub fn group_of(pid: &str) -> Read<libc::pid_t> {
+    stat_number(&read(format!("/proc/{pid}/stat"))?, 2)
 }
 
 /// The children of thread `tid` (a child belongs to the thread that forked
 /// it, or to a sibling thread once that one exits).
-pub fn children_of_thread(tid: libc::pid_t) -> Option<Vec<libc::pid_t>> {
-    let text = std::fs::read_to_string(format!("/proc/{tid}/task/{tid}/children")).ok()?;
-    Some(
-        text.split_ascii_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect(),
-    )
+pub fn children_of_thread(tid: libc::pid_t) -> Read<Vec<libc::pid_t>> {
+    Ok(read(format!("/proc/{tid}/task/{tid}/children"))?
+        .split_ascii_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect())
 }
 
-pub fn threads_of(pid: libc::pid_t) -> Vec<libc::pid_t> {
-    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect()
+pub fn threads_of(pid: libc::pid_t) -> Read<Vec<libc::pid_t>> {
+    let entries = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+    let mut tids = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        if let Some(tid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) {
+            tids.push(tid);
+        }
+    }
+    Ok(tids)
 }
 
 /// Resident anonymous and shared-memory bytes of `pid`. File-backed pages
 /// are left out: the kernel can drop them, and most are shared libraries
 /// every process maps.
-pub fn resident_private_bytes(pid: libc::pid_t) -> u64 {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-        return 0;
-    };
+pub fn resident_private_bytes(pid: libc::pid_t) -> Read<u64> {
+    let status = read(format!("/proc/{pid}/status"))?;
     let kib = |key: &str| -> u64 {
         status
             .lines()
@@ -87,7 +101,7 @@ pub fn resident_private_bytes(pid: libc::pid_t) -> u64 {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0)
     };
-    (kib("RssAnon:") + kib("RssShmem:")) * 1024
+    Ok((kib("RssAnon:") + kib("RssShmem:")) * 1024)
 }
 
 #[cfg(test)]
@@ -98,15 +112,21 @@ mod tests {
     fn reads_this_process() {
         // SAFETY: plain calls.
         let (pid, ppid, pgrp) = unsafe { (libc::getpid(), libc::getppid(), libc::getpgrp()) };
-        assert_eq!(process_of(pid), Some(pid));
-        assert_eq!(parent_of(pid), Some(ppid));
-        assert_eq!(group_of(&pid.to_string()), Some(pgrp));
-        assert!(threads_of(pid).contains(&pid));
-        assert!(resident_private_bytes(pid) > 0);
-        assert!(children_of_thread(pid).is_some());
-        assert_eq!(process_of(-5), None);
-        assert!(!thread_ended(pid));
-        assert!(children_cpu_ticks(pid).is_some());
-        assert!(thread_ended(-5));
+        assert_eq!(process_of(pid), Ok(pid));
+        assert_eq!(parent_of(pid), Ok(ppid));
+        assert_eq!(group_of(&pid.to_string()), Ok(pgrp));
+        assert!(threads_of(pid).unwrap().contains(&pid));
+        assert!(resident_private_bytes(pid).unwrap() > 0);
+        assert!(children_of_thread(pid).is_ok());
+        assert!(children_cpu_ticks(pid).is_ok());
+        assert_eq!(thread_ended(pid), Ok(false));
+    }
+
+    #[test]
+    fn a_missing_process_is_gone_not_an_error() {
+        assert!(process_of(-5).is_err_and(gone));
+        assert!(children_of_thread(-5).is_err_and(gone));
+        assert_eq!(thread_ended(-5), Ok(true));
+        assert!(!gone(libc::EMFILE));
     }
 }

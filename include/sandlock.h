@@ -6,6 +6,46 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+// exec of a program (execve, execveat): `path`, `argv`.
+#define SANDLOCK_EVENT_EXEC (1 << 0)
+
+// connect, or sendto/sendmsg/sendmmsg with a destination: `family`,
+// `address`, `port`, `protocol`.
+#define SANDLOCK_EVENT_CONNECT (1 << 1)
+
+// bind: `family`, `address`, `port`, `protocol`.
+#define SANDLOCK_EVENT_BIND (1 << 2)
+
+// open, openat, openat2, creat: `path` (as given), `flags`.
+#define SANDLOCK_EVENT_OPEN (1 << 3)
+
+// fork, vfork or clone of a process: `flags` (clone's).
+#define SANDLOCK_EVENT_FORK (1 << 4)
+
+// A process of the sandbox exited (the verdict only counts if KILL).
+#define SANDLOCK_EVENT_EXIT (1 << 5)
+
+// A limit was hit: `detail` names it (the verdict only counts if KILL).
+#define SANDLOCK_EVENT_LIMIT (1 << 6)
+
+// The supervisor or a verdict denied a call (shown after the fact).
+#define SANDLOCK_EVENT_DENIAL (1 << 7)
+
+#define SANDLOCK_EVENT_ALL 255
+
+// Verdicts a callback returns. A negative value -e (1 <= e <= 4095)
+// denies with errno e. Anything else denies with EPERM.
+#define SANDLOCK_VERDICT_ALLOW 0
+
+// Deny with EPERM.
+#define SANDLOCK_VERDICT_DENY 1
+
+// Allow, and keep the event in the log (sandlock_sandbox_next_event).
+#define SANDLOCK_VERDICT_AUDIT 2
+
+// Kill the whole sandbox (exit reason SANDLOCK_EXIT_KILLED).
+#define SANDLOCK_VERDICT_KILL 3
+
 // Nothing left now: go back to polling.
 #define SANDLOCK_STEP_IDLE 0
 
@@ -38,7 +78,62 @@
 typedef struct sandlock_policy sandlock_policy;
 
 // A running (or finished) sandbox. Free with sandlock_sandbox_free().
+//
+// Only shared references to the handle are ever made: an event callback
+// runs inside a step and may call back with the same pointer, so the
+// parts it may change (the live policy, the error message) sit behind
+// their own cells, and the sandbox itself behind a RefCell whose borrow
+// by the step makes every other call on it fail with EBUSY.
 typedef struct sandlock_sandbox sandlock_sandbox;
+
+// One event. Strings and arrays belong to the library: valid during the
+// callback, or until the next sandlock_sandbox_next_event() on the same
+// sandbox. Fields that do not apply are 0, NULL or "".
+typedef struct sandlock_event {
+  // sizeof(sandlock_event) as the library knows it.
+  uint32_t size;
+  // One SANDLOCK_EVENT_* bit.
+  uint32_t kind;
+  // The syscall, or -1 when the event is none (exit, memory limit).
+  int64_t syscall_nr;
+  // Its name ("execve"), "" when none.
+  const char *syscall;
+  // The process, its calling thread, and the process's parent.
+  pid_t pid;
+  pid_t tid;
+  pid_t ppid;
+  // The errno the built-in policy answers with (0: it allows). A
+  // verdict cannot lift a built-in denial, only add one.
+  int denied;
+  // In the log: the verdict applied (SANDLOCK_VERDICT_* or -errno).
+  int verdict;
+  // AF_INET, AF_INET6 or AF_UNIX for network events, else 0.
+  int family;
+  // IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP for inet events.
+  int protocol;
+  uint16_t port;
+  // The destination address as text ("127.0.0.1", "::1") or the unix
+  // socket path.
+  const char *address;
+  // exec and open: the path as the call gave it (maybe relative).
+  const char *path;
+  // exec: the arguments, NULL-terminated; NULL for other events.
+  const char *const *argv;
+  // open: the open flags; fork: the clone flags.
+  int64_t flags;
+  // limit: "max_processes" or "max_memory"; denial: why, when known.
+  const char *detail;
+  // In the log: events dropped just before this one (the log keeps
+  // the last 4096).
+  uint64_t dropped;
+} sandlock_event;
+
+// A callback: sees `event` (valid during the call) and returns a
+// verdict. `sb` is the sandbox, for the sandlock_sandbox_net_*,
+// _max_processes and _max_memory calls; other calls on it from inside a
+// callback fail with -EBUSY. Runs inside sandlock_supervise_step (or
+// _wait), on the caller's thread.
+typedef int (*sandlock_event_fn)(const struct sandlock_event *event, struct sandlock_sandbox *sb, void *userdata);
 
 // Options of sandlock_spawn(). Set `size` to sizeof(sandlock_spawn_opts)
 // so the struct can grow without breaking old callers.
@@ -59,6 +154,40 @@ extern "C" {
 
 // The library version, "MAJOR.MINOR.PATCH". Static storage.
 const char *sandlock_version(void);
+
+// Calls `callback` for the events in `mask` (SANDLOCK_EVENT_* bits) of
+// every sandbox spawned from `p` from now on, with `userdata`, which must
+// stay valid while those sandboxes live. The filter then traps what the
+// kinds need: EXEC traps execve/execveat, OPEN the opens, BIND bind,
+// FORK/EXIT/EXEC/OPEN every fork. EXEC and OPEN events are shown with
+// the whole sandbox stopped, so the call that runs is the one shown.
+// A NULL callback or a 0 mask removes it (and the traps).
+int sandlock_policy_on_event(struct sandlock_policy *p, uint32_t mask, sandlock_event_fn callback, void *userdata);
+
+// Takes the oldest event of the sandbox's log (every denial the
+// supervisor made, built-in or by a verdict; audited events; limits hit)
+// into `*out`, whose `size` the caller sets to sizeof(sandlock_event).
+// Returns 1 with an event, 0 when the log is empty. Works without any
+// callback. Strings stay valid until the next call on `sb`.
+int sandlock_sandbox_next_event(struct sandlock_sandbox *sb, struct sandlock_event *out);
+
+// From now on the sandbox may also reach `spec` (net_allow's grammar,
+// with an address or CIDR: hostnames are resolved at spawn only), within
+// the socket kinds it was spawned with. Also from inside a callback.
+int sandlock_sandbox_net_allow(struct sandlock_sandbox *sb, const char *spec);
+
+// From now on the sandbox reaches no destination at all (an empty set,
+// not the spawn policy): calls in progress finish. Also from a callback.
+int sandlock_sandbox_net_clear(struct sandlock_sandbox *sb);
+
+// Changes max_processes of a running sandbox (0: no limit). Needs a
+// sandbox spawned with a process, memory or CPU limit or fork, exit,
+// exec or open events (its forks are counted). Also from a callback.
+int sandlock_sandbox_max_processes(struct sandlock_sandbox *sb, uint32_t n);
+
+// Changes max_memory of a running sandbox (0: no limit). Needs a sandbox
+// spawned with max_memory. Also from a callback.
+int sandlock_sandbox_max_memory(struct sandlock_sandbox *sb, uint64_t bytes);
 
 // A new, empty policy: nothing readable, no network, the built-in syscall
 // deny list, the host's environment. NULL only when memory is exhausted.

@@ -21,11 +21,15 @@
 //! - `sys`: raw system calls and kernel structures.
 
 pub mod error;
+pub mod events;
+mod freeze;
 mod ffi;
 pub mod groups;
 pub mod landlock;
 pub mod limits;
+pub mod live;
 pub mod net;
+mod observed;
 pub mod policy;
 pub mod processes;
 mod procfs;
@@ -47,12 +51,18 @@ use std::os::fd::RawFd;
 pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sandbox> {
     let prepared = spawn::Prepared::new(policy, argv, stdio)?;
     // Hostnames resolve now, once, and never inside a step.
-    let rules = supervisor::Rules {
+    let live = live::Live {
         net: net::resolve(&policy.net)?,
+        protocols: policy.net.protocols(),
+        tracks_processes: policy.tracks_processes(),
+        max_processes: policy.max_processes,
+        samples_memory: policy.max_memory.is_some(),
+        max_memory: policy.max_memory,
+    };
+    let rules = supervisor::Rules {
+        live: std::sync::Arc::new(parking_lot::Mutex::new(live)),
         unix: net::unix::UnixGate::new(&policy.fs_write),
         timeout_ms: policy.timeout_ms,
-        max_processes: policy.max_processes,
-        max_memory: policy.max_memory,
         max_cpu: policy.max_cpu,
     };
     let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;

@@ -16,28 +16,31 @@ const MEMORY_PERIOD_CLOSE: Duration = Duration::from_millis(10);
 /// The sum of resident anonymous and shared memory over the sandbox's
 /// processes, sampled; over the budget the sandbox is killed.
 pub struct MemoryLimit {
-    budget: u64,
     pub timer: OwnedFd,
 }
 
 impl MemoryLimit {
-    pub fn new(budget: u64) -> SysResult<MemoryLimit> {
+    pub fn new() -> SysResult<MemoryLimit> {
         Ok(MemoryLimit {
-            budget,
             timer: timer::after(MEMORY_PERIOD_CLOSE)?,
         })
     }
 
     /// Samples the sandbox and re-arms the timer; true when over budget,
     /// or when the sandbox could not be measured (fail closed).
-    pub fn over_budget(&mut self, processes: &mut Processes) -> bool {
+    /// The budget is the live one (the host may change it); `None` only
+    /// keeps the timer going.
+    pub fn over_budget(&mut self, processes: &mut Processes, budget: Option<u64>) -> bool {
+        let Some(budget) = budget else {
+            return timer::arm(&self.timer, MEMORY_PERIOD_RELAXED).is_err();
+        };
         let Some(used) = processes.resident_bytes() else {
             return true;
         };
-        if used > self.budget {
+        if used > budget {
             return true;
         }
-        let period = if used >= self.budget / 2 {
+        let period = if used >= budget / 2 {
             MEMORY_PERIOD_CLOSE
         } else {
             MEMORY_PERIOD_RELAXED
@@ -83,6 +86,11 @@ impl CpuThrottle {
             last: Instant::now(),
             stopped: false,
         })
+    }
+
+    /// Is the sandbox stopped by the throttle now?
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     fn share_of(percent: u32, wall: Duration) -> i64 {

@@ -45,6 +45,9 @@ pub struct Policy {
     pub net: NetPolicy,
     /// Syscalls routed to the supervisor, which denies what it has no handler for.
     pub(crate) supervised: Vec<i64>,
+    /// The event kinds an observer asked for (`events::kind`): what the
+    /// filter must trap for it.
+    pub event_mask: u32,
     /// The Landlock ruleset and BPF program, built at the first spawn after
     /// the last change and shared by the spawns that follow.
     compiled: CompiledCache,
@@ -239,9 +242,30 @@ impl Policy {
     }
 
     /// Does the supervisor need to know every process of the sandbox (and
-    /// so trap fork, vfork and clone)? Only when a limit counts them.
+    /// so trap fork, vfork and clone)? Only when a limit counts them, or an
+    /// observer asked for events about processes, or for exec and open
+    /// (which stop the whole sandbox while the call is shown).
     pub fn tracks_processes(&self) -> bool {
-        self.max_processes.is_some() || self.max_memory.is_some() || self.max_cpu.is_some()
+        use crate::events::kind;
+        self.max_processes.is_some()
+            || self.max_memory.is_some()
+            || self.max_cpu.is_some()
+            || self.event_mask & (kind::FORK | kind::EXIT | kind::EXEC | kind::OPEN) != 0
+    }
+
+    /// Asks for events of the kinds in `mask` (`events::kind`); the filter
+    /// then traps what they need. 0 asks for none.
+    pub fn observe(&mut self, mask: u32) -> Result<()> {
+        use crate::events::kind;
+        if mask & !kind::ALL != 0 {
+            return Err(Error::invalid(format!(
+                "on_event: mask {mask:#x} has bits that name no event kind (known: {:#x})",
+                kind::ALL
+            )));
+        }
+        self.changed();
+        self.event_mask = mask;
+        Ok(())
     }
 
     pub fn timeout_ms(&mut self, ms: u64) -> Result<()> {

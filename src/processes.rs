@@ -29,7 +29,7 @@ use crate::procfs::{
 };
 use crate::seccomp::notify::{Answer, Notification};
 use crate::sys::{self, process};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// How often, at most, /proc is scanned for processes we lost track of.
@@ -52,7 +52,6 @@ struct InFlight {
 }
 
 pub struct Processes {
-    limit: Option<u32>,
     main: libc::pid_t,
     main_exited: bool,
     /// The watchdog is the main process's child, but not the job's.
@@ -66,6 +65,11 @@ pub struct Processes {
     /// CPU time already charged for processes reaped since the last CPU
     /// sample: their reaper's children time will count it again.
     reaped_charged_ns: u64,
+    /// For exit events: the sandbox's epoll set, where each known
+    /// process's pidfd is added under `exit_tag + pid` once asked.
+    epoll: RawFd,
+    exit_tag: u64,
+    watch_exits: bool,
 }
 
 /// CPU time of the whole process `pid` (all its threads, live and dead),
@@ -94,9 +98,8 @@ fn children_cpu_ns(pid: libc::pid_t) -> Option<u64> {
 }
 
 impl Processes {
-    pub fn new(limit: Option<u32>, main: libc::pid_t, watchdog: libc::pid_t) -> Processes {
+    pub fn new(main: libc::pid_t, watchdog: libc::pid_t, epoll: RawFd, exit_tag: u64) -> Processes {
         let mut processes = Processes {
-            limit,
             main,
             main_exited: false,
             watchdog,
@@ -106,6 +109,9 @@ impl Processes {
             untracked: Vec::new(),
             last_scan: None,
             reaped_charged_ns: 0,
+            epoll,
+            exit_tag,
+            watch_exits: false,
         };
         processes.learn(main);
         processes
@@ -131,6 +137,9 @@ impl Processes {
         match process::pidfd_open(pid, 0) {
             Ok(fd) => {
                 self.untracked.retain(|&p| p != pid);
+                if self.watch_exits {
+                    self.watch_exit(pid, fd);
+                }
                 self.known.push(Known {
                     pid,
                     // SAFETY: a new fd we own.
@@ -149,6 +158,46 @@ impl Processes {
                 }
             }
         }
+    }
+
+    /// From now on every known process's exit wakes the epoll set.
+    pub fn watch_exits(&mut self) {
+        self.watch_exits = true;
+        let known: Vec<_> = self.known.iter().map(|k| (k.pid, k.pidfd.as_raw_fd())).collect();
+        for (pid, fd) in known {
+            self.watch_exit(pid, fd);
+        }
+    }
+
+    fn watch_exit(&self, pid: libc::pid_t, pidfd: RawFd) {
+        // The main process's exit comes through its own pidfd.
+        if pid == self.main {
+            return;
+        }
+        let mut event = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: self.exit_tag + pid as u64,
+        };
+        // SAFETY: event is valid for the call. A failure only loses the
+        // exit event, not the count.
+        unsafe { libc::epoll_ctl(self.epoll, libc::EPOLL_CTL_ADD, pidfd, &mut event) };
+    }
+
+    /// A watched process exited: stop watching it (its pidfd stays
+    /// readable), and say who its parent was.
+    pub fn exited(&mut self, pid: libc::pid_t) -> libc::pid_t {
+        if let Some(known) = self.known.iter().find(|k| k.pid == pid) {
+            // SAFETY: removing needs no event.
+            unsafe {
+                libc::epoll_ctl(
+                    self.epoll,
+                    libc::EPOLL_CTL_DEL,
+                    known.pidfd.as_raw_fd(),
+                    std::ptr::null_mut(),
+                )
+            };
+        }
+        procfs::parent_of(pid).unwrap_or(0)
     }
 
     /// Forgets the processes that were reaped.
@@ -255,6 +304,39 @@ impl Processes {
         }
     }
 
+    /// With the sandbox stopped: settles what it can, and drops the forks
+    /// in flight whose thread is now stopped without a new child (a stop
+    /// interrupts a fork, which the kernel restarts, trapped again, once
+    /// continued). True when every process is known.
+    pub fn settle_stopped(&mut self) -> bool {
+        self.prune();
+        self.settle(0);
+        let mut in_flight = std::mem::take(&mut self.in_flight);
+        in_flight.retain(|fork| {
+            // Stopped first, then its children: read in this order, the
+            // list is final.
+            if !matches!(procfs::task_state(fork.tid, fork.tid), Ok('T' | 't')) {
+                return true;
+            }
+            match children_of_thread(fork.tid) {
+                Ok(now) => {
+                    for pid in now.into_iter().filter(|p| !fork.before.contains(p)) {
+                        self.learn(pid);
+                    }
+                    false
+                }
+                Err(_) => true,
+            }
+        });
+        self.in_flight = in_flight;
+        self.in_flight.is_empty() && self.lost == 0 && self.untracked.is_empty()
+    }
+
+    /// The processes known now.
+    pub fn pids(&self) -> Vec<libc::pid_t> {
+        self.known.iter().map(|k| k.pid).collect()
+    }
+
     /// Finds every process in one of `groups` by reading all of /proc.
     fn scan(&mut self, groups: &[libc::pid_t]) {
         if self
@@ -292,6 +374,7 @@ impl Processes {
     pub fn admit_fork(
         &mut self,
         n: &Notification,
+        limit: Option<u32>,
         groups: &[libc::pid_t],
         is_live: impl Fn(u64) -> bool,
     ) -> Answer {
@@ -299,7 +382,7 @@ impl Processes {
         self.prune();
         // A fork bomb at its limit costs one poll per attempt: settling
         // could only lower the count through forks in flight.
-        if let Some(limit) = self.limit {
+        if let Some(limit) = limit {
             if self.in_flight.is_empty() && self.lost == 0 && self.known.len() >= limit as usize {
                 return Answer::Errno(libc::EAGAIN);
             }
@@ -317,7 +400,7 @@ impl Processes {
                 Err(_) => return Answer::Errno(libc::EAGAIN),
             }
         }
-        if let Some(limit) = self.limit {
+        if let Some(limit) = limit {
             if self.count() >= limit as usize {
                 return Answer::Errno(libc::EAGAIN);
             }
@@ -333,6 +416,14 @@ impl Processes {
         }
         self.in_flight.push(InFlight { tid, before });
         Answer::ContinueOnRegisters
+    }
+
+    /// Takes back the fork just admitted for thread `tid` (an observer
+    /// refused it).
+    pub fn cancel_fork(&mut self, tid: libc::pid_t) {
+        if let Some(at) = self.in_flight.iter().rposition(|f| f.tid == tid) {
+            self.in_flight.remove(at);
+        }
     }
 
     /// Resident anonymous and shared memory of the whole sandbox.

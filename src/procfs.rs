@@ -51,6 +51,22 @@ pub fn thread_ended(tid: libc::pid_t) -> Read<bool> {
     }
 }
 
+/// The state letter of thread `tid` of process `pid` (R, S, D, T, t, Z...).
+pub fn task_state(pid: libc::pid_t, tid: libc::pid_t) -> Read<char> {
+    let stat = read(format!("/proc/{pid}/task/{tid}/stat"))?;
+    let state = stat_fields(&stat)?.next().ok_or(libc::EIO)?;
+    state.chars().next().ok_or(libc::EIO)
+}
+
+/// The syscall thread `tid` is blocked in (EBUSY while it runs).
+pub fn current_syscall(pid: libc::pid_t, tid: libc::pid_t) -> Read<i64> {
+    let text = read(format!("/proc/{pid}/task/{tid}/syscall"))?;
+    text.split_ascii_whitespace()
+        .next()
+        .and_then(|nr| nr.parse().ok())
+        .ok_or(libc::EBUSY)
+}
+
 /// `cutime + cstime`: the CPU time of the children `pid` reaped, in clock
 /// ticks.
 pub fn children_cpu_ticks(pid: libc::pid_t) -> Read<u64> {
@@ -120,6 +136,11 @@ mod tests {
         assert!(children_of_thread(pid).is_ok());
         assert!(children_cpu_ticks(pid).is_ok());
         assert_eq!(thread_ended(pid), Ok(false));
+        assert!(task_state(pid, pid).is_ok());
+        // Read by this thread itself: it is in the read() of that file.
+        // SAFETY: plain call.
+        let tid = unsafe { libc::gettid() };
+        assert_eq!(current_syscall(pid, tid), Ok(libc::SYS_read));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 use crate::error::{strerror, Error, Result};
 use crate::policy::{Compiled, Policy};
 use crate::sys::{self, process, seccomp as raw_seccomp};
+use crate::seccomp::notify::{Answer, Listener};
 use crate::watchdog::{self, Armed};
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -102,6 +103,9 @@ pub struct Prepared {
     /// The main process adopts the orphans of its tree, so every process
     /// of the sandbox stays under it where the supervisor can count it.
     adopt_orphans: bool,
+    /// The filter traps execve (exec events): the child's own is answered
+    /// during the handshake.
+    traps_exec: bool,
     /// argv of the watchdog's program.
     watchdog_argv: [*const libc::c_char; 2],
     /// The watchdog's stack until it execs (written only in the child's copy
@@ -242,6 +246,7 @@ impl Prepared {
             drop_bounding_set: effective & (1 << CAP_SETPCAP) != 0,
             last_cap: last_capability(),
             adopt_orphans: policy.tracks_processes(),
+            traps_exec: policy.event_mask & crate::events::kind::EXEC != 0,
             watchdog_argv: [c"sandlock-watchdog".as_ptr(), std::ptr::null()],
             watchdog_stack: std::iter::repeat_with(|| std::cell::UnsafeCell::new(0))
                 .take(watchdog::STACK_SIZE)
@@ -254,7 +259,7 @@ impl Prepared {
 pub struct Child {
     pub pid: libc::pid_t,
     pub pidfd: OwnedFd,
-    pub listener: OwnedFd,
+    pub listener: Listener,
     /// The watchdog, if one is running, and its pid (a child of the main
     /// process, which is not one of the sandbox's processes).
     pub watchdog: Option<OwnedFd>,
@@ -381,6 +386,34 @@ impl Handshake {
     /// Waits on the pidfd too: while we hold the child's end of the socket,
     /// a child killed before its first report would never give EOF.
     fn read_report(&self) -> Result<Option<Report>> {
+        self.read_report_with(None)
+    }
+
+    /// The report after the listener's, while answering the one trapped
+    /// call the child may make before it: its own execve, when the policy
+    /// traps exec (for exec events). That call runs our prepared argv in
+    /// the child's private memory, with no other thread or process that
+    /// could change it: let through. Anything else is refused.
+    fn read_report_serving(&self, listener: &Listener) -> Result<Option<Report>> {
+        self.read_report_with(Some(listener))
+    }
+
+    fn answer_spawn_call(&self, listener: &Listener) -> Result<()> {
+        let Ok(Some(n)) = listener.receive() else {
+            return Ok(());
+        };
+        let own_exec = n.pid as libc::pid_t == self.pid && n.nr == libc::SYS_execve;
+        let answer = if own_exec {
+            Answer::ContinueOnRegisters
+        } else {
+            Answer::Errno(libc::EPERM)
+        };
+        listener
+            .respond(n.id, answer)
+            .map_err(|e| Error::os("spawn: answering the child's execve", e))
+    }
+
+    fn read_report_with(&self, listener: Option<&Listener>) -> Result<Option<Report>> {
         let mut report = Report::default();
         loop {
             let mut fds = [
@@ -394,13 +427,27 @@ impl Handshake {
                     events: libc::POLLIN,
                     revents: 0,
                 },
+                libc::pollfd {
+                    fd: listener.map_or(-1, |l| l.raw()),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
             ];
             // SAFETY: valid pollfds.
-            if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            if unsafe { libc::poll(fds.as_mut_ptr(), 3, -1) } < 0 {
                 if sys::errno() == libc::EINTR {
                     continue;
                 }
                 return Err(Error::last_os("spawn: poll"));
+            }
+            // The report (or EOF) first: once the child has exec'd, what it
+            // traps is the supervisor's to answer.
+            let exec_pending = fds[0].revents == 0 && fds[1].revents == 0;
+            if let (Some(listener), true) =
+                (listener, exec_pending && fds[2].revents & libc::POLLIN != 0)
+            {
+                self.answer_spawn_call(listener)?;
+                continue;
             }
             if fds[0].revents == 0 {
                 // The child exited; a report it wrote first is still queued.
@@ -488,11 +535,16 @@ impl Handshake {
         if first.listener >= 0 {
             // SAFETY: the child created this fd in our table and reported
             // it; nothing else owns it.
-            let listener = unsafe { sys::own(first.listener) };
+            let listener = Listener::new(unsafe { sys::own(first.listener) });
             if first.kind != REPORT_LISTENER {
                 return Err(self.failure(prepared, first));
             }
-            return match self.read_report() {
+            let after = if prepared.traps_exec {
+                self.read_report_serving(&listener)
+            } else {
+                self.read_report()
+            };
+            return match after {
                 Ok(None) => Ok(Child {
                     pid: self.pid,
                     pidfd: self.pidfd,

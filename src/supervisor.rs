@@ -21,11 +21,16 @@
 //! carries the filter any more).
 
 use crate::error::{Error, Result};
+use crate::events::{kind, Event, Events, Observer, Verdict};
+use crate::freeze::{Freeze, Quiet};
 use crate::groups::Groups;
 use crate::limits::{CpuThrottle, MemoryLimit, Throttle};
+use crate::live;
 use crate::net::handler::{self, Outcome, Pending, PidfdCache};
-use crate::net::{unix::UnixGate, Resolved};
+use crate::net::unix::UnixGate;
+use crate::observed;
 use crate::processes::Processes;
+use std::cell::RefCell;
 use crate::seccomp::notify::{Answer, Listener, Notification};
 use crate::spawn::Child;
 use crate::sys::process::{self, ChildStatus};
@@ -74,8 +79,13 @@ pub struct Sandbox {
     over_memory: bool,
     exited: bool,
     denied: u64,
-    /// The network rules, with hostnames resolved at spawn.
-    net: Resolved,
+    /// What the host may change while the sandbox runs (network rules
+    /// with hostnames resolved at spawn, limits).
+    live: live::Shared,
+    /// The observer and the log of denials.
+    events: RefCell<Events>,
+    /// exec and open calls waiting for the sandbox to stop (freeze.rs).
+    freeze: Option<Freeze>,
     /// Where pathname unix sockets may be reached.
     unix: UnixGate,
     /// Trapped calls waiting for their socket (slot = epoll tag - TAG_PENDING).
@@ -101,22 +111,17 @@ const TAG_PIDFD: u64 = 1;
 const TAG_TIMER: u64 = 2;
 const TAG_MEMORY: u64 = 3;
 const TAG_CPU: u64 = 4;
-const TAG_PENDING: u64 = 5;
+const TAG_FREEZE: u64 = 5;
+/// A process's exit, for exit events: TAG_EXIT + pid.
+const TAG_EXIT: u64 = 1 << 40;
+const TAG_PENDING: u64 = 6;
 
 /// What the sandbox's supervisor needs of the policy beyond the child.
 pub struct Rules {
-    pub net: Resolved,
+    pub live: live::Shared,
     pub unix: UnixGate,
     pub timeout_ms: Option<u64>,
-    pub max_processes: Option<u32>,
-    pub max_memory: Option<u64>,
     pub max_cpu: Option<u32>,
-}
-
-impl Rules {
-    fn tracks_processes(&self) -> bool {
-        self.max_processes.is_some() || self.max_memory.is_some() || self.max_cpu.is_some()
-    }
 }
 
 /// The timers of the limits, in the epoll set.
@@ -153,7 +158,7 @@ impl Sandbox {
             let readable = libc::EPOLLIN as u32;
             epoll_add(
                 epoll.as_raw_fd(),
-                child.listener.as_raw_fd(),
+                child.listener.raw(),
                 readable,
                 TAG_LISTENER,
             )?;
@@ -172,13 +177,14 @@ impl Sandbox {
                 }
                 None => None,
             };
-            let memory = match rules.max_memory {
-                Some(bytes) => {
-                    let m = MemoryLimit::new(bytes).map_err(|e| Error::os("timerfd", e))?;
+            let samples_memory = rules.live.lock().samples_memory;
+            let memory = match samples_memory {
+                true => {
+                    let m = MemoryLimit::new().map_err(|e| Error::os("timerfd", e))?;
                     epoll_add(epoll.as_raw_fd(), m.timer.as_raw_fd(), readable, TAG_MEMORY)?;
                     Some(m)
                 }
-                None => None,
+                false => None,
             };
             let cpu = match rules.max_cpu {
                 Some(percent) => {
@@ -198,13 +204,13 @@ impl Sandbox {
                 return Err(e);
             }
         };
-        let processes = rules
-            .tracks_processes()
-            .then(|| Processes::new(rules.max_processes, child.pid, child.watchdog_pid));
+        let tracks = rules.live.lock().tracks_processes;
+        let processes =
+            tracks.then(|| Processes::new(child.pid, child.watchdog_pid, epoll.as_raw_fd(), TAG_EXIT));
         Ok(Sandbox {
             pid: child.pid,
             pidfd: child.pidfd,
-            listener: Listener::new(child.listener),
+            listener: child.listener,
             epoll,
             timer,
             main_exited: false,
@@ -215,7 +221,9 @@ impl Sandbox {
             over_memory: false,
             exited: false,
             denied: 0,
-            net: rules.net,
+            live: rules.live,
+            events: RefCell::new(Events::new()),
+            freeze: None,
             unix: rules.unix,
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
@@ -311,13 +319,22 @@ impl Sandbox {
                     if let Some(processes) = &mut self.processes {
                         processes.main_exited();
                     }
+                    // SAFETY: plain call: the main process's parent is us.
+                    self.note_exit(self.pid, unsafe { libc::getpid() });
                 }
                 TAG_TIMER => self.on_timeout(),
                 TAG_MEMORY => self.on_memory_sample(),
                 TAG_CPU => self.on_cpu_sample(),
+                TAG_FREEZE => self.advance_freeze(),
+                tag if tag >= TAG_EXIT => {
+                    let pid = (tag - TAG_EXIT) as libc::pid_t;
+                    let parent = self.processes.as_mut().map_or(0, |p| p.exited(pid));
+                    self.note_exit(pid, parent);
+                }
                 _ => self.resume_pending((tag - TAG_PENDING) as usize),
             }
         }
+        self.apply_kill_verdict();
         self.forget_vanished_pending();
         let hang_up = (libc::EPOLLHUP | libc::EPOLLERR) as u32;
         if listener & libc::EPOLLIN as u32 == 0 && listener & hang_up != 0 {
@@ -333,6 +350,7 @@ impl Sandbox {
                 // Their timers leave the set with them.
                 self.memory = None;
                 self.cpu = None;
+                self.freeze = None;
                 self.exited = true;
                 return Ok(Step::Exited);
             }
@@ -341,7 +359,52 @@ impl Sandbox {
         // and it should find the CPU free rather than wait behind our
         // bookkeeping.
         let more = listener & libc::EPOLLIN as u32 != 0 && self.handle_notifications()?;
+        self.apply_kill_verdict();
         Ok(if more { Step::More } else { Step::Idle })
+    }
+
+    /// An observer's kill verdict ends the whole sandbox.
+    fn apply_kill_verdict(&mut self) {
+        if self.events.get_mut().kill && !self.kill_requested {
+            self.kill_requested = true;
+            self.kill_all(libc::SIGKILL);
+        }
+    }
+
+    fn note_exit(&mut self, pid: libc::pid_t, ppid: libc::pid_t) {
+        let events = self.events.get_mut();
+        if events.wants(kind::EXIT) {
+            events.note(Event {
+                kind: kind::EXIT,
+                nr: -1,
+                pid,
+                tid: pid,
+                ppid,
+                ..Event::default()
+            });
+        }
+    }
+
+    /// Shows the sandbox's events to `observer`, for the kinds in `mask`
+    /// (which the filter was built to trap: `Policy::observe`).
+    pub fn set_observer(&mut self, mask: u32, observer: Box<dyn Observer>) {
+        self.events.get_mut().set_observer(mask, observer);
+        if mask & kind::EXIT != 0 {
+            if let Some(processes) = &mut self.processes {
+                processes.watch_exits();
+            }
+        }
+    }
+
+    /// The oldest logged event (denials, audits, limits), and how many
+    /// were dropped before it because the log was full.
+    pub fn next_event(&mut self) -> Option<(Event, u64)> {
+        self.events.get_mut().pop()
+    }
+
+    /// What the host may change while the sandbox runs.
+    pub fn live(&self) -> &live::Shared {
+        &self.live
     }
 
     /// A pending call's fd is ready: answer it, or keep waiting.
@@ -406,6 +469,13 @@ impl Sandbox {
             let pending = self.listener_readable();
             if let Some(notification) = notification {
                 handled += 1;
+                if self.wants_frozen(&notification) {
+                    self.freeze_for(notification);
+                    if !pending {
+                        return Ok(false);
+                    }
+                    continue;
+                }
                 let answer = match self.decide(&notification) {
                     Outcome::Answer(answer) => Some(answer),
                     // Parked: answered when its fd is ready. If it cannot be
@@ -438,10 +508,12 @@ impl Sandbox {
     /// Whatever has no handler is denied.
     fn decide(&mut self, notification: &Notification) -> Outcome {
         let mut ctx = handler::Context {
-            rules: &self.net,
+            call: notification,
+            live: &self.live,
             unix: &self.unix,
             listener: &self.listener,
             pidfds: &mut self.pidfds,
+            events: &self.events,
         };
         match notification.nr {
             libc::SYS_connect => handler::connect(&mut ctx, notification),
@@ -449,19 +521,9 @@ impl Sandbox {
             libc::SYS_sendmsg => handler::sendmsg(&mut ctx, notification),
             libc::SYS_sendmmsg => handler::sendmmsg(&mut ctx, notification),
             libc::SYS_bind => handler::bind(&mut ctx, notification),
-            libc::SYS_fork | libc::SYS_vfork | libc::SYS_clone => match &mut self.processes {
-                Some(processes) => {
-                    let listener = &self.listener;
-                    let groups = self.groups.ids(self.pid);
-                    Outcome::Answer(
-                        processes.admit_fork(notification, &groups, |id| listener.is_live(id)),
-                    )
-                }
-                None => {
-                    self.denied += 1;
-                    Outcome::Answer(Answer::Errno(libc::EPERM))
-                }
-            },
+            libc::SYS_fork | libc::SYS_vfork | libc::SYS_clone => {
+                Outcome::Answer(self.decide_fork(notification))
+            }
             libc::SYS_setsid => {
                 let listener = &self.listener;
                 Outcome::Answer(self.groups.setsid(notification, |id| listener.is_live(id)))
@@ -473,10 +535,156 @@ impl Sandbox {
                         .setpgid(notification, self.pid, |id| listener.is_live(id)),
                 )
             }
+            // Trapped for an observer that is gone or never came: the
+            // number alone decides, the call runs as made.
+            nr if observed::kind_of(nr).is_some() => Outcome::Answer(Answer::ContinueOnRegisters),
             _ => {
                 self.denied += 1;
+                self.events.get_mut().decide(Event {
+                    kind: kind::DENIAL,
+                    nr: notification.nr,
+                    pid: crate::procfs::process_of(notification.pid as i32).unwrap_or(0),
+                    tid: notification.pid as i32,
+                    denied: libc::EPERM,
+                    detail: "no handler for this trapped syscall",
+                    ..Event::default()
+                });
                 Outcome::Answer(Answer::Errno(libc::EPERM))
             }
+        }
+    }
+
+    /// fork, vfork or a process clone: counted against max_processes (a
+    /// refusal is a limit event), then shown to an observer of forks.
+    fn decide_fork(&mut self, n: &Notification) -> Answer {
+        let Some(processes) = &mut self.processes else {
+            self.denied += 1;
+            return Answer::Errno(libc::EPERM);
+        };
+        let limit = self.live.lock().max_processes;
+        let groups = self.groups.ids(self.pid);
+        let listener = &self.listener;
+        let answer = processes.admit_fork(n, limit, &groups, |id| listener.is_live(id));
+        let tid = n.pid as libc::pid_t;
+        let events = self.events.get_mut();
+        let event = || Event {
+            kind: kind::FORK,
+            nr: n.nr,
+            pid: crate::procfs::process_of(tid).unwrap_or(tid),
+            tid,
+            flags: n.args[0] as i64,
+            ..Event::default()
+        };
+        match answer {
+            Answer::Errno(libc::EAGAIN) if limit.is_some() => {
+                events.note(Event {
+                    kind: kind::LIMIT,
+                    denied: libc::EAGAIN,
+                    detail: "max_processes",
+                    ..event()
+                });
+                answer
+            }
+            Answer::ContinueOnRegisters if events.wants(kind::FORK) => {
+                let mut shown = event();
+                shown.ppid = crate::procfs::parent_of(shown.pid).unwrap_or(0);
+                match events.decide(shown) {
+                    Verdict::Allow | Verdict::Audit => answer,
+                    Verdict::Deny(errno) => {
+                        processes.cancel_fork(tid);
+                        Answer::Errno(errno)
+                    }
+                    Verdict::Kill => {
+                        processes.cancel_fork(tid);
+                        Answer::Errno(libc::EPERM)
+                    }
+                }
+            }
+            answer => answer,
+        }
+    }
+
+    /// Is this an exec or open the observer wants to see (and so must be
+    /// shown with the sandbox stopped)?
+    fn wants_frozen(&self, n: &Notification) -> bool {
+        observed::kind_of(n.nr).is_some_and(|k| self.events.borrow().wants(k))
+    }
+
+    /// Stops the sandbox (if not stopped already) and queues the call until
+    /// every other task is seen stopped.
+    fn freeze_for(&mut self, n: Notification) {
+        if let Some(freeze) = &mut self.freeze {
+            freeze.waiting.push_back(n);
+            return;
+        }
+        let freeze = match Freeze::new(n) {
+            Ok(f) => f,
+            Err(_) => {
+                let _ = self.listener.respond(n.id, Answer::Errno(libc::EAGAIN));
+                return;
+            }
+        };
+        if epoll_add(
+            self.fd(),
+            freeze.timer.as_raw_fd(),
+            libc::EPOLLIN as u32,
+            TAG_FREEZE,
+        )
+        .is_err()
+        {
+            let _ = self.listener.respond(n.id, Answer::Errno(libc::EAGAIN));
+            return;
+        }
+        self.freeze = Some(freeze);
+        self.kill_all(libc::SIGSTOP);
+    }
+
+    /// The freeze's timer: once the sandbox is quiet, show each waiting
+    /// call, answer it, and continue the sandbox.
+    fn advance_freeze(&mut self) {
+        let Some(freeze) = &self.freeze else { return };
+        let mut exempt: Vec<libc::pid_t> =
+            freeze.waiting.iter().map(|n| n.pid as libc::pid_t).collect();
+        exempt.extend(self.pending.iter().flatten().map(|p| p.tid));
+        let quiet = match &mut self.processes {
+            Some(processes) => freeze.check(processes, &exempt),
+            None => Quiet::TooLong,
+        };
+        if quiet == Quiet::NotYet {
+            return;
+        }
+        let Some(freeze) = self.freeze.take() else { return };
+        for n in freeze.waiting {
+            let answer = if quiet == Quiet::Yes {
+                self.show_frozen(&n)
+            } else {
+                Answer::Errno(libc::EAGAIN)
+            };
+            if self.listener.respond(n.id, answer).is_err() {
+                self.kill_all(libc::SIGKILL);
+            }
+        }
+        // Not if the CPU throttle holds it stopped: its timer continues it.
+        if !self.cpu.as_ref().is_some_and(|c| c.stopped()) {
+            self.kill_all(libc::SIGCONT);
+        }
+        self.apply_kill_verdict();
+    }
+
+    /// With the sandbox stopped: read the call, show it, and answer.
+    fn show_frozen(&mut self, n: &Notification) -> Answer {
+        let event = match observed::read_event(n) {
+            Ok(event) => event,
+            Err(errno) => return Answer::Errno(errno),
+        };
+        // Read while the caller still waited: the event is its call.
+        if !self.listener.is_live(n.id) {
+            return Answer::Errno(libc::EINTR);
+        }
+        match self.events.get_mut().decide(event) {
+            Verdict::Allow | Verdict::Audit => Answer::ContinueFrozen,
+            Verdict::Deny(errno) => Answer::Errno(errno),
+            Verdict::Kill => Answer::Errno(libc::EPERM),
         }
     }
 
@@ -495,10 +703,19 @@ impl Sandbox {
         let (Some(memory), Some(processes)) = (&mut self.memory, &mut self.processes) else {
             return;
         };
-        if memory.over_budget(processes) {
+        let budget = self.live.lock().max_memory;
+        if memory.over_budget(processes, budget) {
             self.memory = None;
             if self.main_status.is_none() && !self.timed_out {
                 self.over_memory = true;
+                self.events.get_mut().note(Event {
+                    kind: kind::LIMIT,
+                    nr: -1,
+                    pid: self.pid,
+                    denied: libc::ENOMEM,
+                    detail: "max_memory",
+                    ..Event::default()
+                });
                 self.kill_all(libc::SIGKILL);
             }
         }

@@ -5,6 +5,7 @@
 
 #![allow(non_camel_case_types)]
 
+mod events;
 mod policy;
 mod sandbox;
 

@@ -14,6 +14,8 @@ pub struct sandlock_policy {
     /// The last failure's message; behind a lock because sandlock_spawn()
     /// records its failures here through a const pointer.
     pub(crate) error: Mutex<CString>,
+    /// The event callback, bound to each sandbox spawned.
+    pub(crate) callback: Option<super::events::Callback>,
 }
 
 impl sandlock_policy {
@@ -49,6 +51,7 @@ pub extern "C" fn sandlock_policy_new() -> *mut sandlock_policy {
         Ok(Box::into_raw(Box::new(sandlock_policy {
             policy: Policy::new(),
             error: Mutex::new(CString::default()),
+            callback: None,
         })))
     })
     .unwrap_or(std::ptr::null_mut())

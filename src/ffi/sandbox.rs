@@ -4,7 +4,9 @@ use super::policy::sandlock_policy;
 use super::{c_message, c_path, guarded};
 use crate::error::{Error, Result};
 use crate::spawn::MAX_ARGS;
+use super::events::{CallbackObserver, EventText};
 use crate::supervisor::{ExitReason, Sandbox, Step};
+use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CString, OsStr};
 
 /// Nothing left now: go back to polling.
@@ -41,20 +43,44 @@ pub struct sandlock_spawn_opts {
 }
 
 /// A running (or finished) sandbox. Free with sandlock_sandbox_free().
+///
+/// Only shared references to the handle are ever made: an event callback
+/// runs inside a step and may call back with the same pointer, so the
+/// parts it may change (the live policy, the error message) sit behind
+/// their own cells, and the sandbox itself behind a RefCell whose borrow
+/// by the step makes every other call on it fail with EBUSY.
 pub struct sandlock_sandbox {
-    sandbox: Sandbox,
-    error: CString,
+    sandbox: RefCell<Sandbox>,
+    pub(crate) live: crate::live::Shared,
+    pid: libc::pid_t,
+    fd: c_int,
+    error: RefCell<CString>,
+    /// The strings of the event next_event handed out last.
+    pub(crate) last_event: RefCell<Option<EventText>>,
 }
 
 impl sandlock_sandbox {
-    fn record(&mut self, result: Result<i32>) -> c_int {
+    fn record(&self, result: Result<i32>) -> c_int {
         match result {
             Ok(v) => v,
             Err(e) => {
-                self.error = c_message(e.message());
+                if let Ok(mut error) = self.error.try_borrow_mut() {
+                    *error = c_message(e.message());
+                }
                 -e.errno()
             }
         }
+    }
+
+    /// The sandbox, unless a step is running (a call from an event
+    /// callback).
+    pub(crate) fn sandbox_mut(&self) -> Result<std::cell::RefMut<'_, Sandbox>> {
+        self.sandbox.try_borrow_mut().map_err(|_| {
+            Error::new(
+                libc::EBUSY,
+                "the sandbox is being stepped: from an event callback only the live policy calls work (use the KILL verdict to kill)",
+            )
+        })
     }
 }
 
@@ -138,32 +164,58 @@ pub extern "C" fn sandlock_spawn(
         let stdio = stdio_from(opts)?;
         let sandbox = crate::spawn(&handle.policy, &args, stdio)?;
         let boxed = Box::new(sandlock_sandbox {
-            sandbox,
-            error: CString::default(),
+            live: sandbox.live().clone(),
+            pid: sandbox.pid(),
+            fd: sandbox.fd(),
+            sandbox: RefCell::new(sandbox),
+            error: RefCell::new(CString::default()),
+            last_event: RefCell::new(None),
         });
+        let raw = Box::into_raw(boxed);
+        if let Some(callback) = handle.callback {
+            let observer = CallbackObserver {
+                callback,
+                sandbox: raw,
+            };
+            // SAFETY: raw was just made from a Box and is not shared yet.
+            unsafe { &*raw }
+                .sandbox
+                .borrow_mut()
+                .set_observer(callback.mask, Box::new(observer));
+        }
         // SAFETY: out was checked non-NULL.
-        unsafe { *out = Box::into_raw(boxed) };
+        unsafe { *out = raw };
         Ok(0)
     });
     handle.record(result)
 }
 
-fn with_sandbox(
-    sb: *mut sandlock_sandbox,
-    body: impl FnOnce(&mut Sandbox) -> Result<i32>,
+/// Runs `body` on the handle behind `sb` (NULL: -EINVAL), recording a
+/// failure's message on it.
+pub(crate) fn with_handle(
+    sb: *const sandlock_sandbox,
+    body: impl FnOnce(&sandlock_sandbox) -> Result<i32>,
 ) -> c_int {
-    // SAFETY: NULL or a pointer from sandlock_spawn.
-    let Some(handle) = (unsafe { sb.as_mut() }) else {
+    // SAFETY: NULL or a pointer from sandlock_spawn; only shared references
+    // are made (see sandlock_sandbox).
+    let Some(handle) = (unsafe { sb.as_ref() }) else {
         return -libc::EINVAL;
     };
-    let result = guarded(|| body(&mut handle.sandbox));
+    let result = guarded(|| body(handle));
     handle.record(result)
+}
+
+fn with_sandbox(sb: *mut sandlock_sandbox, body: impl FnOnce(&mut Sandbox) -> Result<i32>) -> c_int {
+    with_handle(sb, |handle| body(&mut *handle.sandbox_mut()?))
 }
 
 fn read_sandbox(sb: *const sandlock_sandbox, body: impl FnOnce(&Sandbox) -> i32) -> c_int {
     // SAFETY: NULL or a pointer from sandlock_spawn.
     match unsafe { sb.as_ref() } {
-        Some(handle) => body(&handle.sandbox),
+        Some(handle) => match handle.sandbox.try_borrow() {
+            Ok(sandbox) => body(&sandbox),
+            Err(_) => -libc::EBUSY,
+        },
         None => -libc::EINVAL,
     }
 }
@@ -173,7 +225,8 @@ fn read_sandbox(sb: *const sandlock_sandbox, body: impl FnOnce(&Sandbox) -> i32)
 /// not close it.
 #[no_mangle]
 pub extern "C" fn sandlock_sandbox_fd(sb: *const sandlock_sandbox) -> c_int {
-    read_sandbox(sb, |s| s.fd())
+    // SAFETY: NULL or a live sandbox.
+    unsafe { sb.as_ref() }.map_or(-libc::EINVAL, |handle| handle.fd)
 }
 
 /// How long the host may poll() at most before calling
@@ -187,7 +240,8 @@ pub extern "C" fn sandlock_sandbox_timeout_ms(sb: *const sandlock_sandbox) -> c_
 /// The pid of the sandbox's main process.
 #[no_mangle]
 pub extern "C" fn sandlock_sandbox_pid(sb: *const sandlock_sandbox) -> libc::pid_t {
-    read_sandbox(sb, |s| s.pid())
+    // SAFETY: NULL or a live sandbox.
+    unsafe { sb.as_ref() }.map_or(-libc::EINVAL, |handle| handle.pid)
 }
 
 /// The message of the last failed call on `sb`, "" when none.
@@ -195,7 +249,11 @@ pub extern "C" fn sandlock_sandbox_pid(sb: *const sandlock_sandbox) -> libc::pid
 pub extern "C" fn sandlock_sandbox_error(sb: *const sandlock_sandbox) -> *const c_char {
     // SAFETY: NULL or a live sandbox.
     match unsafe { sb.as_ref() } {
-        Some(handle) => handle.error.as_ptr(),
+        // The string lives in the handle until the next failure replaces it.
+        Some(handle) => match handle.error.try_borrow() {
+            Ok(error) => error.as_ptr(),
+            Err(_) => c"".as_ptr(),
+        },
         None => c"invalid argument: NULL sandbox".as_ptr(),
     }
 }
@@ -229,13 +287,19 @@ pub extern "C" fn sandlock_sandbox_wait(sb: *mut sandlock_sandbox) -> c_int {
 /// Kills and reaps whatever is left and frees the sandbox. NULL is ignored.
 #[no_mangle]
 pub extern "C" fn sandlock_sandbox_free(sb: *mut sandlock_sandbox) {
-    if !sb.is_null() {
-        // SAFETY: sb came from sandlock_spawn and is freed once.
-        let _ = guarded(|| {
-            drop(unsafe { Box::from_raw(sb) });
-            Ok(())
-        });
+    // SAFETY: NULL or a pointer from sandlock_spawn.
+    let Some(handle) = (unsafe { sb.as_ref() }) else {
+        return;
+    };
+    // From inside an event callback the step still uses it: ignored.
+    if handle.sandbox.try_borrow_mut().is_err() {
+        return;
     }
+    // SAFETY: sb came from sandlock_spawn and is freed once.
+    let _ = guarded(|| {
+        drop(unsafe { Box::from_raw(sb) });
+        Ok(())
+    });
 }
 
 /// SANDLOCK_EXIT_* (SANDLOCK_EXIT_RUNNING until SANDLOCK_STEP_EXITED).

@@ -14,8 +14,13 @@
 
 use super::sockaddr::{self, Address};
 use super::unix::{proc_path, UnixGate};
-use super::{Protocol, Resolved};
+use super::Protocol;
+use crate::events::{kind as event_kind, Destination as Dest, Event, Events, Verdict};
+use crate::live::Live;
+use crate::procfs;
 use crate::seccomp::notify::{Answer, Listener, Notification};
+use parking_lot::Mutex;
+use std::cell::RefCell;
 use crate::sys::{self, memory, process};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
@@ -85,10 +90,48 @@ enum Progress {
 
 /// What the handlers need from the sandbox.
 pub struct Context<'a> {
-    pub rules: &'a Resolved,
+    /// The trapped call being decided.
+    pub call: &'a Notification,
+    pub live: &'a Mutex<Live>,
     pub unix: &'a UnixGate,
     pub listener: &'a Listener,
     pub pidfds: &'a mut PidfdCache,
+    pub events: &'a RefCell<Events>,
+}
+
+fn protocol_number(protocol: Protocol) -> i32 {
+    match protocol {
+        Protocol::Tcp => libc::IPPROTO_TCP,
+        Protocol::Udp => libc::IPPROTO_UDP,
+        Protocol::Icmp => libc::IPPROTO_ICMP,
+    }
+}
+
+/// Shows the call's destination to the observer (when it asked, or when
+/// the built-in rules deny it: denials are logged) and returns the errno
+/// of the verdict. The destination shown is the copy the call will use.
+fn observe(ctx: &Context, kind: u32, destination: Dest, denied: i32) -> Result<(), i32> {
+    if denied == 0 && !ctx.events.borrow().wants(kind) {
+        return Ok(());
+    }
+    let tid = ctx.call.pid as libc::pid_t;
+    let pid = procfs::process_of(tid).unwrap_or(tid);
+    let event = Event {
+        kind,
+        nr: ctx.call.nr,
+        pid,
+        tid,
+        ppid: procfs::parent_of(pid).unwrap_or(0),
+        denied,
+        destination: Some(destination),
+        ..Event::default()
+    };
+    let verdict = ctx.events.borrow_mut().decide(event);
+    match verdict {
+        Verdict::Allow | Verdict::Audit => Ok(()),
+        Verdict::Deny(errno) => Err(errno),
+        Verdict::Kill => Err(libc::EPERM),
+    }
 }
 
 /// pidfds of the threads that made trapped calls, so a busy thread costs
@@ -224,9 +267,17 @@ fn check_destination(
     match (kind, address) {
         (_, Address::Unspec) => Ok(None),
         (Kind::Inet(protocol), Address::Inet(sa)) => {
-            if !ctx.rules.permits(protocol, sa.ip(), sa.port()) {
-                return Err(libc::EACCES);
-            }
+            let permitted = ctx.live.lock().net.permits(protocol, sa.ip(), sa.port());
+            let shown = Dest::Inet {
+                address: *sa,
+                protocol: protocol_number(protocol),
+            };
+            observe(
+                ctx,
+                event_kind::CONNECT,
+                shown,
+                if permitted { 0 } else { libc::EACCES },
+            )?;
             Ok(Some(Destination {
                 bytes: sockaddr::encode_bytes(sa),
                 _target: None,
@@ -234,6 +285,7 @@ fn check_destination(
         }
         (Kind::Inet(_), _) => Err(libc::EAFNOSUPPORT),
         (Kind::Unix { .. }, Address::UnixPath(path)) => {
+            observe(ctx, event_kind::CONNECT, Dest::Unix(path.clone()), 0)?;
             let target = ctx.unix.open_socket(tid, path)?;
             let bytes =
                 sockaddr::encode_unix_bytes(&proc_path(&target, None)).ok_or(libc::ENAMETOOLONG)?;
@@ -763,13 +815,22 @@ pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
     let bytes: Vec<u8> = match (kind(&socket), &address) {
         (Err(e), _) => return deny(e),
         (Ok(Kind::Inet(protocol)), Address::Inet(sa)) => {
-            if !ctx.rules.may_bind(protocol, sa.port()) {
-                return deny(libc::EACCES);
+            let permitted = ctx.live.lock().net.may_bind(protocol, sa.port());
+            let shown = Dest::Inet {
+                address: *sa,
+                protocol: protocol_number(protocol),
+            };
+            let denied = if permitted { 0 } else { libc::EACCES };
+            if let Err(e) = observe(ctx, event_kind::BIND, shown, denied) {
+                return deny(e);
             }
             sockaddr::encode_bytes(sa)
         }
         (Ok(Kind::Inet(_)), _) => return deny(libc::EAFNOSUPPORT),
         (Ok(Kind::Unix { .. }), Address::UnixPath(path)) => {
+            if let Err(e) = observe(ctx, event_kind::BIND, Dest::Unix(path.clone()), 0) {
+                return deny(e);
+            }
             // Made here, the socket file must land where the child could
             // make it: beneath an fs_write tree.
             let (dir, name) = match ctx.unix.open_parent(tid, path) {

@@ -144,13 +144,40 @@ pub fn resolve(policy: &NetPolicy) -> Result<Resolved> {
 }
 
 impl Resolved {
+    /// From now on no destination is allowed (bind ports are kept).
+    pub fn clear_destinations(&mut self) {
+        self.allow.clear();
+        self.deny.clear();
+        self.default_allow = false;
+    }
+
+    /// Adds an allow rule whose target needs no name lookup (a step never
+    /// waits on DNS).
+    pub fn grant(&mut self, rule: &Rule) -> Result<()> {
+        let nets = match &rule.target {
+            Target::Any => None,
+            Target::Cidr(cidr) => Some(vec![*cidr]),
+            Target::Host(name) => {
+                return Err(Error::invalid(format!(
+                    "net_allow: \"{name}\": a running sandbox takes addresses only (hostnames resolve at spawn)"
+                )))
+            }
+        };
+        self.allow.push(ResolvedRule {
+            protocols: rule.protocols,
+            nets,
+            ports: rule.ports.clone(),
+        });
+        Ok(())
+    }
+
     /// May a `protocol` socket reach `ip:port`? Checked on the address the
     /// packet really reaches: IPv4-mapped IPv6 as IPv4, 0.0.0.0 and :: as
     /// the loopback address.
     pub fn permits(&self, protocol: Protocol, ip: IpAddr, port: u16) -> bool {
         let ip = effective_destination(ip);
-        if self.default_allow {
-            return !self.deny.iter().any(|cidr| cidr.contains(ip));
+        if self.default_allow && !self.deny.iter().any(|cidr| cidr.contains(ip)) {
+            return true;
         }
         self.allow.iter().any(|rule| {
             let proto_ok = match protocol {

@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::policy::Policy;
 #[cfg(test)]
 use crate::sys::seccomp::AUDIT_ARCH_I386;
+use crate::events::kind;
 use crate::sys::seccomp::{AUDIT_ARCH_X86_64, SECCOMP_RET_USER_NOTIF, X32_SYSCALL_BIT};
 use seccompiler::{
     sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
@@ -299,6 +300,17 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
     if policy.tracks_processes() {
         calls.push(nr("fork"));
         calls.push(nr("vfork"));
+    }
+    // Only what an observer asked for: without one, nothing more.
+    let events = policy.event_mask;
+    if events & kind::EXEC != 0 {
+        calls.extend([nr("execve"), nr("execveat")]);
+    }
+    if events & kind::OPEN != 0 {
+        calls.extend([nr("open"), nr("openat"), nr("openat2"), nr("creat")]);
+    }
+    if events & kind::BIND != 0 && !calls.contains(&nr("bind")) {
+        calls.push(nr("bind"));
     }
     calls
 }
@@ -727,6 +739,37 @@ mod tests {
             assert_eq!(verdict(p, "clone", [flags, 0, 0, 0, 0, 0]), EPERM);
             assert_eq!(verdict(p, "clone", [flags | THREAD, 0, 0, 0, 0, 0]), EPERM);
         }
+    }
+
+    #[test]
+    fn without_an_observer_nothing_more_is_trapped() {
+        let mut plain = Policy::new();
+        plain.net_allow("tcp://127.0.0.1:80").unwrap();
+        let mut observed = plain.clone();
+        // Kinds that need no trap of their own: the same program.
+        observed
+            .observe(kind::CONNECT | kind::LIMIT | kind::DENIAL)
+            .unwrap();
+        assert_eq!(
+            build(&plain).unwrap().iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect::<Vec<_>>(),
+            build(&observed).unwrap().iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect::<Vec<_>>()
+        );
+        for name in ["execve", "execveat", "openat", "open", "fork", "bind"] {
+            assert_eq!(verdict(&plain, name, [0; 6]), RET_ALLOW, "{name}");
+        }
+        let mut exec = plain.clone();
+        exec.observe(kind::EXEC).unwrap();
+        for name in ["execve", "execveat", "fork", "vfork"] {
+            assert_eq!(verdict(&exec, name, [0; 6]), SECCOMP_RET_USER_NOTIF, "{name}");
+        }
+        assert_eq!(verdict(&exec, "openat", [0; 6]), RET_ALLOW);
+        let mut open = plain.clone();
+        open.observe(kind::OPEN | kind::BIND).unwrap();
+        for name in ["open", "openat", "openat2", "creat", "bind"] {
+            assert_eq!(verdict(&open, name, [0; 6]), SECCOMP_RET_USER_NOTIF, "{name}");
+        }
+        assert_eq!(verdict(&open, "execve", [0; 6]), RET_ALLOW);
+        assert!(plain.observe(1 << 20).is_err());
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub enum Answer {
     /// decisions made on the register arguments alone: the kernel re-reads
     /// any memory argument, which a sibling thread may have changed.
     ContinueOnRegisters,
+    /// The same for a call decided on its memory arguments while every
+    /// other task of the sandbox is stopped (`freeze`): nothing can change
+    /// that memory before the kernel reads it again.
+    ContinueFrozen,
 }
 
 const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
@@ -122,7 +126,7 @@ impl Listener {
                 error: -errno.abs().max(1),
                 flags: 0,
             },
-            Answer::ContinueOnRegisters => seccomp_notif_resp {
+            Answer::ContinueOnRegisters | Answer::ContinueFrozen => seccomp_notif_resp {
                 id,
                 val: 0,
                 error: 0,

@@ -61,3 +61,25 @@ pub fn write(tid: libc::pid_t, addr: u64, bytes: &[u8]) -> SysResult<()> {
     }
     Ok(())
 }
+
+/// The NUL-terminated string at `addr` in task `tid`, without its NUL, of
+/// at most `max` bytes (longer: ENAMETOOLONG). Read a page at a time, so a
+/// string that ends just before an unmapped page is read whole.
+pub fn read_c_string(tid: libc::pid_t, addr: u64, max: usize) -> SysResult<Vec<u8>> {
+    const PAGE: u64 = 4096;
+    let mut text = Vec::new();
+    let mut at = addr;
+    loop {
+        let chunk = (PAGE - at % PAGE) as usize;
+        let bytes = read(tid, at, chunk)?;
+        if let Some(end) = bytes.iter().position(|&b| b == 0) {
+            text.extend_from_slice(&bytes[..end]);
+            return Ok(text);
+        }
+        text.extend_from_slice(&bytes);
+        if text.len() > max {
+            return Err(libc::ENAMETOOLONG);
+        }
+        at += chunk as u64;
+    }
+}

@@ -1,0 +1,230 @@
+//! What the sandbox does, as events: shown to the host's observer (a C
+//! callback, through the ffi layer) for a verdict, and kept in a bounded
+//! log of denials and audits the host drains between steps.
+//!
+//! Observers run only inside `Sandbox::step`, on the caller's thread.
+//! They are shown copies: the bytes an event carries are the bytes the
+//! supervisor acts on (on-behalf calls), or were read while the whole
+//! sandbox was stopped (exec, open: see `freeze`).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+/// Event kinds, one bit each (the observer's mask).
+pub mod kind {
+    pub const EXEC: u32 = 1 << 0;
+    /// connect, and sendto/sendmsg/sendmmsg with a destination.
+    pub const CONNECT: u32 = 1 << 1;
+    pub const BIND: u32 = 1 << 2;
+    pub const OPEN: u32 = 1 << 3;
+    pub const FORK: u32 = 1 << 4;
+    pub const EXIT: u32 = 1 << 5;
+    pub const LIMIT: u32 = 1 << 6;
+    pub const DENIAL: u32 = 1 << 7;
+    pub const ALL: u32 = (1 << 8) - 1;
+}
+
+/// Where a network call goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Inet { address: SocketAddr, protocol: i32 },
+    Unix(Vec<u8>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Event {
+    pub kind: u32,
+    /// The syscall, or -1 for an event that is none (exit, a limit).
+    pub nr: i64,
+    pub pid: libc::pid_t,
+    pub tid: libc::pid_t,
+    pub ppid: libc::pid_t,
+    /// The errno the built-in policy answers with; 0 when it allows.
+    pub denied: i32,
+    pub destination: Option<Destination>,
+    /// exec and open: the path as the call gave it.
+    pub path: Option<Vec<u8>>,
+    /// exec: the arguments.
+    pub argv: Vec<Vec<u8>>,
+    /// open: the flags; fork: the clone flags.
+    pub flags: i64,
+    /// Which limit, or why a denial.
+    pub detail: &'static str,
+    /// In the log: the verdict that was applied.
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verdict {
+    #[default]
+    Allow,
+    /// Fail the call with this errno.
+    Deny(i32),
+    /// Allow, and keep the event in the log.
+    Audit,
+    /// Kill the whole sandbox.
+    Kill,
+}
+
+/// The host's side: sees an event, returns a verdict.
+pub trait Observer {
+    fn observe(&mut self, event: &Event) -> Verdict;
+}
+
+/// Most events the log keeps; past it the oldest go (and are counted).
+pub const LOG_CAPACITY: usize = 4096;
+
+/// The sandbox's events: its observer and its log.
+pub struct Events {
+    mask: u32,
+    observer: Option<Box<dyn Observer>>,
+    log: VecDeque<Event>,
+    dropped: u64,
+    /// A verdict asked for the whole sandbox to die.
+    pub kill: bool,
+}
+
+impl Events {
+    pub fn new() -> Events {
+        Events {
+            mask: 0,
+            observer: None,
+            log: VecDeque::new(),
+            dropped: 0,
+            kill: false,
+        }
+    }
+
+    pub fn set_observer(&mut self, mask: u32, observer: Box<dyn Observer>) {
+        self.mask = mask;
+        self.observer = Some(observer);
+    }
+
+    /// Does the observer want events of `kind`?
+    pub fn wants(&self, kind: u32) -> bool {
+        self.observer.is_some() && self.mask & kind != 0
+    }
+
+    /// Shows `event` to the observer if it asked for its kind, and returns
+    /// the verdict to apply: the built-in denial stands whatever the
+    /// observer says (it can only tighten), except that it may still kill.
+    /// Denials and audits go to the log.
+    pub fn decide(&mut self, mut event: Event) -> Verdict {
+        let asked = match (&mut self.observer, self.mask & event.kind != 0) {
+            (Some(observer), true) => Some(observer.observe(&event)),
+            _ => None,
+        };
+        let verdict = match (asked, event.denied) {
+            (Some(Verdict::Kill), _) => Verdict::Kill,
+            (_, errno) if errno != 0 => Verdict::Deny(errno),
+            (Some(verdict), _) => verdict,
+            (None, _) => Verdict::Allow,
+        };
+        if verdict == Verdict::Kill {
+            self.kill = true;
+        }
+        event.verdict = verdict;
+        if verdict != Verdict::Allow {
+            self.denial(event);
+        }
+        verdict
+    }
+
+    /// Something that already happened (an exit, a limit reached): shown
+    /// to the observer, whose verdict only counts if it is Kill.
+    pub fn note(&mut self, mut event: Event) {
+        let asked = match (&mut self.observer, self.mask & event.kind != 0) {
+            (Some(observer), true) => Some(observer.observe(&event)),
+            _ => None,
+        };
+        if asked == Some(Verdict::Kill) {
+            self.kill = true;
+        }
+        if event.kind == kind::LIMIT {
+            event.verdict = Verdict::Deny(event.denied);
+            self.log(event);
+        }
+    }
+
+    /// A denial (or audit) is logged, and shown as a DENIAL event to an
+    /// observer that asked for those.
+    fn denial(&mut self, event: Event) {
+        if event.kind != kind::DENIAL && self.wants(kind::DENIAL) {
+            if let Verdict::Deny(_) = event.verdict {
+                let mut shown = event.clone();
+                shown.kind = kind::DENIAL;
+                self.note(shown);
+            }
+        }
+        self.log(event);
+    }
+
+    fn log(&mut self, event: Event) {
+        if self.log.len() >= LOG_CAPACITY {
+            self.log.pop_front();
+            self.dropped += 1;
+        }
+        self.log.push_back(event);
+    }
+
+    /// The oldest logged event, and how many were dropped before it.
+    pub fn pop(&mut self) -> Option<(Event, u64)> {
+        let event = self.log.pop_front()?;
+        Some((event, std::mem::take(&mut self.dropped)))
+    }
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed(Verdict, std::rc::Rc<std::cell::Cell<u32>>);
+    impl Observer for Fixed {
+        fn observe(&mut self, _: &Event) -> Verdict {
+            self.1.set(self.1.get() + 1);
+            self.0
+        }
+    }
+
+    fn exec_event(denied: i32) -> Event {
+        Event {
+            kind: kind::EXEC,
+            denied,
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn the_observer_tightens_but_never_widens() {
+        let seen = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut events = Events::new();
+        events.set_observer(kind::EXEC, Box::new(Fixed(Verdict::Allow, seen.clone())));
+        assert_eq!(events.decide(exec_event(0)), Verdict::Allow);
+        assert_eq!(events.decide(exec_event(libc::EACCES)), Verdict::Deny(libc::EACCES));
+        assert_eq!(seen.get(), 2);
+        let mut events = Events::new();
+        events.set_observer(kind::EXEC, Box::new(Fixed(Verdict::Deny(libc::EPERM), seen)));
+        assert_eq!(events.decide(exec_event(0)), Verdict::Deny(libc::EPERM));
+        assert_eq!(events.pop().map(|(e, _)| e.verdict), Some(Verdict::Deny(libc::EPERM)));
+        assert!(events.pop().is_none());
+    }
+
+    #[test]
+    fn unasked_kinds_are_not_shown_and_the_log_is_bounded() {
+        let seen = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut events = Events::new();
+        events.set_observer(kind::OPEN, Box::new(Fixed(Verdict::Kill, seen.clone())));
+        for _ in 0..LOG_CAPACITY + 10 {
+            assert_eq!(events.decide(exec_event(libc::EPERM)), Verdict::Deny(libc::EPERM));
+        }
+        assert_eq!(seen.get(), 0);
+        assert!(!events.kill);
+        assert_eq!(events.pop().map(|(_, dropped)| dropped), Some(10));
+    }
+}

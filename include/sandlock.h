@@ -189,6 +189,14 @@ int sandlock_sandbox_max_processes(struct sandlock_sandbox *sb, uint32_t n);
 // spawned with max_memory. Also from a callback.
 int sandlock_sandbox_max_memory(struct sandlock_sandbox *sb, uint64_t bytes);
 
+// From now on no open or exec of the sandbox reaches `path` (a file, or a
+// directory and everything beneath it): EACCES, checked on the object an
+// open would reach (its identity and its directories'), whatever name
+// leads there. Needs a sandbox spawned with open events (its opens and
+// execs are trapped, and shown with the sandbox stopped). Also from a
+// callback.
+int sandlock_sandbox_fs_deny(struct sandlock_sandbox *sb, const char *path);
+
 // A new, empty policy: nothing readable, no network, the built-in syscall
 // deny list, the host's environment. NULL only when memory is exhausted.
 struct sandlock_policy *sandlock_policy_new(void);

@@ -30,6 +30,7 @@ pub mod limits;
 pub mod live;
 pub mod net;
 mod observed;
+mod paths;
 pub mod policy;
 pub mod processes;
 mod procfs;
@@ -58,6 +59,8 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         max_processes: policy.max_processes,
         samples_memory: policy.max_memory.is_some(),
         max_memory: policy.max_memory,
+        traps_opens: policy.event_mask & events::kind::OPEN != 0,
+        fs_denied: Default::default(),
     };
     let rules = supervisor::Rules {
         live: std::sync::Arc::new(parking_lot::Mutex::new(live)),

@@ -10,7 +10,11 @@
 use crate::error::{Error, Result};
 use crate::net::spec::{self, Protocols};
 use crate::net::Resolved;
+use crate::paths::FileId;
 use parking_lot::Mutex;
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::sync::Arc;
 
 pub type Shared = Arc<Mutex<Live>>;
@@ -27,7 +31,16 @@ pub struct Live {
     /// A memory limit was set at spawn, so its timer runs.
     pub samples_memory: bool,
     pub max_memory: Option<u64>,
+    /// Opens are shown to the supervisor (open events), so denied files
+    /// can be refused.
+    pub traps_opens: bool,
+    /// Files and directories denied from now on, by identity: each denied
+    /// path, and what lay beneath a denied directory when it was denied.
+    pub fs_denied: HashSet<FileId>,
 }
+
+/// Most entries one fs_deny of a directory records.
+const MAX_DENIED_ENTRIES: usize = 1 << 20;
 
 impl Live {
     /// Allows one more destination: `[tcp|udp|icmp://]address[:ports]`,
@@ -72,6 +85,50 @@ impl Live {
             ));
         }
         self.max_memory = (bytes != 0).then_some(bytes);
+        Ok(())
+    }
+
+    /// Denies `path` (a file, or a directory and all beneath it) to every
+    /// open and exec from now on: the object an open reaches is checked by
+    /// identity with its ancestors, so other names (symlinks, `..`,
+    /// relative paths, hard links made before this call) reach nothing.
+    pub fn fs_deny(&mut self, path: &Path) -> Result<()> {
+        if !self.traps_opens {
+            return Err(Error::invalid(format!(
+                "fs_deny: \"{}\": the sandbox was spawned without open events, so its opens are not seen",
+                path.display()
+            )));
+        }
+        let meta = std::fs::metadata(path).map_err(|e| {
+            Error::os(
+                format!("fs_deny: \"{}\"", path.display()),
+                e.raw_os_error().unwrap_or(libc::ENOENT),
+            )
+        })?;
+        let mut found = vec![(meta.dev(), meta.ino())];
+        if meta.is_dir() {
+            let mut stack = vec![path.to_path_buf()];
+            while let Some(dir) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+                for entry in entries.flatten() {
+                    let Ok(meta) = entry.metadata() else { continue };
+                    found.push((meta.dev(), meta.ino()));
+                    if found.len() > MAX_DENIED_ENTRIES {
+                        return Err(Error::new(
+                            libc::E2BIG,
+                            format!(
+                                "fs_deny: \"{}\": more than {MAX_DENIED_ENTRIES} entries",
+                                path.display()
+                            ),
+                        ));
+                    }
+                    if meta.is_dir() {
+                        stack.push(entry.path());
+                    }
+                }
+            }
+        }
+        self.fs_denied.extend(found);
         Ok(())
     }
 }

@@ -4,9 +4,12 @@
 //! same, unchanged memory.
 
 use crate::events::{kind, Event};
+use crate::paths;
 use crate::procfs;
 use crate::seccomp::notify::Notification;
 use crate::sys::memory;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 
 const PATH_MAX: usize = 4096;
 /// The kernel's own limits on an exec's arguments.
@@ -116,4 +119,78 @@ pub fn read_event(n: &Notification) -> Result<Event, i32> {
         flags,
         ..Event::default()
     })
+}
+
+/// With `/proc/self` and `/proc/thread-self` spelled for the caller: the
+/// supervisor would otherwise resolve them to itself.
+fn as_caller(path: &[u8], pid: libc::pid_t, tid: libc::pid_t) -> Vec<u8> {
+    for (prefix, own) in [
+        (&b"/proc/self"[..], format!("/proc/{pid}")),
+        (&b"/proc/thread-self"[..], format!("/proc/{pid}/task/{tid}")),
+    ] {
+        if path.starts_with(prefix) && matches!(path.get(prefix.len()), None | Some(b'/')) {
+            let mut spelled = own.into_bytes();
+            spelled.extend_from_slice(&path[prefix.len()..]);
+            return spelled;
+        }
+    }
+    path.to_vec()
+}
+
+/// Does the exec or open `n` (already read into `event`) reach a denied
+/// file: the object itself, or a directory above it? Resolved here as the
+/// caller would, while the sandbox is stopped; a path that cannot be
+/// resolved the same way (through a /proc magic link) fails with EACCES,
+/// another lookup error with its own errno (the kernel would fail too).
+pub fn reaches_denied(
+    n: &Notification,
+    event: &Event,
+    denied: &std::collections::HashSet<paths::FileId>,
+) -> Result<bool, i32> {
+    let tid = n.pid as libc::pid_t;
+    let path = as_caller(event.path.as_deref().unwrap_or_default(), event.pid, tid);
+    let nofollow = match n.nr {
+        libc::SYS_execveat => n.args[4] as i32 & libc::AT_SYMLINK_NOFOLLOW != 0,
+        libc::SYS_execve => false,
+        _ => event.flags as i32 & libc::O_NOFOLLOW != 0,
+    };
+    let dirfd = match n.nr {
+        libc::SYS_openat | libc::SYS_openat2 | libc::SYS_execveat => Some(n.args[0] as i32),
+        _ => None,
+    };
+    let magic = |e: i32| if e == libc::ELOOP { libc::EACCES } else { e };
+    let base = paths::base(tid, dirfd, &path).map_err(magic)?;
+    let mut ids = Vec::new();
+    let target = if path.is_empty() {
+        // execveat(fd, "", AT_EMPTY_PATH): the fd itself.
+        Some(base)
+    } else {
+        let (dir, name) = paths::split(&path);
+        let parent = paths::openat2(base.as_raw_fd(), dir, libc::O_PATH | libc::O_DIRECTORY)
+            .map_err(magic)?;
+        let flags = libc::O_PATH | if nofollow { libc::O_NOFOLLOW } else { 0 };
+        let target = match paths::openat2(parent.as_raw_fd(), name, flags) {
+            Ok(fd) => Some(fd),
+            // To be created (or failing anyway): its directory decides.
+            Err(libc::ENOENT) => None,
+            Err(e) => return Err(magic(e)),
+        };
+        ids.extend(paths::ancestry(parent)?);
+        target
+    };
+    if let Some(target) = target {
+        ids.push(paths::identity(target.as_raw_fd())?);
+        // Where the object really is (a symlink may have led elsewhere):
+        // its own directory's ancestry, by the name the kernel gives it.
+        if let Ok(at) = std::fs::read_link(format!("/proc/self/fd/{}", target.as_raw_fd())) {
+            let at = at.as_os_str().as_bytes();
+            if at.first() == Some(&b'/') && !at.ends_with(b" (deleted)") {
+                let (dir, _) = paths::split(at);
+                if let Ok(dir) = paths::openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY) {
+                    ids.extend(paths::ancestry(dir)?);
+                }
+            }
+        }
+    }
+    Ok(ids.iter().any(|id| denied.contains(id)))
 }

@@ -604,10 +604,12 @@ impl Sandbox {
         }
     }
 
-    /// Is this an exec or open the observer wants to see (and so must be
-    /// shown with the sandbox stopped)?
+    /// Is this an exec or open the observer wants to see, or that must be
+    /// checked against denied files (and so with the sandbox stopped)?
     fn wants_frozen(&self, n: &Notification) -> bool {
-        observed::kind_of(n.nr).is_some_and(|k| self.events.borrow().wants(k))
+        observed::kind_of(n.nr).is_some_and(|k| {
+            self.events.borrow().wants(k) || !self.live.lock().fs_denied.is_empty()
+        })
     }
 
     /// Stops the sandbox (if not stopped already) and queues the call until
@@ -671,12 +673,27 @@ impl Sandbox {
         self.apply_kill_verdict();
     }
 
-    /// With the sandbox stopped: read the call, show it, and answer.
+    /// With the sandbox stopped: read the call, check it against the
+    /// denied files, show it, and answer.
     fn show_frozen(&mut self, n: &Notification) -> Answer {
-        let event = match observed::read_event(n) {
+        let mut event = match observed::read_event(n) {
             Ok(event) => event,
             Err(errno) => return Answer::Errno(errno),
         };
+        {
+            let live = self.live.lock();
+            if !live.fs_denied.is_empty() {
+                event.denied = match observed::reaches_denied(n, &event, &live.fs_denied) {
+                    Ok(true) => libc::EACCES,
+                    // Nothing there: the kernel's own lookup fails alike.
+                    Ok(false) | Err(libc::ENOENT) | Err(libc::ENOTDIR) => 0,
+                    Err(errno) => errno,
+                };
+                if event.denied != 0 {
+                    event.detail = "fs_deny";
+                }
+            }
+        }
         // Read while the caller still waited: the event is its call.
         if !self.listener.is_live(n.id) {
             return Answer::Errno(libc::EINTR);

@@ -339,6 +339,19 @@ pub extern "C" fn sandlock_sandbox_max_memory(sb: *mut sandlock_sandbox, bytes: 
     change_live(sb, |live| live.max_memory(bytes))
 }
 
+/// From now on no open or exec of the sandbox reaches `path` (a file, or a
+/// directory and everything beneath it): EACCES, checked on the object an
+/// open would reach (its identity and its directories'), whatever name
+/// leads there. Needs a sandbox spawned with open events (its opens and
+/// execs are trapped, and shown with the sandbox stopped). Also from a
+/// callback.
+#[no_mangle]
+pub extern "C" fn sandlock_sandbox_fs_deny(sb: *mut sandlock_sandbox, path: *const c_char) -> c_int {
+    // SAFETY: path is NULL or NUL-terminated.
+    let path = unsafe { super::c_path("fs_deny", path) };
+    change_live(sb, |live| live.fs_deny(std::path::Path::new(path?)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

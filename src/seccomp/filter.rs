@@ -303,7 +303,9 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
     }
     // Only what an observer asked for: without one, nothing more.
     let events = policy.event_mask;
-    if events & kind::EXEC != 0 {
+    // Open events also trap exec: a file denied from a running sandbox
+    // (live fs_deny) must not be exec'd either.
+    if events & (kind::EXEC | kind::OPEN) != 0 {
         calls.extend([nr("execve"), nr("execveat")]);
     }
     if events & kind::OPEN != 0 {
@@ -768,7 +770,7 @@ mod tests {
         for name in ["open", "openat", "openat2", "creat", "bind"] {
             assert_eq!(verdict(&open, name, [0; 6]), SECCOMP_RET_USER_NOTIF, "{name}");
         }
-        assert_eq!(verdict(&open, "execve", [0; 6]), RET_ALLOW);
+        assert_eq!(verdict(&open, "execve", [0; 6]), SECCOMP_RET_USER_NOTIF);
         assert!(plain.observe(1 << 20).is_err());
     }
 

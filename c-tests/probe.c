@@ -21,6 +21,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -836,6 +837,142 @@ static int spinforks(double seconds, double child_ms) {
     return 0;
 }
 
+/* ---- events (issue #5) ---- */
+
+/* Connects once (prints "first E"), then execs a second probe that
+ * connects to the same place: its result is our exit status. */
+static int connect_then_exec(const char *self, const char *addr, const char *port) {
+    printf("first %d\n", tcp_connect(addr, port));
+    fflush(stdout);
+    char *av[] = {(char *)self, (char *)"tcp", (char *)addr, (char *)port, NULL};
+    execv(self, av);
+    printf("exec %d\n", errno);
+    return 250;
+}
+
+/* The exec race: a thread flips the last byte of a shared path buffer
+ * ("DIR/A" <-> "DIR/Z", two symlinks to the probe the test made) and
+ * a shared argument ("A" <-> "Z") while the main thread starts children
+ * sharing its memory (clone with CLONE_VM, with and without CLONE_VFORK)
+ * that execve that path with that argument: the probe's "race_child".
+ * Prints "tries T good G evil E denied D other O" (other: the first
+ * odd status in "first S"). */
+static char xr_path[4096], xr_word[8];
+static char *xr_argv[5];
+static size_t xr_flip;
+static volatile int xr_stop;
+static char xr_stack[1 << 16] __attribute__((aligned(16)));
+static void *xr_flipper(void *arg) {
+    (void)arg;
+    for (unsigned i = 0; !xr_stop; i++) {
+        char c = (i & 1) ? 'Z' : 'A';
+        __atomic_store_n(&xr_path[xr_flip], c, __ATOMIC_RELAXED);
+        __atomic_store_n(&xr_word[0], c, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+static int xr_child(void *arg) {
+    (void)arg;
+    extern char **environ;
+    execve(xr_path, xr_argv, environ);
+    _exit(100 + (errno < 100 ? errno : 99));
+}
+static int exec_race(const char *dir, double seconds) {
+    snprintf(xr_path, sizeof xr_path, "%s/A", dir);
+    xr_flip = strlen(xr_path) - 1;
+    xr_word[0] = 'A';
+    xr_argv[0] = xr_path;
+    xr_argv[1] = (char *)"race_child";
+    xr_argv[2] = (char *)dir;
+    xr_argv[3] = xr_word;
+    xr_argv[4] = NULL;
+    pthread_t t;
+    if (pthread_create(&t, NULL, xr_flipper, NULL) != 0) return 220;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long tries = 0, good = 0, evil = 0, denied = 0, other = 0;
+    int first_other = -1;
+    do {
+        int flags = CLONE_VM | SIGCHLD | ((tries & 1) ? CLONE_VFORK : 0);
+        pid_t pid = clone(xr_child, xr_stack + sizeof xr_stack, flags, NULL);
+        if (pid < 0) {
+            other++;
+            if (first_other < 0) first_other = 1000 + errno;
+        } else {
+            int st;
+            while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR) {}
+            int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            if (code == 0) good++;
+            else if (code == 42) evil++;
+            else if (code == 100 + EPERM) denied++;
+            else {
+                other++;
+                if (first_other < 0) first_other = code;
+            }
+        }
+        tries++;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
+    xr_stop = 1;
+    pthread_join(t, NULL);
+    printf("tries %ld good %ld evil %ld denied %ld other %ld first %d\n", tries, good, evil, denied, other,
+           first_other);
+    return 0;
+}
+
+/* What exec_race starts: if anything of the exec names the denied
+ * variant (the path the kernel ran, argv[0], the argument), creates
+ * DIR/evil-ran and exits 42; else exits 0. */
+static int ends_with_z(const char *s) {
+    size_t n = s ? strlen(s) : 0;
+    return n >= 2 && s[n - 2] == '/' && s[n - 1] == 'Z';
+}
+static int race_child(int argc, char **argv) {
+    const char *execfn = (const char *)getauxval(AT_EXECFN);
+    int evil = ends_with_z(argv[0]) || ends_with_z(execfn) || (argc > 3 && strcmp(argv[3], "A") != 0);
+    if (evil) {
+        touch_marker(argc > 2 ? argv[2] : ".", "evil-ran");
+        return 42;
+    }
+    return 0;
+}
+
+/* Writes "PID PPID\n" to `path`. */
+static void write_ids(const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    fprintf(f, "%d %d\n", (int)getpid(), (int)getppid());
+    fclose(f);
+}
+
+/* Forks a child that writes DIR/child, forks a grandchild that writes
+ * DIR/grandchild ("PID PPID") and execs the probe "exit 0 grandchild-exec".
+ * Each waits for its child; the grandchild's status is ours. */
+static int grandchild_exec(const char *self, const char *dir) {
+    char path[4096];
+    pid_t child = fork();
+    if (child < 0) return errno;
+    if (child == 0) {
+        snprintf(path, sizeof path, "%s/child", dir);
+        write_ids(path);
+        pid_t gc = fork();
+        if (gc < 0) _exit(errno);
+        if (gc == 0) {
+            snprintf(path, sizeof path, "%s/grandchild", dir);
+            write_ids(path);
+            char *av[] = {(char *)self, (char *)"exit", (char *)"0", (char *)"grandchild-exec", NULL};
+            execv(self, av);
+            _exit(100 + errno);
+        }
+        int st;
+        waitpid(gc, &st, 0);
+        _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    }
+    int st;
+    waitpid(child, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 201;
     const char *cmd = argv[1], *arg = argc > 2 ? argv[2] : "";
@@ -894,6 +1031,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "hogfork") && argc > 4) status = hogfork(atoi(argv[2]), atol(argv[3]), argv[4], argc > 5 ? atof(argv[5]) : 10);
     else if (!strcmp(cmd, "spin")) status = spin(atof(arg));
     else if (!strcmp(cmd, "spinforks") && argc > 3) status = spinforks(atof(arg), atof(argv[3]));
+    else if (!strcmp(cmd, "connect_then_exec") && argc > 3) status = connect_then_exec(argv[0], argv[2], argv[3]);
+    else if (!strcmp(cmd, "exec_race") && argc > 3) status = exec_race(argv[2], atof(argv[3]));
+    else if (!strcmp(cmd, "race_child")) status = race_child(argc, argv);
+    else if (!strcmp(cmd, "grandchild_exec")) status = grandchild_exec(argv[0], arg);
     else { fprintf(stderr, "probe: unknown command %s\n", cmd); status = 201; }
     fflush(stdout);
     return status;

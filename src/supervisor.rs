@@ -639,6 +639,8 @@ impl Sandbox {
         }
         self.freeze = Some(freeze);
         self.kill_all(libc::SIGSTOP);
+        // A lone process (the caller) is quiet at once: no timer round.
+        self.advance_freeze();
     }
 
     /// The freeze's timer: once the sandbox is quiet, show each waiting

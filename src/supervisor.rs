@@ -747,6 +747,8 @@ impl Sandbox {
         };
         match cpu.tick(processes) {
             Ok(Throttle::Stop) => self.kill_all(libc::SIGSTOP),
+            // Not while a freeze holds the sandbox: its end continues it.
+            Ok(Throttle::Continue) if self.freeze.is_some() => {}
             Ok(Throttle::Continue) => self.kill_all(libc::SIGCONT),
             Ok(Throttle::Unchanged) => {}
             // Without its timer the throttle would stop for good, or never:

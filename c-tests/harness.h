@@ -3,6 +3,7 @@
 #ifndef SANDLOCK_TEST_HARNESS_H
 #define SANDLOCK_TEST_HARNESS_H
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <sandlock.h>
 
@@ -202,6 +204,101 @@ static inline int host_children(void) {
         for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n")) n++;
     }
     if (d) closedir(d);
+    return n;
+}
+
+static inline long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+/* The process group of `pid` (and its state letter in *state), from
+ * /proc/<pid>/stat parsed after the last ')' (the command name may hold
+ * one); -1 when gone. */
+static inline pid_t group_of(pid_t pid, char *state) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    char *paren = strrchr(buf, ')');
+    char st = '?';
+    int ppid, pgrp;
+    if (!paren || sscanf(paren + 1, " %c %d %d", &st, &ppid, &pgrp) != 3) return -1;
+    if (state) *state = st;
+    return (pid_t)pgrp;
+}
+
+/* Appends what the non-blocking pipe `fd` has to out[*used..size-1],
+ * keeping it NUL-terminated (past `size`, the rest is dropped). 1 at EOF
+ * (or a read error), 0 when it would block. */
+static inline int drain_into(int fd, char *out, size_t size, size_t *used) {
+    for (;;) {
+        char tmp[1024];
+        ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n == 0) return 1;
+        if (n < 0) return errno == EAGAIN || errno == EINTR ? 0 : 1;
+        size_t room = size - 1 - *used, take = (size_t)n < room ? (size_t)n : room;
+        memcpy(out + *used, tmp, take);
+        *used += take;
+        out[*used] = '\0';
+    }
+}
+
+/* Supervises `sb` from a poll loop until SANDLOCK_STEP_EXITED, appending
+ * what the non-blocking pipe `out_fd` (or -1) carries to out[size]. Past
+ * `limit_ms` the sandbox is SIGKILLed (a failure, named by `what`) and
+ * given 5 s more. Returns 1 when it ended. */
+static inline int supervise_capturing(sandlock_sandbox *sb, int out_fd, char *out, size_t size,
+                                      long limit_ms, const char *what) {
+    size_t used = out ? strlen(out) : 0;
+    struct pollfd pfd[2] = {{.fd = sandlock_sandbox_fd(sb), .events = POLLIN}, {.fd = out_fd, .events = POLLIN}};
+    long deadline = now_ms() + limit_ms;
+    int killed = 0, ended = 0;
+    for (;;) {
+        long left = deadline - now_ms();
+        if (left <= 0) {
+            if (killed) { CHECK(0, "%s: still there 5 s after SIGKILL", what); break; }
+            CHECK(0, "%s: did not end within %ld ms: killing it", what, limit_ms);
+            sandlock_sandbox_kill(sb, SIGKILL);
+            killed = 1;
+            deadline = now_ms() + 5000;
+            continue;
+        }
+        poll(pfd, 2, left > 100 ? 100 : (int)left);
+        if (pfd[1].fd >= 0 && drain_into(out_fd, out, size, &used)) pfd[1].fd = -1;
+        int s;
+        while ((s = sandlock_supervise_step(sb)) == SANDLOCK_STEP_MORE) {}
+        if (s == SANDLOCK_STEP_EXITED) { ended = 1; break; }
+        if (s < 0) { CHECK(0, "%s: supervise_step: %d %s", what, s, sandlock_sandbox_error(sb)); break; }
+    }
+    if (out_fd >= 0) drain_into(out_fd, out, size, &used);
+    return ended;
+}
+
+/* Processes (zombies included) in process group `pgid`; *zombies (if
+ * given) gets how many of them are zombies. With `sig`, signals each. */
+static inline int scan_group(pid_t pgid, int *zombies, int sig) {
+    if (zombies) *zombies = 0;
+    if (pgid <= 1) return 0;
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)e->d_name[0])) continue;
+        pid_t pid = (pid_t)atoi(e->d_name);
+        char state = '?';
+        if (group_of(pid, &state) != pgid) continue;
+        n++;
+        if (zombies && (state == 'Z' || state == 'X')) (*zombies)++;
+        if (sig) kill(pid, sig);
+    }
+    closedir(d);
     return n;
 }
 

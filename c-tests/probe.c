@@ -855,6 +855,8 @@ static int connect_then_exec(const char *self, const char *addr, const char *por
  * a shared argument ("A" <-> "Z") while the main thread starts children
  * sharing its memory (clone with CLONE_VM, with and without CLONE_VFORK)
  * that execve that path with that argument: the probe's "race_child".
+ * MODE: "vfork", "vm" (CLONE_VM alone) or "both" (alternating, the
+ * default).
  * Prints "tries T good G evil E denied D other O" (other: the first
  * odd status in "first S"). */
 static char xr_path[4096], xr_word[8];
@@ -877,7 +879,7 @@ static int xr_child(void *arg) {
     execve(xr_path, xr_argv, environ);
     _exit(100 + (errno < 100 ? errno : 99));
 }
-static int exec_race(const char *dir, double seconds) {
+static int exec_race(const char *dir, double seconds, const char *mode) {
     snprintf(xr_path, sizeof xr_path, "%s/A", dir);
     xr_flip = strlen(xr_path) - 1;
     xr_word[0] = 'A';
@@ -893,7 +895,8 @@ static int exec_race(const char *dir, double seconds) {
     long tries = 0, good = 0, evil = 0, denied = 0, other = 0;
     int first_other = -1;
     do {
-        int flags = CLONE_VM | SIGCHLD | ((tries & 1) ? CLONE_VFORK : 0);
+        int vfork_now = !strcmp(mode, "vfork") || (strcmp(mode, "vm") && (tries & 1));
+        int flags = CLONE_VM | SIGCHLD | (vfork_now ? CLONE_VFORK : 0);
         pid_t pid = clone(xr_child, xr_stack + sizeof xr_stack, flags, NULL);
         if (pid < 0) {
             other++;
@@ -922,16 +925,22 @@ static int exec_race(const char *dir, double seconds) {
 
 /* What exec_race starts: if anything of the exec names the denied
  * variant (the path the kernel ran, argv[0], the argument), creates
- * DIR/evil-ran and exits 42; else exits 0. */
+ * DIR/evil-ran (and DIR/evil-by-path, -by-argv0, -by-arg: which) and
+ * exits 42; else exits 0. */
 static int ends_with_z(const char *s) {
     size_t n = s ? strlen(s) : 0;
     return n >= 2 && s[n - 2] == '/' && s[n - 1] == 'Z';
 }
 static int race_child(int argc, char **argv) {
     const char *execfn = (const char *)getauxval(AT_EXECFN);
-    int evil = ends_with_z(argv[0]) || ends_with_z(execfn) || (argc > 3 && strcmp(argv[3], "A") != 0);
-    if (evil) {
-        touch_marker(argc > 2 ? argv[2] : ".", "evil-ran");
+    const char *dir = argc > 2 ? argv[2] : ".";
+    int by_path = ends_with_z(execfn), by_argv0 = ends_with_z(argv[0]);
+    int by_arg = argc > 3 && strcmp(argv[3], "A") != 0;
+    if (by_path || by_argv0 || by_arg) {
+        touch_marker(dir, "evil-ran");
+        if (by_path) touch_marker(dir, "evil-by-path");
+        if (by_argv0) touch_marker(dir, "evil-by-argv0");
+        if (by_arg) touch_marker(dir, "evil-by-arg");
         return 42;
     }
     return 0;
@@ -971,6 +980,107 @@ static int grandchild_exec(const char *self, const char *dir) {
     int st;
     waitpid(child, &st, 0);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* One call, n times, while a second thread runs: "busy" (a loop in user
+ * space) or "sleep" (blocked in nanosleep). CALL "spawn": posix_spawn
+ * (glibc: clone with CLONE_VM | CLONE_VFORK) of the probe "exit 0",
+ * waited for; "open": open and read PATH. Prints "CALL N ok K first E"
+ * (E: the first error, 0 if none) and exits with E. */
+static volatile int st_stop;
+static void *st_busy(void *arg) {
+    (void)arg;
+    volatile unsigned long x = 0;
+    while (!st_stop) x++;
+    return NULL;
+}
+static void *st_sleep(void *arg) {
+    (void)arg;
+    while (!st_stop) {
+        const struct timespec nap = {0, 50000000};
+        nanosleep(&nap, NULL);
+    }
+    return NULL;
+}
+static int beside_a_thread(const char *self, const char *mode, const char *call, int n, const char *path) {
+    extern char **environ;
+    pthread_t t;
+    if (pthread_create(&t, NULL, !strcmp(mode, "busy") ? st_busy : st_sleep, NULL) != 0) return 220;
+    int ok = 0, first = 0;
+    for (int i = 0; i < n; i++) {
+        int e = 0;
+        if (!strcmp(call, "spawn")) {
+            char *av[] = {(char *)self, (char *)"exit", (char *)"0", NULL};
+            pid_t pid;
+            e = posix_spawn(&pid, self, NULL, NULL, av, environ);
+            if (e == 0) {
+                int st;
+                waitpid(pid, &st, 0);
+                if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) e = 250;
+            }
+        } else {
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            char c;
+            if (fd < 0 || read(fd, &c, 1) != 1) e = errno ? errno : 250;
+            if (fd >= 0) close(fd);
+        }
+        if (e == 0) ok++;
+        else if (!first) first = e;
+    }
+    st_stop = 1;
+    pthread_join(t, NULL);
+    printf("%s %d ok %d first %d\n", call, n, ok, first);
+    return first;
+}
+
+/* The open race: a flipper flips the last byte of a shared path between
+ * "DIR/A" and "DIR/Z" while the main thread opens and reads that path in
+ * a loop for SECONDS. FLIPPER: "thread" (the default), or "vm": a process
+ * of its own sharing our memory (clone with CLONE_VM). Prints "tries T a
+ * NA z NZ failed NF" (NZ: reads that got DIR/Z's content, which starts
+ * with 'Z'). */
+static char or_path[4096];
+static size_t or_flip;
+static volatile int or_stop;
+static void *or_flipper(void *arg) {
+    (void)arg;
+    for (unsigned i = 0; !or_stop; i++) __atomic_store_n(&or_path[or_flip], (i & 1) ? 'Z' : 'A', __ATOMIC_RELAXED);
+    return NULL;
+}
+static int or_flipper_process(void *arg) {
+    or_flipper(arg);
+    _exit(0);
+}
+static char or_stack[1 << 16] __attribute__((aligned(16)));
+static int open_race(const char *dir, double seconds, const char *flipper) {
+    snprintf(or_path, sizeof or_path, "%s/A", dir);
+    or_flip = strlen(or_path) - 1;
+    pthread_t t;
+    pid_t flipper_pid = -1;
+    if (!strcmp(flipper, "vm")) {
+        flipper_pid = clone(or_flipper_process, or_stack + sizeof or_stack, CLONE_VM | SIGCHLD, NULL);
+        if (flipper_pid < 0) return errno;
+    } else if (pthread_create(&t, NULL, or_flipper, NULL) != 0) {
+        return 220;
+    }
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long tries = 0, a = 0, z = 0, failed = 0;
+    do {
+        int fd = open(or_path, O_RDONLY | O_CLOEXEC);
+        char c = 0;
+        if (fd < 0 || read(fd, &c, 1) != 1) failed++;
+        else if (c == 'Z') z++;
+        else if (c == 'A') a++;
+        if (fd >= 0) close(fd);
+        tries++;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
+    or_stop = 1;
+    if (flipper_pid > 0) waitpid(flipper_pid, NULL, 0);
+    else pthread_join(t, NULL);
+    printf("tries %ld a %ld z %ld failed %ld\n", tries, a, z, failed);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -1032,9 +1142,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "spin")) status = spin(atof(arg));
     else if (!strcmp(cmd, "spinforks") && argc > 3) status = spinforks(atof(arg), atof(argv[3]));
     else if (!strcmp(cmd, "connect_then_exec") && argc > 3) status = connect_then_exec(argv[0], argv[2], argv[3]);
-    else if (!strcmp(cmd, "exec_race") && argc > 3) status = exec_race(argv[2], atof(argv[3]));
+    else if (!strcmp(cmd, "exec_race") && argc > 3) status = exec_race(argv[2], atof(argv[3]), argc > 4 ? argv[4] : "both");
     else if (!strcmp(cmd, "race_child")) status = race_child(argc, argv);
     else if (!strcmp(cmd, "grandchild_exec")) status = grandchild_exec(argv[0], arg);
+    else if (!strcmp(cmd, "beside_a_thread") && argc > 4)
+        status = beside_a_thread(argv[0], argv[2], argv[3], atoi(argv[4]), argc > 5 ? argv[5] : "");
+    else if (!strcmp(cmd, "open_race") && argc > 3) status = open_race(argv[2], atof(argv[3]), argc > 4 ? argv[4] : "thread");
     else { fprintf(stderr, "probe: unknown command %s\n", cmd); status = 201; }
     fflush(stdout);
     return status;

@@ -17,53 +17,6 @@
 #define SAFETY_TIMEOUT_MS 20000 /* the policy's timeout_ms */
 #define DEADLINE_MS 25000       /* the host's own, past the policy's */
 
-static long now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long)t.tv_sec * 1000L + t.tv_nsec / 1000000L;
-}
-
-/* Field 3 (state) and field 5 (process group) of /proc/<pid>/stat, parsed
- * after the last ')' (the command name may hold one). -1 when gone. */
-static pid_t group_of(pid_t pid, char *state) {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
-    char *paren = strrchr(buf, ')');
-    char st = '?';
-    int ppid, pgrp;
-    if (!paren || sscanf(paren + 1, " %c %d %d", &st, &ppid, &pgrp) != 3) return -1;
-    if (state) *state = st;
-    return (pid_t)pgrp;
-}
-
-/* Processes (zombies included) in process group `pgid`; *zombies (if
- * given) gets how many of them are zombies. With `sig`, signals each. */
-static int scan_group(pid_t pgid, int *zombies, int sig) {
-    if (zombies) *zombies = 0;
-    if (pgid <= 1) return 0;
-    DIR *d = opendir("/proc");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!isdigit((unsigned char)e->d_name[0])) continue;
-        pid_t pid = (pid_t)atoi(e->d_name);
-        char state = '?';
-        if (group_of(pid, &state) != pgid) continue;
-        n++;
-        if (zombies && (state == 'Z' || state == 'X')) (*zombies)++;
-        if (sig) kill(pid, sig);
-    }
-    closedir(d);
-    return n;
-}
-
 /* Last resort, after the sandbox is freed: waits (up to 5 s: orphaned
  * zombies are reaped by init, which may take its time) for the group
  * `pgid` to be empty, then SIGKILLs whatever is left of it, and every
@@ -148,20 +101,6 @@ struct run {
     char out[4096];   /* stdout */
 };
 
-/* Appends what the pipe has to r->out; 1 at EOF. */
-static int drain(int fd, struct run *r, size_t *used) {
-    for (;;) {
-        char tmp[1024];
-        ssize_t n = read(fd, tmp, sizeof tmp);
-        if (n == 0) return 1;
-        if (n < 0) return errno == EAGAIN || errno == EINTR ? 0 : 1;
-        size_t room = sizeof r->out - 1 - *used, take = (size_t)n < room ? (size_t)n : room;
-        memcpy(r->out + *used, tmp, take);
-        *used += take;
-        r->out[*used] = '\0';
-    }
-}
-
 /* Runs the probe with `args` under p (stdout captured, stdin and stderr
  * /dev/null and inherited), supervised from a poll loop; past
  * DEADLINE_MS the sandbox is SIGKILLed (a failure). Frees the sandbox,
@@ -187,36 +126,14 @@ static void run_probe(sandlock_policy *p, const char *const args[], const char *
     close(pipefd[1]);
     close(devnull);
     CHECK(r->spawn == 0, "spawn %s: %d %s", what, r->spawn, sandlock_policy_error(p));
-    size_t used = 0;
     if (r->spawn == 0) {
         r->pid = sandlock_sandbox_pid(sb);
-        struct pollfd pfd[2] = {{.fd = sandlock_sandbox_fd(sb), .events = POLLIN},
-                                {.fd = pipefd[0], .events = POLLIN}};
-        long deadline = start + DEADLINE_MS;
-        int killed = 0;
-        for (;;) {
-            long left = deadline - now_ms();
-            if (left <= 0) {
-                if (killed) { CHECK(0, "%s: still there 5 s after SIGKILL", what); break; }
-                CHECK(0, "%s: did not end within %d ms: killing it", what, DEADLINE_MS);
-                sandlock_sandbox_kill(sb, SIGKILL);
-                killed = 1;
-                deadline = now_ms() + 5000;
-                continue;
-            }
-            poll(pfd, 2, left > 100 ? 100 : (int)left);
-            if (pfd[1].fd >= 0 && drain(pipefd[0], r, &used)) pfd[1].fd = -1;
-            int s;
-            while ((s = sandlock_supervise_step(sb)) == SANDLOCK_STEP_MORE) {}
-            if (s == SANDLOCK_STEP_EXITED) { r->exited = 1; break; }
-            if (s < 0) { CHECK(0, "%s: supervise_step: %d %s", what, s, sandlock_sandbox_error(sb)); break; }
-        }
+        r->exited = supervise_capturing(sb, pipefd[0], r->out, sizeof r->out, DEADLINE_MS, what);
         r->ms = now_ms() - start;
         r->reason = sandlock_sandbox_exit_reason(sb);
         r->code = sandlock_sandbox_exit_code(sb);
         r->sig = sandlock_sandbox_exit_signal(sb);
         sandlock_sandbox_free(sb);
-        drain(pipefd[0], r, &used);
         check_nothing_left(r->pid, dir);
     }
     close(pipefd[0]);

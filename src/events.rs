@@ -206,12 +206,21 @@ mod tests {
         let mut events = Events::new();
         events.set_observer(kind::EXEC, Box::new(Fixed(Verdict::Allow, seen.clone())));
         assert_eq!(events.decide(exec_event(0)), Verdict::Allow);
-        assert_eq!(events.decide(exec_event(libc::EACCES)), Verdict::Deny(libc::EACCES));
+        assert_eq!(
+            events.decide(exec_event(libc::EACCES)),
+            Verdict::Deny(libc::EACCES)
+        );
         assert_eq!(seen.get(), 2);
         let mut events = Events::new();
-        events.set_observer(kind::EXEC, Box::new(Fixed(Verdict::Deny(libc::EPERM), seen)));
+        events.set_observer(
+            kind::EXEC,
+            Box::new(Fixed(Verdict::Deny(libc::EPERM), seen)),
+        );
         assert_eq!(events.decide(exec_event(0)), Verdict::Deny(libc::EPERM));
-        assert_eq!(events.pop().map(|(e, _)| e.verdict), Some(Verdict::Deny(libc::EPERM)));
+        assert_eq!(
+            events.pop().map(|(e, _)| e.verdict),
+            Some(Verdict::Deny(libc::EPERM))
+        );
         assert!(events.pop().is_none());
     }
 
@@ -221,7 +230,10 @@ mod tests {
         let mut events = Events::new();
         events.set_observer(kind::OPEN, Box::new(Fixed(Verdict::Kill, seen.clone())));
         for _ in 0..LOG_CAPACITY + 10 {
-            assert_eq!(events.decide(exec_event(libc::EPERM)), Verdict::Deny(libc::EPERM));
+            assert_eq!(
+                events.decide(exec_event(libc::EPERM)),
+                Verdict::Deny(libc::EPERM)
+            );
         }
         assert_eq!(seen.get(), 0);
         assert!(!events.kill);

@@ -9,14 +9,28 @@
 //! step) until every other task is seen stopped, reads the arguments,
 //! decides, answers, and continues the sandbox.
 //!
+//! Every thread is sent its own SIGSTOP besides the group's: a
+//! process-wide stop is handed to one thread, and if the kernel picks the
+//! trapped caller (its wait ignores all but fatal signals) or a parent
+//! blocked in vfork, no thread ever acts on it.
+//!
 //! A task counts as quiet when it is stopped or dead, is a caller waiting
 //! on the supervisor, or waits for a vfork child (it runs no code until
 //! that child execs or exits). A task in any other state may still return
 //! from a syscall that writes its memory, so it is waited for; past
 //! [`DEADLINE`] the waiting calls fail with EAGAIN (fail closed).
+//!
+//! The kernel reads the arguments again only when the allowed caller runs
+//! its call, after the answer: so the sandbox stays stopped until each
+//! allowed caller is past that read. An exec is past it once the caller
+//! stops on its way back (the stop is pending for it too) or is gone; an
+//! open once the caller is seen anywhere but running (the path is copied
+//! first thing, and an open may block for good, on a FIFO say, while
+//! every other process is stopped). An exec not past it within
+//! [`EXEC_DEADLINE`] kills the sandbox.
 
-use crate::procfs::{self, gone};
 use crate::processes::Processes;
+use crate::procfs::{self, gone};
 use crate::seccomp::notify::Notification;
 use crate::sys::{timer, SysResult};
 use std::collections::VecDeque;
@@ -25,14 +39,31 @@ use std::time::{Duration, Instant};
 
 /// How long stopping may take before the calls are refused.
 pub const DEADLINE: Duration = Duration::from_secs(1);
+/// How long an allowed exec may take to read its arguments.
+pub const EXEC_DEADLINE: Duration = Duration::from_secs(10);
 /// How often the stop is checked meanwhile.
 const RECHECK: Duration = Duration::from_micros(200);
 
 pub struct Freeze {
     /// The calls to show once the sandbox is quiet, oldest first.
     pub waiting: VecDeque<Notification>,
+    /// Allowed callers whose call has not read its arguments yet: (process,
+    /// thread, an exec?), and when they were answered.
+    pub answered: Vec<(libc::pid_t, libc::pid_t, bool)>,
+    answered_at: Option<Instant>,
+    /// Tasks of the sandbox the last quiet check saw, callers included.
+    tasks: usize,
     pub timer: OwnedFd,
     since: Instant,
+}
+
+/// Where the allowed callers are.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Drained {
+    Yes,
+    NotYet,
+    /// An exec did not get past its arguments in time.
+    Stuck,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -47,6 +78,9 @@ impl Freeze {
     pub fn new(first: Notification) -> SysResult<Freeze> {
         Ok(Freeze {
             waiting: VecDeque::from([first]),
+            answered: Vec::new(),
+            answered_at: None,
+            tasks: usize::MAX,
             timer: timer::after(RECHECK)?,
             since: Instant::now(),
         })
@@ -54,8 +88,9 @@ impl Freeze {
 
     /// Is every task of the sandbox, apart from `exempt` (the callers the
     /// supervisor holds), unable to run? Re-arms the timer when not yet.
-    pub fn check(&self, processes: &mut Processes, exempt: &[libc::pid_t]) -> Quiet {
-        if all_quiet(processes, exempt) {
+    pub fn check(&mut self, processes: &mut Processes, exempt: &[libc::pid_t]) -> Quiet {
+        if let Some(tasks) = all_quiet(processes, exempt) {
+            self.tasks = tasks;
             return Quiet::Yes;
         }
         if self.since.elapsed() > DEADLINE || timer::arm(&self.timer, RECHECK).is_err() {
@@ -63,29 +98,76 @@ impl Freeze {
         }
         Quiet::NotYet
     }
+
+    /// Notes an allowed caller: the sandbox stays stopped until its call is
+    /// past reading its arguments.
+    pub fn answered(&mut self, pid: libc::pid_t, tid: libc::pid_t, exec: bool) {
+        // The caller alone in the sandbox: nobody can change its memory.
+        if self.tasks <= 1 {
+            return;
+        }
+        self.answered.push((pid, tid, exec));
+        self.answered_at.get_or_insert_with(Instant::now);
+    }
+
+    /// Are the allowed callers past their arguments? Re-arms the timer
+    /// when not yet.
+    pub fn drained(&mut self) -> Drained {
+        self.answered
+            .retain(|&(pid, tid, exec)| match procfs::task_state(pid, tid) {
+                Ok('T' | 't' | 'Z' | 'X') => false,
+                Ok('R') => true,
+                Ok(_) => exec,
+                Err(e) => !gone(e),
+            });
+        if self.answered.is_empty() {
+            return Drained::Yes;
+        }
+        let late = self
+            .answered_at
+            .is_some_and(|at| at.elapsed() > EXEC_DEADLINE);
+        if late || timer::arm(&self.timer, RECHECK).is_err() {
+            return Drained::Stuck;
+        }
+        Drained::NotYet
+    }
 }
 
-fn all_quiet(processes: &mut Processes, exempt: &[libc::pid_t]) -> bool {
-    if !processes.settle_stopped() {
-        return false;
+/// Sends SIGSTOP to every thread of every known process (the caller of
+/// [`Freeze`] also signals every process group).
+pub fn stop_every_thread(processes: &Processes) {
+    for pid in processes.pids() {
+        for tid in procfs::threads_of(pid).unwrap_or_default() {
+            // SAFETY: tgkill of a thread of a process we track.
+            unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGSTOP) };
+        }
     }
+}
+
+/// The number of tasks when all are quiet, None when not (yet).
+fn all_quiet(processes: &mut Processes, exempt: &[libc::pid_t]) -> Option<usize> {
+    if !processes.settle_stopped() {
+        return None;
+    }
+    let mut tasks = 0;
     for pid in processes.pids() {
         let tids = match procfs::threads_of(pid) {
             Ok(tids) => tids,
             Err(e) if gone(e) => continue,
-            Err(_) => return false,
+            Err(_) => return None,
         };
+        tasks += tids.len();
         for tid in tids.into_iter().filter(|t| !exempt.contains(t)) {
             match procfs::task_state(pid, tid) {
                 Ok('T' | 't' | 'Z' | 'X') => {}
                 Ok('D') if waits_for_vfork_child(pid, tid) => {}
-                Ok(_) => return false,
+                Ok(_) => return None,
                 Err(e) if gone(e) => {}
-                Err(_) => return false,
+                Err(_) => return None,
             }
         }
     }
-    true
+    Some(tasks)
 }
 
 /// Is `tid` blocked in vfork (or a clone with CLONE_VFORK, as

@@ -22,8 +22,8 @@
 
 pub mod error;
 pub mod events;
-mod freeze;
 mod ffi;
+mod freeze;
 pub mod groups;
 pub mod landlock;
 pub mod limits;

@@ -109,7 +109,9 @@ impl Live {
         if meta.is_dir() {
             let mut stack = vec![path.to_path_buf()];
             while let Some(dir) = stack.pop() {
-                let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
                 for entry in entries.flatten() {
                     let Ok(meta) = entry.metadata() else { continue };
                     found.push((meta.dev(), meta.ino()));

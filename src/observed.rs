@@ -22,9 +22,7 @@ const MAX_ARGV_TOTAL: usize = 2 * 1024 * 1024;
 pub fn kind_of(nr: i64) -> Option<u32> {
     match nr {
         libc::SYS_execve | libc::SYS_execveat => Some(kind::EXEC),
-        libc::SYS_open | libc::SYS_openat | libc::SYS_openat2 | libc::SYS_creat => {
-            Some(kind::OPEN)
-        }
+        libc::SYS_open | libc::SYS_openat | libc::SYS_openat2 | libc::SYS_creat => Some(kind::OPEN),
         _ => None,
     }
 }
@@ -186,7 +184,9 @@ pub fn reaches_denied(
             let at = at.as_os_str().as_bytes();
             if at.first() == Some(&b'/') && !at.ends_with(b" (deleted)") {
                 let (dir, _) = paths::split(at);
-                if let Ok(dir) = paths::openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY) {
+                if let Ok(dir) =
+                    paths::openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY)
+                {
                     ids.extend(paths::ancestry(dir)?);
                 }
             }

@@ -163,7 +163,11 @@ impl Processes {
     /// From now on every known process's exit wakes the epoll set.
     pub fn watch_exits(&mut self) {
         self.watch_exits = true;
-        let known: Vec<_> = self.known.iter().map(|k| (k.pid, k.pidfd.as_raw_fd())).collect();
+        let known: Vec<_> = self
+            .known
+            .iter()
+            .map(|k| (k.pid, k.pidfd.as_raw_fd()))
+            .collect();
         for (pid, fd) in known {
             self.watch_exit(pid, fd);
         }

@@ -13,8 +13,8 @@
 
 use crate::error::{strerror, Error, Result};
 use crate::policy::{Compiled, Policy};
-use crate::sys::{self, process, seccomp as raw_seccomp};
 use crate::seccomp::notify::{Answer, Listener};
+use crate::sys::{self, process, seccomp as raw_seccomp};
 use crate::watchdog::{self, Armed};
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -246,7 +246,8 @@ impl Prepared {
             drop_bounding_set: effective & (1 << CAP_SETPCAP) != 0,
             last_cap: last_capability(),
             adopt_orphans: policy.tracks_processes(),
-            traps_exec: policy.event_mask & (crate::events::kind::EXEC | crate::events::kind::OPEN) != 0,
+            traps_exec: policy.event_mask & (crate::events::kind::EXEC | crate::events::kind::OPEN)
+                != 0,
             watchdog_argv: [c"sandlock-watchdog".as_ptr(), std::ptr::null()],
             watchdog_stack: std::iter::repeat_with(|| std::cell::UnsafeCell::new(0))
                 .take(watchdog::STACK_SIZE)

@@ -22,7 +22,7 @@
 
 use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Observer, Verdict};
-use crate::freeze::{Freeze, Quiet};
+use crate::freeze::{self, Freeze, Quiet};
 use crate::groups::Groups;
 use crate::limits::{CpuThrottle, MemoryLimit, Throttle};
 use crate::live;
@@ -30,11 +30,11 @@ use crate::net::handler::{self, Outcome, Pending, PidfdCache};
 use crate::net::unix::UnixGate;
 use crate::observed;
 use crate::processes::Processes;
-use std::cell::RefCell;
 use crate::seccomp::notify::{Answer, Listener, Notification};
 use crate::spawn::Child;
 use crate::sys::process::{self, ChildStatus};
 use crate::sys::timer;
+use std::cell::RefCell;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
@@ -205,8 +205,8 @@ impl Sandbox {
             }
         };
         let tracks = rules.live.lock().tracks_processes;
-        let processes =
-            tracks.then(|| Processes::new(child.pid, child.watchdog_pid, epoll.as_raw_fd(), TAG_EXIT));
+        let processes = tracks
+            .then(|| Processes::new(child.pid, child.watchdog_pid, epoll.as_raw_fd(), TAG_EXIT));
         Ok(Sandbox {
             pid: child.pid,
             pidfd: child.pidfd,
@@ -639,48 +639,74 @@ impl Sandbox {
         }
         self.freeze = Some(freeze);
         self.kill_all(libc::SIGSTOP);
+        if let Some(processes) = &self.processes {
+            freeze::stop_every_thread(processes);
+        }
         // A lone process (the caller) is quiet at once: no timer round.
         self.advance_freeze();
     }
 
     /// The freeze's timer: once the sandbox is quiet, show each waiting
-    /// call, answer it, and continue the sandbox.
+    /// call and answer it; once every allowed caller is past reading its
+    /// arguments, continue the sandbox.
     fn advance_freeze(&mut self) {
-        let Some(freeze) = &self.freeze else { return };
-        let mut exempt: Vec<libc::pid_t> =
-            freeze.waiting.iter().map(|n| n.pid as libc::pid_t).collect();
-        exempt.extend(self.pending.iter().flatten().map(|p| p.tid));
-        let quiet = match &mut self.processes {
-            Some(processes) => freeze.check(processes, &exempt),
-            None => Quiet::TooLong,
-        };
-        if quiet == Quiet::NotYet {
+        let Some(freeze) = &mut self.freeze else {
             return;
-        }
-        let Some(freeze) = self.freeze.take() else { return };
-        for n in freeze.waiting {
-            let answer = if quiet == Quiet::Yes {
-                self.show_frozen(&n)
-            } else {
-                Answer::Errno(libc::EAGAIN)
+        };
+        if !freeze.waiting.is_empty() {
+            let mut exempt: Vec<libc::pid_t> = freeze
+                .waiting
+                .iter()
+                .map(|n| n.pid as libc::pid_t)
+                .collect();
+            exempt.extend(self.pending.iter().flatten().map(|p| p.tid));
+            let quiet = match &mut self.processes {
+                Some(processes) => freeze.check(processes, &exempt),
+                None => Quiet::TooLong,
             };
-            if self.listener.respond(n.id, answer).is_err() {
-                self.kill_all(libc::SIGKILL);
+            if quiet == Quiet::NotYet {
+                return;
+            }
+            let waiting = std::mem::take(&mut freeze.waiting);
+            for n in waiting {
+                let (answer, caller) = if quiet == Quiet::Yes {
+                    self.show_frozen(&n)
+                } else {
+                    (Answer::Errno(libc::EAGAIN), None)
+                };
+                if self.listener.respond(n.id, answer).is_err() {
+                    self.kill_all(libc::SIGKILL);
+                }
+                if let (Some((pid, exec)), Some(freeze)) = (caller, &mut self.freeze) {
+                    freeze.answered(pid, n.pid as libc::pid_t, exec);
+                }
             }
         }
+        let Some(freeze) = &mut self.freeze else {
+            return;
+        };
+        match freeze.drained() {
+            freeze::Drained::NotYet => return,
+            freeze::Drained::Stuck => self.kill_all(libc::SIGKILL),
+            freeze::Drained::Yes => {}
+        }
+        self.freeze = None;
+        // A kill verdict lands while everything is still stopped: nothing
+        // of the sandbox runs another instruction.
+        self.apply_kill_verdict();
         // Not if the CPU throttle holds it stopped: its timer continues it.
-        if !self.cpu.as_ref().is_some_and(|c| c.stopped()) {
+        if !self.kill_requested && !self.cpu.as_ref().is_some_and(|c| c.stopped()) {
             self.kill_all(libc::SIGCONT);
         }
-        self.apply_kill_verdict();
     }
 
     /// With the sandbox stopped: read the call, check it against the
-    /// denied files, show it, and answer.
-    fn show_frozen(&mut self, n: &Notification) -> Answer {
+    /// denied files, show it, and answer. For an allowed call, also its
+    /// process and whether it is an exec (see `Freeze::answered`).
+    fn show_frozen(&mut self, n: &Notification) -> (Answer, Option<(libc::pid_t, bool)>) {
         let mut event = match observed::read_event(n) {
             Ok(event) => event,
-            Err(errno) => return Answer::Errno(errno),
+            Err(errno) => return (Answer::Errno(errno), None),
         };
         {
             let live = self.live.lock();
@@ -698,12 +724,13 @@ impl Sandbox {
         }
         // Read while the caller still waited: the event is its call.
         if !self.listener.is_live(n.id) {
-            return Answer::Errno(libc::EINTR);
+            return (Answer::Errno(libc::EINTR), None);
         }
+        let caller = (event.pid, event.kind == kind::EXEC);
         match self.events.get_mut().decide(event) {
-            Verdict::Allow | Verdict::Audit => Answer::ContinueFrozen,
-            Verdict::Deny(errno) => Answer::Errno(errno),
-            Verdict::Kill => Answer::Errno(libc::EPERM),
+            Verdict::Allow | Verdict::Audit => (Answer::ContinueFrozen, Some(caller)),
+            Verdict::Deny(errno) => (Answer::Errno(errno), None),
+            Verdict::Kill => (Answer::Errno(libc::EPERM), None),
         }
     }
 

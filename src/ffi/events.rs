@@ -101,8 +101,13 @@ pub(crate) struct EventText {
 }
 
 fn bytes_to_c(bytes: &[u8]) -> CString {
-    CString::new(bytes.iter().map(|&b| if b == 0 { b'?' } else { b }).collect::<Vec<u8>>())
-        .unwrap_or_default()
+    CString::new(
+        bytes
+            .iter()
+            .map(|&b| if b == 0 { b'?' } else { b })
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap_or_default()
 }
 
 impl EventText {
@@ -204,7 +209,8 @@ pub type sandlock_event_fn = Option<
 #[derive(Clone, Copy)]
 pub(crate) struct Callback {
     pub mask: u32,
-    pub function: unsafe extern "C" fn(*const sandlock_event, *mut sandlock_sandbox, *mut c_void) -> c_int,
+    pub function:
+        unsafe extern "C" fn(*const sandlock_event, *mut sandlock_sandbox, *mut c_void) -> c_int,
     pub userdata: *mut c_void,
 }
 
@@ -220,7 +226,8 @@ impl Observer for CallbackObserver {
         let shown = text.event(event, 0);
         // SAFETY: the host registered this function for this use; `shown`
         // and its strings live until it returns.
-        let code = unsafe { (self.callback.function)(&shown, self.sandbox, self.callback.userdata) };
+        let code =
+            unsafe { (self.callback.function)(&shown, self.sandbox, self.callback.userdata) };
         verdict_of(code)
     }
 }
@@ -267,7 +274,10 @@ pub extern "C" fn sandlock_policy_on_event(
 /// Returns 1 with an event, 0 when the log is empty. Works without any
 /// callback. Strings stay valid until the next call on `sb`.
 #[no_mangle]
-pub extern "C" fn sandlock_sandbox_next_event(sb: *mut sandlock_sandbox, out: *mut sandlock_event) -> c_int {
+pub extern "C" fn sandlock_sandbox_next_event(
+    sb: *mut sandlock_sandbox,
+    out: *mut sandlock_event,
+) -> c_int {
     super::sandbox::with_handle(sb, |handle| {
         // SAFETY: NULL or the caller's struct of at least `size` bytes.
         let Some(out) = (unsafe { out.as_mut() }) else {
@@ -308,7 +318,10 @@ fn change_live(
 /// with an address or CIDR: hostnames are resolved at spawn only), within
 /// the socket kinds it was spawned with. Also from inside a callback.
 #[no_mangle]
-pub extern "C" fn sandlock_sandbox_net_allow(sb: *mut sandlock_sandbox, spec: *const c_char) -> c_int {
+pub extern "C" fn sandlock_sandbox_net_allow(
+    sb: *mut sandlock_sandbox,
+    spec: *const c_char,
+) -> c_int {
     // SAFETY: spec is NULL or NUL-terminated.
     let text = unsafe { c_text("net_allow", spec) };
     change_live(sb, |live| live.net_allow(text?))
@@ -346,7 +359,10 @@ pub extern "C" fn sandlock_sandbox_max_memory(sb: *mut sandlock_sandbox, bytes: 
 /// execs are trapped, and shown with the sandbox stopped). Also from a
 /// callback.
 #[no_mangle]
-pub extern "C" fn sandlock_sandbox_fs_deny(sb: *mut sandlock_sandbox, path: *const c_char) -> c_int {
+pub extern "C" fn sandlock_sandbox_fs_deny(
+    sb: *mut sandlock_sandbox,
+    path: *const c_char,
+) -> c_int {
     // SAFETY: path is NULL or NUL-terminated.
     let path = unsafe { super::c_path("fs_deny", path) };
     change_live(sb, |live| live.fs_deny(std::path::Path::new(path?)))
@@ -382,7 +398,12 @@ mod tests {
         assert_eq!(verdict_of(7), Verdict::Deny(libc::EPERM));
         assert_eq!(verdict_of(-5000), Verdict::Deny(libc::EPERM));
         assert_eq!(verdict_of(i32::MIN), Verdict::Deny(libc::EPERM));
-        for v in [Verdict::Allow, Verdict::Audit, Verdict::Kill, Verdict::Deny(libc::EACCES)] {
+        for v in [
+            Verdict::Allow,
+            Verdict::Audit,
+            Verdict::Kill,
+            Verdict::Deny(libc::EACCES),
+        ] {
             assert_eq!(verdict_of(verdict_code(v)), v);
         }
     }

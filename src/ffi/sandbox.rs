@@ -1,10 +1,10 @@
 //! `sandlock_spawn` and `sandlock_sandbox_*`: one running sandbox.
 
+use super::events::{CallbackObserver, EventText};
 use super::policy::sandlock_policy;
 use super::{c_message, c_path, guarded};
 use crate::error::{Error, Result};
 use crate::spawn::MAX_ARGS;
-use super::events::{CallbackObserver, EventText};
 use crate::supervisor::{ExitReason, Sandbox, Step};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CString, OsStr};
@@ -205,7 +205,10 @@ pub(crate) fn with_handle(
     handle.record(result)
 }
 
-fn with_sandbox(sb: *mut sandlock_sandbox, body: impl FnOnce(&mut Sandbox) -> Result<i32>) -> c_int {
+fn with_sandbox(
+    sb: *mut sandlock_sandbox,
+    body: impl FnOnce(&mut Sandbox) -> Result<i32>,
+) -> c_int {
     with_handle(sb, |handle| body(&mut *handle.sandbox_mut()?))
 }
 

@@ -19,9 +19,9 @@ use crate::events::{kind as event_kind, Destination as Dest, Event, Events, Verd
 use crate::live::Live;
 use crate::procfs;
 use crate::seccomp::notify::{Answer, Listener, Notification};
+use crate::sys::{self, memory, process};
 use parking_lot::Mutex;
 use std::cell::RefCell;
-use crate::sys::{self, memory, process};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// Largest datagram copied (a larger one fails with EMSGSIZE, as the

@@ -28,10 +28,10 @@
 //! "mismatch" into a jump past the section.
 
 use crate::error::{Error, Result};
+use crate::events::kind;
 use crate::policy::Policy;
 #[cfg(test)]
 use crate::sys::seccomp::AUDIT_ARCH_I386;
-use crate::events::kind;
 use crate::sys::seccomp::{AUDIT_ARCH_X86_64, SECCOMP_RET_USER_NOTIF, X32_SYSCALL_BIT};
 use seccompiler::{
     sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
@@ -753,8 +753,16 @@ mod tests {
             .observe(kind::CONNECT | kind::LIMIT | kind::DENIAL)
             .unwrap();
         assert_eq!(
-            build(&plain).unwrap().iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect::<Vec<_>>(),
-            build(&observed).unwrap().iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect::<Vec<_>>()
+            build(&plain)
+                .unwrap()
+                .iter()
+                .map(|i| (i.code, i.jt, i.jf, i.k))
+                .collect::<Vec<_>>(),
+            build(&observed)
+                .unwrap()
+                .iter()
+                .map(|i| (i.code, i.jt, i.jf, i.k))
+                .collect::<Vec<_>>()
         );
         for name in ["execve", "execveat", "openat", "open", "fork", "bind"] {
             assert_eq!(verdict(&plain, name, [0; 6]), RET_ALLOW, "{name}");
@@ -762,13 +770,21 @@ mod tests {
         let mut exec = plain.clone();
         exec.observe(kind::EXEC).unwrap();
         for name in ["execve", "execveat", "fork", "vfork"] {
-            assert_eq!(verdict(&exec, name, [0; 6]), SECCOMP_RET_USER_NOTIF, "{name}");
+            assert_eq!(
+                verdict(&exec, name, [0; 6]),
+                SECCOMP_RET_USER_NOTIF,
+                "{name}"
+            );
         }
         assert_eq!(verdict(&exec, "openat", [0; 6]), RET_ALLOW);
         let mut open = plain.clone();
         open.observe(kind::OPEN | kind::BIND).unwrap();
         for name in ["open", "openat", "openat2", "creat", "bind"] {
-            assert_eq!(verdict(&open, name, [0; 6]), SECCOMP_RET_USER_NOTIF, "{name}");
+            assert_eq!(
+                verdict(&open, name, [0; 6]),
+                SECCOMP_RET_USER_NOTIF,
+                "{name}"
+            );
         }
         assert_eq!(verdict(&open, "execve", [0; 6]), SECCOMP_RET_USER_NOTIF);
         assert!(plain.observe(1 << 20).is_err());

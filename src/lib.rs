@@ -30,6 +30,7 @@ pub mod limits;
 pub mod live;
 pub mod net;
 mod observed;
+pub mod opener;
 mod paths;
 pub mod policy;
 pub mod processes;

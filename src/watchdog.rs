@@ -49,9 +49,16 @@ const PROGRAM_CODE: [u8; 54] = [
 const BASE: u64 = 0x40_0000;
 const HEADERS: usize = 64 + 56;
 
-/// The ELF image: one header, one read+execute LOAD segment, the code.
+/// The watchdog's ELF image.
 pub fn program() -> Vec<u8> {
-    let size = (HEADERS + PROGRAM_CODE.len()) as u64;
+    elf_image(&PROGRAM_CODE)
+}
+
+/// A static ELF image of `code` (position-independent, entered at its
+/// first byte, run on the kernel's stack): one header, one read+execute
+/// LOAD segment, the code.
+pub fn elf_image(code: &[u8]) -> Vec<u8> {
+    let size = (HEADERS + code.len()) as u64;
     let mut elf = Vec::with_capacity(size as usize);
     elf.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     elf.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
@@ -73,7 +80,7 @@ pub fn program() -> Vec<u8> {
     elf.extend_from_slice(&size.to_le_bytes()); // file size
     elf.extend_from_slice(&size.to_le_bytes()); // memory size
     elf.extend_from_slice(&0x1000u64.to_le_bytes()); // alignment
-    elf.extend_from_slice(&PROGRAM_CODE);
+    elf.extend_from_slice(code);
     elf
 }
 
@@ -103,7 +110,13 @@ pub fn prepare() -> Result<Armed, i32> {
 }
 
 fn program_memfd() -> Result<OwnedFd, i32> {
-    let name = c"sandlock-watchdog";
+    sealed_memfd(c"sandlock-watchdog", &program())
+}
+
+/// A sealed memfd holding `image`: what a helper process execs (Landlock
+/// does not check exec from a memfd, and the seals keep the job from
+/// changing it).
+pub fn sealed_memfd(name: &std::ffi::CStr, image: &[u8]) -> Result<OwnedFd, i32> {
     // SAFETY: name is NUL-terminated.
     let fd =
         unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
@@ -112,7 +125,6 @@ fn program_memfd() -> Result<OwnedFd, i32> {
     }
     // SAFETY: a new fd we own.
     let fd = unsafe { sys::own(fd) };
-    let image = program();
     // SAFETY: image is a valid buffer.
     let written = unsafe { libc::write(fd.as_raw_fd(), image.as_ptr() as *const _, image.len()) };
     if written != image.len() as isize {

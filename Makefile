@@ -21,7 +21,7 @@ CTEST_SRCS := $(sort $(wildcard c-tests/test_*.c))
 CTESTS     := $(patsubst c-tests/%.c,$(CTEST_OUT)/%,$(CTEST_SRCS))
 ASAN_TESTS := $(patsubst c-tests/%.c,$(CTEST_OUT)/asan_%,$(CTEST_SRCS))
 
-.PHONY: build test rust-test c-test c-test-asan check-header check-exports check-header-compiles \
+.PHONY: build test rust-test c-test c-test-asan check-header check-exports check-header-compiles check-opener \
         demo bench install clean
 
 build: $(TARGET)/libsandlock.so.$(SOVERSION) $(LOCAL_PC)/sandlock.pc
@@ -49,7 +49,7 @@ $(CTEST_OUT)/test_%: c-tests/test_%.c c-tests/harness.h build
 	mkdir -p $(CTEST_OUT)
 	$(CC) $(CFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock) -lpthread -lutil
 
-test: rust-test check-header check-exports check-header-compiles c-test-asan c-test
+test: rust-test check-header check-exports check-header-compiles check-opener c-test-asan c-test
 
 rust-test:
 	$(CARGO) test --release
@@ -82,6 +82,18 @@ check-header: build
 	    { echo "include/sandlock.h differs from the generated one: commit it"; exit 1; }
 
 # Only sandlock_* symbols may be exported, and the SONAME must be set.
+# The opener's machine code in src/opener.rs is src/opener.s assembled.
+check-opener:
+	@mkdir -p target/opener
+	@as --64 -o target/opener/opener.o src/opener.s
+	@objcopy -O binary -j .text target/opener/opener.o target/opener/opener.bin
+	@od -An -v -tx1 target/opener/opener.bin | tr -s ' \n' '\n\n' | grep . > target/opener/assembled.hex
+	@sed -n '/^pub const PROGRAM_CODE/,/^];/p' src/opener.rs | grep -o '0x[0-9a-f][0-9a-f]' | \
+	    sed 's/^0x//' > target/opener/embedded.hex
+	@cmp -s target/opener/assembled.hex target/opener/embedded.hex || \
+	    { echo "src/opener.rs PROGRAM_CODE is not src/opener.s assembled"; exit 1; }
+	@echo "check-opener: src/opener.rs holds src/opener.s, assembled"
+
 check-exports: build
 	@extra=$$(nm -D --defined-only $(TARGET)/libsandlock.so | awk '{print $$3}' | grep -v '^sandlock_' || true); \
 	if [ -n "$$extra" ]; then echo "exported symbols outside sandlock_*: $$extra"; exit 1; fi

@@ -213,6 +213,13 @@ const char *sandlock_policy_error(const struct sandlock_policy *p);
 // which must exist). Enforced by Landlock.
 int sandlock_policy_fs_read(struct sandlock_policy *p, const char *path);
 
+// Makes `path` (a file, or a directory and everything beneath it)
+// unreachable even inside an fs_read or fs_write tree: opens are then
+// made by the supervisor (through an opener process in the sandbox's
+// Landlock domain) and refused with EACCES when they reach a denied
+// file, whatever name leads there; execs are checked likewise.
+int sandlock_policy_fs_deny(struct sandlock_policy *p, const char *path);
+
 // Allows everything beneath `path`: read, write, create, remove, rename,
 // truncate, execute, device ioctls. Enforced by Landlock.
 int sandlock_policy_fs_write(struct sandlock_policy *p, const char *path);

@@ -30,6 +30,7 @@ pub mod limits;
 pub mod live;
 pub mod net;
 mod observed;
+mod onbehalf;
 pub mod opener;
 mod paths;
 pub mod policy;
@@ -60,8 +61,11 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         max_processes: policy.max_processes,
         samples_memory: policy.max_memory.is_some(),
         max_memory: policy.max_memory,
-        traps_opens: policy.event_mask & events::kind::OPEN != 0,
-        fs_denied: Default::default(),
+        traps_opens: policy.traps_opens(),
+        fs_denied: live::Denied {
+            base: policy.compiled()?.fs_denied.clone(),
+            added: Default::default(),
+        },
     };
     let rules = supervisor::Rules {
         live: std::sync::Arc::new(parking_lot::Mutex::new(live)),
@@ -70,6 +74,11 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         max_cpu: policy.max_cpu,
     };
     let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;
-    let child = spawn::spawn(&prepared, &watchdog)?;
-    Sandbox::new(child, rules, watchdog.write_end)
+    let opener = match policy.fs_deny.is_empty() {
+        true => None,
+        false => Some(opener::prepare().map_err(|e| Error::os("spawn: the opener's socket", e))?),
+    };
+    let child = spawn::spawn(&prepared, &watchdog, opener.as_ref())?;
+    let opener = opener.map(|o| opener::Opener::new(o.host_end, None));
+    Sandbox::new(child, rules, watchdog.write_end, opener)
 }

@@ -36,7 +36,7 @@ pub struct Live {
     pub traps_opens: bool,
     /// Files and directories denied from now on, by identity: each denied
     /// path, and what lay beneath a denied directory when it was denied.
-    pub fs_denied: HashSet<FileId>,
+    pub fs_denied: Denied,
 }
 
 /// Most entries one fs_deny of a directory records.
@@ -95,42 +95,65 @@ impl Live {
     pub fn fs_deny(&mut self, path: &Path) -> Result<()> {
         if !self.traps_opens {
             return Err(Error::invalid(format!(
-                "fs_deny: \"{}\": the sandbox was spawned without open events, so its opens are not seen",
+                "fs_deny: \"{}\": the sandbox was spawned without open events or fs_deny, so its opens are not seen",
                 path.display()
             )));
         }
-        let meta = std::fs::metadata(path).map_err(|e| {
-            Error::os(
-                format!("fs_deny: \"{}\"", path.display()),
-                e.raw_os_error().unwrap_or(libc::ENOENT),
-            )
-        })?;
-        let mut found = vec![(meta.dev(), meta.ino())];
-        if meta.is_dir() {
-            let mut stack = vec![path.to_path_buf()];
-            while let Some(dir) = stack.pop() {
-                let Ok(entries) = std::fs::read_dir(&dir) else {
-                    continue;
-                };
-                for entry in entries.flatten() {
-                    let Ok(meta) = entry.metadata() else { continue };
-                    found.push((meta.dev(), meta.ino()));
-                    if found.len() > MAX_DENIED_ENTRIES {
-                        return Err(Error::new(
-                            libc::E2BIG,
-                            format!(
-                                "fs_deny: \"{}\": more than {MAX_DENIED_ENTRIES} entries",
-                                path.display()
-                            ),
-                        ));
-                    }
-                    if meta.is_dir() {
-                        stack.push(entry.path());
-                    }
+        let found = identities_beneath("fs_deny", path)?;
+        self.fs_denied.added.extend(found);
+        Ok(())
+    }
+}
+
+/// The files denied to a sandbox, by identity: those of its policy (built
+/// once, shared by every spawn) and those denied while it runs.
+#[derive(Default)]
+pub struct Denied {
+    pub base: Arc<HashSet<FileId>>,
+    pub added: HashSet<FileId>,
+}
+
+impl Denied {
+    pub fn is_empty(&self) -> bool {
+        self.base.is_empty() && self.added.is_empty()
+    }
+
+    pub fn contains(&self, id: &FileId) -> bool {
+        self.base.contains(id) || self.added.contains(id)
+    }
+}
+
+/// The identity of `path` and, for a directory, of everything beneath it
+/// now (hard links elsewhere to those files then count as denied too).
+pub fn identities_beneath(what: &str, path: &Path) -> Result<Vec<FileId>> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Error::os(
+            format!("{what}: \"{}\"", path.display()),
+            e.raw_os_error().unwrap_or(libc::ENOENT),
+        )
+    })?;
+    let mut found = vec![(meta.dev(), meta.ino())];
+    if meta.is_dir() {
+        let mut stack = vec![path.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let Ok(meta) = entry.metadata() else { continue };
+                found.push((meta.dev(), meta.ino()));
+                if found.len() > MAX_DENIED_ENTRIES {
+                    return Err(Error::new(
+                        libc::E2BIG,
+                        format!(
+                            "{what}: \"{}\": more than {MAX_DENIED_ENTRIES} entries",
+                            path.display()
+                        ),
+                    ));
+                }
+                if meta.is_dir() {
+                    stack.push(entry.path());
                 }
             }
         }
-        self.fs_denied.extend(found);
-        Ok(())
     }
+    Ok(found)
 }

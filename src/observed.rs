@@ -119,12 +119,17 @@ pub fn read_event(n: &Notification) -> Result<Event, i32> {
     })
 }
 
-/// With `/proc/self` and `/proc/thread-self` spelled for the caller: the
-/// supervisor would otherwise resolve them to itself.
-fn as_caller(path: &[u8], pid: libc::pid_t, tid: libc::pid_t) -> Vec<u8> {
+/// With `/proc/self`, `/proc/thread-self` and the /dev links into them
+/// spelled for the caller: the supervisor (or the opener) would otherwise
+/// resolve them to itself.
+pub fn as_caller(path: &[u8], pid: libc::pid_t, tid: libc::pid_t) -> Vec<u8> {
     for (prefix, own) in [
         (&b"/proc/self"[..], format!("/proc/{pid}")),
         (&b"/proc/thread-self"[..], format!("/proc/{pid}/task/{tid}")),
+        (&b"/dev/fd"[..], format!("/proc/{pid}/fd")),
+        (&b"/dev/stdin"[..], format!("/proc/{pid}/fd/0")),
+        (&b"/dev/stdout"[..], format!("/proc/{pid}/fd/1")),
+        (&b"/dev/stderr"[..], format!("/proc/{pid}/fd/2")),
     ] {
         if path.starts_with(prefix) && matches!(path.get(prefix.len()), None | Some(b'/')) {
             let mut spelled = own.into_bytes();
@@ -143,7 +148,7 @@ fn as_caller(path: &[u8], pid: libc::pid_t, tid: libc::pid_t) -> Vec<u8> {
 pub fn reaches_denied(
     n: &Notification,
     event: &Event,
-    denied: &std::collections::HashSet<paths::FileId>,
+    denied: &crate::live::Denied,
 ) -> Result<bool, i32> {
     let tid = n.pid as libc::pid_t;
     let path = as_caller(event.path.as_deref().unwrap_or_default(), event.pid, tid);

@@ -22,6 +22,8 @@ pub struct Policy {
     pub fs_read: Vec<PathBuf>,
     /// Trees (or files) fully writable.
     pub fs_write: Vec<PathBuf>,
+    /// Trees (or files) unreachable even beneath fs_read or fs_write.
+    pub fs_deny: Vec<PathBuf>,
     /// Extra syscalls denied with EPERM, on top of the built-in list.
     pub syscall_deny: Vec<(String, i64)>,
     /// RLIMIT_NOFILE for the sandbox, never above what the host has.
@@ -57,6 +59,8 @@ pub struct Policy {
 pub struct Compiled {
     pub ruleset: OwnedFd,
     pub filter: Vec<libc::sock_filter>,
+    /// The identities of the fs_deny paths and of what lies beneath them.
+    pub fs_denied: Arc<std::collections::HashSet<crate::paths::FileId>>,
 }
 
 #[derive(Clone, Default)]
@@ -131,6 +135,7 @@ impl Policy {
         let compiled = Arc::new(Compiled {
             ruleset: crate::landlock::build_ruleset(self)?,
             filter: crate::seccomp::filter::build(self)?,
+            fs_denied: Arc::new(self.denied_identities()?),
         });
         // Two threads may race here; either result is the same policy.
         Ok(self.compiled.0.get_or_init(|| compiled).clone())
@@ -149,6 +154,21 @@ impl Policy {
     pub fn fs_write(&mut self, path: &OsStr) -> Result<()> {
         self.changed();
         add_tree(&mut self.fs_write, "fs_write", path)
+    }
+
+    /// Makes `path` (a file, or a tree) unreachable even inside an allowed
+    /// tree: every open and exec is then made or checked by the supervisor.
+    pub fn fs_deny(&mut self, path: &OsStr) -> Result<()> {
+        self.changed();
+        add_tree(&mut self.fs_deny, "fs_deny", path)
+    }
+
+    fn denied_identities(&self) -> Result<std::collections::HashSet<crate::paths::FileId>> {
+        let mut ids = std::collections::HashSet::new();
+        for path in &self.fs_deny {
+            ids.extend(crate::live::identities_beneath("fs_deny", path)?);
+        }
+        Ok(ids)
     }
 
     pub fn syscall_deny(&mut self, name: &str) -> Result<()> {
@@ -250,7 +270,13 @@ impl Policy {
         self.max_processes.is_some()
             || self.max_memory.is_some()
             || self.max_cpu.is_some()
+            || !self.fs_deny.is_empty()
             || self.event_mask & (kind::FORK | kind::EXIT | kind::EXEC | kind::OPEN) != 0
+    }
+
+    /// Are opens and execs trapped (for open events or fs_deny)?
+    pub fn traps_opens(&self) -> bool {
+        !self.fs_deny.is_empty() || self.event_mask & crate::events::kind::OPEN != 0
     }
 
     /// Asks for events of the kinds in `mask` (`events::kind`); the filter

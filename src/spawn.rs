@@ -43,6 +43,7 @@ impl Stage {
     const UNSHARE: Stage = Stage(9);
     const EXECVE: Stage = Stage(10);
     const SUBREAPER: Stage = Stage(11);
+    const OPENER: Stage = Stage(12);
 
     fn describe(self) -> &'static str {
         STAGE_NAMES
@@ -52,7 +53,7 @@ impl Stage {
     }
 }
 
-const STAGE_NAMES: [&str; 12] = [
+const STAGE_NAMES: [&str; 13] = [
     "resetting signals",
     "setting up stdio",
     "setpgid",
@@ -65,6 +66,7 @@ const STAGE_NAMES: [&str; 12] = [
     "unshare(CLONE_FILES)",
     "execve",
     "prctl(PR_SET_CHILD_SUBREAPER)",
+    "starting the opener",
 ];
 
 const REPORT_LISTENER: u32 = 1;
@@ -108,6 +110,8 @@ pub struct Prepared {
     traps_exec: bool,
     /// argv of the watchdog's program.
     watchdog_argv: [*const libc::c_char; 2],
+    /// argv of the opener's.
+    opener_argv: [*const libc::c_char; 2],
     /// The watchdog's stack until it execs (written only in the child's copy
     /// of memory, hence the cells).
     watchdog_stack: Box<[std::cell::UnsafeCell<u8>]>,
@@ -246,9 +250,9 @@ impl Prepared {
             drop_bounding_set: effective & (1 << CAP_SETPCAP) != 0,
             last_cap: last_capability(),
             adopt_orphans: policy.tracks_processes(),
-            traps_exec: policy.event_mask & (crate::events::kind::EXEC | crate::events::kind::OPEN)
-                != 0,
+            traps_exec: policy.event_mask & crate::events::kind::EXEC != 0 || policy.traps_opens(),
             watchdog_argv: [c"sandlock-watchdog".as_ptr(), std::ptr::null()],
+            opener_argv: [c"sandlock-opener".as_ptr(), std::ptr::null()],
             watchdog_stack: std::iter::repeat_with(|| std::cell::UnsafeCell::new(0))
                 .take(watchdog::STACK_SIZE)
                 .collect(),
@@ -345,7 +349,11 @@ unsafe fn clone_with_pidfd(pidfd: &mut RawFd) -> sys::SysResult<libc::pid_t> {
 
 /// Spawns the prepared command. Returns once it has exec'd, or the error
 /// that stopped it (the child is then reaped).
-pub fn spawn(prepared: &Prepared, watchdog: &Armed) -> Result<Child> {
+pub fn spawn(
+    prepared: &Prepared,
+    watchdog: &Armed,
+    opener: Option<&crate::opener::Prepared>,
+) -> Result<Child> {
     let (parent_sock, child_sock) = socketpair()?;
     let mut pidfd: RawFd = -1;
     let pid = {
@@ -353,7 +361,7 @@ pub fn spawn(prepared: &Prepared, watchdog: &Armed) -> Result<Child> {
         // SAFETY: the child branch runs child_main only, which is
         // async-signal-safe and never returns.
         match unsafe { clone_with_pidfd(&mut pidfd) } {
-            Ok(0) => child_main(prepared, child_sock.as_raw_fd(), watchdog),
+            Ok(0) => child_main(prepared, child_sock.as_raw_fd(), watchdog, opener),
             Ok(pid) => pid,
             Err(errno) => return Err(Error::os("spawn: clone3", errno)),
         }
@@ -674,7 +682,12 @@ fn child_install_filter(p: &Prepared) -> sys::SysResult<RawFd> {
 
 /// The child: confine, report the listener, exec. Only raw syscalls on
 /// data prepared before the clone.
-fn child_main(p: &Prepared, sock: RawFd, armed: &Armed) -> ! {
+fn child_main(
+    p: &Prepared,
+    sock: RawFd,
+    armed: &Armed,
+    opener: Option<&crate::opener::Prepared>,
+) -> ! {
     // Phase 1, on the host's fd table: touch no descriptor but the
     // listener the filter creates.
     let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1, -1) };
@@ -723,6 +736,22 @@ fn child_main(p: &Prepared, sock: RawFd, armed: &Armed) -> ! {
     // launch outlives the call, which returns once the watchdog exec'd.
     let watchdog =
         unsafe { watchdog::start_in_child(p.watchdog_stack.as_ptr() as *mut u8, &launch) };
+    // The opener too, the same way (src/opener.rs). Without it no open
+    // could be made: the sandbox must not start.
+    if let Some(opener) = opener {
+        let launch = watchdog::Launch {
+            read_end: opener.child_end.as_raw_fd(),
+            program: opener.program.as_raw_fd(),
+            host: launch.host,
+            argv: p.opener_argv.as_ptr(),
+        };
+        // SAFETY: as above; the watchdog is done with the stack (it exec'd).
+        let started =
+            unsafe { watchdog::start_in_child(p.watchdog_stack.as_ptr() as *mut u8, &launch) };
+        if started <= 0 {
+            child_fail(sock, Stage::OPENER, libc::EAGAIN, -1, watchdog);
+        }
+    }
     let listener = match child_install_filter(p) {
         Ok(fd) => fd,
         Err(e) => child_fail(sock, Stage::SECCOMP, e, -1, watchdog),

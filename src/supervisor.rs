@@ -29,6 +29,8 @@ use crate::live;
 use crate::net::handler::{self, Outcome, Pending, PidfdCache};
 use crate::net::unix::UnixGate;
 use crate::observed;
+use crate::onbehalf;
+use crate::opener::Opener;
 use crate::processes::Processes;
 use crate::seccomp::notify::{Answer, Listener, Notification};
 use crate::spawn::Child;
@@ -37,6 +39,13 @@ use crate::sys::timer;
 use std::cell::RefCell;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
+
+fn is_open(nr: i64) -> bool {
+    matches!(
+        nr,
+        libc::SYS_open | libc::SYS_openat | libc::SYS_openat2 | libc::SYS_creat
+    )
+}
 
 /// Bounded work per step, so one busy sandbox cannot starve a host loop.
 pub const NOTIFICATIONS_PER_STEP: usize = 32;
@@ -86,6 +95,8 @@ pub struct Sandbox {
     events: RefCell<Events>,
     /// exec and open calls waiting for the sandbox to stop (freeze.rs).
     freeze: Option<Freeze>,
+    /// Makes opens on the child's behalf, in its Landlock domain (fs_deny).
+    opener: Option<Opener>,
     /// Where pathname unix sockets may be reached.
     unix: UnixGate,
     /// Trapped calls waiting for their socket (slot = epoll tag - TAG_PENDING).
@@ -146,7 +157,12 @@ fn epoll_remove(epoll: RawFd, fd: RawFd) {
 impl Sandbox {
     /// Wraps a freshly exec'd child. If the supervisor cannot be set up,
     /// the child is killed and reaped before the error is returned.
-    pub fn new(child: Child, rules: Rules, watchdog: OwnedFd) -> Result<Sandbox> {
+    pub fn new(
+        child: Child,
+        rules: Rules,
+        watchdog: OwnedFd,
+        opener: Option<Opener>,
+    ) -> Result<Sandbox> {
         let build = |child: &Child| -> Result<(OwnedFd, Timers)> {
             // SAFETY: plain call.
             let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -224,6 +240,7 @@ impl Sandbox {
             live: rules.live,
             events: RefCell::new(Events::new()),
             freeze: None,
+            opener,
             unix: rules.unix,
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
@@ -469,6 +486,13 @@ impl Sandbox {
             let pending = self.listener_readable();
             if let Some(notification) = notification {
                 handled += 1;
+                if self.opener.is_some() && is_open(notification.nr) {
+                    self.open_on_behalf(&notification);
+                    if !pending {
+                        return Ok(false);
+                    }
+                    continue;
+                }
                 if self.wants_frozen(&notification) {
                     self.freeze_for(notification);
                     if !pending {
@@ -602,6 +626,70 @@ impl Sandbox {
             }
             answer => answer,
         }
+    }
+
+    /// An open with fs_deny (src/onbehalf.rs): planned on the copied path,
+    /// shown to the observer, then made by the opener and handed over with
+    /// ADDFD. Answers the call itself.
+    fn open_on_behalf(&mut self, n: &Notification) {
+        let sent = match self.decide_open(n) {
+            // Opened while the caller waited: the fd is its call's.
+            Ok((fd, cloexec)) if self.listener.is_live(n.id) => {
+                self.listener.respond_with_fd(n.id, fd.as_raw_fd(), cloexec)
+            }
+            Ok(_) => Ok(()),
+            Err(errno) => self.listener.respond(n.id, Answer::Errno(errno)),
+        };
+        if sent.is_err() {
+            self.kill_all(libc::SIGKILL);
+        }
+    }
+
+    /// The fd the call gets, and whether it is close-on-exec.
+    fn decide_open(&mut self, n: &Notification) -> std::result::Result<(OwnedFd, bool), i32> {
+        let Some(opener) = &self.opener else {
+            return Err(libc::EIO);
+        };
+        let call = onbehalf::read_call(n)?;
+        let tid = n.pid as libc::pid_t;
+        let pid = crate::procfs::process_of(tid).unwrap_or(tid);
+        for attempt in 0..4 {
+            let plan = {
+                let live = self.live.lock();
+                onbehalf::plan(opener, pid, tid, &call, &live.fs_denied)
+            };
+            if attempt == 0 {
+                let denied = match &plan {
+                    Err(libc::EACCES) => libc::EACCES,
+                    _ => 0,
+                };
+                let events = self.events.get_mut();
+                if denied != 0 || events.wants(kind::OPEN) {
+                    let event = Event {
+                        kind: kind::OPEN,
+                        nr: n.nr,
+                        pid,
+                        tid,
+                        ppid: crate::procfs::parent_of(pid).unwrap_or(0),
+                        denied,
+                        path: Some(call.path.clone()),
+                        flags: call.flags as i64,
+                        detail: if denied != 0 { "fs_deny" } else { "" },
+                        ..Event::default()
+                    };
+                    match events.decide(event) {
+                        Verdict::Allow | Verdict::Audit => {}
+                        Verdict::Deny(errno) => return Err(errno),
+                        Verdict::Kill => return Err(libc::EPERM),
+                    }
+                }
+            }
+            match onbehalf::carry_out(opener, plan?, &call) {
+                Err(libc::EEXIST) if call.flags & libc::O_EXCL as u64 == 0 => continue,
+                done => return done.map(|fd| (fd, call.cloexec())),
+            }
+        }
+        Err(libc::EAGAIN)
     }
 
     /// Is this an exec or open the observer wants to see, or that must be

@@ -91,6 +91,19 @@ pub extern "C" fn sandlock_policy_fs_read(p: *mut sandlock_policy, path: *const 
     })
 }
 
+/// Makes `path` (a file, or a directory and everything beneath it)
+/// unreachable even inside an fs_read or fs_write tree: opens are then
+/// made by the supervisor (through an opener process in the sandbox's
+/// Landlock domain) and refused with EACCES when they reach a denied
+/// file, whatever name leads there; execs are checked likewise.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_fs_deny(p: *mut sandlock_policy, path: *const c_char) -> c_int {
+    // SAFETY: path is NULL or NUL-terminated.
+    with_policy(p, |policy| {
+        policy.fs_deny(unsafe { c_path("fs_deny", path) }?)
+    })
+}
+
 /// Allows everything beneath `path`: read, write, create, remove, rename,
 /// truncate, execute, device ioctls. Enforced by Landlock.
 #[no_mangle]

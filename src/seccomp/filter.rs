@@ -305,10 +305,10 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
     let events = policy.event_mask;
     // Open events also trap exec: a file denied from a running sandbox
     // (live fs_deny) must not be exec'd either.
-    if events & (kind::EXEC | kind::OPEN) != 0 {
+    if events & kind::EXEC != 0 || policy.traps_opens() {
         calls.extend([nr("execve"), nr("execveat")]);
     }
-    if events & kind::OPEN != 0 {
+    if policy.traps_opens() {
         calls.extend([nr("open"), nr("openat"), nr("openat2"), nr("creat")]);
     }
     if events & kind::BIND != 0 && !calls.contains(&nr("bind")) {

@@ -1,0 +1,233 @@
+//! Opens made on the child's behalf, for `fs_deny`: the supervisor copies
+//! the call's path once, resolves it as the child would (from a duplicate
+//! of its dirfd or cwd), decides on the object it reaches (its identity
+//! and its directories'), opens that same object through the opener (in
+//! the sandbox's Landlock domain, with its credentials: Landlock and the
+//! file permissions judge it as they would the child), and hands the fd to
+//! the child with SECCOMP_IOCTL_NOTIF_ADDFD. The kernel never re-reads the
+//! path: nothing the child changes afterwards matters.
+//!
+//! 1. Where it leads: `O_PATH` (no side effect, no wait on a FIFO) with
+//!    the child's `O_NOFOLLOW`/`O_DIRECTORY` and openat2 resolve flags.
+//! 2. The check: the target's identity, and every directory above where it
+//!    really is (a symlink may lead elsewhere).
+//! 3. The open: the opener reopens that very inode through
+//!    `/proc/self/fd/4` with the child's flags. A file to be created is made
+//!    with `O_EXCL` in the directory checked in step 2 (a name that appears
+//!    meanwhile starts again from step 1).
+
+use crate::live::Denied;
+use crate::opener::Opener;
+use crate::paths::{self, FileId};
+use crate::seccomp::notify::Notification;
+use crate::sys::memory;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+
+const PATH_MAX: usize = 4096;
+
+/// An open call, copied out of the child.
+#[derive(Debug, Clone)]
+pub struct OpenCall {
+    /// None: the cwd (AT_FDCWD, or open/creat).
+    pub dirfd: Option<i32>,
+    pub path: Vec<u8>,
+    pub flags: u64,
+    pub mode: u64,
+    pub resolve: u64,
+}
+
+impl OpenCall {
+    pub fn cloexec(&self) -> bool {
+        self.flags & libc::O_CLOEXEC as u64 != 0
+    }
+}
+
+/// Copies the arguments of a trapped open, openat, openat2 or creat.
+pub fn read_call(n: &Notification) -> Result<OpenCall, i32> {
+    let tid = n.pid as libc::pid_t;
+    let a = n.args;
+    let int = |v: u64| v as u32 as u64;
+    let dirfd = |v: u64| match v as i32 {
+        libc::AT_FDCWD => None,
+        fd => Some(fd),
+    };
+    let (dir, path_at, flags, mode, resolve) = match n.nr {
+        libc::SYS_open => (None, a[0], int(a[1]), int(a[2]), 0),
+        libc::SYS_openat => (dirfd(a[0]), a[1], int(a[2]), int(a[3]), 0),
+        libc::SYS_creat => (
+            None,
+            a[0],
+            (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64,
+            int(a[1]),
+            0,
+        ),
+        libc::SYS_openat2 => {
+            // struct open_how: flags, mode, resolve; a larger struct must
+            // be zero past what we know (the kernel's own rule).
+            let size = a[3] as usize;
+            if size < 24 {
+                return Err(libc::EINVAL);
+            }
+            if size > 4096 {
+                return Err(libc::E2BIG);
+            }
+            let how = memory::read(tid, a[2], size)?;
+            if how[24..].iter().any(|&b| b != 0) {
+                return Err(libc::E2BIG);
+            }
+            let word = |i: usize| u64::from_ne_bytes(how[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+            (dirfd(a[0]), a[1], word(0), word(1), word(2))
+        }
+        _ => return Err(libc::ENOSYS),
+    };
+    let path = memory::read_c_string(tid, path_at, PATH_MAX)?;
+    if path.is_empty() {
+        return Err(libc::ENOENT);
+    }
+    Ok(OpenCall {
+        dirfd: dir,
+        path,
+        flags,
+        mode,
+        resolve,
+    })
+}
+
+/// The identities an object stands for: its own, and those of every
+/// directory above where it really is.
+fn identities(target: &OwnedFd) -> Result<Vec<FileId>, i32> {
+    let mut ids = vec![paths::identity(target.as_raw_fd())?];
+    // SAFETY: stat is plain data; a valid fd and out pointer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(target.as_raw_fd(), &mut st) } != 0 {
+        return Err(crate::sys::errno());
+    }
+    let dir = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        paths::openat2(target.as_raw_fd(), b".", libc::O_PATH | libc::O_DIRECTORY)
+    } else {
+        // The name the kernel gives the object now (it may not be the one
+        // the path used).
+        let at = std::fs::read_link(format!("/proc/self/fd/{}", target.as_raw_fd()))
+            .map_err(|_| libc::EACCES)?;
+        let at = at.as_os_str().as_bytes();
+        if at.first() != Some(&b'/') || at.ends_with(b" (deleted)") {
+            return Ok(ids);
+        }
+        let (dir, _) = paths::split(at);
+        paths::openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY)
+    };
+    if let Ok(dir) = dir {
+        ids.extend(paths::ancestry(dir)?);
+    }
+    Ok(ids)
+}
+
+fn denied_object(target: &OwnedFd, denied: &Denied) -> Result<bool, i32> {
+    Ok(identities(target)?.iter().any(|id| denied.contains(id)))
+}
+
+fn is_fifo(fd: &OwnedFd) -> bool {
+    // SAFETY: stat is plain data; a valid fd and out pointer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    unsafe { libc::fstat(fd.as_raw_fd(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO }
+}
+
+/// What an open will do, decided: reopen an existing object, or create
+/// a name in a directory.
+pub enum Plan {
+    Existing(OwnedFd),
+    Create { parent: OwnedFd, name: Vec<u8> },
+}
+
+/// Resolves `call` for thread `tid` of process `pid` as it would, and
+/// refuses (EACCES) what reaches a denied file. No side effect yet.
+pub fn plan(
+    opener: &Opener,
+    pid: libc::pid_t,
+    tid: libc::pid_t,
+    call: &OpenCall,
+    denied: &Denied,
+) -> Result<Plan, i32> {
+    let path = crate::observed::as_caller(&call.path, pid, tid);
+    let base = paths::base(tid, call.dirfd, &path)?;
+    let o_path = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+    let follow_bits = (libc::O_NOFOLLOW | libc::O_DIRECTORY) as u64;
+    let creating = call.flags & (libc::O_CREAT as u64) != 0;
+    let found = opener.open(
+        base.as_raw_fd(),
+        &path,
+        o_path | (call.flags & follow_bits),
+        0,
+        call.resolve,
+    );
+    match found {
+        Ok(target) => {
+            if creating && call.flags & libc::O_EXCL as u64 != 0 {
+                return Err(libc::EEXIST);
+            }
+            if denied_object(&target, denied)? {
+                return Err(libc::EACCES);
+            }
+            Ok(Plan::Existing(target))
+        }
+        Err(libc::ENOENT) if creating => {
+            let (dir, name) = paths::split(&path);
+            if name.is_empty() || name == b"." || name == b".." {
+                return Err(libc::EISDIR);
+            }
+            let parent = opener.open(
+                base.as_raw_fd(),
+                dir,
+                o_path | libc::O_DIRECTORY as u64,
+                0,
+                call.resolve,
+            )?;
+            if denied_object(&parent, denied)? {
+                return Err(libc::EACCES);
+            }
+            Ok(Plan::Create {
+                parent,
+                name: name.to_vec(),
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens what `plan` decided, with the child's flags. `Err(EEXIST)` for a
+/// create whose name appeared meanwhile (and the call did not ask for
+/// O_EXCL): plan again.
+pub fn carry_out(opener: &Opener, plan: Plan, call: &OpenCall) -> Result<OwnedFd, i32> {
+    match plan {
+        Plan::Existing(target) if call.flags & libc::O_PATH as u64 != 0 => Ok(target),
+        Plan::Existing(target) => reopen(opener, &target, call.flags),
+        Plan::Create { parent, name } => {
+            let flags = (call.flags | libc::O_EXCL as u64) & !(libc::O_NOFOLLOW as u64);
+            opener.open(parent.as_raw_fd(), &name, flags, call.mode, 0)
+        }
+    }
+}
+
+/// The checked object itself, opened with the child's flags. A FIFO is
+/// opened without waiting for its other end (the supervisor must not
+/// wait), then given back its blocking mode.
+fn reopen(opener: &Opener, target: &OwnedFd, flags: u64) -> Result<OwnedFd, i32> {
+    let dropped = (libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW) as u64;
+    let mut flags = flags & !dropped;
+    let fifo = is_fifo(target);
+    let blocking = flags & libc::O_NONBLOCK as u64 == 0;
+    if fifo {
+        flags |= libc::O_NONBLOCK as u64;
+    }
+    let fd = opener.open(target.as_raw_fd(), b"/proc/self/fd/4", flags, 0, 0)?;
+    if fifo && blocking {
+        // SAFETY: plain fcntl on our copy (it shares the file description
+        // the child gets).
+        unsafe {
+            let now = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+            libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, now & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(fd)
+}

@@ -18,6 +18,9 @@
 //!    fork trapped and counted), against the same programs bare
 //!    (bench/limits.c, SANDLOCK_BENCH_LIMITS).
 //!
+//! 5. Opens: an open+close loop bare, sandboxed, and under fs_deny (each
+//!    open made by the supervisor through the opener and handed over).
+//!
 //! Needs the probe (`make build target/c-tests/probe`); SANDLOCK_PROBE
 //! points to it.
 
@@ -235,6 +238,28 @@ fn limits(policy: &Policy, rounds: usize) -> [f64; 4] {
     runs.map(median)
 }
 
+/// Medians of an open+close loop: bare, sandboxed, and under fs_deny
+/// (every open made on the child's behalf), in microseconds per open.
+fn opens(policy: &Policy, rounds: usize) -> [f64; 3] {
+    let program = limits_program();
+    let mut plain = policy.clone();
+    plain
+        .fs_read(std::path::Path::new(&program).as_os_str())
+        .unwrap();
+    plain.fs_read(OsStr::new("/etc")).unwrap();
+    let mut denying = plain.clone();
+    denying.fs_deny(OsStr::new("/etc/shadow")).unwrap();
+    let n = 2000;
+    let args = ["opens", "2000"];
+    let mut runs: [Vec<f64>; 3] = Default::default();
+    for _ in 0..rounds {
+        runs[0].push(self_timed(None, &program, &args) / n as f64);
+        runs[1].push(self_timed(Some(&plain), &program, &args) / n as f64);
+        runs[2].push(self_timed(Some(&denying), &program, &args) / n as f64);
+    }
+    runs.map(median)
+}
+
 fn main() {
     let rounds = 5;
     let spawn_runs = 200;
@@ -294,6 +319,7 @@ fn main() {
     }
     let (bare_connect, boxed_connect) = (median(bare_connect), median(boxed_connect));
     let [malloc_bare, malloc_limited, fork_bare, fork_limited] = limits(&policy, rounds);
+    let [open_bare, open_boxed, open_denying] = opens(&policy, rounds);
 
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -333,5 +359,14 @@ fn main() {
     println!(
         "| fork+exit+waitpid, max_processes set (trapped, counted) | {fork_limited:.1} us | {:.2} |",
         fork_limited / fork_bare
+    );
+    println!("| open+close, bare (baseline) | {open_bare:.1} us | 1.00 |");
+    println!(
+        "| open+close, sandboxed (not trapped) | {open_boxed:.1} us | {:.2} |",
+        open_boxed / open_bare
+    );
+    println!(
+        "| open+close under fs_deny (made on the child's behalf) | {open_denying:.1} us | {:.1} |",
+        open_denying / open_bare
     );
 }

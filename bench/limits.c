@@ -1,7 +1,9 @@
-/* Workloads for the limit benchmarks; each prints its own time in
- * microseconds, so the spawn cost stays out of the comparison.
+/* Workloads for the limit and fs_deny benchmarks; each prints its own
+ * time in microseconds, so the spawn cost stays out of the comparison.
  *   limits malloc N   N small malloc/free pairs (with a few kept live)
- *   limits forks N    N fork + _exit + waitpid, one at a time */
+ *   limits forks N    N fork + _exit + waitpid, one at a time
+ *   limits opens N    N open + close of /etc/hostname */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,12 @@ int main(int argc, char **argv) {
             if (pid < 0) return 1;
             if (pid == 0) _exit(0);
             if (waitpid(pid, NULL, 0) != pid) return 1;
+        }
+    } else if (strcmp(argv[1], "opens") == 0) {
+        for (long i = 0; i < n; i++) {
+            int fd = open("/etc/hostname", O_RDONLY);
+            if (fd < 0) return 1;
+            close(fd);
         }
     } else {
         return 2;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <spawn.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/auxv.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -1083,6 +1085,326 @@ static int open_race(const char *dir, double seconds, const char *flipper) {
     return 0;
 }
 
+/* ---- fs_deny (test_fsdeny.c) ---- */
+
+/* The first line of what `fd` holds (up to 63 bytes) into out: "-" when
+ * empty, "read:E" when reading fails. */
+static void first_line(int fd, char *out, size_t size) {
+    char buf[64];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (n < 0) { snprintf(out, size, "read:%d", errno); return; }
+    buf[n] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    snprintf(out, size, "%s", n == 0 || !buf[0] ? "-" : buf);
+}
+
+static long openat2_call(int dirfd, const char *path, uint64_t flags, uint64_t resolve) {
+    struct open_how how = {.flags = flags, .mode = 0, .resolve = resolve};
+    return syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+/* "opens DIR ITEM...": tries each ITEM and prints one line for it,
+ * "I E CONTENT": I its index from 0, E the open's errno (0: it worked),
+ * CONTENT the first line read from the fd (up to 63 bytes; "-" when
+ * nothing was read, "read:E" when reading failed). DIR is opened first
+ * (O_RDONLY | O_DIRECTORY) as DIRFD. An ITEM is "HOW:PATH":
+ *   open      open(PATH, O_RDONLY)           (glibc: openat(AT_FDCWD))
+ *   sysopen   the open syscall itself
+ *   at        openat(DIRFD, PATH, O_RDONLY)
+ *   fd        open("/proc/self/fd/DIRFD/PATH")
+ *   devfd     open("/dev/fd/DIRFD/PATH")
+ *   pidcwd    open("/proc/<getpid()>/cwd/PATH")
+ *   beneath   openat2(DIRFD, PATH, RESOLVE_BENEATH)
+ *   inroot    openat2(DIRFD, PATH, RESOLVE_IN_ROOT)
+ *   nofollow  open(PATH, O_RDONLY | O_NOFOLLOW)
+ *   opath     open(PATH, O_PATH) (nothing read)
+ *   symlink   PATH is "LINK=TARGET": unlink LINK, symlink TARGET there
+ *             (a failure: "I -E -"), then open LINK
+ *   cdopen    PATH is "WHERE=NAME": chdir WHERE (a failure: "I -E -"),
+ *             open NAME, then go back to the cwd we had (or exit 230)
+ * Exits 0, or with the errno of opening DIR. */
+static int opens(int argc, char **argv) {
+    int dirfd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) return errno;
+    int home = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    for (int i = 3; i < argc; i++) {
+        char how[32], path[4096], joined[4200];
+        const char *colon = strchr(argv[i], ':');
+        if (!colon || (size_t)(colon - argv[i]) >= sizeof how) { printf("%d bad-item -\n", i - 3); continue; }
+        memcpy(how, argv[i], (size_t)(colon - argv[i]));
+        how[colon - argv[i]] = '\0';
+        snprintf(path, sizeof path, "%s", colon + 1);
+        long fd;
+        int no_read = 0;
+        errno = 0;
+        if (!strcmp(how, "open")) fd = open(path, O_RDONLY | O_CLOEXEC);
+        else if (!strcmp(how, "sysopen")) fd = syscall(SYS_open, path, O_RDONLY | O_CLOEXEC, 0);
+        else if (!strcmp(how, "at")) fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+        else if (!strcmp(how, "fd") || !strcmp(how, "devfd") || !strcmp(how, "pidcwd")) {
+            if (!strcmp(how, "pidcwd")) snprintf(joined, sizeof joined, "/proc/%d/cwd/%s", (int)getpid(), path);
+            else snprintf(joined, sizeof joined, "%s/%d/%s", !strcmp(how, "fd") ? "/proc/self/fd" : "/dev/fd", dirfd, path);
+            fd = open(joined, O_RDONLY | O_CLOEXEC);
+        }
+        else if (!strcmp(how, "beneath")) fd = openat2_call(dirfd, path, O_RDONLY | O_CLOEXEC, RESOLVE_BENEATH);
+        else if (!strcmp(how, "inroot")) fd = openat2_call(dirfd, path, O_RDONLY | O_CLOEXEC, RESOLVE_IN_ROOT);
+        else if (!strcmp(how, "nofollow")) fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        else if (!strcmp(how, "opath")) { fd = open(path, O_PATH | O_CLOEXEC); no_read = 1; }
+        else if (!strcmp(how, "symlink") || !strcmp(how, "cdopen")) {
+            char *eq = strchr(path, '=');
+            if (!eq) { printf("%d bad-item -\n", i - 3); continue; }
+            *eq = '\0';
+            int symlinking = !strcmp(how, "symlink");
+            if (symlinking) {
+                unlink(path);
+                if (symlink(eq + 1, path) < 0) { printf("%d -%d -\n", i - 3, errno); continue; }
+            } else if (chdir(path) < 0) {
+                printf("%d -%d -\n", i - 3, errno);
+                continue;
+            }
+            fd = open(symlinking ? path : eq + 1, O_RDONLY | O_CLOEXEC);
+            int e = errno;
+            if (!symlinking && (home < 0 || fchdir(home) < 0)) { printf("%d no-way-back -\n", i - 3); return 230; }
+            errno = e;
+        }
+        else { printf("%d bad-how -\n", i - 3); continue; }
+        if (fd < 0) { printf("%d %d -\n", i - 3, errno); continue; }
+        char content[80] = "-";
+        if (!no_read) first_line((int)fd, content, sizeof content);
+        close((int)fd);
+        printf("%d 0 %s\n", i - 3, content);
+    }
+    return 0;
+}
+
+/* The rename-exchange race: a thread swaps DIR/A and DIR/B with
+ * renameat2(RENAME_EXCHANGE) in a loop while the main thread opens and
+ * reads DIR/NAME in a loop, for SECONDS. Prints "tries T public P secret
+ * S denied D other O first E swaps W swapfail F": P reads that began with
+ * "PUBLIC", S reads holding "SECRET", D opens refused with EACCES, O any
+ * other outcome (E: the first, an errno or 1000 for unexpected content),
+ * W successful exchanges, F failed ones. */
+static char sr_a[4096], sr_b[4096];
+static volatile int sr_stop;
+static long sr_swaps, sr_swapfail;
+static void *sr_swapper(void *arg) {
+    (void)arg;
+    while (!sr_stop) {
+        if (syscall(SYS_renameat2, AT_FDCWD, sr_a, AT_FDCWD, sr_b, 2 /* RENAME_EXCHANGE */) == 0) sr_swaps++;
+        else sr_swapfail++;
+    }
+    return NULL;
+}
+static int swap_race(const char *dir, const char *a, const char *b, const char *name, double seconds) {
+    char path[4096];
+    snprintf(sr_a, sizeof sr_a, "%s/%s", dir, a);
+    snprintf(sr_b, sizeof sr_b, "%s/%s", dir, b);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    pthread_t t;
+    if (pthread_create(&t, NULL, sr_swapper, NULL) != 0) return 220;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long tries = 0, pub = 0, secret = 0, denied = 0, other = 0;
+    int first = 0;
+    do {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EACCES) denied++;
+            else { other++; if (!first) first = errno; }
+        } else {
+            char buf[64];
+            ssize_t n = read(fd, buf, sizeof buf - 1);
+            close(fd);
+            buf[n > 0 ? n : 0] = '\0';
+            if (strstr(buf, "SECRET")) secret++;
+            else if (!strncmp(buf, "PUBLIC", 6)) pub++;
+            else { other++; if (!first) first = n < 0 ? errno : 1000; }
+        }
+        tries++;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
+    sr_stop = 1;
+    pthread_join(t, NULL);
+    printf("tries %ld public %ld secret %ld denied %ld other %ld first %d swaps %ld swapfail %ld\n", tries, pub, secret,
+           denied, other, first, sr_swaps, sr_swapfail);
+    return 0;
+}
+
+/* "fdflags DIR": opens in DIR (which holds "public", "writable", "trunc",
+ * "denied/secret", the symlinks "dangle" -> DIR/dangle-target and
+ * "dangle-denied" -> DIR/denied/planted, both missing) with various flags
+ * and prints "KEY E V" a line: E the open's errno (0: it worked), V a value
+ * read from the fd (-1 when none; a file's mode for the creating ones). */
+static void fdf_line(const char *key, long fd, long value) {
+    printf("%s %d %ld\n", key, fd < 0 ? errno : 0, fd < 0 ? -1 : value);
+    if (fd >= 0) close((int)fd);
+}
+static long fd_mode(long fd) {
+    struct stat st;
+    return fd >= 0 && fstat((int)fd, &st) == 0 ? (long)(st.st_mode & 07777) : -1;
+}
+static int fdflags(const char *dir) {
+    char p[4096];
+    long fd;
+#define AT(name) (snprintf(p, sizeof p, "%s/%s", dir, name), p)
+    fd = open(AT("public"), O_RDONLY | O_CLOEXEC);
+    fdf_line("cloexec", fd, fd >= 0 ? (fcntl((int)fd, F_GETFD) & FD_CLOEXEC) != 0 : -1);
+    fd = open(AT("public"), O_RDONLY);
+    fdf_line("nocloexec", fd, fd >= 0 ? (fcntl((int)fd, F_GETFD) & FD_CLOEXEC) != 0 : -1);
+    fd = openat2_call(AT_FDCWD, AT("public"), O_RDONLY | O_CLOEXEC, 0);
+    fdf_line("openat2_cloexec", fd, fd >= 0 ? (fcntl((int)fd, F_GETFD) & FD_CLOEXEC) != 0 : -1);
+    fd = openat2_call(AT_FDCWD, AT("public"), O_RDONLY, 0);
+    fdf_line("openat2_nocloexec", fd, fd >= 0 ? (fcntl((int)fd, F_GETFD) & FD_CLOEXEC) != 0 : -1);
+    fd = open(AT("public"), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    fdf_line("nonblock", fd, fd >= 0 ? (fcntl((int)fd, F_GETFL) & O_NONBLOCK) != 0 : -1);
+    fd = open(AT("public"), O_RDONLY | O_CLOEXEC);
+    fdf_line("plain_not_nonblock", fd, fd >= 0 ? (fcntl((int)fd, F_GETFL) & (O_NONBLOCK | O_APPEND)) != 0 : -1);
+    fd = open(AT("public"), O_RDONLY | O_CLOEXEC);
+    fdf_line("rdonly_accmode", fd, fd >= 0 ? (fcntl((int)fd, F_GETFL) & O_ACCMODE) == O_RDONLY : -1);
+    fd = open(AT("writable"), O_RDWR | O_CLOEXEC);
+    fdf_line("rdwr_accmode", fd, fd >= 0 ? (fcntl((int)fd, F_GETFL) & O_ACCMODE) == O_RDWR : -1);
+    fd = open(AT("writable"), O_WRONLY | O_APPEND | O_CLOEXEC);
+    long appended = -1;
+    if (fd >= 0) {
+        appended = (fcntl((int)fd, F_GETFL) & O_APPEND) != 0;
+        if (write((int)fd, "APPENDED\n", 9) != 9) appended = -2;
+    }
+    fdf_line("append", fd, appended);
+    fd = open(AT("public"), O_PATH | O_CLOEXEC);
+    fdf_line("opath", fd, fd >= 0 ? (fcntl((int)fd, F_GETFL) & O_PATH) != 0 : -1);
+    fd = open(AT("public"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fdf_line("directory_on_file", fd, 0);
+    fd = open(AT("public"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fdf_line("excl_existing", fd, 0);
+    fd = open(AT("dangle"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fdf_line("excl_dangling_symlink", fd, 0);
+    umask(027);
+    fd = open(AT("new027"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    fdf_line("create_umask027", fd, fd_mode(fd));
+    umask(0);
+    fd = open(AT("new000"), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    fdf_line("create_umask0", fd, fd_mode(fd));
+    umask(077);
+    fd = openat2_call(AT_FDCWD, AT("new077"), O_WRONLY | O_CREAT | O_CLOEXEC, 0);
+    fdf_line("openat2_mode0_umask077", fd, fd_mode(fd));
+    {
+        struct open_how how = {.flags = O_WRONLY | O_CREAT | O_CLOEXEC, .mode = 0644};
+        fd = syscall(SYS_openat2, AT_FDCWD, AT("new077b"), &how, sizeof how);
+    }
+    fdf_line("openat2_umask077", fd, fd_mode(fd));
+    fd = syscall(SYS_creat, AT("viacreat"), 0666);
+    fdf_line("creat_syscall_umask077", fd, fd_mode(fd));
+    umask(022);
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    fdf_line("tmpfile", fd, fd_mode(fd));
+    fd = open(AT("denied"), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    fdf_line("tmpfile_in_denied", fd, 0);
+    fd = openat(999, "public", O_RDONLY | O_CLOEXEC);
+    fdf_line("bad_dirfd", fd, 0);
+    {
+        int file = open(AT("public"), O_RDONLY | O_CLOEXEC);
+        fd = openat(file, "public", O_RDONLY | O_CLOEXEC);
+        fdf_line("file_as_dirfd", fd, 0);
+        if (file >= 0) close(file);
+    }
+    fd = syscall(SYS_openat, AT_FDCWD, NULL, O_RDONLY | O_CLOEXEC);
+    fdf_line("null_path", fd, 0);
+    fd = syscall(SYS_openat, AT_FDCWD, (char *)8, O_RDONLY | O_CLOEXEC);
+    fdf_line("unmapped_path", fd, 0);
+    {
+        static char longpath[6000];
+        memset(longpath, 'a', sizeof longpath - 1);
+        fd = open(longpath, O_RDONLY | O_CLOEXEC);
+        fdf_line("long_path", fd, 0);
+    }
+    fd = open("", O_RDONLY | O_CLOEXEC);
+    fdf_line("empty_path", fd, 0);
+    fd = open(AT("dangle"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    fdf_line("create_through_dangling_symlink", fd, 0);
+    fd = open(AT("dangle-denied"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    fdf_line("create_through_symlink_into_denied", fd, 0);
+    fd = open(AT("denied/new"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    fdf_line("create_in_denied", fd, 0);
+    fd = open(AT("denied/new-excl"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fdf_line("create_excl_in_denied", fd, 0);
+    fd = open(AT("denied/secret"), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    fdf_line("truncate_secret", fd, 0);
+    fd = open(AT("denied/secret"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fdf_line("create_trunc_secret", fd, 0);
+    fd = open(AT("denied/secret"), O_WRONLY | O_APPEND | O_CLOEXEC);
+    fdf_line("append_secret", fd, 0);
+    fd = open(AT("trunc"), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    struct stat st;
+    fdf_line("truncate", fd, fd >= 0 && fstat((int)fd, &st) == 0 ? (long)st.st_size : -1);
+    int a = open(AT("public"), O_RDONLY), b = open(AT("public"), O_RDONLY);
+    if (a >= 0) close(a);
+    fd = open(AT("public"), O_RDONLY);
+    fdf_line("lowest_fd", fd, a >= 0 && b >= 0 && fd == a);
+    if (b >= 0) close(b);
+#undef AT
+    return 0;
+}
+
+/* "modes FILE": FILE opened for writing in several ways, then read. Prints
+ * "KEY E" a line (E: the open's errno, 0 if it worked), and last
+ * "read E CONTENT". */
+static int write_modes(const char *path) {
+    const struct { const char *key; int flags; } modes[] = {
+        {"wronly", O_WRONLY}, {"rdwr", O_RDWR}, {"append", O_WRONLY | O_APPEND},
+        {"wronly_trunc", O_WRONLY | O_TRUNC}, {"rdonly_trunc", O_RDONLY | O_TRUNC},
+        {"creat_existing", O_WRONLY | O_CREAT}, {NULL, 0},
+    };
+    for (int i = 0; modes[i].key; i++) {
+        int fd = open(path, modes[i].flags | O_CLOEXEC, 0644);
+        printf("%s %d\n", modes[i].key, fd < 0 ? errno : 0);
+        if (fd >= 0) close(fd);
+    }
+    long fd = syscall(SYS_creat, path, 0644);
+    printf("creat %d\n", fd < 0 ? errno : 0);
+    if (fd >= 0) close((int)fd);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    char content[80] = "-";
+    int e = fd < 0 ? errno : 0;
+    if (fd >= 0) { first_line((int)fd, content, sizeof content); close((int)fd); }
+    printf("read %d %s\n", e, content);
+    return 0;
+}
+
+/* "emfile FILE TRUNC NEW": fills the fd table by lowering our own
+ * RLIMIT_NOFILE to the lowest free fd, then tries open(FILE), open(TRUNC,
+ * O_WRONLY | O_TRUNC) and open(NEW, O_CREAT), and dup; raises the limit
+ * again and reads FILE. Prints "full E1 trunc E2 create E3 dup E4 after
+ * E5 CONTENT". */
+static int emfile(const char *path, const char *trunc_path, const char *new_path) {
+    int lowest = dup(1);
+    if (lowest < 0) return errno;
+    close(lowest);
+    struct rlimit old, low;
+    if (getrlimit(RLIMIT_NOFILE, &old) < 0) return errno;
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;
+    if (setrlimit(RLIMIT_NOFILE, &low) < 0) return errno;
+    int e[4];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    e[0] = fd < 0 ? errno : 0;
+    if (fd >= 0) close(fd);
+    fd = open(trunc_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    e[1] = fd < 0 ? errno : 0;
+    if (fd >= 0) close(fd);
+    fd = open(new_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    e[2] = fd < 0 ? errno : 0;
+    if (fd >= 0) close(fd);
+    fd = dup(1);
+    e[3] = fd < 0 ? errno : 0;
+    if (fd >= 0) close(fd);
+    if (setrlimit(RLIMIT_NOFILE, &old) < 0) return errno;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    int after = fd < 0 ? errno : 0;
+    char content[80] = "-";
+    if (fd >= 0) { first_line(fd, content, sizeof content); close(fd); }
+    printf("full %d trunc %d create %d dup %d after %d %s\n", e[0], e[1], e[2], e[3], after, content);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 201;
     const char *cmd = argv[1], *arg = argc > 2 ? argv[2] : "";
@@ -1148,6 +1470,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "beside_a_thread") && argc > 4)
         status = beside_a_thread(argv[0], argv[2], argv[3], atoi(argv[4]), argc > 5 ? argv[5] : "");
     else if (!strcmp(cmd, "open_race") && argc > 3) status = open_race(argv[2], atof(argv[3]), argc > 4 ? argv[4] : "thread");
+    else if (!strcmp(cmd, "opens") && argc > 2) status = opens(argc, argv);
+    else if (!strcmp(cmd, "swap_race") && argc > 6) status = swap_race(argv[2], argv[3], argv[4], argv[5], atof(argv[6]));
+    else if (!strcmp(cmd, "fdflags")) status = fdflags(arg);
+    else if (!strcmp(cmd, "modes")) status = write_modes(arg);
+    else if (!strcmp(cmd, "emfile") && argc > 4) status = emfile(argv[2], argv[3], argv[4]);
     else { fprintf(stderr, "probe: unknown command %s\n", cmd); status = 201; }
     fflush(stdout);
     return status;

@@ -107,7 +107,7 @@ impl Live {
 
 /// The files denied to a sandbox, by identity: those of its policy (built
 /// once, shared by every spawn) and those denied while it runs.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Denied {
     pub base: Arc<HashSet<FileId>>,
     pub added: HashSet<FileId>,
@@ -136,7 +136,9 @@ pub fn identities_beneath(what: &str, path: &Path) -> Result<Vec<FileId>> {
     if meta.is_dir() {
         let mut stack = vec![path.to_path_buf()];
         while let Some(dir) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 let Ok(meta) = entry.metadata() else { continue };
                 found.push((meta.dev(), meta.ino()));

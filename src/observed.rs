@@ -9,11 +9,9 @@ use crate::procfs;
 use crate::seccomp::notify::Notification;
 use crate::sys::memory;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 
 const PATH_MAX: usize = 4096;
-/// The kernel's own limits on an exec's arguments.
-const MAX_ARGS: usize = 0x7fff_ffff / 8;
+/// The kernel's own limit on one exec argument.
 const MAX_ARG_BYTES: usize = 32 * 4096;
 /// Past this, an argv is refused rather than shown in part.
 const MAX_ARGV_TOTAL: usize = 2 * 1024 * 1024;
@@ -27,8 +25,9 @@ pub fn kind_of(nr: i64) -> Option<u32> {
     }
 }
 
-/// The pointers of a NULL-terminated array at `addr`, read a page at a time.
-fn read_pointers(tid: libc::pid_t, mut addr: u64) -> Result<Vec<u64>, i32> {
+/// The pointers of a NULL-terminated array at `addr`, read a page at a
+/// time, at most `max` of them (E2BIG past it).
+fn read_pointers(tid: libc::pid_t, mut addr: u64, max: usize) -> Result<Vec<u64>, i32> {
     let mut pointers = Vec::new();
     loop {
         let chunk = (4096 - addr % 4096) as usize;
@@ -39,7 +38,7 @@ fn read_pointers(tid: libc::pid_t, mut addr: u64) -> Result<Vec<u64>, i32> {
                 return Ok(pointers);
             }
             pointers.push(p);
-            if pointers.len() > MAX_ARGS {
+            if pointers.len() > max {
                 return Err(libc::E2BIG);
             }
         }
@@ -51,6 +50,9 @@ fn read_pointers(tid: libc::pid_t, mut addr: u64) -> Result<Vec<u64>, i32> {
                 return Ok(pointers);
             }
             pointers.push(p);
+            if pointers.len() > max {
+                return Err(libc::E2BIG);
+            }
             addr += 8;
         }
     }
@@ -60,9 +62,12 @@ fn read_argv(tid: libc::pid_t, addr: u64) -> Result<Vec<Vec<u8>>, i32> {
     if addr == 0 {
         return Ok(Vec::new());
     }
-    let mut total = 0;
+    // Each argument costs its pointer too, as on the kernel's stack: the
+    // total bounds both what is read and what is kept.
+    let pointers = read_pointers(tid, addr, MAX_ARGV_TOTAL / 8)?;
+    let mut total = pointers.len() * 8;
     let mut argv = Vec::new();
-    for p in read_pointers(tid, addr)? {
+    for p in pointers {
         let arg = memory::read_c_string(tid, p, MAX_ARG_BYTES).map_err(|e| match e {
             libc::ENAMETOOLONG => libc::E2BIG,
             e => e,
@@ -141,10 +146,11 @@ pub fn as_caller(path: &[u8], pid: libc::pid_t, tid: libc::pid_t) -> Vec<u8> {
 }
 
 /// Does the exec or open `n` (already read into `event`) reach a denied
-/// file: the object itself, or a directory above it? Resolved here as the
-/// caller would, while the sandbox is stopped; a path that cannot be
-/// resolved the same way (through a /proc magic link) fails with EACCES,
-/// another lookup error with its own errno (the kernel would fail too).
+/// file: the object itself, a directory above it, or (an exec) the
+/// interpreter the kernel would open for it? Resolved here as the caller
+/// would, while the sandbox is stopped; a path that cannot be resolved the
+/// same way (through a /proc magic link) fails with EACCES, another lookup
+/// error with its own errno (the kernel would fail too).
 pub fn reaches_denied(
     n: &Notification,
     event: &Event,
@@ -157,6 +163,9 @@ pub fn reaches_denied(
         libc::SYS_execve => false,
         _ => event.flags as i32 & libc::O_NOFOLLOW != 0,
     };
+    let creating = event.kind == kind::OPEN
+        && event.flags as i32 & libc::O_CREAT != 0
+        && event.flags as i32 & libc::O_EXCL == 0;
     let dirfd = match n.nr {
         libc::SYS_openat | libc::SYS_openat2 | libc::SYS_execveat => Some(n.args[0] as i32),
         _ => None,
@@ -174,28 +183,48 @@ pub fn reaches_denied(
         let flags = libc::O_PATH | if nofollow { libc::O_NOFOLLOW } else { 0 };
         let target = match paths::openat2(parent.as_raw_fd(), name, flags) {
             Ok(fd) => Some(fd),
-            // To be created (or failing anyway): its directory decides.
+            Err(libc::ENOENT) if creating => {
+                // A dangling symlink: the kernel would create its target,
+                // wherever it points. Refused.
+                if paths::openat2(parent.as_raw_fd(), name, libc::O_PATH | libc::O_NOFOLLOW).is_ok()
+                {
+                    return Ok(true);
+                }
+                None
+            }
+            // Nothing there: its directory decides (a create), or the
+            // kernel fails alike.
             Err(libc::ENOENT) => None,
             Err(e) => return Err(magic(e)),
         };
-        ids.extend(paths::ancestry(parent)?);
+        ids.extend(paths::ancestry(parent).map_err(|_| libc::EACCES)?);
         target
     };
-    if let Some(target) = target {
-        ids.push(paths::identity(target.as_raw_fd())?);
-        // Where the object really is (a symlink may have led elsewhere):
-        // its own directory's ancestry, by the name the kernel gives it.
-        if let Ok(at) = std::fs::read_link(format!("/proc/self/fd/{}", target.as_raw_fd())) {
-            let at = at.as_os_str().as_bytes();
-            if at.first() == Some(&b'/') && !at.ends_with(b" (deleted)") {
-                let (dir, _) = paths::split(at);
-                if let Ok(dir) =
-                    paths::openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY)
-                {
-                    ids.extend(paths::ancestry(dir)?);
-                }
-            }
-        }
+    if let Some(target) = &target {
+        ids.extend(paths::identities(target)?);
     }
-    Ok(ids.iter().any(|id| denied.contains(id)))
+    if ids.iter().any(|id| denied.contains(id)) {
+        return Ok(true);
+    }
+    // The interpreters the kernel opens itself, up to its own nesting limit.
+    let (mut current, mut depth) = (target, 0);
+    while let (Some(program), true) = (current.take(), event.kind == kind::EXEC) {
+        let Some(interpreter) = paths::interpreter(&program)? else {
+            break;
+        };
+        depth += 1;
+        if depth > 5 {
+            return Err(libc::ELOOP);
+        }
+        let base = paths::base(tid, None, &interpreter).map_err(magic)?;
+        let found = paths::openat2(base.as_raw_fd(), &interpreter, libc::O_PATH).map_err(magic)?;
+        if paths::identities(&found)?
+            .iter()
+            .any(|id| denied.contains(id))
+        {
+            return Ok(true);
+        }
+        current = Some(found);
+    }
+    Ok(false)
 }

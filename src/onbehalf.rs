@@ -18,11 +18,10 @@
 
 use crate::live::Denied;
 use crate::opener::Opener;
-use crate::paths::{self, FileId};
+use crate::paths;
 use crate::seccomp::notify::Notification;
 use crate::sys::memory;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 
 const PATH_MAX: usize = 4096;
 
@@ -76,7 +75,8 @@ pub fn read_call(n: &Notification) -> Result<OpenCall, i32> {
             if how[24..].iter().any(|&b| b != 0) {
                 return Err(libc::E2BIG);
             }
-            let word = |i: usize| u64::from_ne_bytes(how[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+            let word =
+                |i: usize| u64::from_ne_bytes(how[i * 8..i * 8 + 8].try_into().unwrap_or_default());
             (dirfd(a[0]), a[1], word(0), word(1), word(2))
         }
         _ => return Err(libc::ENOSYS),
@@ -94,43 +94,18 @@ pub fn read_call(n: &Notification) -> Result<OpenCall, i32> {
     })
 }
 
-/// The identities an object stands for: its own, and those of every
-/// directory above where it really is.
-fn identities(target: &OwnedFd) -> Result<Vec<FileId>, i32> {
-    let mut ids = vec![paths::identity(target.as_raw_fd())?];
-    // SAFETY: stat is plain data; a valid fd and out pointer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(target.as_raw_fd(), &mut st) } != 0 {
-        return Err(crate::sys::errno());
-    }
-    let dir = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-        paths::openat2(target.as_raw_fd(), b".", libc::O_PATH | libc::O_DIRECTORY)
-    } else {
-        // The name the kernel gives the object now (it may not be the one
-        // the path used).
-        let at = std::fs::read_link(format!("/proc/self/fd/{}", target.as_raw_fd()))
-            .map_err(|_| libc::EACCES)?;
-        let at = at.as_os_str().as_bytes();
-        if at.first() != Some(&b'/') || at.ends_with(b" (deleted)") {
-            return Ok(ids);
-        }
-        let (dir, _) = paths::split(at);
-        paths::openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY)
-    };
-    if let Ok(dir) = dir {
-        ids.extend(paths::ancestry(dir)?);
-    }
-    Ok(ids)
-}
-
 fn denied_object(target: &OwnedFd, denied: &Denied) -> Result<bool, i32> {
-    Ok(identities(target)?.iter().any(|id| denied.contains(id)))
+    Ok(paths::identities(target)?
+        .iter()
+        .any(|id| denied.contains(id)))
 }
 
 fn is_fifo(fd: &OwnedFd) -> bool {
     // SAFETY: stat is plain data; a valid fd and out pointer.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    unsafe { libc::fstat(fd.as_raw_fd(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO }
+    unsafe {
+        libc::fstat(fd.as_raw_fd(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO
+    }
 }
 
 /// What an open will do, decided: reopen an existing object, or create

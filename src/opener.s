@@ -1,17 +1,22 @@
 # The opener: opens files for the supervisor, inside the sandbox's Landlock
 # domain and with its credentials. fd 3: a SOCK_SEQPACKET socket to the
-# supervisor. Each request: struct open_how (24 bytes) + a NUL-terminated
-# path, with one fd (SCM_RIGHTS) the path is resolved from, moved to fd 4
-# (so "/proc/self/fd/4" names it). Reply: an 8-byte result (an fd number
-# here, or -errno) with the fd itself (SCM_RIGHTS) on success.
+# supervisor. Each request: an 8-byte sequence number, struct open_how
+# (24 bytes) and a NUL-terminated path, with one fd (SCM_RIGHTS) the path
+# is resolved from, moved to fd 4 (so "/proc/self/fd/4" names it). Reply:
+# the sequence number and an 8-byte result (an fd number here, or -errno),
+# with the fd itself (SCM_RIGHTS) on success.
     .intel_syntax noprefix
     .globl _start
 _start:
+    mov eax, 157                 # prctl(PR_SET_DUMPABLE, 0): the job may
+    mov edi, 4                   # not read or write our memory through
+    xor esi, esi                 # /proc/<pid>/mem
+    syscall
     sub rsp, 8192
 next:
     lea rax, [rsp]
     mov [rsp+4160], rax          # iov_in.base = request
-    mov qword ptr [rsp+4168], 4120   # iov_in.len (24 + 4096)
+    mov qword ptr [rsp+4168], 4128   # iov_in.len (8 + 24 + 4096)
     mov qword ptr [rsp+4224], 0  # msg.name
     mov qword ptr [rsp+4232], 0  # msg.namelen
     lea rax, [rsp+4160]
@@ -21,7 +26,7 @@ next:
     mov [rsp+4256], rax          # msg.control
     mov qword ptr [rsp+4264], 24 # msg.controllen
     mov qword ptr [rsp+4272], 0  # msg.flags
-    mov byte ptr [rsp+4120], 0   # the path is NUL-terminated whatever comes
+    mov byte ptr [rsp+4128], 0   # the path is NUL-terminated whatever comes
     mov eax, 47                  # recvmsg(3, &msg, MSG_CMSG_CLOEXEC)
     mov edi, 3
     lea rsi, [rsp+4224]
@@ -32,7 +37,7 @@ next:
     test rax, rax
     jle done                     # EOF or error: the supervisor is gone
     mov r13, -22                 # EINVAL unless all is there
-    cmp rax, 25
+    cmp rax, 33
     jl reply
     mov r13, -9                  # EBADF without an fd
     cmp qword ptr [rsp+4264], 20
@@ -55,16 +60,18 @@ opened:
     js reply
     mov eax, 437                 # openat2(4, path, &how, 24)
     mov edi, 4
-    lea rsi, [rsp+24]
-    lea rdx, [rsp]
+    lea rsi, [rsp+32]
+    lea rdx, [rsp+8]
     mov r10d, 24
     syscall
     mov r13, rax
 reply:
+    mov rax, [rsp]               # the request's sequence number
+    mov [rsp+4280], rax
     mov [rsp+4288], r13          # the result
-    lea rax, [rsp+4288]
+    lea rax, [rsp+4280]
     mov [rsp+4304], rax          # iov_out.base
-    mov qword ptr [rsp+4312], 8  # iov_out.len
+    mov qword ptr [rsp+4312], 16 # iov_out.len
     mov qword ptr [rsp+4352], 0  # msg.name
     mov qword ptr [rsp+4360], 0  # msg.namelen
     lea rax, [rsp+4304]

@@ -6,6 +6,7 @@
 use crate::sys::{self, process};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 
 const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 
@@ -111,4 +112,112 @@ pub fn ancestry(dir: OwnedFd) -> Result<Vec<FileId>, i32> {
         current = parent;
     }
     Err(libc::ELOOP)
+}
+
+/// The identities an object stands for: its own, and those of every
+/// directory above where it really is (the name the kernel gives it now,
+/// which a symlink or a rename may have made differ from the path used).
+/// Where that cannot be found out, EACCES: a check that could not be made
+/// must not pass.
+pub fn identities(target: &OwnedFd) -> Result<Vec<FileId>, i32> {
+    let mut ids = vec![identity(target.as_raw_fd())?];
+    // SAFETY: stat is plain data; a valid fd and out pointer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(target.as_raw_fd(), &mut st) } != 0 {
+        return Err(libc::EACCES);
+    }
+    let dir = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        openat2(target.as_raw_fd(), b".", libc::O_PATH | libc::O_DIRECTORY)
+    } else {
+        let at = std::fs::read_link(format!("/proc/self/fd/{}", target.as_raw_fd()))
+            .map_err(|_| libc::EACCES)?;
+        let at = at.as_os_str().as_bytes();
+        if at.first() != Some(&b'/') || at.ends_with(b" (deleted)") {
+            // Unlinked, or not in this file tree (a pipe, a socket): no
+            // directory above it to deny.
+            return Ok(ids);
+        }
+        let (dir, _) = split(at);
+        openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY)
+    };
+    ids.extend(ancestry(dir.map_err(|_| libc::EACCES)?).map_err(|_| libc::EACCES)?);
+    Ok(ids)
+}
+
+/// The interpreter an exec of `target` makes the kernel open: a `#!`
+/// line's, or an ELF's PT_INTERP. None for a plain static program.
+pub fn interpreter(target: &OwnedFd) -> Result<Option<Vec<u8>>, i32> {
+    let file = open_plain(
+        &format!("/proc/self/fd/{}", target.as_raw_fd()),
+        libc::O_RDONLY,
+    )
+    .map_err(|_| libc::EACCES)?;
+    let mut head = vec![0u8; 256];
+    // SAFETY: head is a valid buffer of its length.
+    let n = unsafe { libc::pread(file.as_raw_fd(), head.as_mut_ptr() as *mut _, head.len(), 0) };
+    if n < 0 {
+        return Err(libc::EACCES);
+    }
+    head.truncate(n as usize);
+    if let Some(line) = head.strip_prefix(b"#!") {
+        let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+        let path: Vec<u8> = line
+            .iter()
+            .copied()
+            .skip_while(|b| *b == b' ' || *b == b'\t')
+            .take_while(|b| *b != b' ' && *b != b'\t')
+            .collect();
+        return Ok((!path.is_empty()).then_some(path));
+    }
+    if head.len() < 64 || &head[..4] != b"\x7fELF" || head[4] != 2 {
+        return Ok(None);
+    }
+    let word =
+        |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or_default());
+    let half =
+        |b: &[u8], at: usize| u16::from_le_bytes(b[at..at + 2].try_into().unwrap_or_default());
+    let (phoff, phentsize, phnum) = (
+        word(&head, 32),
+        half(&head, 54) as u64,
+        half(&head, 56) as u64,
+    );
+    if phentsize < 56 || phnum > 256 {
+        return Ok(None);
+    }
+    let mut headers = vec![0u8; (phentsize * phnum) as usize];
+    // SAFETY: headers is a valid buffer of its length.
+    let n = unsafe {
+        libc::pread(
+            file.as_raw_fd(),
+            headers.as_mut_ptr() as *mut _,
+            headers.len(),
+            phoff as i64,
+        )
+    };
+    if n != headers.len() as isize {
+        return Err(libc::EACCES);
+    }
+    for h in headers.chunks_exact(phentsize as usize) {
+        const PT_INTERP: u32 = 3;
+        if u32::from_le_bytes(h[0..4].try_into().unwrap_or_default()) == PT_INTERP {
+            let (offset, size) = (word(h, 8), word(h, 32).min(4096));
+            let mut path = vec![0u8; size as usize];
+            // SAFETY: path is a valid buffer of its length.
+            let n = unsafe {
+                libc::pread(
+                    file.as_raw_fd(),
+                    path.as_mut_ptr() as *mut _,
+                    path.len(),
+                    offset as i64,
+                )
+            };
+            if n != path.len() as isize {
+                return Err(libc::EACCES);
+            }
+            let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+            path.truncate(end);
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
 }

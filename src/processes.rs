@@ -54,8 +54,9 @@ struct InFlight {
 pub struct Processes {
     main: libc::pid_t,
     main_exited: bool,
-    /// The watchdog is the main process's child, but not the job's.
-    watchdog: libc::pid_t,
+    /// The watchdog and the opener are the main process's children, but not
+    /// the job's.
+    helpers: [libc::pid_t; 2],
     known: Vec<Known>,
     in_flight: Vec<InFlight>,
     lost: u32,
@@ -98,11 +99,16 @@ fn children_cpu_ns(pid: libc::pid_t) -> Option<u64> {
 }
 
 impl Processes {
-    pub fn new(main: libc::pid_t, watchdog: libc::pid_t, epoll: RawFd, exit_tag: u64) -> Processes {
+    pub fn new(
+        main: libc::pid_t,
+        helpers: [libc::pid_t; 2],
+        epoll: RawFd,
+        exit_tag: u64,
+    ) -> Processes {
         let mut processes = Processes {
             main,
             main_exited: false,
-            watchdog,
+            helpers,
             known: Vec::new(),
             in_flight: Vec::new(),
             lost: 0,
@@ -128,7 +134,7 @@ impl Processes {
     }
 
     fn learn(&mut self, pid: libc::pid_t) {
-        if pid == self.watchdog || self.known.iter().any(|k| k.pid == pid) {
+        if self.helpers.contains(&pid) || self.known.iter().any(|k| k.pid == pid) {
             return;
         }
         if pid == self.main && self.main_exited {

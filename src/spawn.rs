@@ -84,6 +84,8 @@ struct Report {
     listener: i32,
     /// The watchdog's pid (the host's child), or -1.
     watchdog: i32,
+    /// The opener's pid (the job's first process's child), or -1.
+    opener: i32,
 }
 
 /// Everything the child reads, built before it exists.
@@ -269,6 +271,8 @@ pub struct Child {
     /// process, which is not one of the sandbox's processes).
     pub watchdog: Option<OwnedFd>,
     pub watchdog_pid: libc::pid_t,
+    /// The opener's pid (the same), or -1.
+    pub opener_pid: libc::pid_t,
 }
 
 fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
@@ -375,6 +379,7 @@ pub fn spawn(
         child_sock: Some(child_sock),
         watchdog: None,
         watchdog_pid: -1,
+        opener_pid: -1,
     };
     child.run(prepared)
 }
@@ -388,6 +393,7 @@ struct Handshake {
     child_sock: Option<OwnedFd>,
     watchdog: Option<OwnedFd>,
     watchdog_pid: libc::pid_t,
+    opener_pid: libc::pid_t,
 }
 
 impl Handshake {
@@ -526,6 +532,9 @@ impl Handshake {
                     self.watchdog_pid = report.watchdog;
                 }
             }
+            if report.opener > 0 {
+                self.opener_pid = report.opener;
+            }
         }
         let first = match first {
             Ok(Some(r)) => r,
@@ -560,6 +569,7 @@ impl Handshake {
                     listener,
                     watchdog: self.watchdog,
                     watchdog_pid: self.watchdog_pid,
+                    opener_pid: self.opener_pid,
                 }),
                 Ok(Some(report)) => Err(self.failure(prepared, report)),
                 Err(e) => {
@@ -589,6 +599,7 @@ fn child_fail(sock: RawFd, stage: Stage, errno: i32, listener: RawFd, watchdog: 
         value: errno,
         listener,
         watchdog,
+        opener: -1,
     };
     // SAFETY: raw write of a stack value, then _exit.
     unsafe {
@@ -738,6 +749,7 @@ fn child_main(
         unsafe { watchdog::start_in_child(p.watchdog_stack.as_ptr() as *mut u8, &launch) };
     // The opener too, the same way (src/opener.rs). Without it no open
     // could be made: the sandbox must not start.
+    let mut opener_pid = -1;
     if let Some(opener) = opener {
         let launch = watchdog::Launch {
             read_end: opener.child_end.as_raw_fd(),
@@ -751,7 +763,9 @@ fn child_main(
         if started <= 0 {
             child_fail(sock, Stage::OPENER, libc::EAGAIN, -1, watchdog);
         }
+        opener_pid = started;
     }
+    let opener = opener_pid;
     let listener = match child_install_filter(p) {
         Ok(fd) => fd,
         Err(e) => child_fail(sock, Stage::SECCOMP, e, -1, watchdog),
@@ -770,6 +784,7 @@ fn child_main(
         value: 0,
         listener,
         watchdog,
+        opener,
     };
     // SAFETY: raw write of a stack value; raw close of our copy.
     unsafe {

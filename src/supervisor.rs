@@ -221,8 +221,14 @@ impl Sandbox {
             }
         };
         let tracks = rules.live.lock().tracks_processes;
-        let processes = tracks
-            .then(|| Processes::new(child.pid, child.watchdog_pid, epoll.as_raw_fd(), TAG_EXIT));
+        let processes = tracks.then(|| {
+            Processes::new(
+                child.pid,
+                [child.watchdog_pid, child.opener_pid],
+                epoll.as_raw_fd(),
+                TAG_EXIT,
+            )
+        });
         Ok(Sandbox {
             pid: child.pid,
             pidfd: child.pidfd,
@@ -653,11 +659,11 @@ impl Sandbox {
         let call = onbehalf::read_call(n)?;
         let tid = n.pid as libc::pid_t;
         let pid = crate::procfs::process_of(tid).unwrap_or(tid);
+        // A copy: the opener may take its time, and a callback may want the
+        // live policy meanwhile.
+        let denied = self.live.lock().fs_denied.clone();
         for attempt in 0..4 {
-            let plan = {
-                let live = self.live.lock();
-                onbehalf::plan(opener, pid, tid, &call, &live.fs_denied)
-            };
+            let plan = onbehalf::plan(opener, pid, tid, &call, &denied);
             if attempt == 0 {
                 let denied = match &plan {
                     Err(libc::EACCES) => libc::EACCES,

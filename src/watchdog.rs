@@ -11,7 +11,7 @@
 //! host, and stays unarmed otherwise.
 //!
 //! It is started vfork-style from the child (sharing its memory until it
-//! execs) and execs a 174-byte program of ours from a sealed memfd
+//! execs) and execs a 188-byte program of ours from a sealed memfd
 //! (Landlock does not check exec from a memfd), so it costs no copy of the
 //! host's address space. Where that exec is impossible there is no
 //! watchdog, and the process groups alone carry the kill.
@@ -25,9 +25,15 @@
 use crate::sys;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-/// x86-64: `loop: read(3, rsp, 1); if EINTR or > 0, loop;
-/// kill(-1, SIGKILL); exit_group(0)`, as a static ELF loaded at 0x400000.
-const PROGRAM_CODE: [u8; 54] = [
+/// x86-64: `prctl(PR_SET_DUMPABLE, 0); loop: read(3, rsp, 1); if EINTR
+/// or > 0, loop; kill(-1, SIGKILL); exit_group(0)`, as a static ELF loaded
+/// at 0x400000. Not dumpable: the job (same uid, same domain) cannot reach
+/// its memory through /proc/<pid>/mem.
+const PROGRAM_CODE: [u8; 68] = [
+    0xb8, 0x9d, 0x00, 0x00, 0x00, // mov eax, 157     (SYS_prctl)
+    0xbf, 0x04, 0x00, 0x00, 0x00, // mov edi, 4       (PR_SET_DUMPABLE)
+    0x31, 0xf6, // xor esi, esi
+    0x0f, 0x05, // syscall
     0x31, 0xc0, // xor eax, eax            (SYS_read)
     0xbf, 0x03, 0x00, 0x00, 0x00, // mov edi, 3
     0x48, 0x89, 0xe6, // mov rsi, rsp
@@ -229,7 +235,7 @@ mod tests {
     #[test]
     fn the_program_is_a_well_formed_elf() {
         let elf = program();
-        assert_eq!(elf.len(), 174);
+        assert_eq!(elf.len(), 188);
         assert_eq!(&elf[..4], b"\x7fELF");
         let entry = u64::from_le_bytes(elf[24..32].try_into().unwrap());
         assert_eq!(entry, BASE + 120);

@@ -99,6 +99,22 @@ pub struct Context<'a> {
     pub events: &'a RefCell<Events>,
 }
 
+/// EACCES for a socket (or the directory a new one goes in) that lies in
+/// an fs_deny tree.
+fn refuse_denied(ctx: &Context, object: &OwnedFd) -> Result<(), i32> {
+    let denied = ctx.live.lock().fs_denied.clone();
+    if denied.is_empty() {
+        return Ok(());
+    }
+    match crate::paths::identities(object)?
+        .iter()
+        .any(|id| denied.contains(id))
+    {
+        true => Err(libc::EACCES),
+        false => Ok(()),
+    }
+}
+
 fn protocol_number(protocol: Protocol) -> i32 {
     match protocol {
         Protocol::Tcp => libc::IPPROTO_TCP,
@@ -287,6 +303,7 @@ fn check_destination(
         (Kind::Unix { .. }, Address::UnixPath(path)) => {
             observe(ctx, event_kind::CONNECT, Dest::Unix(path.clone()), 0)?;
             let target = ctx.unix.open_socket(tid, path)?;
+            refuse_denied(ctx, &target)?;
             let bytes =
                 sockaddr::encode_unix_bytes(&proc_path(&target, None)).ok_or(libc::ENAMETOOLONG)?;
             Ok(Some(Destination {
@@ -837,6 +854,9 @@ pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
                 Ok(found) => found,
                 Err(e) => return deny(e),
             };
+            if let Err(e) = refuse_denied(ctx, &dir) {
+                return deny(e);
+            }
             let Some(bytes) = sockaddr::encode_unix_bytes(&proc_path(&dir, Some(&name))) else {
                 return deny(libc::ENAMETOOLONG);
             };

@@ -162,6 +162,12 @@ fn nr(name: &str) -> i64 {
 fn always_denied(policy: &Policy) -> Vec<i64> {
     let mut numbers: Vec<i64> = DENIED.iter().map(|name| nr(name)).collect();
     numbers.extend(policy.syscall_deny.iter().map(|(_, n)| *n));
+    // When an exec or open is checked with the sandbox stopped (freeze.rs),
+    // nothing may write its memory meanwhile: legacy AIO completes into a
+    // stopped task's buffers (io_uring is denied always).
+    if policy.event_mask & kind::EXEC != 0 || policy.traps_opens() {
+        numbers.extend(["io_setup", "io_submit"].map(nr));
+    }
     numbers.sort_unstable();
     numbers.dedup();
     numbers
@@ -787,6 +793,8 @@ mod tests {
             );
         }
         assert_eq!(verdict(&open, "execve", [0; 6]), SECCOMP_RET_USER_NOTIF);
+        assert_eq!(verdict(&open, "io_submit", [0; 6]), EPERM);
+        assert_eq!(verdict(&plain, "io_submit", [0; 6]), RET_ALLOW);
         assert!(plain.observe(1 << 20).is_err());
     }
 

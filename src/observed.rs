@@ -171,7 +171,7 @@ pub fn reaches_denied(
         _ => None,
     };
     let magic = |e: i32| if e == libc::ELOOP { libc::EACCES } else { e };
-    let base = paths::base(tid, dirfd, &path).map_err(magic)?;
+    let base = paths::base(tid, dirfd, &path, false).map_err(magic)?;
     let mut ids = Vec::new();
     let target = if path.is_empty() {
         // execveat(fd, "", AT_EMPTY_PATH): the fd itself.
@@ -216,7 +216,7 @@ pub fn reaches_denied(
         if depth > 5 {
             return Err(libc::ELOOP);
         }
-        let base = paths::base(tid, None, &interpreter).map_err(magic)?;
+        let base = paths::base(tid, None, &interpreter, false).map_err(magic)?;
         let found = paths::openat2(base.as_raw_fd(), &interpreter, libc::O_PATH).map_err(magic)?;
         if paths::identities(&found)?
             .iter()

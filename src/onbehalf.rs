@@ -108,6 +108,12 @@ fn is_fifo(fd: &OwnedFd) -> bool {
     }
 }
 
+/// openat2's resolve flags that scope even an absolute path to the dirfd.
+const RESOLVE_BENEATH: u64 = 0x08;
+const RESOLVE_IN_ROOT: u64 = 0x10;
+/// O_TMPFILE without its O_DIRECTORY part.
+const O_TMPFILE_BIT: u64 = 0x40_0000;
+
 /// What an open will do, decided: reopen an existing object, or create
 /// a name in a directory.
 pub enum Plan {
@@ -125,7 +131,8 @@ pub fn plan(
     denied: &Denied,
 ) -> Result<Plan, i32> {
     let path = crate::observed::as_caller(&call.path, pid, tid);
-    let base = paths::base(tid, call.dirfd, &path)?;
+    let scoped = call.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
+    let base = paths::base(tid, call.dirfd, &path, scoped)?;
     let o_path = (libc::O_PATH | libc::O_CLOEXEC) as u64;
     let follow_bits = (libc::O_NOFOLLOW | libc::O_DIRECTORY) as u64;
     let creating = call.flags & (libc::O_CREAT as u64) != 0;
@@ -170,24 +177,93 @@ pub fn plan(
     }
 }
 
-/// Opens what `plan` decided, with the child's flags. `Err(EEXIST)` for a
-/// create whose name appeared meanwhile (and the call did not ask for
-/// O_EXCL): plan again.
-pub fn carry_out(opener: &Opener, plan: Plan, call: &OpenCall) -> Result<OwnedFd, i32> {
-    match plan {
-        Plan::Existing(target) if call.flags & libc::O_PATH as u64 != 0 => Ok(target),
-        Plan::Existing(target) => reopen(opener, &target, call.flags),
+/// What carrying out a plan gave.
+pub enum Outcome {
+    Opened(OwnedFd),
+    /// A name appeared between the plan and the create: plan again.
+    Again,
+    /// The name to create is a dangling symlink: the kernel would create
+    /// its target, so plan again for this path.
+    Follow(Vec<u8>),
+    Failed(i32),
+}
+
+/// Opens what `plan` decided, with the child's flags; a mode as the child's
+/// `umask` makes it (the opener's own umask is 0).
+pub fn carry_out(opener: &Opener, plan: Plan, call: &OpenCall, umask: u32) -> Outcome {
+    let mode = call.mode & !u64::from(umask) & 0o7777;
+    let result = match plan {
+        Plan::Existing(target) => reopen(opener, &target, call.flags, mode),
         Plan::Create { parent, name } => {
             let flags = (call.flags | libc::O_EXCL as u64) & !(libc::O_NOFOLLOW as u64);
-            opener.open(parent.as_raw_fd(), &name, flags, call.mode, 0)
+            match opener.open(parent.as_raw_fd(), &name, flags, mode, 0) {
+                Err(libc::EEXIST) if call.flags & libc::O_EXCL as u64 == 0 => {
+                    return match symlink_target(&parent, &name) {
+                        Some(target) => Outcome::Follow(target),
+                        None => Outcome::Again,
+                    };
+                }
+                other => other,
+            }
         }
+    };
+    match result {
+        Ok(fd) => Outcome::Opened(fd),
+        Err(e) => Outcome::Failed(e),
     }
+}
+
+/// What the symlink `name` in `parent` holds, if it is one.
+fn symlink_target(parent: &OwnedFd, name: &[u8]) -> Option<Vec<u8>> {
+    let name = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: name is NUL-terminated, buf a valid buffer of its length.
+    let n = unsafe {
+        libc::readlinkat(
+            parent.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+        )
+    };
+    if n <= 0 || n as usize >= buf.len() {
+        return None;
+    }
+    buf.truncate(n as usize);
+    Some(buf)
+}
+
+/// The path a dangling symlink at `path` leads to (relative to the
+/// symlink's directory when its target is relative).
+pub fn followed(path: &[u8], target: &[u8]) -> Vec<u8> {
+    if target.first() == Some(&b'/') {
+        return target.to_vec();
+    }
+    let (dir, _) = paths::split(path);
+    let mut joined = dir.to_vec();
+    if !joined.ends_with(b"/") {
+        joined.push(b'/');
+    }
+    joined.extend_from_slice(target);
+    joined
+}
+
+/// Does `call` change something before it hands out an fd (a create, a
+/// truncation)? The kernel fails those with EMFILE first when the table is
+/// full, so the supervisor checks the table first too.
+pub fn has_side_effects(call: &OpenCall) -> bool {
+    call.flags & (libc::O_CREAT | libc::O_TRUNC) as u64 != 0 || call.flags & O_TMPFILE_BIT != 0
+}
+
+/// O_PATH opens cannot be handed over (ADDFD takes no O_PATH file).
+pub fn wants_path_only(call: &OpenCall) -> bool {
+    call.flags & libc::O_PATH as u64 != 0
 }
 
 /// The checked object itself, opened with the child's flags. A FIFO is
 /// opened without waiting for its other end (the supervisor must not
 /// wait), then given back its blocking mode.
-fn reopen(opener: &Opener, target: &OwnedFd, flags: u64) -> Result<OwnedFd, i32> {
+fn reopen(opener: &Opener, target: &OwnedFd, flags: u64, mode: u64) -> Result<OwnedFd, i32> {
     let dropped = (libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW) as u64;
     let mut flags = flags & !dropped;
     let fifo = is_fifo(target);
@@ -195,7 +271,9 @@ fn reopen(opener: &Opener, target: &OwnedFd, flags: u64) -> Result<OwnedFd, i32>
     if fifo {
         flags |= libc::O_NONBLOCK as u64;
     }
-    let fd = opener.open(target.as_raw_fd(), b"/proc/self/fd/4", flags, 0, 0)?;
+    // O_TMPFILE makes a file in the directory: it takes the mode.
+    let mode = if flags & O_TMPFILE_BIT != 0 { mode } else { 0 };
+    let fd = opener.open(target.as_raw_fd(), b"/proc/self/fd/4", flags, mode, 0)?;
     if fifo && blocking {
         // SAFETY: plain fcntl on our copy (it shares the file description
         // the child gets).

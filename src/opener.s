@@ -12,6 +12,9 @@ _start:
     mov edi, 4                   # not read or write our memory through
     xor esi, esi                 # /proc/<pid>/mem
     syscall
+    mov eax, 95                  # umask(0): creates take the mode the
+    xor edi, edi                 # supervisor computed with the child's
+    syscall                      # umask
     sub rsp, 8192
 next:
     lea rax, [rsp]

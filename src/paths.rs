@@ -51,10 +51,16 @@ pub fn open_plain(path: &str, flags: i32) -> Result<OwnedFd, i32> {
 }
 
 /// The directory task `tid` resolves `path` from: `/` for an absolute
-/// path, else its cwd (`dirfd` AT_FDCWD or None) or a duplicate of its
-/// `dirfd`.
-pub fn base(tid: libc::pid_t, dirfd: Option<i32>, path: &[u8]) -> Result<OwnedFd, i32> {
-    if path.first() == Some(&b'/') {
+/// path (unless `scoped`: openat2's RESOLVE_IN_ROOT and RESOLVE_BENEATH
+/// resolve even those from the dirfd), else its cwd (`dirfd` AT_FDCWD or
+/// None) or a duplicate of its `dirfd`.
+pub fn base(
+    tid: libc::pid_t,
+    dirfd: Option<i32>,
+    path: &[u8],
+    scoped: bool,
+) -> Result<OwnedFd, i32> {
+    if path.first() == Some(&b'/') && !scoped {
         return open_plain("/", libc::O_PATH | libc::O_DIRECTORY);
     }
     match dirfd {

@@ -51,6 +51,34 @@ pub fn thread_ended(tid: libc::pid_t) -> Read<bool> {
     }
 }
 
+/// The umask of process `pid`.
+pub fn umask_of(pid: libc::pid_t) -> Read<u32> {
+    let status = read(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Umask:"))
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        .ok_or(libc::EIO)
+}
+
+/// Is the fd table of process `pid` full (as many fds open as its
+/// RLIMIT_NOFILE allows)? Then the kernel fails an open with EMFILE before
+/// it does anything.
+pub fn fd_table_full(pid: libc::pid_t) -> Read<bool> {
+    let mut limit = libc::rlimit64 {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: reading a limit into a valid struct.
+    if unsafe { libc::prlimit64(pid, libc::RLIMIT_NOFILE, std::ptr::null(), &mut limit) } != 0 {
+        return Err(crate::sys::errno());
+    }
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?
+        .count() as u64;
+    Ok(open >= limit.rlim_cur)
+}
+
 /// The state letter of thread `tid` of process `pid` (R, S, D, T, t, Z...).
 pub fn task_state(pid: libc::pid_t, tid: libc::pid_t) -> Read<char> {
     let stat = read(format!("/proc/{pid}/task/{tid}/stat"))?;
@@ -136,6 +164,8 @@ mod tests {
         assert!(children_of_thread(pid).is_ok());
         assert!(children_cpu_ticks(pid).is_ok());
         assert_eq!(thread_ended(pid), Ok(false));
+        assert!(umask_of(pid).is_ok());
+        assert_eq!(fd_table_full(pid), Ok(false));
         assert!(task_state(pid, pid).is_ok());
         // Read by this thread itself: it is in the read() of that file.
         // SAFETY: plain call.

@@ -40,6 +40,16 @@ use std::cell::RefCell;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
+/// What an on-behalf open hands the caller.
+enum Opened {
+    /// The fd, and whether it is close-on-exec.
+    Fd(OwnedFd, bool),
+    /// An O_PATH open, checked: the kernel makes it (ADDFD takes no O_PATH
+    /// file). What it can reach through a swapped path is metadata only:
+    /// a reopen or an exec through the fd is checked again.
+    PathOnly,
+}
+
 fn is_open(nr: i64) -> bool {
     matches!(
         nr,
@@ -640,10 +650,11 @@ impl Sandbox {
     fn open_on_behalf(&mut self, n: &Notification) {
         let sent = match self.decide_open(n) {
             // Opened while the caller waited: the fd is its call's.
-            Ok((fd, cloexec)) if self.listener.is_live(n.id) => {
+            Ok(Opened::Fd(fd, cloexec)) if self.listener.is_live(n.id) => {
                 self.listener.respond_with_fd(n.id, fd.as_raw_fd(), cloexec)
             }
-            Ok(_) => Ok(()),
+            Ok(Opened::Fd(..)) => Ok(()),
+            Ok(Opened::PathOnly) => self.listener.respond(n.id, Answer::ContinueChecked),
             Err(errno) => self.listener.respond(n.id, Answer::Errno(errno)),
         };
         if sent.is_err() {
@@ -651,18 +662,18 @@ impl Sandbox {
         }
     }
 
-    /// The fd the call gets, and whether it is close-on-exec.
-    fn decide_open(&mut self, n: &Notification) -> std::result::Result<(OwnedFd, bool), i32> {
+    fn decide_open(&mut self, n: &Notification) -> std::result::Result<Opened, i32> {
         let Some(opener) = &self.opener else {
             return Err(libc::EIO);
         };
-        let call = onbehalf::read_call(n)?;
+        let mut call = onbehalf::read_call(n)?;
         let tid = n.pid as libc::pid_t;
         let pid = crate::procfs::process_of(tid).unwrap_or(tid);
         // A copy: the opener may take its time, and a callback may want the
         // live policy meanwhile.
         let denied = self.live.lock().fs_denied.clone();
-        for attempt in 0..4 {
+        // Symlinks a create goes through, and names that appear meanwhile.
+        for attempt in 0..8 {
             let plan = onbehalf::plan(opener, pid, tid, &call, &denied);
             if attempt == 0 {
                 let denied = match &plan {
@@ -690,12 +701,28 @@ impl Sandbox {
                     }
                 }
             }
-            match onbehalf::carry_out(opener, plan?, &call) {
-                Err(libc::EEXIST) if call.flags & libc::O_EXCL as u64 == 0 => continue,
-                done => return done.map(|fd| (fd, call.cloexec())),
+            let plan = plan?;
+            if onbehalf::wants_path_only(&call) {
+                return Ok(Opened::PathOnly);
+            }
+            let umask = if onbehalf::has_side_effects(&call) {
+                if crate::procfs::fd_table_full(pid).unwrap_or(false) {
+                    return Err(libc::EMFILE);
+                }
+                crate::procfs::umask_of(pid).unwrap_or(0o077)
+            } else {
+                0
+            };
+            match onbehalf::carry_out(opener, plan, &call, umask) {
+                onbehalf::Outcome::Opened(fd) => return Ok(Opened::Fd(fd, call.cloexec())),
+                onbehalf::Outcome::Again => continue,
+                onbehalf::Outcome::Follow(target) => {
+                    call.path = onbehalf::followed(&call.path, &target);
+                }
+                onbehalf::Outcome::Failed(errno) => return Err(errno),
             }
         }
-        Err(libc::EAGAIN)
+        Err(libc::ELOOP)
     }
 
     /// Is this an exec or open the observer wants to see, or that must be

@@ -58,7 +58,7 @@ impl UnixGate {
     /// Opens the existing socket at `path` (O_PATH) if it lies beneath an
     /// `fs_write` tree: EACCES otherwise, the lookup's errno if it fails.
     pub fn open_socket(&self, tid: libc::pid_t, path: &[u8]) -> Result<OwnedFd, i32> {
-        let base = paths::base(tid, None, path)?;
+        let base = paths::base(tid, None, path, false)?;
         let fd = openat2(base.as_raw_fd(), path, libc::O_PATH)?;
         // SAFETY: stat is plain data.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -82,7 +82,7 @@ impl UnixGate {
         if name.is_empty() || name == b"." || name == b".." {
             return Err(libc::EINVAL);
         }
-        let base = paths::base(tid, None, path)?;
+        let base = paths::base(tid, None, path, false)?;
         let fd = openat2(base.as_raw_fd(), dir, libc::O_PATH | libc::O_DIRECTORY)?;
         match canonical(&fd) {
             Some(at) if self.beneath(&at) => Ok((fd, name.to_vec())),

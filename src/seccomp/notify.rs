@@ -31,6 +31,10 @@ pub enum Answer {
     /// other task of the sandbox is stopped (`freeze`): nothing can change
     /// that memory before the kernel reads it again.
     ContinueFrozen,
+    /// The same for an O_PATH open whose path was checked: the kernel
+    /// resolves it again, but an O_PATH fd gives metadata only, and every
+    /// use of it that reaches contents is checked anew.
+    ContinueChecked,
 }
 
 const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
@@ -140,12 +144,14 @@ impl Listener {
                 error: -errno.abs().max(1),
                 flags: 0,
             },
-            Answer::ContinueOnRegisters | Answer::ContinueFrozen => seccomp_notif_resp {
-                id,
-                val: 0,
-                error: 0,
-                flags: SECCOMP_USER_NOTIF_FLAG_CONTINUE,
-            },
+            Answer::ContinueOnRegisters | Answer::ContinueFrozen | Answer::ContinueChecked => {
+                seccomp_notif_resp {
+                    id,
+                    val: 0,
+                    error: 0,
+                    flags: SECCOMP_USER_NOTIF_FLAG_CONTINUE,
+                }
+            }
         };
         match raw::notif_send(self.raw(), &resp) {
             Ok(()) | Err(libc::ENOENT) => Ok(()),

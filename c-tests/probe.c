@@ -1405,6 +1405,46 @@ static int emfile(const char *path, const char *trunc_path, const char *new_path
     return 0;
 }
 
+/* Calls other than open that name files, each printed as "KEY ERRNO":
+ * on the secret (denied/secret, and denied/ itself) and on the public
+ * twins, from the allowed tree DIR (the cwd). */
+#define PATHOP(key, call)                                                      \
+    do {                                                                        \
+        errno = 0;                                                              \
+        long r_ = (long)(call);                                                 \
+        printf("%s %d\n", key, r_ < 0 ? errno : 0);                             \
+    } while (0)
+
+static int pathops(const char *dir) {
+    if (chdir(dir) != 0) return errno;
+    struct stat st;
+    char buf[256];
+    PATHOP("stat_secret", stat("denied/secret", &st));
+    PATHOP("lstat_secret", lstat("denied/secret", &st));
+    PATHOP("fstatat_secret", fstatat(AT_FDCWD, "denied/secret", &st, 0));
+    PATHOP("statx_secret", syscall(SYS_statx, AT_FDCWD, "denied/secret", 0, 0x7ff, buf));
+    PATHOP("access_secret", access("denied/secret", R_OK));
+    PATHOP("stat_via_link", stat("link_secret", &st));
+    PATHOP("truncate_secret", truncate("denied/secret", 0));
+    PATHOP("chmod_secret", chmod("denied/secret", 0666));
+    PATHOP("rename_out", rename("denied/secret", "stolen"));
+    PATHOP("link_out", link("denied/secret", "stolen-link"));
+    PATHOP("unlink_secret", unlink("denied/secret"));
+    PATHOP("rename_in", rename("writable", "denied/moved-in"));
+    PATHOP("mkdir_in", mkdir("denied/newdir", 0755));
+    PATHOP("symlink_in", symlink("/etc/hostname", "denied/newlink"));
+    PATHOP("rename_dir_out", rename("denied", "denied-moved"));
+    PATHOP("stat_public", stat("public", &st));
+    PATHOP("statx_public", syscall(SYS_statx, AT_FDCWD, "public", 0, 0x7ff, buf));
+    PATHOP("access_public", access("public", R_OK));
+    PATHOP("link_public", link("public", "public-link"));
+    PATHOP("rename_public", rename("public-link", "public-moved"));
+    PATHOP("unlink_public", unlink("public-moved"));
+    PATHOP("mkdir_public", mkdir("newdir", 0755));
+    PATHOP("truncate_public", truncate("trunc", 0));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 201;
     const char *cmd = argv[1], *arg = argc > 2 ? argv[2] : "";
@@ -1462,6 +1502,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "hog")) status = hog(atol(arg), argc > 3 && !strcmp(argv[3], "exit"));
     else if (!strcmp(cmd, "hogfork") && argc > 4) status = hogfork(atoi(argv[2]), atol(argv[3]), argv[4], argc > 5 ? atof(argv[5]) : 10);
     else if (!strcmp(cmd, "spin")) status = spin(atof(arg));
+    else if (!strcmp(cmd, "pathops")) status = pathops(arg);
     else if (!strcmp(cmd, "spinforks") && argc > 3) status = spinforks(atof(arg), atof(argv[3]));
     else if (!strcmp(cmd, "connect_then_exec") && argc > 3) status = connect_then_exec(argv[0], argv[2], argv[3]);
     else if (!strcmp(cmd, "exec_race") && argc > 3) status = exec_race(argv[2], atof(argv[3]), argc > 4 ? argv[4] : "both");

@@ -228,3 +228,218 @@ pub fn reaches_denied(
     }
     Ok(false)
 }
+
+/// Whether a path argument's final symlink is followed.
+#[derive(Clone, Copy)]
+enum Follow {
+    Yes,
+    No,
+    /// Unless this bit is set in argument `.0` (AT_SYMLINK_NOFOLLOW).
+    UnlessFlag(usize, u64),
+    /// Only if this bit is set in argument `.0` (AT_SYMLINK_FOLLOW).
+    IfFlag(usize, u64),
+}
+
+/// One path argument of a call that names files: where its dirfd and path
+/// are, and what must not be denied: the object it names, the directory
+/// the name is in, or both.
+#[derive(Clone, Copy)]
+struct PathArg {
+    dirfd: Option<usize>,
+    path: usize,
+    follow: Follow,
+    object: bool,
+    parent: bool,
+}
+
+const fn arg(
+    dirfd: Option<usize>,
+    path: usize,
+    follow: Follow,
+    object: bool,
+    parent: bool,
+) -> PathArg {
+    PathArg {
+        dirfd,
+        path,
+        follow,
+        object,
+        parent,
+    }
+}
+
+const NOFOLLOW_AT: u64 = libc::AT_SYMLINK_NOFOLLOW as u64;
+const FOLLOW_AT: u64 = libc::AT_SYMLINK_FOLLOW as u64;
+
+/// Calls other than open and exec that reach a file by its path: probes of
+/// its metadata, and changes to it or to the directory it is named in.
+/// With fs_deny they are checked (with the sandbox stopped, then made by
+/// the kernel): a denied file can be neither looked at, nor renamed, linked
+/// or unlinked out of its tree, nor can anything be moved or made into it.
+fn path_args(nr: i64) -> Option<&'static [PathArg]> {
+    use Follow::*;
+    const CWD: Option<usize> = None;
+    const OBJECT: &[PathArg] = &[arg(CWD, 0, Yes, true, false)];
+    const OBJECT_NOFOLLOW: &[PathArg] = &[arg(CWD, 0, No, true, false)];
+    const AT_OBJECT: &[PathArg] = &[arg(Some(0), 1, Yes, true, false)];
+    const AT_OBJECT_NOFOLLOW: &[PathArg] = &[arg(Some(0), 1, No, true, false)];
+    const AT_OBJECT_FLAG3: &[PathArg] = &[arg(Some(0), 1, UnlessFlag(3, NOFOLLOW_AT), true, false)];
+    const AT_OBJECT_FLAG2: &[PathArg] = &[arg(Some(0), 1, UnlessFlag(2, NOFOLLOW_AT), true, false)];
+    const AT_OBJECT_FLAG4: &[PathArg] = &[arg(Some(0), 1, UnlessFlag(4, NOFOLLOW_AT), true, false)];
+    const REMOVE: &[PathArg] = &[arg(CWD, 0, No, true, true)];
+    const AT_REMOVE: &[PathArg] = &[arg(Some(0), 1, No, true, true)];
+    const RENAME: &[PathArg] = &[arg(CWD, 0, No, true, true), arg(CWD, 1, No, true, true)];
+    const AT_RENAME: &[PathArg] = &[
+        arg(Some(0), 1, No, true, true),
+        arg(Some(2), 3, No, true, true),
+    ];
+    const LINK: &[PathArg] = &[arg(CWD, 0, No, true, false), arg(CWD, 1, No, false, true)];
+    const AT_LINK: &[PathArg] = &[
+        arg(Some(0), 1, IfFlag(4, FOLLOW_AT), true, false),
+        arg(Some(2), 3, No, false, true),
+    ];
+    const SYMLINK: &[PathArg] = &[arg(CWD, 1, No, false, true)];
+    const AT_SYMLINK: &[PathArg] = &[arg(Some(1), 2, No, false, true)];
+    const MAKE: &[PathArg] = &[arg(CWD, 0, No, false, true)];
+    const AT_MAKE: &[PathArg] = &[arg(Some(0), 1, No, false, true)];
+    Some(match nr {
+        libc::SYS_stat
+        | libc::SYS_access
+        | libc::SYS_chmod
+        | libc::SYS_chown
+        | libc::SYS_truncate
+        | libc::SYS_getxattr
+        | libc::SYS_setxattr
+        | libc::SYS_listxattr
+        | libc::SYS_removexattr => OBJECT,
+        libc::SYS_lstat
+        | libc::SYS_readlink
+        | libc::SYS_lchown
+        | libc::SYS_lgetxattr
+        | libc::SYS_lsetxattr
+        | libc::SYS_llistxattr
+        | libc::SYS_lremovexattr => OBJECT_NOFOLLOW,
+        libc::SYS_newfstatat | libc::SYS_utimensat | libc::SYS_faccessat2 => AT_OBJECT_FLAG3,
+        libc::SYS_statx => AT_OBJECT_FLAG2,
+        libc::SYS_fchownat => AT_OBJECT_FLAG4,
+        libc::SYS_faccessat | libc::SYS_fchmodat => AT_OBJECT,
+        libc::SYS_readlinkat => AT_OBJECT_NOFOLLOW,
+        libc::SYS_unlink | libc::SYS_rmdir => REMOVE,
+        libc::SYS_unlinkat => AT_REMOVE,
+        libc::SYS_rename => RENAME,
+        libc::SYS_renameat | libc::SYS_renameat2 => AT_RENAME,
+        libc::SYS_link => LINK,
+        libc::SYS_linkat => AT_LINK,
+        libc::SYS_symlink => SYMLINK,
+        libc::SYS_symlinkat => AT_SYMLINK,
+        libc::SYS_mkdir | libc::SYS_mknod => MAKE,
+        libc::SYS_mkdirat | libc::SYS_mknodat => AT_MAKE,
+        _ => return None,
+    })
+}
+
+/// The syscalls `path_args` covers, for the filter.
+pub const PATH_CALLS: &[&str] = &[
+    "stat",
+    "access",
+    "chmod",
+    "chown",
+    "truncate",
+    "getxattr",
+    "setxattr",
+    "listxattr",
+    "removexattr",
+    "lstat",
+    "readlink",
+    "lchown",
+    "lgetxattr",
+    "lsetxattr",
+    "llistxattr",
+    "lremovexattr",
+    "newfstatat",
+    "utimensat",
+    "statx",
+    "faccessat",
+    "fchmodat",
+    "faccessat2",
+    "fchownat",
+    "readlinkat",
+    "unlink",
+    "rmdir",
+    "unlinkat",
+    "rename",
+    "renameat",
+    "renameat2",
+    "link",
+    "linkat",
+    "symlink",
+    "symlinkat",
+    "mkdir",
+    "mknod",
+    "mkdirat",
+    "mknodat",
+];
+
+pub fn is_path_call(nr: i64) -> bool {
+    path_args(nr).is_some()
+}
+
+/// Does the path call `n` reach a denied file or directory (see
+/// `path_args`)? Resolved as the caller would, with the sandbox stopped.
+pub fn path_call_reaches_denied(
+    n: &Notification,
+    denied: &crate::live::Denied,
+) -> Result<bool, i32> {
+    let Some(args) = path_args(n.nr) else {
+        return Ok(false);
+    };
+    let tid = n.pid as libc::pid_t;
+    let pid = procfs::process_of(tid)?;
+    let magic = |e: i32| if e == libc::ELOOP { libc::EACCES } else { e };
+    for a in args {
+        // utimensat(fd, NULL, ...) names the fd's file, not a path.
+        if n.args[a.path] == 0 {
+            continue;
+        }
+        let given = memory::read_c_string(tid, n.args[a.path], PATH_MAX)?;
+        let path = as_caller(&given, pid, tid);
+        let follow = match a.follow {
+            Follow::Yes => true,
+            Follow::No => false,
+            Follow::UnlessFlag(at, bit) => n.args[at] & bit == 0,
+            Follow::IfFlag(at, bit) => n.args[at] & bit != 0,
+        };
+        let dirfd = a.dirfd.map(|at| n.args[at] as i32);
+        let base = paths::base(tid, dirfd, &path, false).map_err(magic)?;
+        let mut ids = Vec::new();
+        if path.is_empty() {
+            // AT_EMPTY_PATH: the dirfd's own file.
+            if a.object {
+                ids.extend(paths::identities(&base)?);
+            }
+        } else {
+            let (dir, name) = paths::split(&path);
+            let parent =
+                match paths::openat2(base.as_raw_fd(), dir, libc::O_PATH | libc::O_DIRECTORY) {
+                    Ok(parent) => parent,
+                    Err(libc::ENOENT) | Err(libc::ENOTDIR) => continue,
+                    Err(e) => return Err(magic(e)),
+                };
+            if a.object {
+                let flags = libc::O_PATH | if follow { 0 } else { libc::O_NOFOLLOW };
+                match paths::openat2(parent.as_raw_fd(), name, flags) {
+                    Ok(target) => ids.extend(paths::identities(&target)?),
+                    Err(libc::ENOENT) => {}
+                    Err(e) => return Err(magic(e)),
+                }
+            }
+            if a.parent || a.object {
+                ids.extend(paths::ancestry(parent).map_err(|_| libc::EACCES)?);
+            }
+        }
+        if ids.iter().any(|id| denied.contains(id)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

@@ -577,7 +577,9 @@ impl Sandbox {
             }
             // Trapped for an observer that is gone or never came: the
             // number alone decides, the call runs as made.
-            nr if observed::kind_of(nr).is_some() => Outcome::Answer(Answer::ContinueOnRegisters),
+            nr if observed::kind_of(nr).is_some() || observed::is_path_call(nr) => {
+                Outcome::Answer(Answer::ContinueOnRegisters)
+            }
             _ => {
                 self.denied += 1;
                 self.events.get_mut().decide(Event {
@@ -728,6 +730,9 @@ impl Sandbox {
     /// Is this an exec or open the observer wants to see, or that must be
     /// checked against denied files (and so with the sandbox stopped)?
     fn wants_frozen(&self, n: &Notification) -> bool {
+        if observed::is_path_call(n.nr) {
+            return !self.live.lock().fs_denied.is_empty();
+        }
         observed::kind_of(n.nr).is_some_and(|k| {
             self.events.borrow().wants(k) || !self.live.lock().fs_denied.is_empty()
         })
@@ -825,6 +830,9 @@ impl Sandbox {
     /// denied files, show it, and answer. For an allowed call, also its
     /// process and whether it is an exec (see `Freeze::answered`).
     fn show_frozen(&mut self, n: &Notification) -> (Answer, Option<(libc::pid_t, bool)>) {
+        if observed::is_path_call(n.nr) {
+            return self.check_frozen_path_call(n);
+        }
         let mut event = match observed::read_event(n) {
             Ok(event) => event,
             Err(errno) => return (Answer::Errno(errno), None),
@@ -853,6 +861,39 @@ impl Sandbox {
             Verdict::Deny(errno) => (Answer::Errno(errno), None),
             Verdict::Kill => (Answer::Errno(libc::EPERM), None),
         }
+    }
+
+    /// With the sandbox stopped: a call that names files (stat, rename,
+    /// link, ...) against the denied ones. A denial is logged.
+    fn check_frozen_path_call(
+        &mut self,
+        n: &Notification,
+    ) -> (Answer, Option<(libc::pid_t, bool)>) {
+        let denied = self.live.lock().fs_denied.clone();
+        let errno = match observed::path_call_reaches_denied(n, &denied) {
+            Ok(true) => libc::EACCES,
+            // Nothing there: the kernel's own lookup fails alike.
+            Ok(false) | Err(libc::ENOENT) | Err(libc::ENOTDIR) => 0,
+            Err(errno) => errno,
+        };
+        if !self.listener.is_live(n.id) {
+            return (Answer::Errno(libc::EINTR), None);
+        }
+        let tid = n.pid as libc::pid_t;
+        let pid = crate::procfs::process_of(tid).unwrap_or(tid);
+        if errno != 0 {
+            self.events.get_mut().decide(Event {
+                kind: kind::DENIAL,
+                nr: n.nr,
+                pid,
+                tid,
+                denied: errno,
+                detail: "fs_deny",
+                ..Event::default()
+            });
+            return (Answer::Errno(errno), None);
+        }
+        (Answer::ContinueFrozen, Some((pid, false)))
     }
 
     fn on_timeout(&mut self) {

@@ -316,6 +316,8 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
     }
     if policy.traps_opens() {
         calls.extend([nr("open"), nr("openat"), nr("openat2"), nr("creat")]);
+        // And every other call that names a file, for fs_deny.
+        calls.extend(crate::observed::PATH_CALLS.iter().map(|name| nr(name)));
     }
     if events & kind::BIND != 0 && !calls.contains(&nr("bind")) {
         calls.push(nr("bind"));
@@ -794,6 +796,21 @@ mod tests {
         }
         assert_eq!(verdict(&open, "execve", [0; 6]), SECCOMP_RET_USER_NOTIF);
         assert_eq!(verdict(&open, "io_submit", [0; 6]), EPERM);
+        for name in [
+            "newfstatat",
+            "statx",
+            "renameat2",
+            "linkat",
+            "unlinkat",
+            "readlinkat",
+        ] {
+            assert_eq!(
+                verdict(&open, name, [0; 6]),
+                SECCOMP_RET_USER_NOTIF,
+                "{name}"
+            );
+            assert_eq!(verdict(&plain, name, [0; 6]), RET_ALLOW, "{name}");
+        }
         assert_eq!(verdict(&plain, "io_submit", [0; 6]), RET_ALLOW);
         assert!(plain.observe(1 << 20).is_err());
     }

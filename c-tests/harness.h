@@ -302,4 +302,15 @@ static inline int scan_group(pid_t pgid, int *zombies, int sig) {
     return n;
 }
 
+/* The number after "KEY " at a line start of `out` (probe output of
+ * "KEY VALUE" lines); -1 if none. */
+static inline long key_value(const char *out, const char *key) {
+    size_t len = strlen(key);
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        long v;
+        if (!strncmp(l, key, len) && l[len] == ' ' && sscanf(l + len, "%ld", &v) == 1) return v;
+    }
+    return -1;
+}
+
 #endif

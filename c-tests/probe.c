@@ -1445,6 +1445,71 @@ static int pathops(const char *dir) {
     return 0;
 }
 
+/* What this process sees of /proc, as "KEY VALUE" lines: the numeric
+ * entries of a listing (how many, and whether HOST, 1, itself and a child
+ * of its own are among them), the errnos of opening, stat'ing and reading
+ * the links of HOST's (and init's) entries and of its own, and MemTotal
+ * from /proc/meminfo in kB. */
+static int procview(pid_t host) {
+    pid_t child = fork();
+    if (child == 0) { pause(); _exit(0); }
+    if (child < 0) return errno;
+    int entries = 0, saw_host = 0, saw_init = 0, saw_self = 0, saw_child = 0, others = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        pid_t p = (pid_t)atoi(e->d_name);
+        entries++;
+        if (p == host) saw_host = 1;
+        else if (p == 1) saw_init = 1;
+        else if (p == getpid()) saw_self = 1;
+        else if (p == child) saw_child = 1;
+        else others++;
+    }
+    if (d) closedir(d);
+    printf("entries %d\nhost %d\ninit %d\nself %d\nchild %d\nothers %d\n", entries, saw_host, saw_init,
+           saw_self, saw_child, others);
+    char path[128], buf[256];
+    struct stat st;
+    const char *files[] = {"status", "cmdline", "environ", NULL};
+    for (int i = 0; files[i]; i++) {
+        snprintf(path, sizeof path, "/proc/%d/%s", (int)host, files[i]);
+        int fd = open(path, O_RDONLY);
+        printf("host_%s %d\n", files[i], fd < 0 ? errno : 0);
+        if (fd >= 0) close(fd);
+    }
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)host);
+    DIR *hd = opendir(path);
+    printf("host_fd %d\n", hd ? 0 : errno);
+    if (hd) closedir(hd);
+    snprintf(path, sizeof path, "/proc/%d/cwd", (int)host);
+    printf("host_cwd_stat %d\n", stat(path, &st) == 0 ? 0 : errno);
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)host);
+    printf("host_exe_readlink %d\n", readlink(path, buf, sizeof buf) >= 0 ? 0 : errno);
+    snprintf(path, sizeof path, "/proc/%d", (int)host);
+    printf("host_dir_stat %d\n", stat(path, &st) == 0 ? 0 : errno);
+    int fd = open("/proc/1/status", O_RDONLY);
+    printf("init_status %d\n", fd < 0 ? errno : 0);
+    if (fd >= 0) close(fd);
+    fd = open("/proc/self/status", O_RDONLY);
+    printf("self_status %d\n", fd < 0 ? errno : 0);
+    if (fd >= 0) close(fd);
+    snprintf(path, sizeof path, "/proc/%d/status", (int)child);
+    fd = open(path, O_RDONLY);
+    printf("child_status %d\n", fd < 0 ? errno : 0);
+    if (fd >= 0) close(fd);
+    long total = -1;
+    FILE *f = fopen("/proc/meminfo", "r");
+    while (f && fgets(buf, sizeof buf, f))
+        if (sscanf(buf, "MemTotal: %ld kB", &total) == 1) break;
+    if (f) fclose(f);
+    printf("memtotal %ld\n", total);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 201;
     const char *cmd = argv[1], *arg = argc > 2 ? argv[2] : "";
@@ -1502,6 +1567,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "hog")) status = hog(atol(arg), argc > 3 && !strcmp(argv[3], "exit"));
     else if (!strcmp(cmd, "hogfork") && argc > 4) status = hogfork(atoi(argv[2]), atol(argv[3]), argv[4], argc > 5 ? atof(argv[5]) : 10);
     else if (!strcmp(cmd, "spin")) status = spin(atof(arg));
+    else if (!strcmp(cmd, "procview")) status = procview((pid_t)atoi(arg));
     else if (!strcmp(cmd, "pathops")) status = pathops(arg);
     else if (!strcmp(cmd, "spinforks") && argc > 3) status = spinforks(atof(arg), atof(argv[3]));
     else if (!strcmp(cmd, "connect_then_exec") && argc > 3) status = connect_then_exec(argv[0], argv[2], argv[3]);

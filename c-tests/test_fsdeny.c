@@ -539,12 +539,7 @@ out:
 
 /* The number after "KEY " at a line start of `out`; -1 if none. */
 static int key_errno(const char *out, const char *key) {
-    size_t len = strlen(key);
-    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        int e;
-        if (!strncmp(l, key, len) && l[len] == ' ' && sscanf(l + len, "%d", &e) == 1) return e;
-    }
-    return -1;
+    return (int)key_value(out, key);
 }
 
 static void read_only_stays_read_only(void) {

@@ -220,6 +220,14 @@ int sandlock_policy_fs_read(struct sandlock_policy *p, const char *path);
 // file, whatever name leads there; execs are checked likewise.
 int sandlock_policy_fs_deny(struct sandlock_policy *p, const char *path);
 
+// With `on` (non-zero), /proc shows the sandbox's own processes only:
+// listing /proc leaves out every other pid, and /proc/<pid>/... of a
+// process outside the sandbox fails with ENOENT, as if it did not exist;
+// /proc/meminfo reports max_memory as the total when it is set. Opens are
+// then made by the supervisor (see fs_deny), which costs. Off by default.
+// The sandbox needs fs_read("/proc") to see /proc at all.
+int sandlock_policy_private_proc(struct sandlock_policy *p, int on);
+
 // Allows everything beneath `path`: read, write, create, remove, rename,
 // truncate, execute, device ioctls. Enforced by Landlock.
 int sandlock_policy_fs_write(struct sandlock_policy *p, const char *path);

@@ -88,11 +88,25 @@ impl Freeze {
 
     /// Is every task of the sandbox, apart from `exempt` (the callers the
     /// supervisor holds), unable to run? Re-arms the timer when not yet.
-    pub fn check(&mut self, processes: &mut Processes, exempt: &[libc::pid_t]) -> Quiet {
+    /// `groups`: the sandbox's process groups, to find its processes when
+    /// forks are not counted.
+    pub fn check(
+        &mut self,
+        processes: &mut Processes,
+        exempt: &[libc::pid_t],
+        groups: &[libc::pid_t],
+    ) -> Quiet {
+        if !processes.counts_forks() && !processes.discover(groups) {
+            return self.not_yet();
+        }
         if let Some(tasks) = all_quiet(processes, exempt) {
             self.tasks = tasks;
             return Quiet::Yes;
         }
+        self.not_yet()
+    }
+
+    fn not_yet(&self) -> Quiet {
         if self.since.elapsed() > DEADLINE || timer::arm(&self.timer, RECHECK).is_err() {
             return Quiet::TooLong;
         }
@@ -135,7 +149,10 @@ impl Freeze {
 
 /// Sends SIGSTOP to every thread of every known process (the caller of
 /// [`Freeze`] also signals every process group).
-pub fn stop_every_thread(processes: &Processes) {
+pub fn stop_every_thread(processes: &mut Processes, groups: &[libc::pid_t]) {
+    if !processes.counts_forks() {
+        processes.discover(groups);
+    }
     for pid in processes.pids() {
         for tid in procfs::threads_of(pid).unwrap_or_default() {
             // SAFETY: tgkill of a thread of a process we track.

@@ -36,6 +36,7 @@ mod paths;
 pub mod policy;
 pub mod processes;
 mod procfs;
+mod procview;
 pub mod seccomp;
 pub mod spawn;
 pub mod supervisor;
@@ -58,10 +59,12 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         net: net::resolve(&policy.net)?,
         protocols: policy.net.protocols(),
         tracks_processes: policy.tracks_processes(),
+        counts_forks: policy.counts_forks(),
         max_processes: policy.max_processes,
         samples_memory: policy.max_memory.is_some(),
         max_memory: policy.max_memory,
         traps_opens: policy.traps_opens(),
+        private_proc: policy.private_proc,
         fs_denied: live::Denied {
             base: policy.compiled()?.fs_denied.clone(),
             added: Default::default(),
@@ -74,9 +77,9 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         max_cpu: policy.max_cpu,
     };
     let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;
-    let opener = match policy.fs_deny.is_empty() {
-        true => None,
-        false => Some(opener::prepare().map_err(|e| Error::os("spawn: the opener's socket", e))?),
+    let opener = match policy.opens_on_behalf() {
+        false => None,
+        true => Some(opener::prepare().map_err(|e| Error::os("spawn: the opener's socket", e))?),
     };
     let child = spawn::spawn(&prepared, &watchdog, opener.as_ref())?;
     let opener = opener.map(|o| opener::Opener::new(o.host_end, None));

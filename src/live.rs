@@ -27,6 +27,8 @@ pub struct Live {
     /// Forks are trapped and counted (a process, memory or CPU limit, or
     /// fork/exit/exec/open events were asked for at spawn).
     pub tracks_processes: bool,
+    /// ...and forks are trapped and counted as they happen.
+    pub counts_forks: bool,
     pub max_processes: Option<u32>,
     /// A memory limit was set at spawn, so its timer runs.
     pub samples_memory: bool,
@@ -34,6 +36,8 @@ pub struct Live {
     /// Opens are shown to the supervisor (open events), so denied files
     /// can be refused.
     pub traps_opens: bool,
+    /// /proc shows the sandbox's own processes only.
+    pub private_proc: bool,
     /// Files and directories denied from now on, by identity: each denied
     /// path, and what lay beneath a denied directory when it was denied.
     pub fs_denied: Denied,
@@ -69,9 +73,9 @@ impl Live {
     }
 
     pub fn max_processes(&mut self, n: u32) -> Result<()> {
-        if !self.tracks_processes {
+        if !self.counts_forks {
             return Err(Error::invalid(
-                "max_processes: the sandbox was spawned without a process, memory or CPU limit, or fork events, so its forks are not counted",
+                "max_processes: the sandbox was spawned without a process, memory or CPU limit, or fork or exit events, so its forks are not counted",
             ));
         }
         self.max_processes = (n != 0).then_some(n);

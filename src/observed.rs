@@ -384,14 +384,37 @@ pub fn is_path_call(nr: i64) -> bool {
     path_args(nr).is_some()
 }
 
-/// Does the path call `n` reach a denied file or directory (see
-/// `path_args`)? Resolved as the caller would, with the sandbox stopped.
-pub fn path_call_reaches_denied(
+/// Path calls that only read metadata (stat, access, readlink): checked,
+/// then made by the kernel without stopping the sandbox. A path swapped
+/// in between could show a denied file's metadata, never its contents;
+/// stopping the sandbox for every stat would make `ls -l` and `find`
+/// crawl.
+pub fn reads_metadata_only(nr: i64) -> bool {
+    matches!(
+        nr,
+        libc::SYS_stat
+            | libc::SYS_lstat
+            | libc::SYS_newfstatat
+            | libc::SYS_statx
+            | libc::SYS_access
+            | libc::SYS_faccessat
+            | libc::SYS_faccessat2
+            | libc::SYS_readlink
+            | libc::SYS_readlinkat
+    )
+}
+
+/// What the path call `n` must be refused with (see `path_args`): EACCES
+/// when it reaches a denied file or directory, ENOENT when it names a
+/// process outside the sandbox in a private /proc. Resolved as the caller
+/// would, with the sandbox stopped.
+pub fn path_call_refusal(
     n: &Notification,
     denied: &crate::live::Denied,
-) -> Result<bool, i32> {
+    view: Option<&crate::procview::ProcView>,
+) -> Result<Option<i32>, i32> {
     let Some(args) = path_args(n.nr) else {
-        return Ok(false);
+        return Ok(None);
     };
     let tid = n.pid as libc::pid_t;
     let pid = procfs::process_of(tid)?;
@@ -425,10 +448,18 @@ pub fn path_call_reaches_denied(
                     Err(libc::ENOENT) | Err(libc::ENOTDIR) => continue,
                     Err(e) => return Err(magic(e)),
                 };
+            if view.is_some_and(|view| crate::procview::foreign(&parent, view)) {
+                return Ok(Some(libc::ENOENT));
+            }
             if a.object {
                 let flags = libc::O_PATH | if follow { 0 } else { libc::O_NOFOLLOW };
                 match paths::openat2(parent.as_raw_fd(), name, flags) {
-                    Ok(target) => ids.extend(paths::identities(&target)?),
+                    Ok(target) => {
+                        if view.is_some_and(|view| crate::procview::foreign(&target, view)) {
+                            return Ok(Some(libc::ENOENT));
+                        }
+                        ids.extend(paths::identities(&target)?)
+                    }
                     Err(libc::ENOENT) => {}
                     Err(e) => return Err(magic(e)),
                 }
@@ -438,8 +469,8 @@ pub fn path_call_reaches_denied(
             }
         }
         if ids.iter().any(|id| denied.contains(id)) {
-            return Ok(true);
+            return Ok(Some(libc::EACCES));
         }
     }
-    Ok(false)
+    Ok(None)
 }

@@ -19,6 +19,7 @@
 use crate::live::Denied;
 use crate::opener::Opener;
 use crate::paths;
+use crate::procview::{self, ProcView};
 use crate::seccomp::notify::Notification;
 use crate::sys::memory;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -118,7 +119,12 @@ const O_TMPFILE_BIT: u64 = 0x40_0000;
 /// a name in a directory.
 pub enum Plan {
     Existing(OwnedFd),
-    Create { parent: OwnedFd, name: Vec<u8> },
+    Create {
+        parent: OwnedFd,
+        name: Vec<u8>,
+    },
+    /// A file of ours in place of the real one (a private /proc's meminfo).
+    Virtual(OwnedFd),
 }
 
 /// Resolves `call` for thread `tid` of process `pid` as it would, and
@@ -129,6 +135,7 @@ pub fn plan(
     tid: libc::pid_t,
     call: &OpenCall,
     denied: &Denied,
+    view: Option<&ProcView>,
 ) -> Result<Plan, i32> {
     let path = crate::observed::as_caller(&call.path, pid, tid);
     let scoped = call.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
@@ -151,6 +158,17 @@ pub fn plan(
             if denied_object(&target, denied)? {
                 return Err(libc::EACCES);
             }
+            if let Some(view) = view {
+                if procview::foreign(&target, view) {
+                    return Err(libc::ENOENT);
+                }
+                if let (Some((budget, used)), true) = (view.memory, procview::is_meminfo(&target)) {
+                    if call.flags & libc::O_ACCMODE as u64 != libc::O_RDONLY as u64 {
+                        return Err(libc::EACCES);
+                    }
+                    return procview::meminfo(budget, used).map(Plan::Virtual);
+                }
+            }
             Ok(Plan::Existing(target))
         }
         Err(libc::ENOENT) if creating => {
@@ -167,6 +185,9 @@ pub fn plan(
             )?;
             if denied_object(&parent, denied)? {
                 return Err(libc::EACCES);
+            }
+            if view.is_some_and(|view| procview::foreign(&parent, view)) {
+                return Err(libc::ENOENT);
             }
             Ok(Plan::Create {
                 parent,
@@ -193,6 +214,7 @@ pub enum Outcome {
 pub fn carry_out(opener: &Opener, plan: Plan, call: &OpenCall, umask: u32) -> Outcome {
     let mode = call.mode & !u64::from(umask) & 0o7777;
     let result = match plan {
+        Plan::Virtual(file) => Ok(file),
         Plan::Existing(target) => reopen(opener, &target, call.flags, mode),
         Plan::Create { parent, name } => {
             let flags = (call.flags | libc::O_EXCL as u64) & !(libc::O_NOFOLLOW as u64);

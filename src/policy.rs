@@ -24,6 +24,8 @@ pub struct Policy {
     pub fs_write: Vec<PathBuf>,
     /// Trees (or files) unreachable even beneath fs_read or fs_write.
     pub fs_deny: Vec<PathBuf>,
+    /// /proc shows the sandbox's own processes only.
+    pub private_proc: bool,
     /// Extra syscalls denied with EPERM, on top of the built-in list.
     pub syscall_deny: Vec<(String, i64)>,
     /// RLIMIT_NOFILE for the sandbox, never above what the host has.
@@ -270,13 +272,36 @@ impl Policy {
         self.max_processes.is_some()
             || self.max_memory.is_some()
             || self.max_cpu.is_some()
-            || !self.fs_deny.is_empty()
+            || self.opens_on_behalf()
             || self.event_mask & (kind::FORK | kind::EXIT | kind::EXEC | kind::OPEN) != 0
     }
 
     /// Are opens and execs trapped (for open events or fs_deny)?
     pub fn traps_opens(&self) -> bool {
-        !self.fs_deny.is_empty() || self.event_mask & crate::events::kind::OPEN != 0
+        self.opens_on_behalf() || self.event_mask & crate::events::kind::OPEN != 0
+    }
+
+    /// Are opens made by the supervisor (through the opener)?
+    pub fn opens_on_behalf(&self) -> bool {
+        !self.fs_deny.is_empty() || self.private_proc
+    }
+
+    pub fn private_proc(&mut self, on: bool) -> Result<()> {
+        self.changed();
+        self.private_proc = on;
+        Ok(())
+    }
+
+    /// Are forks trapped and counted? Only for the limits and the events
+    /// that need every process as it is born: a trapped call can fail with
+    /// EINTR (README), and fork must not without need. (fs_deny and exec or
+    /// open events find the processes when they stop the sandbox.)
+    pub fn counts_forks(&self) -> bool {
+        use crate::events::kind;
+        self.max_processes.is_some()
+            || self.max_memory.is_some()
+            || self.max_cpu.is_some()
+            || self.event_mask & (kind::FORK | kind::EXIT) != 0
     }
 
     /// Asks for events of the kinds in `mask` (`events::kind`); the filter

@@ -71,6 +71,9 @@ pub struct Processes {
     epoll: RawFd,
     exit_tag: u64,
     watch_exits: bool,
+    /// Forks are trapped: every birth is seen. Otherwise processes are
+    /// found on demand (`discover`).
+    counts_forks: bool,
 }
 
 /// CPU time of the whole process `pid` (all its threads, live and dead),
@@ -102,6 +105,7 @@ impl Processes {
     pub fn new(
         main: libc::pid_t,
         helpers: [libc::pid_t; 2],
+        counts_forks: bool,
         epoll: RawFd,
         exit_tag: u64,
     ) -> Processes {
@@ -115,6 +119,7 @@ impl Processes {
             untracked: Vec::new(),
             last_scan: None,
             reaped_charged_ns: 0,
+            counts_forks,
             epoll,
             exit_tag,
             watch_exits: false,
@@ -342,12 +347,41 @@ impl Processes {
         self.in_flight.is_empty() && self.lost == 0 && self.untracked.is_empty()
     }
 
+    pub fn counts_forks(&self) -> bool {
+        self.counts_forks
+    }
+
     /// The processes known now.
     pub fn pids(&self) -> Vec<libc::pid_t> {
         self.known.iter().map(|k| k.pid).collect()
     }
 
-    /// Finds every process in one of `groups` by reading all of /proc.
+    /// Brings the list up to date: forks settled (when counted), or
+    /// processes found (when not).
+    pub fn refresh(&mut self, groups: &[libc::pid_t]) {
+        if self.counts_forks {
+            self.prune();
+            self.settle(0);
+        } else {
+            self.discover(groups);
+        }
+    }
+
+    /// Finds every process of the sandbox when forks are not trapped (a
+    /// freeze needs them all, but counting forks would make them fail
+    /// with EINTR more often, see README): the tree under the main process,
+    /// which adopts orphans; once it has exited, a scan of /proc by process
+    /// group. False when not everything could be read.
+    pub fn discover(&mut self, groups: &[libc::pid_t]) -> bool {
+        self.prune();
+        if self.main_exited {
+            return self.scan_now(groups);
+        }
+        self.walk()
+    }
+
+    /// Finds every process in one of `groups` by reading all of /proc, at
+    /// most every SCAN_INTERVAL.
     fn scan(&mut self, groups: &[libc::pid_t]) {
         if self
             .last_scan
@@ -355,13 +389,17 @@ impl Processes {
         {
             return;
         }
+        self.scan_now(groups);
+    }
+
+    fn scan_now(&mut self, groups: &[libc::pid_t]) -> bool {
         self.last_scan = Some(Instant::now());
         let Ok(entries) = std::fs::read_dir("/proc") else {
-            return;
+            return false;
         };
         for entry in entries {
             // A partial scan proves nothing: what is lost stays counted.
-            let Ok(entry) = entry else { return };
+            let Ok(entry) = entry else { return false };
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             let Ok(pid) = name.parse::<libc::pid_t>() else {
@@ -371,10 +409,11 @@ impl Processes {
                 Ok(group) if groups.contains(&group) => self.learn(pid),
                 Ok(_) => {}
                 Err(e) if gone(e) => {}
-                Err(_) => return,
+                Err(_) => return false,
             }
         }
         self.lost = 0;
+        true
     }
 
     /// A trapped fork, vfork or clone: admitted (and counted from now on)

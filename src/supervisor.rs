@@ -32,6 +32,7 @@ use crate::observed;
 use crate::onbehalf;
 use crate::opener::Opener;
 use crate::processes::Processes;
+use crate::procview::{self, ProcView};
 use crate::seccomp::notify::{Answer, Listener, Notification};
 use crate::spawn::Child;
 use crate::sys::process::{self, ChildStatus};
@@ -230,11 +231,15 @@ impl Sandbox {
                 return Err(e);
             }
         };
-        let tracks = rules.live.lock().tracks_processes;
+        let (tracks, counts_forks) = {
+            let live = rules.live.lock();
+            (live.tracks_processes, live.counts_forks)
+        };
         let processes = tracks.then(|| {
             Processes::new(
                 child.pid,
                 [child.watchdog_pid, child.opener_pid],
+                counts_forks,
                 epoll.as_raw_fd(),
                 TAG_EXIT,
             )
@@ -561,6 +566,9 @@ impl Sandbox {
             libc::SYS_sendmsg => handler::sendmsg(&mut ctx, notification),
             libc::SYS_sendmmsg => handler::sendmmsg(&mut ctx, notification),
             libc::SYS_bind => handler::bind(&mut ctx, notification),
+            libc::SYS_getdents64 | libc::SYS_getdents => {
+                Outcome::Answer(self.list_directory(notification))
+            }
             libc::SYS_fork | libc::SYS_vfork | libc::SYS_clone => {
                 Outcome::Answer(self.decide_fork(notification))
             }
@@ -577,6 +585,9 @@ impl Sandbox {
             }
             // Trapped for an observer that is gone or never came: the
             // number alone decides, the call runs as made.
+            nr if observed::reads_metadata_only(nr) && self.checks_paths() => {
+                Outcome::Answer(self.check_path_call(notification, false).0)
+            }
             nr if observed::kind_of(nr).is_some() || observed::is_path_call(nr) => {
                 Outcome::Answer(Answer::ContinueOnRegisters)
             }
@@ -665,18 +676,19 @@ impl Sandbox {
     }
 
     fn decide_open(&mut self, n: &Notification) -> std::result::Result<Opened, i32> {
-        let Some(opener) = &self.opener else {
-            return Err(libc::EIO);
-        };
         let mut call = onbehalf::read_call(n)?;
         let tid = n.pid as libc::pid_t;
         let pid = crate::procfs::process_of(tid).unwrap_or(tid);
         // A copy: the opener may take its time, and a callback may want the
         // live policy meanwhile.
         let denied = self.live.lock().fs_denied.clone();
+        let view = self.proc_view(call.path.ends_with(b"meminfo"));
+        let Some(opener) = &self.opener else {
+            return Err(libc::EIO);
+        };
         // Symlinks a create goes through, and names that appear meanwhile.
         for attempt in 0..8 {
-            let plan = onbehalf::plan(opener, pid, tid, &call, &denied);
+            let plan = onbehalf::plan(opener, pid, tid, &call, &denied, view.as_ref());
             if attempt == 0 {
                 let denied = match &plan {
                     Err(libc::EACCES) => libc::EACCES,
@@ -727,11 +739,90 @@ impl Sandbox {
         Err(libc::ELOOP)
     }
 
+    /// What of /proc the sandbox may see, with a private /proc; with
+    /// `memory`, also what it uses (for /proc/meminfo).
+    fn proc_view(&mut self, memory: bool) -> Option<ProcView> {
+        let (private, budget) = {
+            let live = self.live.lock();
+            (live.private_proc, live.max_memory)
+        };
+        if !private {
+            return None;
+        }
+        let groups = self.groups.ids(self.pid);
+        let processes = self.processes.as_mut()?;
+        processes.refresh(&groups);
+        let used = match (memory, budget) {
+            (true, Some(_)) => processes.resident_bytes().unwrap_or(0),
+            _ => 0,
+        };
+        Some(ProcView {
+            pids: processes.pids(),
+            memory: budget.map(|b| (b, used)),
+        })
+    }
+
+    /// getdents64 (and getdents) with a private /proc: made here, on a
+    /// duplicate of the child's fd (same open file, same position), so a
+    /// listing of /proc leaves out the pids outside the sandbox whatever
+    /// the child swaps its fd for meanwhile.
+    fn list_directory(&mut self, n: &Notification) -> Answer {
+        let tid = n.pid as libc::pid_t;
+        let (fd, at, count) = (
+            n.args[0] as i32,
+            n.args[1],
+            (n.args[2] as u32 as usize).min(1 << 20),
+        );
+        let dir = match self.pidfds.dup(tid, fd) {
+            Ok((dir, _)) => dir,
+            Err(errno) => return Answer::Errno(errno),
+        };
+        let filtered = procview::is_proc_root(&dir);
+        if filtered && n.nr != libc::SYS_getdents64 {
+            // The old record layout is not filtered: refused for /proc.
+            return Answer::Errno(libc::ENOSYS);
+        }
+        let view = match filtered {
+            true => self.proc_view(false),
+            false => None,
+        };
+        let mut buf = vec![0u8; count];
+        let out = loop {
+            // SAFETY: buf is a valid buffer of its length.
+            let got = unsafe { libc::syscall(n.nr, dir.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
+            if got < 0 {
+                return Answer::Errno(crate::sys::errno());
+            }
+            let got = &buf[..got as usize];
+            match &view {
+                // A chunk of other processes only: read on, or the child
+                // would take it for the end.
+                Some(view) => {
+                    let kept = procview::filter_listing(got, view);
+                    if kept.is_empty() && !got.is_empty() {
+                        continue;
+                    }
+                    break kept;
+                }
+                None => break got.to_vec(),
+            }
+        };
+        if !self.listener.is_live(n.id) {
+            return Answer::Errno(libc::EINTR);
+        }
+        match crate::sys::memory::write(tid, at, &out) {
+            Ok(()) => Answer::Value(out.len() as i64),
+            Err(errno) => Answer::Errno(errno),
+        }
+    }
+
     /// Is this an exec or open the observer wants to see, or that must be
     /// checked against denied files (and so with the sandbox stopped)?
     fn wants_frozen(&self, n: &Notification) -> bool {
         if observed::is_path_call(n.nr) {
-            return !self.live.lock().fs_denied.is_empty();
+            let live = self.live.lock();
+            return !observed::reads_metadata_only(n.nr)
+                && (!live.fs_denied.is_empty() || live.private_proc);
         }
         observed::kind_of(n.nr).is_some_and(|k| {
             self.events.borrow().wants(k) || !self.live.lock().fs_denied.is_empty()
@@ -765,8 +856,9 @@ impl Sandbox {
         }
         self.freeze = Some(freeze);
         self.kill_all(libc::SIGSTOP);
-        if let Some(processes) = &self.processes {
-            freeze::stop_every_thread(processes);
+        let groups = self.groups.ids(self.pid);
+        if let Some(processes) = &mut self.processes {
+            freeze::stop_every_thread(processes, &groups);
         }
         // A lone process (the caller) is quiet at once: no timer round.
         self.advance_freeze();
@@ -787,7 +879,7 @@ impl Sandbox {
                 .collect();
             exempt.extend(self.pending.iter().flatten().map(|p| p.tid));
             let quiet = match &mut self.processes {
-                Some(processes) => freeze.check(processes, &exempt),
+                Some(processes) => freeze.check(processes, &exempt, &self.groups.ids(self.pid)),
                 None => Quiet::TooLong,
             };
             if quiet == Quiet::NotYet {
@@ -863,17 +955,33 @@ impl Sandbox {
         }
     }
 
-    /// With the sandbox stopped: a call that names files (stat, rename,
-    /// link, ...) against the denied ones. A denial is logged.
+    /// Are calls that name files checked (fs_deny, a private /proc)?
+    fn checks_paths(&self) -> bool {
+        let live = self.live.lock();
+        !live.fs_denied.is_empty() || live.private_proc
+    }
+
     fn check_frozen_path_call(
         &mut self,
         n: &Notification,
     ) -> (Answer, Option<(libc::pid_t, bool)>) {
+        self.check_path_call(n, true)
+    }
+
+    /// A call that names files (stat, rename, link, ...) against the denied
+    /// ones and a private /proc; `frozen`: with the sandbox stopped. A
+    /// denial is logged.
+    fn check_path_call(
+        &mut self,
+        n: &Notification,
+        frozen: bool,
+    ) -> (Answer, Option<(libc::pid_t, bool)>) {
         let denied = self.live.lock().fs_denied.clone();
-        let errno = match observed::path_call_reaches_denied(n, &denied) {
-            Ok(true) => libc::EACCES,
+        let view = self.proc_view(false);
+        let errno = match observed::path_call_refusal(n, &denied, view.as_ref()) {
+            Ok(Some(errno)) => errno,
             // Nothing there: the kernel's own lookup fails alike.
-            Ok(false) | Err(libc::ENOENT) | Err(libc::ENOTDIR) => 0,
+            Ok(None) | Err(libc::ENOENT) | Err(libc::ENOTDIR) => 0,
             Err(errno) => errno,
         };
         if !self.listener.is_live(n.id) {
@@ -888,12 +996,19 @@ impl Sandbox {
                 pid,
                 tid,
                 denied: errno,
-                detail: "fs_deny",
+                detail: if errno == libc::ENOENT {
+                    "private_proc"
+                } else {
+                    "fs_deny"
+                },
                 ..Event::default()
             });
             return (Answer::Errno(errno), None);
         }
-        (Answer::ContinueFrozen, Some((pid, false)))
+        match frozen {
+            true => (Answer::ContinueFrozen, Some((pid, false))),
+            false => (Answer::ContinueChecked, None),
+        }
     }
 
     fn on_timeout(&mut self) {

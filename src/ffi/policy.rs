@@ -104,6 +104,17 @@ pub extern "C" fn sandlock_policy_fs_deny(p: *mut sandlock_policy, path: *const 
     })
 }
 
+/// With `on` (non-zero), /proc shows the sandbox's own processes only:
+/// listing /proc leaves out every other pid, and /proc/<pid>/... of a
+/// process outside the sandbox fails with ENOENT, as if it did not exist;
+/// /proc/meminfo reports max_memory as the total when it is set. Opens are
+/// then made by the supervisor (see fs_deny), which costs. Off by default.
+/// The sandbox needs fs_read("/proc") to see /proc at all.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_private_proc(p: *mut sandlock_policy, on: c_int) -> c_int {
+    with_policy(p, |policy| policy.private_proc(on != 0))
+}
+
 /// Allows everything beneath `path`: read, write, create, remove, rename,
 /// truncate, execute, device ioctls. Enforced by Landlock.
 #[no_mangle]

@@ -174,7 +174,7 @@ impl PidfdCache {
     }
 
     /// A duplicate of thread `tid`'s fd `fd`, and the pidfd it came from.
-    fn dup(&mut self, tid: libc::pid_t, fd: i32) -> Result<(OwnedFd, RawFd), i32> {
+    pub fn dup(&mut self, tid: libc::pid_t, fd: i32) -> Result<(OwnedFd, RawFd), i32> {
         for attempt in 0..2 {
             if !self.by_tid.contains_key(&tid) {
                 if self.by_tid.len() >= Self::MAX {

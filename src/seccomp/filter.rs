@@ -303,7 +303,7 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
         calls.push(nr("bind"));
     }
     // New processes, when a limit counts them (clone: notify_rules).
-    if policy.tracks_processes() {
+    if policy.counts_forks() {
         calls.push(nr("fork"));
         calls.push(nr("vfork"));
     }
@@ -319,6 +319,10 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
         // And every other call that names a file, for fs_deny.
         calls.extend(crate::observed::PATH_CALLS.iter().map(|name| nr(name)));
     }
+    // Directory listings, made by the supervisor, which filters /proc.
+    if policy.private_proc {
+        calls.extend([nr("getdents64"), nr("getdents")]);
+    }
     if events & kind::BIND != 0 && !calls.contains(&nr("bind")) {
         calls.push(nr("bind"));
     }
@@ -333,7 +337,7 @@ fn notify_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
     let with_address = SeccompCondition::new(4, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, 0)
         .expect("argument index below 6");
     let mut rules = BTreeMap::from([(nr("sendto"), vec![rule(vec![with_address])])]);
-    if policy.tracks_processes() {
+    if policy.counts_forks() {
         let a_process = cond(0, SeccompCmpOp::MaskedEq(CLONE_THREAD), 0);
         rules.insert(nr("clone"), vec![rule(vec![a_process])]);
     }
@@ -777,13 +781,15 @@ mod tests {
         }
         let mut exec = plain.clone();
         exec.observe(kind::EXEC).unwrap();
-        for name in ["execve", "execveat", "fork", "vfork"] {
+        for name in ["execve", "execveat"] {
             assert_eq!(
                 verdict(&exec, name, [0; 6]),
                 SECCOMP_RET_USER_NOTIF,
                 "{name}"
             );
         }
+        // Found when the sandbox is stopped, not counted as born.
+        assert_eq!(verdict(&exec, "fork", [0; 6]), RET_ALLOW);
         assert_eq!(verdict(&exec, "openat", [0; 6]), RET_ALLOW);
         let mut open = plain.clone();
         open.observe(kind::OPEN | kind::BIND).unwrap();

@@ -19,7 +19,9 @@
 //!    (bench/limits.c, SANDLOCK_BENCH_LIMITS).
 //!
 //! 5. Opens: an open+close loop bare, sandboxed, and under fs_deny (each
-//!    open made by the supervisor through the opener and handed over).
+//!    open made by the supervisor through the opener and handed over); and
+//!    an open-heavy walk (`find`) bare, sandboxed, and with a private /proc,
+//!    which decided that a private /proc is not the default.
 //!
 //! Needs the probe (`make build target/c-tests/probe`); SANDLOCK_PROBE
 //! points to it.
@@ -260,6 +262,35 @@ fn opens(policy: &Policy, rounds: usize) -> [f64; 3] {
     runs.map(median)
 }
 
+/// Median wall time in milliseconds of `find /usr/share -type f | head
+/// -20000` (an open- and stat-heavy walk), bare, in a plain sandbox, and
+/// with a private /proc (every open made on the child's behalf).
+fn find_walk(policy: &Policy, rounds: usize) -> [f64; 3] {
+    let script = "find /usr/share -type f | head -20000 > /dev/null";
+    let argv = [OsStr::new("/bin/sh"), OsStr::new("-c"), OsStr::new(script)];
+    let mut plain = policy.clone();
+    plain.fs_read(OsStr::new("/proc")).unwrap();
+    plain.fs_write(OsStr::new("/dev/null")).unwrap();
+    let mut private = plain.clone();
+    private.private_proc(true).unwrap();
+    let mut runs: [Vec<f64>; 3] = Default::default();
+    for _ in 0..rounds {
+        let start = Instant::now();
+        std::process::Command::new("/bin/sh")
+            .args(["-c", script])
+            .status()
+            .unwrap();
+        runs[0].push(start.elapsed().as_secs_f64() * 1e3);
+        for (i, p) in [(1, &plain), (2, &private)] {
+            let start = Instant::now();
+            let mut sandbox = sandlock::spawn(p, &argv, [-1; 3]).unwrap();
+            sandbox.wait().unwrap();
+            runs[i].push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    runs.map(median)
+}
+
 fn main() {
     let rounds = 5;
     let spawn_runs = 200;
@@ -320,6 +351,7 @@ fn main() {
     let (bare_connect, boxed_connect) = (median(bare_connect), median(boxed_connect));
     let [malloc_bare, malloc_limited, fork_bare, fork_limited] = limits(&policy, rounds);
     let [open_bare, open_boxed, open_denying] = opens(&policy, rounds);
+    let [find_bare, find_boxed, find_private] = find_walk(&policy, 3);
 
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -368,5 +400,14 @@ fn main() {
     println!(
         "| open+close under fs_deny (made on the child's behalf) | {open_denying:.1} us | {:.1} |",
         open_denying / open_bare
+    );
+    println!("| find /usr/share -type f, 20,000 files, bare (baseline) | {find_bare:.0} ms | 1.00 |");
+    println!(
+        "| the same, sandboxed | {find_boxed:.0} ms | {:.2} |",
+        find_boxed / find_bare
+    );
+    println!(
+        "| the same, with a private /proc (opens on behalf) | {find_private:.0} ms | {:.1} |",
+        find_private / find_bare
     );
 }

@@ -593,11 +593,20 @@ impl Sandbox {
             }
             _ => {
                 self.denied += 1;
-                self.events.get_mut().decide(Event {
+                let events = self.events.get_mut();
+                let tid = notification.pid as libc::pid_t;
+                // The process's id costs a /proc read: only for an observer
+                // (the log keeps the thread's, which names the process of a
+                // single-threaded program).
+                let pid = match events.wants(kind::DENIAL) {
+                    true => crate::procfs::process_of(tid).unwrap_or(tid),
+                    false => tid,
+                };
+                events.decide(Event {
                     kind: kind::DENIAL,
                     nr: notification.nr,
-                    pid: crate::procfs::process_of(notification.pid as i32).unwrap_or(0),
-                    tid: notification.pid as i32,
+                    pid,
+                    tid,
                     denied: libc::EPERM,
                     detail: "no handler for this trapped syscall",
                     ..Event::default()

@@ -401,7 +401,9 @@ fn main() {
         "| open+close under fs_deny (made on the child's behalf) | {open_denying:.1} us | {:.1} |",
         open_denying / open_bare
     );
-    println!("| find /usr/share -type f, 20,000 files, bare (baseline) | {find_bare:.0} ms | 1.00 |");
+    println!(
+        "| find /usr/share -type f, 20,000 files, bare (baseline) | {find_bare:.0} ms | 1.00 |"
+    );
     println!(
         "| the same, sandboxed | {find_boxed:.0} ms | {:.2} |",
         find_boxed / find_bare

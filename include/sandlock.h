@@ -158,9 +158,10 @@ const char *sandlock_version(void);
 // Calls `callback` for the events in `mask` (SANDLOCK_EVENT_* bits) of
 // every sandbox spawned from `p` from now on, with `userdata`, which must
 // stay valid while those sandboxes live. The filter then traps what the
-// kinds need: EXEC traps execve/execveat, OPEN the opens, BIND bind,
-// FORK/EXIT/EXEC/OPEN every fork. EXEC and OPEN events are shown with
-// the whole sandbox stopped, so the call that runs is the one shown.
+// kinds need: EXEC traps execve/execveat, OPEN the opens and the calls
+// that name files, BIND bind, FORK and EXIT every fork. EXEC and OPEN
+// events are shown with the whole sandbox stopped, so the call that runs
+// is the one shown.
 // A NULL callback or a 0 mask removes it (and the traps).
 int sandlock_policy_on_event(struct sandlock_policy *p, uint32_t mask, sandlock_event_fn callback, void *userdata);
 
@@ -181,8 +182,8 @@ int sandlock_sandbox_net_allow(struct sandlock_sandbox *sb, const char *spec);
 int sandlock_sandbox_net_clear(struct sandlock_sandbox *sb);
 
 // Changes max_processes of a running sandbox (0: no limit). Needs a
-// sandbox spawned with a process, memory or CPU limit or fork, exit,
-// exec or open events (its forks are counted). Also from a callback.
+// sandbox spawned with a process, memory or CPU limit or fork or exit
+// events (its forks are counted). Also from a callback.
 int sandlock_sandbox_max_processes(struct sandlock_sandbox *sb, uint32_t n);
 
 // Changes max_memory of a running sandbox (0: no limit). Needs a sandbox

@@ -235,9 +235,10 @@ impl Observer for CallbackObserver {
 /// Calls `callback` for the events in `mask` (SANDLOCK_EVENT_* bits) of
 /// every sandbox spawned from `p` from now on, with `userdata`, which must
 /// stay valid while those sandboxes live. The filter then traps what the
-/// kinds need: EXEC traps execve/execveat, OPEN the opens, BIND bind,
-/// FORK/EXIT/EXEC/OPEN every fork. EXEC and OPEN events are shown with
-/// the whole sandbox stopped, so the call that runs is the one shown.
+/// kinds need: EXEC traps execve/execveat, OPEN the opens and the calls
+/// that name files, BIND bind, FORK and EXIT every fork. EXEC and OPEN
+/// events are shown with the whole sandbox stopped, so the call that runs
+/// is the one shown.
 /// A NULL callback or a 0 mask removes it (and the traps).
 #[no_mangle]
 pub extern "C" fn sandlock_policy_on_event(
@@ -338,8 +339,8 @@ pub extern "C" fn sandlock_sandbox_net_clear(sb: *mut sandlock_sandbox) -> c_int
 }
 
 /// Changes max_processes of a running sandbox (0: no limit). Needs a
-/// sandbox spawned with a process, memory or CPU limit or fork, exit,
-/// exec or open events (its forks are counted). Also from a callback.
+/// sandbox spawned with a process, memory or CPU limit or fork or exit
+/// events (its forks are counted). Also from a callback.
 #[no_mangle]
 pub extern "C" fn sandlock_sandbox_max_processes(sb: *mut sandlock_sandbox, n: u32) -> c_int {
     change_live(sb, |live| live.max_processes(n))

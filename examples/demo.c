@@ -1,5 +1,6 @@
 /* make demo: a sandboxed shell reads an allowed file and is refused a
- * secret next to it, supervised from a plain poll() loop. */
+ * secret next to it and a private file carved out of its allowed tree,
+ * supervised from a plain poll() loop; then the denial log. */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <stdio.h>
@@ -19,11 +20,15 @@ static void write_file(const char *path, const char *text) {
 int main(void) {
     char dir[64] = "/tmp/sandlock-demo-XXXXXX";
     if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
-    char shared[256], secret[256], script[2048];
+    char shared[256], secret[256], private[320], script[2048];
     snprintf(shared, sizeof shared, "%s/shared", dir);
     mkdir(shared, 0755);
     snprintf(script, sizeof script, "%s/notes.txt", shared);
     write_file(script, "the job may read this\n");
+    snprintf(private, sizeof private, "%s/private", shared);
+    mkdir(private, 0755);
+    snprintf(script, sizeof script, "%s/token.txt", private);
+    write_file(script, "not this\n");
     snprintf(secret, sizeof secret, "%s/secret.key", dir);
     write_file(secret, "hunter2\n");
 
@@ -32,8 +37,8 @@ int main(void) {
     for (int i = 0; system_dirs[i]; i++)
         if (access(system_dirs[i], F_OK) == 0) sandlock_policy_fs_read(p, system_dirs[i]);
     sandlock_policy_fs_write(p, "/dev/null");
-    if (sandlock_policy_fs_read(p, shared) != 0) {
-        fprintf(stderr, "fs_read: %s\n", sandlock_policy_error(p));
+    if (sandlock_policy_fs_read(p, shared) != 0 || sandlock_policy_fs_deny(p, private) != 0) {
+        fprintf(stderr, "policy: %s\n", sandlock_policy_error(p));
         return 1;
     }
     sandlock_policy_env_clear(p);
@@ -42,12 +47,13 @@ int main(void) {
     snprintf(script, sizeof script,
              "echo '$ cat %s/notes.txt'; cat %s/notes.txt; "
              "echo '$ cat %s'; cat %s; "
+             "echo '$ cat %s/private/../private/token.txt'; cat %s/private/../private/token.txt; "
              "echo '$ unshare -U true'; unshare -U true; "
              "exit 3",
-             shared, shared, secret, secret);
+             shared, shared, secret, secret, shared, shared);
     const char *argv[] = {"sh", "-c", script, NULL};
-    printf("libsandlock %s: the job may read %s and nothing else of %s\n\n",
-           sandlock_version(), shared, dir);
+    printf("libsandlock %s: the job may read %s but not %s, and nothing else of %s\n\n",
+           sandlock_version(), shared, private, dir);
     fflush(stdout);
 
     sandlock_sandbox *sb;
@@ -67,6 +73,9 @@ int main(void) {
     }
     printf("\nsandbox exited: reason %d, code %d\n", sandlock_sandbox_exit_reason(sb),
            sandlock_sandbox_exit_code(sb));
+    sandlock_event ev = {.size = sizeof ev};
+    while (sandlock_sandbox_next_event(sb, &ev) == 1)
+        printf("denied: pid %d %s %s (%s)\n", ev.pid, ev.syscall, ev.path, ev.detail);
     sandlock_sandbox_free(sb);
 
     snprintf(script, sizeof script, "rm -rf '%s'", dir);

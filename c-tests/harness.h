@@ -313,4 +313,36 @@ static inline long key_value(const char *out, const char *key) {
     return -1;
 }
 
+/* base_policy() with a wall-clock limit (a safety net) and, if given,
+ * fs_write on the test's own `dir`. */
+static inline sandlock_policy *timed_policy(unsigned long timeout_ms, const char *dir) {
+    sandlock_policy *p = base_policy();
+    int r = sandlock_policy_timeout_ms(p, timeout_ms);
+    CHECK(r == 0, "timeout_ms: %d %s", r, sandlock_policy_error(p));
+    if (dir) {
+        r = sandlock_policy_fs_write(p, dir);
+        CHECK(r == 0, "fs_write %s: %d %s", dir, r, sandlock_policy_error(p));
+    }
+    return p;
+}
+
+/* Spawns `argv` under p with stdin /dev/null, stdout on a non-blocking
+ * pipe (its read end in *out_fd, -1 on failure) and stderr inherited.
+ * Returns sandlock_spawn's result. */
+static inline int spawn_capturing(sandlock_policy *p, const char *const argv[], sandlock_sandbox **sb,
+                                  int *out_fd) {
+    *out_fd = -1;
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) return -errno;
+    fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    sandlock_spawn_opts opts = {sizeof opts, devnull, pipefd[1], -1};
+    int r = sandlock_spawn(p, argv, &opts, sb);
+    close(pipefd[1]);
+    close(devnull);
+    if (r == 0) *out_fd = pipefd[0];
+    else close(pipefd[0]);
+    return r;
+}
+
 #endif

@@ -184,14 +184,7 @@ static void dump_log(const struct result *r) {
 
 /* A base policy with the safety timeout and, if given, fs_write on `dir`. */
 static sandlock_policy *events_policy(const char *dir) {
-    sandlock_policy *p = base_policy();
-    int r = sandlock_policy_timeout_ms(p, SAFETY_TIMEOUT_MS);
-    CHECK(r == 0, "timeout_ms: %d %s", r, sandlock_policy_error(p));
-    if (dir) {
-        r = sandlock_policy_fs_write(p, dir);
-        CHECK(r == 0, "fs_write %s: %d %s", dir, r, sandlock_policy_error(p));
-    }
-    return p;
+    return timed_policy(SAFETY_TIMEOUT_MS, dir);
 }
 
 /* A callback must be registered: the test stops when it is not. */

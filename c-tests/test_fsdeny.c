@@ -197,26 +197,20 @@ static void run_probe(sandlock_policy *p, const char *const args[], struct run *
     }
     memset(r, 0, sizeof *r);
     r->code = -1;
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) { r->spawn = -errno; return; }
-    fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    sandlock_spawn_opts opts = {sizeof opts, devnull, pipefd[1], -1};
     sandlock_sandbox *sb = NULL;
-    r->spawn = sandlock_spawn(p, argv, &opts, &sb);
-    close(pipefd[1]);
-    close(devnull);
+    int out = -1;
+    r->spawn = spawn_capturing(p, argv, &sb, &out);
     CHECK(r->spawn == 0, "spawn %s: %d %s", what, r->spawn, sandlock_policy_error(p));
     if (r->spawn == 0) {
         pid_t pgid = sandlock_sandbox_pid(sb);
-        supervise_capturing(sb, pipefd[0], r->out, sizeof r->out, DEADLINE_MS, what);
+        supervise_capturing(sb, out, r->out, sizeof r->out, DEADLINE_MS, what);
         r->reason = sandlock_sandbox_exit_reason(sb);
         r->code = sandlock_sandbox_exit_code(sb);
         r->sig = sandlock_sandbox_exit_signal(sb);
         sandlock_sandbox_free(sb);
         check_nothing_left(pgid);
+        close(out);
     }
-    close(pipefd[0]);
 }
 
 static int exited_with(const struct run *r, int code) {

@@ -63,14 +63,7 @@ static int set_ok(sandlock_policy *p, int r, const char *what) {
 
 /* A base policy with the safety timeout and, if given, fs_write on `dir`. */
 static sandlock_policy *limits_policy(const char *dir) {
-    sandlock_policy *p = base_policy();
-    int r = sandlock_policy_timeout_ms(p, SAFETY_TIMEOUT_MS);
-    CHECK(r == 0, "timeout_ms: %d %s", r, sandlock_policy_error(p));
-    if (dir) {
-        r = sandlock_policy_fs_write(p, dir);
-        CHECK(r == 0, "fs_write %s: %d %s", dir, r, sandlock_policy_error(p));
-    }
-    return p;
+    return timed_policy(SAFETY_TIMEOUT_MS, dir);
 }
 
 /* Drives `sb` from a poll loop until SANDLOCK_STEP_EXITED, for at most
@@ -115,28 +108,22 @@ static void run_probe(sandlock_policy *p, const char *const args[], const char *
     }
     memset(r, 0, sizeof *r);
     r->code = -1;
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) { r->spawn = -errno; return; }
-    fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    sandlock_spawn_opts opts = {sizeof opts, devnull, pipefd[1], -1};
     sandlock_sandbox *sb = NULL;
+    int out = -1;
     long start = now_ms();
-    r->spawn = sandlock_spawn(p, argv, &opts, &sb);
-    close(pipefd[1]);
-    close(devnull);
+    r->spawn = spawn_capturing(p, argv, &sb, &out);
     CHECK(r->spawn == 0, "spawn %s: %d %s", what, r->spawn, sandlock_policy_error(p));
     if (r->spawn == 0) {
         r->pid = sandlock_sandbox_pid(sb);
-        r->exited = supervise_capturing(sb, pipefd[0], r->out, sizeof r->out, DEADLINE_MS, what);
+        r->exited = supervise_capturing(sb, out, r->out, sizeof r->out, DEADLINE_MS, what);
         r->ms = now_ms() - start;
         r->reason = sandlock_sandbox_exit_reason(sb);
         r->code = sandlock_sandbox_exit_code(sb);
         r->sig = sandlock_sandbox_exit_signal(sb);
         sandlock_sandbox_free(sb);
         check_nothing_left(r->pid, dir);
+        close(out);
     }
-    close(pipefd[0]);
 }
 
 static int file_exists(const char *dir, const char *name) {

@@ -11,21 +11,17 @@ static int run_view(sandlock_policy *p, char *out, size_t size) {
     char host[32];
     snprintf(host, sizeof host, "%d", (int)getpid());
     const char *argv[] = {probe_path(), "procview", host, NULL};
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) return -errno;
-    fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-    sandlock_spawn_opts opts = {sizeof opts, -1, pipefd[1], -1};
     sandlock_sandbox *sb = NULL;
-    int r = sandlock_spawn(p, argv, &opts, &sb);
-    close(pipefd[1]);
+    int fd = -1;
+    int r = spawn_capturing(p, argv, &sb, &fd);
     CHECK(r == 0, "spawn: %d %s", r, sandlock_policy_error(p));
     out[0] = '\0';
     if (r == 0) {
-        supervise_capturing(sb, pipefd[0], out, size, 20000, "procview");
+        supervise_capturing(sb, fd, out, size, 20000, "procview");
         r = sandlock_sandbox_exit_code(sb);
         sandlock_sandbox_free(sb);
+        close(fd);
     }
-    close(pipefd[0]);
     return r;
 }
 

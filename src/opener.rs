@@ -175,12 +175,7 @@ impl Opener {
             iov_len: len,
         };
         let mut control = OneFd([0; 24]);
-        // SAFETY: msghdr is plain data; the pointers set below outlive the call.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.0.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = control.0.len();
+        let msg = message(&mut iov, &mut control);
         // SAFETY: the control buffer holds one cmsghdr with an int.
         unsafe {
             let cmsg = libc::CMSG_FIRSTHDR(&msg);
@@ -226,12 +221,7 @@ impl Opener {
             iov_len: 16,
         };
         let mut control = OneFd([0; 24]);
-        // SAFETY: as in send.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.0.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = control.0.len();
+        let mut msg = message(&mut iov, &mut control);
         // SAFETY: msg is valid for the call.
         let n = unsafe {
             libc::recvmsg(
@@ -252,6 +242,17 @@ impl Opener {
             _ => Err(libc::EIO),
         }
     }
+}
+
+/// A msghdr of one iovec and room for one fd; both must outlive its use.
+fn message(iov: &mut libc::iovec, control: &mut OneFd) -> libc::msghdr {
+    // SAFETY: msghdr is plain data; zero is a valid empty one.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = control.0.len();
+    msg
 }
 
 /// The fd an SCM_RIGHTS message brought, owned (so closed if unused).

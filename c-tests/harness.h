@@ -345,4 +345,21 @@ static inline int spawn_capturing(sandlock_policy *p, const char *const argv[], 
     return r;
 }
 
+/* Runs `argv` under p to its end with stdout captured into out[size]
+ * (stdin /dev/null); returns its exit code (-1 if it did not exit
+ * normally or did not start, a failure then). */
+static inline int run_capturing(sandlock_policy *p, const char *const argv[], char *out, size_t size) {
+    sandlock_sandbox *sb = NULL;
+    int fd = -1;
+    int r = spawn_capturing(p, argv, &sb, &fd);
+    CHECK(r == 0, "spawn %s: %d %s", argv[0], r, sandlock_policy_error(p));
+    out[0] = '\0';
+    if (r != 0) return -1;
+    supervise_capturing(sb, fd, out, size, 20000, argv[0]);
+    int code = sandlock_sandbox_exit_code(sb);
+    sandlock_sandbox_free(sb);
+    close(fd);
+    return code;
+}
+
 #endif

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -1510,6 +1511,22 @@ static int procview(pid_t host) {
     return 0;
 }
 
+/* The machine as this process sees it: "nodename N", "cpus N" (its
+ * affinity), "stack P", "heap P", "mmap P". */
+static int machine(void) {
+    struct utsname u;
+    if (uname(&u) != 0) return errno;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return errno;
+    int local = 0;
+    void *heap = malloc(64);
+    void *map = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("nodename %s\ncpus %d\nstack %p\nheap %p\nmmap %p\n", u.nodename, CPU_COUNT(&set),
+           (void *)&local, heap, map);
+    free(heap);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 201;
     const char *cmd = argv[1], *arg = argc > 2 ? argv[2] : "";
@@ -1567,6 +1584,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "hog")) status = hog(atol(arg), argc > 3 && !strcmp(argv[3], "exit"));
     else if (!strcmp(cmd, "hogfork") && argc > 4) status = hogfork(atoi(argv[2]), atol(argv[3]), argv[4], argc > 5 ? atof(argv[5]) : 10);
     else if (!strcmp(cmd, "spin")) status = spin(atof(arg));
+    else if (!strcmp(cmd, "machine")) status = machine();
     else if (!strcmp(cmd, "procview")) status = procview((pid_t)atoi(arg));
     else if (!strcmp(cmd, "pathops")) status = pathops(arg);
     else if (!strcmp(cmd, "spinforks") && argc > 3) status = spinforks(atof(arg), atof(argv[3]));

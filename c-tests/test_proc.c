@@ -11,18 +11,7 @@ static int run_view(sandlock_policy *p, char *out, size_t size) {
     char host[32];
     snprintf(host, sizeof host, "%d", (int)getpid());
     const char *argv[] = {probe_path(), "procview", host, NULL};
-    sandlock_sandbox *sb = NULL;
-    int fd = -1;
-    int r = spawn_capturing(p, argv, &sb, &fd);
-    CHECK(r == 0, "spawn: %d %s", r, sandlock_policy_error(p));
-    out[0] = '\0';
-    if (r == 0) {
-        supervise_capturing(sb, fd, out, size, 20000, "procview");
-        r = sandlock_sandbox_exit_code(sb);
-        sandlock_sandbox_free(sb);
-        close(fd);
-    }
-    return r;
+    return run_capturing(p, argv, out, size);
 }
 
 /* With `memory`, a max_memory of 256 MiB (its forks are then counted as

@@ -229,6 +229,18 @@ int sandlock_policy_fs_deny(struct sandlock_policy *p, const char *path);
 // The sandbox needs fs_read("/proc") to see /proc at all.
 int sandlock_policy_private_proc(struct sandlock_policy *p, int on);
 
+// With `on` (non-zero), address-space randomization is off for the
+// sandbox (personality ADDR_NO_RANDOMIZE, set before exec): two runs see
+// the same stack, heap and mmap addresses.
+int sandlock_policy_no_aslr(struct sandlock_policy *p, int on);
+
+// The sandbox runs on (and nproc, sched_getaffinity report) at most `n`
+// CPUs: the first `n` the host may use. 0: as the host.
+int sandlock_policy_num_cpus(struct sandlock_policy *p, uint32_t n);
+
+// The node name uname() reports inside the sandbox (1 to 64 bytes).
+int sandlock_policy_hostname(struct sandlock_policy *p, const char *name);
+
 // Allows everything beneath `path`: read, write, create, remove, rename,
 // truncate, execute, device ioctls. Enforced by Landlock.
 int sandlock_policy_fs_write(struct sandlock_policy *p, const char *path);

@@ -75,6 +75,7 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         unix: net::unix::UnixGate::new(&policy.fs_write),
         timeout_ms: policy.timeout_ms,
         max_cpu: policy.max_cpu,
+        hostname: policy.hostname.clone(),
     };
     let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;
     let opener = match policy.opens_on_behalf() {

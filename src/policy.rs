@@ -26,6 +26,12 @@ pub struct Policy {
     pub fs_deny: Vec<PathBuf>,
     /// /proc shows the sandbox's own processes only.
     pub private_proc: bool,
+    /// Address-space randomization off (personality ADDR_NO_RANDOMIZE).
+    pub no_aslr: bool,
+    /// At most this many CPUs (the first ones of the host's affinity).
+    pub num_cpus: Option<u32>,
+    /// The node name uname() reports.
+    pub hostname: Option<String>,
     /// Extra syscalls denied with EPERM, on top of the built-in list.
     pub syscall_deny: Vec<(String, i64)>,
     /// RLIMIT_NOFILE for the sandbox, never above what the host has.
@@ -284,6 +290,36 @@ impl Policy {
     /// Are opens made by the supervisor (through the opener)?
     pub fn opens_on_behalf(&self) -> bool {
         !self.fs_deny.is_empty() || self.private_proc
+    }
+
+    pub fn no_aslr(&mut self, on: bool) -> Result<()> {
+        self.changed();
+        self.no_aslr = on;
+        Ok(())
+    }
+
+    pub fn num_cpus(&mut self, n: u32) -> Result<()> {
+        const MAX: u32 = 1024;
+        if n > MAX {
+            return Err(Error::invalid(format!(
+                "num_cpus: {n} is over the {MAX} CPUs a sandbox can be given"
+            )));
+        }
+        self.changed();
+        self.num_cpus = (n != 0).then_some(n);
+        Ok(())
+    }
+
+    pub fn hostname(&mut self, name: &str) -> Result<()> {
+        // struct utsname's nodename holds 64 bytes and a NUL.
+        if name.is_empty() || name.len() > 64 || name.bytes().any(|b| b == 0 || b == b'/') {
+            return Err(Error::invalid(format!(
+                "hostname: \"{name}\" is not a host name (1 to 64 bytes, no NUL or '/')"
+            )));
+        }
+        self.changed();
+        self.hostname = Some(name.to_owned());
+        Ok(())
     }
 
     pub fn private_proc(&mut self, on: bool) -> Result<()> {

@@ -44,6 +44,8 @@ impl Stage {
     const EXECVE: Stage = Stage(10);
     const SUBREAPER: Stage = Stage(11);
     const OPENER: Stage = Stage(12);
+    const PERSONALITY: Stage = Stage(13);
+    const AFFINITY: Stage = Stage(14);
 
     fn describe(self) -> &'static str {
         STAGE_NAMES
@@ -53,7 +55,7 @@ impl Stage {
     }
 }
 
-const STAGE_NAMES: [&str; 13] = [
+const STAGE_NAMES: [&str; 15] = [
     "resetting signals",
     "setting up stdio",
     "setpgid",
@@ -67,6 +69,8 @@ const STAGE_NAMES: [&str; 13] = [
     "execve",
     "prctl(PR_SET_CHILD_SUBREAPER)",
     "starting the opener",
+    "personality(ADDR_NO_RANDOMIZE)",
+    "sched_setaffinity",
 ];
 
 const REPORT_LISTENER: u32 = 1;
@@ -110,6 +114,10 @@ pub struct Prepared {
     /// The filter traps execve (exec events): the child's own is answered
     /// during the handshake.
     traps_exec: bool,
+    /// personality(ADDR_NO_RANDOMIZE) before exec (no_aslr).
+    no_aslr: bool,
+    /// The CPUs the sandbox may run on (num_cpus), prepared.
+    cpus: Option<libc::cpu_set_t>,
     /// argv of the watchdog's program.
     watchdog_argv: [*const libc::c_char; 2],
     /// argv of the opener's.
@@ -170,6 +178,31 @@ fn resolve_executable(argv0: &OsStr, env: &[(OsString, OsString)]) -> Result<OsS
             argv0.to_string_lossy()
         ),
     ))
+}
+
+/// The first `n` CPUs of those the host may run on (fewer if it has
+/// fewer).
+fn first_cpus(n: u32) -> Result<libc::cpu_set_t> {
+    // SAFETY: cpu_set_t is plain data; the call fills it.
+    let mut host: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut host) } != 0
+    {
+        return Err(Error::last_os("num_cpus: sched_getaffinity"));
+    }
+    // SAFETY: as above.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let mut taken = 0;
+    for cpu in 0..libc::CPU_SETSIZE as usize {
+        if taken == n {
+            break;
+        }
+        // SAFETY: cpu is below CPU_SETSIZE.
+        if unsafe { libc::CPU_ISSET(cpu, &host) } {
+            unsafe { libc::CPU_SET(cpu, &mut set) };
+            taken += 1;
+        }
+    }
+    Ok(set)
 }
 
 fn nofile_limit(wanted: Option<u32>) -> Result<Option<libc::rlimit64>> {
@@ -252,6 +285,8 @@ impl Prepared {
             drop_bounding_set: effective & (1 << CAP_SETPCAP) != 0,
             last_cap: last_capability(),
             adopt_orphans: policy.tracks_processes(),
+            no_aslr: policy.no_aslr,
+            cpus: policy.num_cpus.map(first_cpus).transpose()?,
             traps_exec: policy.event_mask & crate::events::kind::EXEC != 0 || policy.traps_opens(),
             watchdog_argv: [c"sandlock-watchdog".as_ptr(), std::ptr::null()],
             opener_argv: [c"sandlock-opener".as_ptr(), std::ptr::null()],
@@ -725,6 +760,30 @@ fn child_main(
     }
     if let Err(e) = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1) {
         fail(Stage::NO_NEW_PRIVS, e);
+    }
+    // Before the filter, which refuses personality changes. Kept across
+    // execve (the kernel clears only the unsafe bits, and this is not one
+    // for a program without privileges).
+    if p.no_aslr {
+        const ADDR_NO_RANDOMIZE: libc::c_ulong = 0x0040000;
+        // SAFETY: raw syscall with an integer.
+        if unsafe { libc::syscall(libc::SYS_personality, ADDR_NO_RANDOMIZE) } < 0 {
+            fail(Stage::PERSONALITY, sys::errno());
+        }
+    }
+    if let Some(cpus) = &p.cpus {
+        // SAFETY: raw syscall; cpus is a valid set prepared before clone.
+        if unsafe {
+            libc::syscall(
+                libc::SYS_sched_setaffinity,
+                0,
+                std::mem::size_of::<libc::cpu_set_t>(),
+                cpus as *const libc::cpu_set_t,
+            )
+        } < 0
+        {
+            fail(Stage::AFFINITY, sys::errno());
+        }
     }
     // Kept across execve; the filter then forbids turning it off.
     if p.adopt_orphans {

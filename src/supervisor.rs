@@ -108,6 +108,8 @@ pub struct Sandbox {
     freeze: Option<Freeze>,
     /// Makes opens on the child's behalf, in its Landlock domain (fs_deny).
     opener: Option<Opener>,
+    /// The node name uname() reports, if the policy sets one.
+    hostname: Option<String>,
     /// Where pathname unix sockets may be reached.
     unix: UnixGate,
     /// Trapped calls waiting for their socket (slot = epoll tag - TAG_PENDING).
@@ -144,6 +146,7 @@ pub struct Rules {
     pub unix: UnixGate,
     pub timeout_ms: Option<u64>,
     pub max_cpu: Option<u32>,
+    pub hostname: Option<String>,
 }
 
 /// The timers of the limits, in the epoll set.
@@ -262,6 +265,7 @@ impl Sandbox {
             events: RefCell::new(Events::new()),
             freeze: None,
             opener,
+            hostname: rules.hostname,
             unix: rules.unix,
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
@@ -569,6 +573,7 @@ impl Sandbox {
             libc::SYS_getdents64 | libc::SYS_getdents => {
                 Outcome::Answer(self.list_directory(notification))
             }
+            libc::SYS_uname => Outcome::Answer(self.uname(notification)),
             libc::SYS_fork | libc::SYS_vfork | libc::SYS_clone => {
                 Outcome::Answer(self.decide_fork(notification))
             }
@@ -821,6 +826,32 @@ impl Sandbox {
         }
         match crate::sys::memory::write(tid, at, &out) {
             Ok(()) => Answer::Value(out.len() as i64),
+            Err(errno) => Answer::Errno(errno),
+        }
+    }
+
+    /// uname(buf) with the policy's host name: the host's struct, its
+    /// nodename replaced, written into the child's buffer.
+    fn uname(&self, n: &Notification) -> Answer {
+        // SAFETY: utsname is plain data; uname fills it.
+        let mut names: libc::utsname = unsafe { std::mem::zeroed() };
+        if unsafe { libc::uname(&mut names) } != 0 {
+            return Answer::Errno(crate::sys::errno());
+        }
+        let name = self.hostname.as_deref().unwrap_or_default().as_bytes();
+        names.nodename = [0; 65];
+        for (slot, &byte) in names.nodename.iter_mut().zip(name.iter().take(64)) {
+            *slot = byte as libc::c_char;
+        }
+        // SAFETY: viewing a plain-data struct as its bytes.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(
+                &names as *const libc::utsname as *const u8,
+                std::mem::size_of::<libc::utsname>(),
+            )
+        };
+        match crate::sys::memory::write(n.pid as libc::pid_t, n.args[0], bytes) {
+            Ok(()) => Answer::Value(0),
             Err(errno) => Answer::Errno(errno),
         }
     }

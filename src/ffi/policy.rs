@@ -115,6 +115,30 @@ pub extern "C" fn sandlock_policy_private_proc(p: *mut sandlock_policy, on: c_in
     with_policy(p, |policy| policy.private_proc(on != 0))
 }
 
+/// With `on` (non-zero), address-space randomization is off for the
+/// sandbox (personality ADDR_NO_RANDOMIZE, set before exec): two runs see
+/// the same stack, heap and mmap addresses.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_no_aslr(p: *mut sandlock_policy, on: c_int) -> c_int {
+    with_policy(p, |policy| policy.no_aslr(on != 0))
+}
+
+/// The sandbox runs on (and nproc, sched_getaffinity report) at most `n`
+/// CPUs: the first `n` the host may use. 0: as the host.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_num_cpus(p: *mut sandlock_policy, n: u32) -> c_int {
+    with_policy(p, |policy| policy.num_cpus(n))
+}
+
+/// The node name uname() reports inside the sandbox (1 to 64 bytes).
+#[no_mangle]
+pub extern "C" fn sandlock_policy_hostname(p: *mut sandlock_policy, name: *const c_char) -> c_int {
+    // SAFETY: name is NULL or NUL-terminated.
+    with_policy(p, |policy| {
+        policy.hostname(unsafe { c_text("hostname", name) }?)
+    })
+}
+
 /// Allows everything beneath `path`: read, write, create, remove, rename,
 /// truncate, execute, device ioctls. Enforced by Landlock.
 #[no_mangle]

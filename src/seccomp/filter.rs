@@ -319,6 +319,10 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
         // And every other call that names a file, for fs_deny.
         calls.extend(crate::observed::PATH_CALLS.iter().map(|name| nr(name)));
     }
+    // uname, answered with the policy's host name.
+    if policy.hostname.is_some() {
+        calls.push(nr("uname"));
+    }
     // Directory listings, made by the supervisor, which filters /proc.
     if policy.private_proc {
         calls.extend([nr("getdents64"), nr("getdents")]);
@@ -819,6 +823,20 @@ mod tests {
         }
         assert_eq!(verdict(&plain, "io_submit", [0; 6]), RET_ALLOW);
         assert!(plain.observe(1 << 20).is_err());
+        // Virtualization traps only what its options need.
+        assert_eq!(verdict(&plain, "uname", [0; 6]), RET_ALLOW);
+        let mut named = plain.clone();
+        named.hostname("box").unwrap();
+        named.no_aslr(true).unwrap();
+        named.num_cpus(1).unwrap();
+        assert_eq!(verdict(&named, "uname", [0; 6]), SECCOMP_RET_USER_NOTIF);
+        for name in ["openat", "fork", "getdents64", "personality"] {
+            assert_eq!(
+                verdict(&named, name, [0; 6]),
+                verdict(&plain, name, [0; 6]),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,119 @@
+/* The machine a sandbox sees (issue #7, the parts done): the host name
+ * uname() reports, the CPUs it may run on, and no address randomization.
+ * Each compared with the same probe without the option. */
+#include "harness.h"
+#include <sched.h>
+
+static void run_machine(sandlock_policy *p, char *out, size_t size) {
+    const char *argv[] = {probe_path(), "machine", NULL};
+    int code = run_capturing(p, argv, out, size);
+    CHECK(code == 0, "machine: code %d", code);
+}
+
+/* The text after "KEY " on its line. */
+static void text_of(const char *out, const char *key, char *buf, size_t size) {
+    buf[0] = '\0';
+    size_t len = strlen(key);
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (!strncmp(l, key, len) && l[len] == ' ') {
+            const char *end = strchr(l, '\n');
+            size_t n = (end ? (size_t)(end - l) : strlen(l)) - len - 1;
+            snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), l + len + 1);
+            return;
+        }
+}
+
+static void the_host_name_is_the_policys(void) {
+    char out[2048], name[128];
+    sandlock_policy *p = base_policy();
+    int r = sandlock_policy_hostname(p, "sandbox-7f3a");
+    CHECK(r == 0, "hostname: %d %s", r, sandlock_policy_error(p));
+    run_machine(p, out, sizeof out);
+    text_of(out, "nodename", name, sizeof name);
+    CHECK(!strcmp(name, "sandbox-7f3a"), "uname nodename \"%s\"", name);
+    /* A program of the system too. */
+    const char *argv[] = {"/bin/uname", "-n", NULL};
+    run_capturing(p, argv, out, sizeof out);
+    CHECK(!strcmp(out, "sandbox-7f3a\n"), "uname -n: \"%s\"", out);
+    sandlock_policy_free(p);
+    p = base_policy();
+    run_machine(p, out, sizeof out);
+    text_of(out, "nodename", name, sizeof name);
+    CHECK(strcmp(name, "sandbox-7f3a") && name[0], "without the option: \"%s\"", name);
+    sandlock_policy_free(p);
+}
+
+static void the_cpus_are_limited(void) {
+    char out[2048];
+    cpu_set_t host;
+    sched_getaffinity(0, sizeof host, &host);
+    sandlock_policy *p = base_policy();
+    int r = sandlock_policy_num_cpus(p, 1);
+    CHECK(r == 0, "num_cpus: %d %s", r, sandlock_policy_error(p));
+    run_machine(p, out, sizeof out);
+    CHECK(key_value(out, "cpus") == 1, "affinity %ld CPUs (want 1)", key_value(out, "cpus"));
+    const char *argv[] = {"/usr/bin/nproc", NULL};
+    if (access(argv[0], X_OK) == 0) {
+        run_capturing(p, argv, out, sizeof out);
+        CHECK(!strcmp(out, "1\n"), "nproc: \"%s\"", out);
+    }
+    sandlock_policy_free(p);
+    p = base_policy();
+    run_machine(p, out, sizeof out);
+    CHECK(key_value(out, "cpus") == CPU_COUNT(&host), "without the option: %ld CPUs (host %d)",
+          key_value(out, "cpus"), CPU_COUNT(&host));
+    sandlock_policy_free(p);
+}
+
+static void addresses_are_stable_without_aslr(void) {
+    char a[2048], b[2048], c[2048], d[2048];
+    sandlock_policy *p = base_policy();
+    int r = sandlock_policy_no_aslr(p, 1);
+    CHECK(r == 0, "no_aslr: %d %s", r, sandlock_policy_error(p));
+    run_machine(p, a, sizeof a);
+    run_machine(p, b, sizeof b);
+    const char *keys[] = {"stack", "heap", "mmap", NULL};
+    char x[64], y[64];
+    for (int i = 0; keys[i]; i++) {
+        text_of(a, keys[i], x, sizeof x);
+        text_of(b, keys[i], y, sizeof y);
+        CHECK(x[0] && !strcmp(x, y), "%s: %s then %s", keys[i], x, y);
+    }
+    sandlock_policy_free(p);
+    /* With randomization (the machine's default) they differ. */
+    FILE *f = fopen("/proc/sys/kernel/randomize_va_space", "r");
+    int level = f && fscanf(f, "%d", &level) == 1 ? level : 0;
+    if (f) fclose(f);
+    if (level > 0) {
+        p = base_policy();
+        run_machine(p, c, sizeof c);
+        run_machine(p, d, sizeof d);
+        text_of(c, "stack", x, sizeof x);
+        text_of(d, "stack", y, sizeof y);
+        CHECK(strcmp(x, y), "with ASLR the stack was at %s twice", x);
+        sandlock_policy_free(p);
+    }
+}
+
+static void bad_inputs(void) {
+    sandlock_policy *p = base_policy();
+    CHECK(sandlock_policy_hostname(p, "") == -EINVAL, "empty hostname");
+    CHECK(sandlock_policy_hostname(p, NULL) == -EINVAL, "NULL hostname");
+    char longname[100];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    CHECK(sandlock_policy_hostname(p, longname) == -EINVAL, "a 99-byte hostname");
+    CHECK(strstr(sandlock_policy_error(p), "hostname") != NULL, "message: %s", sandlock_policy_error(p));
+    CHECK(sandlock_policy_num_cpus(p, 5000) == -EINVAL, "5000 CPUs");
+    CHECK(sandlock_policy_num_cpus(NULL, 1) == -EINVAL, "NULL policy");
+    CHECK(sandlock_policy_no_aslr(NULL, 1) == -EINVAL, "NULL policy");
+    sandlock_policy_free(p);
+}
+
+int main(void) {
+    RUN(the_host_name_is_the_policys);
+    RUN(the_cpus_are_limited);
+    RUN(addresses_are_stable_without_aslr);
+    RUN(bad_inputs);
+    HARNESS_END();
+}

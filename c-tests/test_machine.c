@@ -43,6 +43,34 @@ static void the_host_name_is_the_policys(void) {
     sandlock_policy_free(p);
 }
 
+/* The files that say the host name and the CPUs agree with the policy:
+ * virtual files of the supervisor's, read here by system programs. */
+static void the_files_agree(void) {
+    char out[4096];
+    sandlock_policy *p = base_policy();
+    int r = sandlock_policy_hostname(p, "sandbox-7f3a");
+    CHECK(r == 0, "hostname: %d %s", r, sandlock_policy_error(p));
+    r = sandlock_policy_num_cpus(p, 1);
+    CHECK(r == 0, "num_cpus: %d %s", r, sandlock_policy_error(p));
+    const char *host1[] = {"/bin/cat", "/etc/hostname", NULL};
+    run_capturing(p, host1, out, sizeof out);
+    CHECK(!strcmp(out, "sandbox-7f3a\n"), "/etc/hostname: \"%s\"", out);
+    const char *host2[] = {"/bin/cat", "/proc/sys/kernel/hostname", NULL};
+    run_capturing(p, host2, out, sizeof out);
+    CHECK(!strcmp(out, "sandbox-7f3a\n"), "/proc/sys/kernel/hostname: \"%s\"", out);
+    const char *online[] = {"/bin/cat", "/sys/devices/system/cpu/online", NULL};
+    run_capturing(p, online, out, sizeof out);
+    CHECK(!strcmp(out, "0\n"), "cpu/online: \"%s\"", out);
+    const char *cpuinfo[] = {"/bin/grep", "-c", "^processor", "/proc/cpuinfo", NULL};
+    run_capturing(p, cpuinfo, out, sizeof out);
+    CHECK(!strcmp(out, "1\n"), "processors in /proc/cpuinfo: \"%s\"", out);
+    /* Written to: refused, the real file untouched. */
+    const char *write[] = {"/bin/sh", "-c", "echo x > /etc/hostname; echo $?", NULL};
+    run_capturing(p, write, out, sizeof out);
+    CHECK(strcmp(out, "0\n") != 0, "writing /etc/hostname: \"%s\"", out);
+    sandlock_policy_free(p);
+}
+
 static void the_cpus_are_limited(void) {
     char out[2048];
     cpu_set_t host;
@@ -113,6 +141,7 @@ static void bad_inputs(void) {
 int main(void) {
     RUN(the_host_name_is_the_policys);
     RUN(the_cpus_are_limited);
+    RUN(the_files_agree);
     RUN(addresses_are_stable_without_aslr);
     RUN(bad_inputs);
     HARNESS_END();

@@ -42,6 +42,7 @@ pub mod spawn;
 pub mod supervisor;
 mod sys;
 pub mod syscall_table;
+mod virtualfiles;
 pub mod watchdog;
 
 pub use error::{Error, Result};
@@ -76,6 +77,7 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         timeout_ms: policy.timeout_ms,
         max_cpu: policy.max_cpu,
         hostname: policy.hostname.clone(),
+        virtual_files: virtualfiles::of(policy.hostname.as_deref(), policy.num_cpus),
     };
     let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;
     let opener = match policy.opens_on_behalf() {

@@ -322,6 +322,12 @@ impl Policy {
         Ok(())
     }
 
+    /// Are some files virtual (hostname, num_cpus)? Opens are then
+    /// trapped, to hand those in.
+    pub fn virtual_files(&self) -> bool {
+        self.hostname.is_some() || self.num_cpus.is_some()
+    }
+
     pub fn private_proc(&mut self, on: bool) -> Result<()> {
         self.changed();
         self.private_proc = on;

@@ -110,6 +110,8 @@ pub struct Sandbox {
     opener: Option<Opener>,
     /// The node name uname() reports, if the policy sets one.
     hostname: Option<String>,
+    /// Files whose contents the policy sets (src/virtualfiles.rs).
+    virtual_files: crate::virtualfiles::Files,
     /// Where pathname unix sockets may be reached.
     unix: UnixGate,
     /// Trapped calls waiting for their socket (slot = epoll tag - TAG_PENDING).
@@ -147,6 +149,7 @@ pub struct Rules {
     pub timeout_ms: Option<u64>,
     pub max_cpu: Option<u32>,
     pub hostname: Option<String>,
+    pub virtual_files: crate::virtualfiles::Files,
 }
 
 /// The timers of the limits, in the epoll set.
@@ -266,6 +269,7 @@ impl Sandbox {
             freeze: None,
             opener,
             hostname: rules.hostname,
+            virtual_files: rules.virtual_files,
             unix: rules.unix,
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
@@ -511,6 +515,12 @@ impl Sandbox {
             let pending = self.listener_readable();
             if let Some(notification) = notification {
                 handled += 1;
+                if !self.virtual_files.is_empty() && self.open_virtual(&notification) {
+                    if !pending {
+                        return Ok(false);
+                    }
+                    continue;
+                }
                 if self.opener.is_some() && is_open(notification.nr) {
                     self.open_on_behalf(&notification);
                     if !pending {
@@ -828,6 +838,26 @@ impl Sandbox {
             Ok(()) => Answer::Value(out.len() as i64),
             Err(errno) => Answer::Errno(errno),
         }
+    }
+
+    /// An open of a virtual file, answered with its memfd; false when the
+    /// call is no such open (it goes on to the other open handlers).
+    fn open_virtual(&mut self, n: &Notification) -> bool {
+        let Some(opened) = crate::virtualfiles::open(n, &self.virtual_files) else {
+            return false;
+        };
+        let sent = match opened {
+            Ok(file) => {
+                let cloexec = crate::virtualfiles::cloexec(n);
+                self.listener
+                    .respond_with_fd(n.id, file.as_raw_fd(), cloexec)
+            }
+            Err(errno) => self.listener.respond(n.id, Answer::Errno(errno)),
+        };
+        if sent.is_err() {
+            self.kill_all(libc::SIGKILL);
+        }
+        true
     }
 
     /// uname(buf) with the policy's host name: the host's struct, its

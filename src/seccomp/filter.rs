@@ -319,9 +319,13 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
         // And every other call that names a file, for fs_deny.
         calls.extend(crate::observed::PATH_CALLS.iter().map(|name| nr(name)));
     }
-    // uname, answered with the policy's host name.
+    // uname, answered with the policy's host name; opens, for the files
+    // that say the host name or the CPUs.
     if policy.hostname.is_some() {
         calls.push(nr("uname"));
+    }
+    if policy.virtual_files() && !policy.traps_opens() {
+        calls.extend([nr("open"), nr("openat"), nr("openat2")]);
     }
     // Directory listings, made by the supervisor, which filters /proc.
     if policy.private_proc {
@@ -830,13 +834,21 @@ mod tests {
         named.no_aslr(true).unwrap();
         named.num_cpus(1).unwrap();
         assert_eq!(verdict(&named, "uname", [0; 6]), SECCOMP_RET_USER_NOTIF);
-        for name in ["openat", "fork", "getdents64", "personality"] {
+        for name in ["fork", "getdents64", "personality", "stat"] {
             assert_eq!(
                 verdict(&named, name, [0; 6]),
                 verdict(&plain, name, [0; 6]),
                 "{name}"
             );
         }
+        // Opens, for the virtual files.
+        assert_eq!(verdict(&named, "openat", [0; 6]), SECCOMP_RET_USER_NOTIF);
+        let mut aslr_only = plain.clone();
+        aslr_only.no_aslr(true).unwrap();
+        assert_eq!(
+            build(&aslr_only).unwrap().len(),
+            build(&plain).unwrap().len()
+        );
     }
 
     #[test]

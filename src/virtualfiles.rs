@@ -1,0 +1,113 @@
+//! Files whose contents the sandbox sees as the policy says (issue #7):
+//! /etc/hostname and /proc/sys/kernel/hostname with `hostname`,
+//! /proc/cpuinfo and /sys/devices/system/cpu/online with `num_cpus`. An
+//! open of one of these paths, spelled absolute and exact, is answered
+//! with a sealed memfd of ours (ADDFD); the child cannot write it back.
+//!
+//! The match is on the path string as copied: another spelling of the same
+//! file (a relative path, a symlink) reaches the real one, and so can a
+//! racing thread that rewrites the path after the copy. That is an escape
+//! from the virtualization, not from a confinement: these files hold
+//! nothing the sandbox may not read.
+
+use crate::seccomp::notify::Notification;
+use crate::sys::memory;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// (path, contents).
+pub type Files = Vec<(&'static [u8], Vec<u8>)>;
+
+/// The virtual files of a policy's options.
+pub fn of(hostname: Option<&str>, num_cpus: Option<u32>) -> Files {
+    let mut files: Files = Vec::new();
+    if let Some(name) = hostname {
+        let text = format!("{name}\n").into_bytes();
+        files.push((b"/etc/hostname", text.clone()));
+        files.push((b"/proc/sys/kernel/hostname", text));
+    }
+    if let Some(n) = num_cpus {
+        files.push((b"/proc/cpuinfo", cpuinfo(n)));
+        let online = match n {
+            1 => "0\n".to_string(),
+            n => format!("0-{}\n", n - 1),
+        };
+        files.push((b"/sys/devices/system/cpu/online", online.into_bytes()));
+    }
+    files
+}
+
+/// The host's /proc/cpuinfo cut to its first `n` processors.
+fn cpuinfo(n: u32) -> Vec<u8> {
+    let real = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let blocks: Vec<&str> = real
+        .split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .collect();
+    let mut text = String::new();
+    for block in blocks.iter().take(n as usize) {
+        text.push_str(block.trim_end_matches('\n'));
+        text.push_str("\n\n");
+    }
+    text.into_bytes()
+}
+
+/// The memfd for a trapped open of a virtual file, if it is one; EACCES
+/// for one opened to write.
+pub fn open(n: &Notification, files: &Files) -> Option<Result<OwnedFd, i32>> {
+    let (path_at, flags) = match n.nr {
+        libc::SYS_open => (n.args[0], n.args[1]),
+        libc::SYS_openat | libc::SYS_openat2 => (n.args[1], n.args[2]),
+        _ => return None,
+    };
+    let path = memory::read_c_string(n.pid as libc::pid_t, path_at, 4096).ok()?;
+    let (_, contents) = files.iter().find(|(p, _)| *p == path.as_slice())?;
+    // openat2's flags are in memory: refuse to guess, and refuse writes.
+    if n.nr == libc::SYS_openat2 {
+        let how: u64 = memory::read_value(n.pid as libc::pid_t, flags).ok()?;
+        if how as i32 & libc::O_ACCMODE != libc::O_RDONLY {
+            return Some(Err(libc::EACCES));
+        }
+    } else if flags as i32 & libc::O_ACCMODE != libc::O_RDONLY {
+        return Some(Err(libc::EACCES));
+    }
+    Some(memfd(contents))
+}
+
+fn memfd(contents: &[u8]) -> Result<OwnedFd, i32> {
+    let file = crate::watchdog::sealed_memfd(c"sandlock-virtual", contents)?;
+    // SAFETY: plain lseek on our fd.
+    if unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_SET) } != 0 {
+        return Err(libc::EIO);
+    }
+    Ok(file)
+}
+
+/// O_CLOEXEC of a trapped open (openat2's is in memory: read once more,
+/// harmless: it only decides the flag on the child's own fd).
+pub fn cloexec(n: &Notification) -> bool {
+    let flags = match n.nr {
+        libc::SYS_open => n.args[1],
+        libc::SYS_openat => n.args[2],
+        _ => memory::read_value::<u64>(n.pid as libc::pid_t, n.args[2]).unwrap_or(0),
+    };
+    flags as i32 & libc::O_CLOEXEC != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_files_say_what_the_policy_says() {
+        let files = of(Some("box"), Some(1));
+        let get = |p: &[u8]| files.iter().find(|(q, _)| *q == p).map(|(_, c)| c.clone());
+        assert_eq!(get(b"/etc/hostname"), Some(b"box\n".to_vec()));
+        assert_eq!(
+            get(b"/sys/devices/system/cpu/online"),
+            Some(b"0\n".to_vec())
+        );
+        let cpus = String::from_utf8(get(b"/proc/cpuinfo").unwrap()).unwrap();
+        assert_eq!(cpus.matches("processor").count(), 1, "{cpus}");
+        assert!(of(None, None).is_empty());
+    }
+}

@@ -1527,6 +1527,22 @@ static int machine(void) {
     return 0;
 }
 
+/* 16 bytes of getrandom() and 16 of /dev/urandom, as "getrandom HEX" and
+ * "urandom HEX". */
+static int randomness(void) {
+    unsigned char a[16], b[16];
+    if (syscall(SYS_getrandom, a, sizeof a, 0) != (long)sizeof a) return errno;
+    int fd = open("/dev/urandom", O_RDONLY);
+    if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) return errno;
+    close(fd);
+    printf("getrandom ");
+    for (size_t i = 0; i < sizeof a; i++) printf("%02x", a[i]);
+    printf("\nurandom ");
+    for (size_t i = 0; i < sizeof b; i++) printf("%02x", b[i]);
+    printf("\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 201;
     const char *cmd = argv[1], *arg = argc > 2 ? argv[2] : "";
@@ -1585,6 +1601,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "hogfork") && argc > 4) status = hogfork(atoi(argv[2]), atol(argv[3]), argv[4], argc > 5 ? atof(argv[5]) : 10);
     else if (!strcmp(cmd, "spin")) status = spin(atof(arg));
     else if (!strcmp(cmd, "machine")) status = machine();
+    else if (!strcmp(cmd, "random")) status = randomness();
     else if (!strcmp(cmd, "procview")) status = procview((pid_t)atoi(arg));
     else if (!strcmp(cmd, "pathops")) status = pathops(arg);
     else if (!strcmp(cmd, "spinforks") && argc > 3) status = spinforks(atof(arg), atof(argv[3]));

@@ -123,6 +123,29 @@ static void addresses_are_stable_without_aslr(void) {
     }
 }
 
+/* The same seed, the same bytes; another seed or none, others. */
+static void randomness_follows_the_seed(void) {
+    char a[512], b[512], c[512], d[512], e[512];
+    const char *argv[] = {probe_path(), "random", NULL};
+    sandlock_policy *p42 = base_policy(), *p43 = base_policy(), *none = base_policy();
+    CHECK(sandlock_policy_random_seed(p42, 42) == 0, "random_seed: %s", sandlock_policy_error(p42));
+    CHECK(sandlock_policy_random_seed(p43, 43) == 0, "random_seed: %s", sandlock_policy_error(p43));
+    /* Without a seed the real device is read: it must be granted. */
+    CHECK(sandlock_policy_fs_read(none, "/dev/urandom") == 0, "fs_read: %s", sandlock_policy_error(none));
+    CHECK(run_capturing(p42, argv, a, sizeof a) == 0, "random: %s", a);
+    run_capturing(p42, argv, b, sizeof b);
+    run_capturing(p43, argv, c, sizeof c);
+    run_capturing(none, argv, d, sizeof d);
+    run_capturing(none, argv, e, sizeof e);
+    CHECK(strstr(a, "getrandom ") && strstr(a, "urandom "), "output: \"%s\"", a);
+    CHECK(!strcmp(a, b), "seed 42 twice:\n%s\n%s", a, b);
+    CHECK(strcmp(a, c), "seeds 42 and 43 gave the same bytes:\n%s", a);
+    CHECK(d[0] && strcmp(d, e) && strcmp(a, d), "without a seed:\n%s\n%s", d, e);
+    sandlock_policy_free(p42);
+    sandlock_policy_free(p43);
+    sandlock_policy_free(none);
+}
+
 static void bad_inputs(void) {
     sandlock_policy *p = base_policy();
     CHECK(sandlock_policy_hostname(p, "") == -EINVAL, "empty hostname");
@@ -135,6 +158,7 @@ static void bad_inputs(void) {
     CHECK(sandlock_policy_num_cpus(p, 5000) == -EINVAL, "5000 CPUs");
     CHECK(sandlock_policy_num_cpus(NULL, 1) == -EINVAL, "NULL policy");
     CHECK(sandlock_policy_no_aslr(NULL, 1) == -EINVAL, "NULL policy");
+    CHECK(sandlock_policy_random_seed(NULL, 1) == -EINVAL, "NULL policy");
     sandlock_policy_free(p);
 }
 
@@ -143,6 +167,7 @@ int main(void) {
     RUN(the_cpus_are_limited);
     RUN(the_files_agree);
     RUN(addresses_are_stable_without_aslr);
+    RUN(randomness_follows_the_seed);
     RUN(bad_inputs);
     HARNESS_END();
 }

@@ -229,6 +229,11 @@ int sandlock_policy_fs_deny(struct sandlock_policy *p, const char *path);
 // The sandbox needs fs_read("/proc") to see /proc at all.
 int sandlock_policy_private_proc(struct sandlock_policy *p, int on);
 
+// getrandom(), /dev/urandom and /dev/random give the sandbox a stream
+// drawn from `seed`: the same bytes on every run with the same seed
+// (/dev/urandom and /dev/random hold 1 MiB of it, then end).
+int sandlock_policy_random_seed(struct sandlock_policy *p, uint64_t seed);
+
 // With `on` (non-zero), address-space randomization is off for the
 // sandbox (personality ADDR_NO_RANDOMIZE, set before exec): two runs see
 // the same stack, heap and mmap addresses.

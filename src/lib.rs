@@ -38,6 +38,7 @@ pub mod processes;
 mod procfs;
 mod procview;
 pub mod seccomp;
+mod seeded;
 pub mod spawn;
 pub mod supervisor;
 mod sys;
@@ -77,7 +78,12 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         timeout_ms: policy.timeout_ms,
         max_cpu: policy.max_cpu,
         hostname: policy.hostname.clone(),
-        virtual_files: virtualfiles::of(policy.hostname.as_deref(), policy.num_cpus),
+        virtual_files: virtualfiles::of(
+            policy.hostname.as_deref(),
+            policy.num_cpus,
+            policy.random_seed,
+        ),
+        random_seed: policy.random_seed,
     };
     let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;
     let opener = match policy.opens_on_behalf() {

@@ -32,6 +32,8 @@ pub struct Policy {
     pub num_cpus: Option<u32>,
     /// The node name uname() reports.
     pub hostname: Option<String>,
+    /// getrandom and /dev/(u)random draw from this seed.
+    pub random_seed: Option<u64>,
     /// Extra syscalls denied with EPERM, on top of the built-in list.
     pub syscall_deny: Vec<(String, i64)>,
     /// RLIMIT_NOFILE for the sandbox, never above what the host has.
@@ -325,7 +327,13 @@ impl Policy {
     /// Are some files virtual (hostname, num_cpus)? Opens are then
     /// trapped, to hand those in.
     pub fn virtual_files(&self) -> bool {
-        self.hostname.is_some() || self.num_cpus.is_some()
+        self.hostname.is_some() || self.num_cpus.is_some() || self.random_seed.is_some()
+    }
+
+    pub fn random_seed(&mut self, seed: u64) -> Result<()> {
+        self.changed();
+        self.random_seed = Some(seed);
+        Ok(())
     }
 
     pub fn private_proc(&mut self, on: bool) -> Result<()> {

@@ -112,6 +112,8 @@ pub struct Sandbox {
     hostname: Option<String>,
     /// Files whose contents the policy sets (src/virtualfiles.rs).
     virtual_files: crate::virtualfiles::Files,
+    /// What getrandom answers, with a seed.
+    randomness: Option<crate::seeded::Stream>,
     /// Where pathname unix sockets may be reached.
     unix: UnixGate,
     /// Trapped calls waiting for their socket (slot = epoll tag - TAG_PENDING).
@@ -150,6 +152,7 @@ pub struct Rules {
     pub max_cpu: Option<u32>,
     pub hostname: Option<String>,
     pub virtual_files: crate::virtualfiles::Files,
+    pub random_seed: Option<u64>,
 }
 
 /// The timers of the limits, in the epoll set.
@@ -270,6 +273,9 @@ impl Sandbox {
             opener,
             hostname: rules.hostname,
             virtual_files: rules.virtual_files,
+            randomness: rules
+                .random_seed
+                .map(|seed| crate::seeded::Stream::new(seed, 0)),
             unix: rules.unix,
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
@@ -584,6 +590,7 @@ impl Sandbox {
                 Outcome::Answer(self.list_directory(notification))
             }
             libc::SYS_uname => Outcome::Answer(self.uname(notification)),
+            libc::SYS_getrandom => Outcome::Answer(self.getrandom(notification)),
             libc::SYS_fork | libc::SYS_vfork | libc::SYS_clone => {
                 Outcome::Answer(self.decide_fork(notification))
             }
@@ -858,6 +865,21 @@ impl Sandbox {
             self.kill_all(libc::SIGKILL);
         }
         true
+    }
+
+    /// getrandom(buf, len, flags) from the seeded stream, written into the
+    /// child's buffer (at most what the kernel gives in one call).
+    fn getrandom(&mut self, n: &Notification) -> Answer {
+        const MOST: usize = (1 << 25) - 1;
+        let Some(stream) = &mut self.randomness else {
+            return Answer::Errno(libc::ENOSYS);
+        };
+        let len = (n.args[1] as usize).min(MOST);
+        let bytes = stream.bytes(len);
+        match crate::sys::memory::write(n.pid as libc::pid_t, n.args[0], &bytes) {
+            Ok(()) => Answer::Value(len as i64),
+            Err(errno) => Answer::Errno(errno),
+        }
     }
 
     /// uname(buf) with the policy's host name: the host's struct, its

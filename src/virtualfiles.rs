@@ -1,6 +1,7 @@
 //! Files whose contents the sandbox sees as the policy says (issue #7):
 //! /etc/hostname and /proc/sys/kernel/hostname with `hostname`,
-//! /proc/cpuinfo and /sys/devices/system/cpu/online with `num_cpus`. An
+//! /proc/cpuinfo and /sys/devices/system/cpu/online with `num_cpus`,
+//! /dev/urandom and /dev/random with `random_seed`. An
 //! open of one of these paths, spelled absolute and exact, is answered
 //! with a sealed memfd of ours (ADDFD); the child cannot write it back.
 //!
@@ -18,8 +19,15 @@ use std::os::fd::{AsRawFd, OwnedFd};
 pub type Files = Vec<(&'static [u8], Vec<u8>)>;
 
 /// The virtual files of a policy's options.
-pub fn of(hostname: Option<&str>, num_cpus: Option<u32>) -> Files {
+pub fn of(hostname: Option<&str>, num_cpus: Option<u32>, seed: Option<u64>) -> Files {
     let mut files: Files = Vec::new();
+    if let Some(seed) = seed {
+        // A fixed length of seeded bytes: a read past it ends the file
+        // (the real ones never end).
+        let bytes = crate::seeded::Stream::new(seed, 1).bytes(URANDOM_BYTES);
+        files.push((b"/dev/urandom", bytes.clone()));
+        files.push((b"/dev/random", bytes));
+    }
     if let Some(name) = hostname {
         let text = format!("{name}\n").into_bytes();
         files.push((b"/etc/hostname", text.clone()));
@@ -35,6 +43,9 @@ pub fn of(hostname: Option<&str>, num_cpus: Option<u32>) -> Files {
     }
     files
 }
+
+/// How much of the seeded stream /dev/urandom and /dev/random hold.
+pub const URANDOM_BYTES: usize = 1 << 20;
 
 /// The host's /proc/cpuinfo cut to its first `n` processors.
 fn cpuinfo(n: u32) -> Vec<u8> {
@@ -99,7 +110,7 @@ mod tests {
 
     #[test]
     fn the_files_say_what_the_policy_says() {
-        let files = of(Some("box"), Some(1));
+        let files = of(Some("box"), Some(1), None);
         let get = |p: &[u8]| files.iter().find(|(q, _)| *q == p).map(|(_, c)| c.clone());
         assert_eq!(get(b"/etc/hostname"), Some(b"box\n".to_vec()));
         assert_eq!(
@@ -108,6 +119,9 @@ mod tests {
         );
         let cpus = String::from_utf8(get(b"/proc/cpuinfo").unwrap()).unwrap();
         assert_eq!(cpus.matches("processor").count(), 1, "{cpus}");
-        assert!(of(None, None).is_empty());
+        assert!(of(None, None, None).is_empty());
+        let seeded = of(None, None, Some(3));
+        assert_eq!(seeded.len(), 2);
+        assert_eq!(seeded[0].1, of(None, None, Some(3))[0].1);
     }
 }

@@ -115,6 +115,14 @@ pub extern "C" fn sandlock_policy_private_proc(p: *mut sandlock_policy, on: c_in
     with_policy(p, |policy| policy.private_proc(on != 0))
 }
 
+/// getrandom(), /dev/urandom and /dev/random give the sandbox a stream
+/// drawn from `seed`: the same bytes on every run with the same seed
+/// (/dev/urandom and /dev/random hold 1 MiB of it, then end).
+#[no_mangle]
+pub extern "C" fn sandlock_policy_random_seed(p: *mut sandlock_policy, seed: u64) -> c_int {
+    with_policy(p, |policy| policy.random_seed(seed))
+}
+
 /// With `on` (non-zero), address-space randomization is off for the
 /// sandbox (personality ADDR_NO_RANDOMIZE, set before exec): two runs see
 /// the same stack, heap and mmap addresses.

@@ -324,6 +324,9 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
     if policy.hostname.is_some() {
         calls.push(nr("uname"));
     }
+    if policy.random_seed.is_some() {
+        calls.push(nr("getrandom"));
+    }
     if policy.virtual_files() && !policy.traps_opens() {
         calls.extend([nr("open"), nr("openat"), nr("openat2")]);
     }

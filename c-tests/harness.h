@@ -362,4 +362,21 @@ static inline int run_capturing(sandlock_policy *p, const char *const argv[], ch
     return code;
 }
 
+/* argv = the probe, then `args` (NULL-terminated, at most max - 2 of
+ * them); `what` names the command (its first words) for messages. */
+static inline void probe_command(const char *const args[], const char **argv, size_t max, char *what,
+                                 size_t what_size) {
+    argv[0] = probe_path();
+    snprintf(what, what_size, "probe");
+    size_t i = 0;
+    for (; args[i] && i + 2 < max; i++) {
+        argv[1 + i] = args[i];
+        if (i < 3) {
+            size_t len = strlen(what);
+            snprintf(what + len, what_size - len, " %.60s", args[i]);
+        }
+    }
+    argv[1 + i] = NULL;
+}
+
 #endif

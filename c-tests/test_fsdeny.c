@@ -186,15 +186,9 @@ struct run {
  * stdout captured, stderr inherited; supervised from a poll loop until
  * it ends (past DEADLINE_MS it is SIGKILLed: a failure). */
 static void run_probe(sandlock_policy *p, const char *const args[], struct run *r) {
-    const char *argv[256] = {probe_path()};
-    char what[200] = "probe";
-    for (int i = 0; args[i] && i < 250; i++) {
-        argv[1 + i] = args[i];
-        if (i < 2) {
-            size_t len = strlen(what);
-            snprintf(what + len, sizeof what - len, " %.60s", args[i]);
-        }
-    }
+    const char *argv[256];
+    char what[200];
+    probe_command(args, argv, 256, what, sizeof what);
     memset(r, 0, sizeof *r);
     r->code = -1;
     sandlock_sandbox *sb = NULL;

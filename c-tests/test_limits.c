@@ -99,13 +99,9 @@ struct run {
  * DEADLINE_MS the sandbox is SIGKILLed (a failure). Frees the sandbox,
  * then kills and counts as a failure anything left of it. */
 static void run_probe(sandlock_policy *p, const char *const args[], const char *dir, struct run *r) {
-    const char *argv[8] = {probe_path()};
-    char what[256] = "probe";
-    for (int i = 0; args[i] && i < 6; i++) {
-        argv[1 + i] = args[i];
-        size_t len = strlen(what);
-        snprintf(what + len, sizeof what - len, " %s", args[i]);
-    }
+    const char *argv[8];
+    char what[256];
+    probe_command(args, argv, 8, what, sizeof what);
     memset(r, 0, sizeof *r);
     r->code = -1;
     sandlock_sandbox *sb = NULL;

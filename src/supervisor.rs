@@ -140,9 +140,10 @@ const TAG_TIMER: u64 = 2;
 const TAG_MEMORY: u64 = 3;
 const TAG_CPU: u64 = 4;
 const TAG_FREEZE: u64 = 5;
-/// A process's exit, for exit events: TAG_EXIT + pid.
-const TAG_EXIT: u64 = 1 << 40;
+/// Parked calls: TAG_PENDING + slot.
 const TAG_PENDING: u64 = 6;
+/// A process's exit, for exit events: TAG_EXIT + pid (above every slot).
+const TAG_EXIT: u64 = 1 << 40;
 
 /// What the sandbox's supervisor needs of the policy beyond the child.
 pub struct Rules {
@@ -814,7 +815,11 @@ impl Sandbox {
             return Answer::Errno(libc::ENOSYS);
         }
         let view = match filtered {
-            true => self.proc_view(false),
+            true => match self.proc_view(false) {
+                Some(view) => Some(view),
+                // No list of the sandbox's processes: no listing of /proc.
+                None => return Answer::Errno(libc::EIO),
+            },
             false => None,
         };
         let mut buf = vec![0u8; count];

@@ -45,6 +45,18 @@ $(CTEST_OUT)/probe: c-tests/probe.c
 	mkdir -p $(CTEST_OUT)
 	$(CC) $(CFLAGS_TEST) -o $@ $< -lpthread
 
+# What a new program learns of its start (AT_RANDOM, vDSO, the clocks),
+# dynamic and static: issue #7's options must reach both.
+CLOCK_PROBES := $(CTEST_OUT)/clock_probe $(CTEST_OUT)/clock_probe_static
+
+$(CTEST_OUT)/clock_probe: c-tests/clock_probe.c
+	mkdir -p $(CTEST_OUT)
+	$(CC) $(CFLAGS_TEST) -o $@ $<
+
+$(CTEST_OUT)/clock_probe_static: c-tests/clock_probe.c
+	mkdir -p $(CTEST_OUT)
+	$(CC) $(CFLAGS_TEST) -static -o $@ $<
+
 $(CTEST_OUT)/test_%: c-tests/test_%.c c-tests/harness.h build
 	mkdir -p $(CTEST_OUT)
 	$(CC) $(CFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock) -lpthread -lutil
@@ -62,7 +74,7 @@ $(CTEST_OUT)/host_helper: c-tests/host_helper.c build
 TEST_ENV = LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) SANDLOCK_PROBE=$(CURDIR)/$(CTEST_OUT)/probe \
 	SANDLOCK_HOST_HELPER=$(CURDIR)/$(CTEST_OUT)/host_helper
 
-c-test: build $(CTEST_OUT)/probe $(CTEST_OUT)/host_helper $(CTESTS)
+c-test: build $(CTEST_OUT)/probe $(CLOCK_PROBES) $(CTEST_OUT)/host_helper $(CTESTS)
 	@$(TEST_ENV) \
 	    sh c-tests/run.sh $(CTESTS)
 
@@ -73,7 +85,7 @@ $(CTEST_OUT)/asan_test_%: c-tests/test_%.c c-tests/harness.h build
 	mkdir -p $(CTEST_OUT)
 	$(CC) $(CFLAGS_TEST) -fsanitize=address $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock) -lpthread -lutil
 
-c-test-asan: build $(CTEST_OUT)/probe $(CTEST_OUT)/host_helper $(ASAN_TESTS)
+c-test-asan: build $(CTEST_OUT)/probe $(CLOCK_PROBES) $(CTEST_OUT)/host_helper $(ASAN_TESTS)
 	@$(TEST_ENV) SANDLOCK_STRESS_SPAWNS=200 \
 	    sh c-tests/run.sh $(ASAN_TESTS)
 

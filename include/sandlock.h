@@ -229,10 +229,21 @@ int sandlock_policy_fs_deny(struct sandlock_policy *p, const char *path);
 // The sandbox needs fs_read("/proc") to see /proc at all.
 int sandlock_policy_private_proc(struct sandlock_policy *p, int on);
 
-// getrandom(), /dev/urandom and /dev/random give the sandbox a stream
-// drawn from `seed`: the same bytes on every run with the same seed
-// (/dev/urandom and /dev/random hold 1 MiB of it, then end).
+// getrandom(), /dev/urandom, /dev/random and the 16 AT_RANDOM bytes each
+// new program gets (its stack protector) come from a stream drawn from
+// `seed`: the same bytes on every run with the same seed (/dev/urandom and
+// /dev/random hold 1 MiB of it, then end). Every exec then stops the
+// sandbox for a moment.
 int sandlock_policy_random_seed(struct sandlock_policy *p, uint64_t seed);
+
+// The sandbox's wall clock reads `unix_seconds` when it is spawned and
+// advances with the host's: clock_gettime on CLOCK_REALTIME (and its
+// _COARSE, _ALARM and CLOCK_TAI variants), gettimeofday and time, through
+// libc or raw. Each new program is started without the vDSO, so these
+// are syscalls the supervisor answers (a few microseconds each); other
+// clocks run as made, so sleeps and timers keep their length. File
+// timestamps are the host's. 0 to 253402300799 (9999-12-31), else -EINVAL.
+int sandlock_policy_time_start(struct sandlock_policy *p, int64_t unix_seconds);
 
 // With `on` (non-zero), address-space randomization is off for the
 // sandbox (personality ADDR_NO_RANDOMIZE, set before exec): two runs see

@@ -51,6 +51,12 @@ pub struct Freeze {
     /// thread, an exec?), and when they were answered.
     pub answered: Vec<(libc::pid_t, libc::pid_t, bool)>,
     answered_at: Option<Instant>,
+    /// Exec callers whose new program must be stopped before it runs
+    /// (auxv.rs): (process, thread) until then; afterwards the process.
+    execs: Vec<(libc::pid_t, libc::pid_t)>,
+    /// Processes stopped at the start of a new program, or after a failed
+    /// exec, for the supervisor to rewrite before it continues them.
+    pub new_images: Vec<libc::pid_t>,
     /// Tasks of the sandbox the last quiet check saw, callers included.
     tasks: usize,
     pub timer: OwnedFd,
@@ -80,6 +86,8 @@ impl Freeze {
             waiting: VecDeque::from([first]),
             answered: Vec::new(),
             answered_at: None,
+            execs: Vec::new(),
+            new_images: Vec::new(),
             tasks: usize::MAX,
             timer: timer::after(RECHECK)?,
             since: Instant::now(),
@@ -124,9 +132,29 @@ impl Freeze {
         self.answered_at.get_or_insert_with(Instant::now);
     }
 
+    /// Notes an allowed exec whose new program must not run before the
+    /// supervisor has rewritten it: the sandbox stays stopped until the
+    /// process stops on its way there (or its exec failed, or it is gone),
+    /// even when the caller is alone.
+    pub fn expect_new_image(&mut self, pid: libc::pid_t, tid: libc::pid_t) {
+        self.execs.push((pid, tid));
+        self.answered_at.get_or_insert_with(Instant::now);
+    }
+
     /// Are the allowed callers past their arguments? Re-arms the timer
     /// when not yet.
     pub fn drained(&mut self) -> Drained {
+        let mut stopped = Vec::new();
+        self.execs
+            .retain(|&(pid, tid)| match exec_settled(pid, tid) {
+                Some(true) => {
+                    stopped.push(pid);
+                    false
+                }
+                Some(false) => false,
+                None => true,
+            });
+        self.new_images.extend(stopped);
         self.answered
             .retain(|&(pid, tid, exec)| match procfs::task_state(pid, tid) {
                 Ok('T' | 't' | 'Z' | 'X') => false,
@@ -134,7 +162,7 @@ impl Freeze {
                 Ok(_) => exec,
                 Err(e) => !gone(e),
             });
-        if self.answered.is_empty() {
+        if self.answered.is_empty() && self.execs.is_empty() {
             return Drained::Yes;
         }
         let late = self
@@ -144,6 +172,35 @@ impl Freeze {
             return Drained::Stuck;
         }
         Drained::NotYet
+    }
+}
+
+/// Where thread `tid` of process `pid`, answered for an exec, stands:
+/// Some(true) when the process is stopped past the exec (whether it made a
+/// new image or failed), Some(false) when it is gone, None while the exec
+/// still runs. A thread other than the first takes the process's pid when
+/// its exec succeeds: until its own tid is gone, the first thread may be
+/// the old one, stopped or being killed.
+fn exec_settled(pid: libc::pid_t, tid: libc::pid_t) -> Option<bool> {
+    let state = |pid, tid| match procfs::task_state(pid, tid) {
+        Ok('T' | 't') => Some(true),
+        Ok('Z' | 'X') => Some(false),
+        Ok(_) => None,
+        Err(e) if gone(e) => Some(false),
+        // Unreadable: still counted as running, until the deadline.
+        Err(_) => None,
+    };
+    if tid != pid {
+        match state(pid, tid) {
+            // Stopped with its own tid: its exec failed.
+            Some(true) => return Some(true),
+            None => return None,
+            Some(false) => {}
+        }
+    }
+    match state(pid, pid) {
+        Some(false) if tid != pid => Some(false),
+        other => other,
     }
 }
 

@@ -20,6 +20,8 @@
 //! - `ffi`: the C ABI, a thin guarded layer over the above;
 //! - `sys`: raw system calls and kernel structures.
 
+mod auxv;
+mod clock;
 pub mod error;
 pub mod events;
 mod ffi;
@@ -84,13 +86,15 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
             policy.random_seed,
         ),
         random_seed: policy.random_seed,
+        wall_clock: policy.time_start.map(clock::WallClock::starting_at),
     };
+    let mut new_images = auxv::Rewriter::new(policy.random_seed, policy.time_start);
     let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;
     let opener = match policy.opens_on_behalf() {
         false => None,
         true => Some(opener::prepare().map_err(|e| Error::os("spawn: the opener's socket", e))?),
     };
-    let child = spawn::spawn(&prepared, &watchdog, opener.as_ref())?;
+    let child = spawn::spawn(&prepared, &watchdog, opener.as_ref(), new_images.as_mut())?;
     let opener = opener.map(|o| opener::Opener::new(o.host_end, None));
-    Sandbox::new(child, rules, watchdog.write_end, opener)
+    Sandbox::new(child, rules, watchdog.write_end, opener, new_images)
 }

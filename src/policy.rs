@@ -32,8 +32,12 @@ pub struct Policy {
     pub num_cpus: Option<u32>,
     /// The node name uname() reports.
     pub hostname: Option<String>,
-    /// getrandom and /dev/(u)random draw from this seed.
+    /// getrandom, /dev/(u)random and each new program's AT_RANDOM bytes
+    /// draw from this seed.
     pub random_seed: Option<u64>,
+    /// The wall clock starts at this Unix time (seconds) when the sandbox
+    /// is spawned.
+    pub time_start: Option<i64>,
     /// Extra syscalls denied with EPERM, on top of the built-in list.
     pub syscall_deny: Vec<(String, i64)>,
     /// RLIMIT_NOFILE for the sandbox, never above what the host has.
@@ -281,7 +285,24 @@ impl Policy {
             || self.max_memory.is_some()
             || self.max_cpu.is_some()
             || self.opens_on_behalf()
+            || self.rewrites_auxv()
             || self.event_mask & (kind::FORK | kind::EXIT | kind::EXEC | kind::OPEN) != 0
+    }
+
+    /// Is every exec trapped (and the sandbox stopped for it)? For exec
+    /// events, for fs_deny and open events (a denied file must not be
+    /// exec'd either), and to rewrite each new program's auxiliary vector.
+    pub fn traps_exec(&self) -> bool {
+        self.event_mask & crate::events::kind::EXEC != 0
+            || self.traps_opens()
+            || self.rewrites_auxv()
+    }
+
+    /// Does each new program's auxiliary vector need rewriting before it
+    /// runs (its AT_RANDOM bytes for random_seed; its vDSO hidden for
+    /// time_start, so clock reads become syscalls the supervisor answers)?
+    pub fn rewrites_auxv(&self) -> bool {
+        self.random_seed.is_some() || self.time_start.is_some()
     }
 
     /// Are opens and execs trapped (for open events or fs_deny)?
@@ -333,6 +354,23 @@ impl Policy {
     pub fn random_seed(&mut self, seed: u64) -> Result<()> {
         self.changed();
         self.random_seed = Some(seed);
+        Ok(())
+    }
+
+    /// `seconds`: the Unix time the sandbox's wall clock shows when it is
+    /// spawned; it advances with the host's from there.
+    pub fn time_start(&mut self, seconds: i64) -> Result<()> {
+        // Before 1970 clock_gettime cannot say (time_t seconds are signed
+        // but tv_sec < 0 breaks most programs); past 9999 dates stop
+        // printing with four-digit years.
+        const LAST: i64 = 253_402_300_799;
+        if !(0..=LAST).contains(&seconds) {
+            return Err(Error::invalid(format!(
+                "time_start: {seconds} is outside 0 ..= {LAST} (1970-01-01 to 9999-12-31)"
+            )));
+        }
+        self.changed();
+        self.time_start = Some(seconds);
         Ok(())
     }
 

@@ -95,6 +95,25 @@ pub fn current_syscall(pid: libc::pid_t, tid: libc::pid_t) -> Read<i64> {
         .ok_or(libc::EBUSY)
 }
 
+/// Where the stack of process `pid`'s program started (its argc), as the
+/// kernel recorded at exec; 0 when /proc does not say.
+pub fn stack_start(pid: libc::pid_t) -> Read<u64> {
+    stat_number(&read(format!("/proc/{pid}/stat"))?, 25)
+}
+
+/// The user stack and instruction pointers of stopped process `pid` (the
+/// last two fields of its `syscall` file, in or out of a syscall; EBUSY
+/// while it runs).
+pub fn stack_and_instruction_pointers(pid: libc::pid_t) -> Read<(u64, u64)> {
+    let text = read(format!("/proc/{pid}/syscall"))?;
+    let fields: Vec<&str> = text.split_ascii_whitespace().collect();
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok();
+    match fields.as_slice() {
+        [_, .., sp, ip] if fields.len() >= 3 => hex(sp).zip(hex(ip)).ok_or(libc::EIO),
+        _ => Err(libc::EBUSY),
+    }
+}
+
 /// `cutime + cstime`: the CPU time of the children `pid` reaped, in clock
 /// ticks.
 pub fn children_cpu_ticks(pid: libc::pid_t) -> Read<u64> {

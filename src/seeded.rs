@@ -3,6 +3,12 @@
 //! xoshiro256** seeded through splitmix64: deterministic and well mixed,
 //! not cryptographic (that is the point of a seed).
 
+/// The purposes a seed serves, each its own stream, so that one's use
+/// does not shift another's.
+pub const GETRANDOM: u64 = 0;
+pub const DEV_RANDOM: u64 = 1;
+pub const AUXV: u64 = 2;
+
 pub struct Stream {
     state: [u64; 4],
 }

@@ -287,7 +287,7 @@ impl Prepared {
             adopt_orphans: policy.tracks_processes(),
             no_aslr: policy.no_aslr,
             cpus: policy.num_cpus.map(first_cpus).transpose()?,
-            traps_exec: policy.event_mask & crate::events::kind::EXEC != 0 || policy.traps_opens(),
+            traps_exec: policy.traps_exec(),
             watchdog_argv: [c"sandlock-watchdog".as_ptr(), std::ptr::null()],
             opener_argv: [c"sandlock-opener".as_ptr(), std::ptr::null()],
             watchdog_stack: std::iter::repeat_with(|| std::cell::UnsafeCell::new(0))
@@ -392,6 +392,7 @@ pub fn spawn(
     prepared: &Prepared,
     watchdog: &Armed,
     opener: Option<&crate::opener::Prepared>,
+    new_images: Option<&mut crate::auxv::Rewriter>,
 ) -> Result<Child> {
     let (parent_sock, child_sock) = socketpair()?;
     let mut pidfd: RawFd = -1;
@@ -415,8 +416,42 @@ pub fn spawn(
         watchdog: None,
         watchdog_pid: -1,
         opener_pid: -1,
+        stop_at_exec: new_images.is_some(),
     };
-    child.run(prepared)
+    let child = child.run(prepared)?;
+    match new_images {
+        Some(rewriter) => first_image(child, rewriter, &prepared.shown_exe),
+        None => Ok(child),
+    }
+}
+
+/// The command's own image, stopped on its way to its first instruction
+/// (its exec was answered with a stop pending): its auxiliary vector is
+/// rewritten, then it is continued. A failure kills it.
+fn first_image(child: Child, rewriter: &mut crate::auxv::Rewriter, exe: &str) -> Result<Child> {
+    let pidfd = child.pidfd.as_raw_fd();
+    let fixed = match process::wait_stopped(pidfd) {
+        Ok(true) => rewriter.fix(child.pid).and_then(|new| match new {
+            true => process::pidfd_send_signal(pidfd, libc::SIGCONT),
+            false => Err(libc::EIO),
+        }),
+        // Killed before it ran: its end is the supervisor's to report.
+        Ok(false) => Ok(()),
+        Err(errno) => Err(errno),
+    };
+    if let Err(errno) = fixed {
+        let _ = process::pidfd_send_signal(pidfd, libc::SIGKILL);
+        while let Err(libc::EINTR) = process::waitid_pidfd(pidfd, 0) {}
+        return Err(Error::new(
+            errno,
+            format!(
+                "spawn: rewriting the auxiliary vector of \"{}\" (random_seed, time_start): {}",
+                exe,
+                strerror(errno)
+            ),
+        ));
+    }
+    Ok(child)
 }
 
 struct Handshake {
@@ -429,6 +464,9 @@ struct Handshake {
     watchdog: Option<OwnedFd>,
     watchdog_pid: libc::pid_t,
     opener_pid: libc::pid_t,
+    /// The command's exec is answered with a stop pending, so that it
+    /// stops before the new program's first instruction.
+    stop_at_exec: bool,
 }
 
 impl Handshake {
@@ -453,6 +491,10 @@ impl Handshake {
             return Ok(());
         };
         let own_exec = n.pid as libc::pid_t == self.pid && n.nr == libc::SYS_execve;
+        if own_exec && self.stop_at_exec {
+            process::pidfd_send_signal(self.pidfd.as_raw_fd(), libc::SIGSTOP)
+                .map_err(|e| Error::os("spawn: stopping the child at its execve", e))?;
+        }
         let answer = if own_exec {
             Answer::ContinueOnRegisters
         } else {

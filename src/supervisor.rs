@@ -20,6 +20,7 @@
 //! when the main process is reaped and the listener has hung up (no task
 //! carries the filter any more).
 
+use crate::auxv::Rewriter;
 use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Observer, Verdict};
 use crate::freeze::{self, Freeze, Quiet};
@@ -114,6 +115,11 @@ pub struct Sandbox {
     virtual_files: crate::virtualfiles::Files,
     /// What getrandom answers, with a seed.
     randomness: Option<crate::seeded::Stream>,
+    /// time_start: the wall clock the sandbox reads.
+    wall_clock: Option<crate::clock::WallClock>,
+    /// random_seed, time_start: what each exec'd program's auxiliary
+    /// vector gets (the sandbox stops for every exec).
+    new_images: Option<Rewriter>,
     /// Where pathname unix sockets may be reached.
     unix: UnixGate,
     /// Trapped calls waiting for their socket (slot = epoll tag - TAG_PENDING).
@@ -154,6 +160,8 @@ pub struct Rules {
     pub hostname: Option<String>,
     pub virtual_files: crate::virtualfiles::Files,
     pub random_seed: Option<u64>,
+    /// time_start's clock, when set.
+    pub wall_clock: Option<crate::clock::WallClock>,
 }
 
 /// The timers of the limits, in the epoll set.
@@ -183,6 +191,7 @@ impl Sandbox {
         rules: Rules,
         watchdog: OwnedFd,
         opener: Option<Opener>,
+        new_images: Option<Rewriter>,
     ) -> Result<Sandbox> {
         let build = |child: &Child| -> Result<(OwnedFd, Timers)> {
             // SAFETY: plain call.
@@ -276,7 +285,9 @@ impl Sandbox {
             virtual_files: rules.virtual_files,
             randomness: rules
                 .random_seed
-                .map(|seed| crate::seeded::Stream::new(seed, 0)),
+                .map(|seed| crate::seeded::Stream::new(seed, crate::seeded::GETRANDOM)),
+            wall_clock: rules.wall_clock,
+            new_images,
             unix: rules.unix,
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
@@ -592,6 +603,12 @@ impl Sandbox {
             }
             libc::SYS_uname => Outcome::Answer(self.uname(notification)),
             libc::SYS_getrandom => Outcome::Answer(self.getrandom(notification)),
+            libc::SYS_clock_gettime | libc::SYS_gettimeofday | libc::SYS_time => {
+                Outcome::Answer(match &self.wall_clock {
+                    Some(clock) => clock.answer(notification),
+                    None => Answer::Errno(libc::ENOSYS),
+                })
+            }
             libc::SYS_fork | libc::SYS_vfork | libc::SYS_clone => {
                 Outcome::Answer(self.decide_fork(notification))
             }
@@ -922,7 +939,9 @@ impl Sandbox {
                 && (!live.fs_denied.is_empty() || live.private_proc);
         }
         observed::kind_of(n.nr).is_some_and(|k| {
-            self.events.borrow().wants(k) || !self.live.lock().fs_denied.is_empty()
+            self.events.borrow().wants(k)
+                || !self.live.lock().fs_denied.is_empty()
+                || (k == kind::EXEC && self.new_images.is_some())
         })
     }
 
@@ -994,24 +1013,64 @@ impl Sandbox {
                 }
                 if let (Some((pid, exec)), Some(freeze)) = (caller, &mut self.freeze) {
                     freeze.answered(pid, n.pid as libc::pid_t, exec);
+                    if exec && self.new_images.is_some() {
+                        freeze.expect_new_image(pid, n.pid as libc::pid_t);
+                    }
                 }
             }
         }
         let Some(freeze) = &mut self.freeze else {
             return;
         };
-        match freeze.drained() {
-            freeze::Drained::NotYet => return,
+        let drained = freeze.drained();
+        let new_images = std::mem::take(&mut freeze.new_images);
+        match drained {
+            freeze::Drained::NotYet => {
+                freeze.new_images = new_images;
+                return;
+            }
             freeze::Drained::Stuck => self.kill_all(libc::SIGKILL),
             freeze::Drained::Yes => {}
         }
         self.freeze = None;
+        self.rewrite_new_images(&new_images);
         // A kill verdict lands while everything is still stopped: nothing
         // of the sandbox runs another instruction.
         self.apply_kill_verdict();
         // Not if the CPU throttle holds it stopped: its timer continues it.
         if !self.kill_requested && !self.cpu.as_ref().is_some_and(|c| c.stopped()) {
             self.kill_all(libc::SIGCONT);
+        }
+    }
+
+    /// The processes that exec'd during a freeze, stopped before their new
+    /// program's first instruction: their auxiliary vectors rewritten. One
+    /// that cannot be is a new program that would see the host's
+    /// randomness or clock: the sandbox is killed rather than continued.
+    fn rewrite_new_images(&mut self, pids: &[libc::pid_t]) {
+        let Some(rewriter) = &mut self.new_images else {
+            return;
+        };
+        let mut failed = None;
+        for &pid in pids {
+            match rewriter.fix(pid) {
+                Ok(_) => {}
+                Err(errno) if crate::procfs::gone(errno) => {}
+                Err(errno) => failed = Some((pid, errno)),
+            }
+        }
+        if let Some((pid, errno)) = failed {
+            self.events.get_mut().decide(Event {
+                kind: kind::DENIAL,
+                nr: libc::SYS_execve,
+                pid,
+                tid: pid,
+                denied: errno,
+                detail: "auxv",
+                ..Event::default()
+            });
+            self.kill_requested = true;
+            self.kill_all(libc::SIGKILL);
         }
     }
 

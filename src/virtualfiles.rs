@@ -24,7 +24,8 @@ pub fn of(hostname: Option<&str>, num_cpus: Option<u32>, seed: Option<u64>) -> F
     if let Some(seed) = seed {
         // A fixed length of seeded bytes: a read past it ends the file
         // (the real ones never end).
-        let bytes = crate::seeded::Stream::new(seed, 1).bytes(URANDOM_BYTES);
+        let bytes =
+            crate::seeded::Stream::new(seed, crate::seeded::DEV_RANDOM).bytes(URANDOM_BYTES);
         files.push((b"/dev/urandom", bytes.clone()));
         files.push((b"/dev/random", bytes));
     }

@@ -115,12 +115,26 @@ pub extern "C" fn sandlock_policy_private_proc(p: *mut sandlock_policy, on: c_in
     with_policy(p, |policy| policy.private_proc(on != 0))
 }
 
-/// getrandom(), /dev/urandom and /dev/random give the sandbox a stream
-/// drawn from `seed`: the same bytes on every run with the same seed
-/// (/dev/urandom and /dev/random hold 1 MiB of it, then end).
+/// getrandom(), /dev/urandom, /dev/random and the 16 AT_RANDOM bytes each
+/// new program gets (its stack protector) come from a stream drawn from
+/// `seed`: the same bytes on every run with the same seed (/dev/urandom and
+/// /dev/random hold 1 MiB of it, then end). Every exec then stops the
+/// sandbox for a moment.
 #[no_mangle]
 pub extern "C" fn sandlock_policy_random_seed(p: *mut sandlock_policy, seed: u64) -> c_int {
     with_policy(p, |policy| policy.random_seed(seed))
+}
+
+/// The sandbox's wall clock reads `unix_seconds` when it is spawned and
+/// advances with the host's: clock_gettime on CLOCK_REALTIME (and its
+/// _COARSE, _ALARM and CLOCK_TAI variants), gettimeofday and time, through
+/// libc or raw. Each new program is started without the vDSO, so these
+/// are syscalls the supervisor answers (a few microseconds each); other
+/// clocks run as made, so sleeps and timers keep their length. File
+/// timestamps are the host's. 0 to 253402300799 (9999-12-31), else -EINVAL.
+#[no_mangle]
+pub extern "C" fn sandlock_policy_time_start(p: *mut sandlock_policy, unix_seconds: i64) -> c_int {
+    with_policy(p, |policy| policy.time_start(unix_seconds))
 }
 
 /// With `on` (non-zero), address-space randomization is off for the

@@ -165,7 +165,7 @@ fn always_denied(policy: &Policy) -> Vec<i64> {
     // When an exec or open is checked with the sandbox stopped (freeze.rs),
     // nothing may write its memory meanwhile: legacy AIO completes into a
     // stopped task's buffers (io_uring is denied always).
-    if policy.event_mask & kind::EXEC != 0 || policy.traps_opens() {
+    if policy.traps_exec() {
         numbers.extend(["io_setup", "io_submit"].map(nr));
     }
     numbers.sort_unstable();
@@ -309,9 +309,7 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
     }
     // Only what an observer asked for: without one, nothing more.
     let events = policy.event_mask;
-    // Open events also trap exec: a file denied from a running sandbox
-    // (live fs_deny) must not be exec'd either.
-    if events & kind::EXEC != 0 || policy.traps_opens() {
+    if policy.traps_exec() {
         calls.extend([nr("execve"), nr("execveat")]);
     }
     if policy.traps_opens() {
@@ -326,6 +324,10 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
     }
     if policy.random_seed.is_some() {
         calls.push(nr("getrandom"));
+    }
+    // The wall clock as the sandbox sees it (clock_gettime: notify_rules).
+    if policy.time_start.is_some() {
+        calls.extend([nr("gettimeofday"), nr("time")]);
     }
     if policy.virtual_files() && !policy.traps_opens() {
         calls.extend([nr("open"), nr("openat"), nr("openat2")]);
@@ -351,6 +353,14 @@ fn notify_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
     if policy.counts_forks() {
         let a_process = cond(0, SeccompCmpOp::MaskedEq(CLONE_THREAD), 0);
         rules.insert(nr("clone"), vec![rule(vec![a_process])]);
+    }
+    // Only the clocks that tell the time of day: the others run as made.
+    if policy.time_start.is_some() {
+        let wall_clocks = crate::clock::WALL_CLOCKS
+            .iter()
+            .map(|&id| rule(vec![cond(0, SeccompCmpOp::Eq, id as u64)]))
+            .collect();
+        rules.insert(nr("clock_gettime"), wall_clocks);
     }
     rules
 }

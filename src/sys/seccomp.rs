@@ -101,18 +101,36 @@ pub fn notif_sizes() -> SysResult<seccomp_notif_sizes> {
     Ok(sizes)
 }
 
+/// Retries a listener ioctl a signal interrupted. The kernel takes the
+/// listener's lock interruptibly (EINTR even for SA_RESTART handlers, as a
+/// Go host installs for every signal), before the ioctl has done anything;
+/// an interrupted ADDFD wait is withdrawn unless it already happened, in
+/// which case its result is returned, not EINTR.
+fn retrying(mut call: impl FnMut() -> libc::c_long) -> SysResult<libc::c_long> {
+    loop {
+        match check(call()) {
+            Err(libc::EINTR) => continue,
+            other => return other,
+        }
+    }
+}
+
 /// `ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV)` into a zeroed buffer.
 pub fn notif_recv(listener: RawFd) -> SysResult<seccomp_notif> {
     let mut notif = seccomp_notif::default();
-    // SAFETY: notif is a zeroed buffer of the kernel's layout.
-    check(unsafe { libc::ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &mut notif) } as libc::c_long)?;
+    // SAFETY: notif is a zeroed buffer of the kernel's layout (RECV wants
+    // it zeroed again on every try).
+    retrying(|| unsafe {
+        notif = seccomp_notif::default();
+        libc::ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &mut notif) as libc::c_long
+    })?;
     Ok(notif)
 }
 
 /// `ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp)`.
 pub fn notif_send(listener: RawFd, resp: &seccomp_notif_resp) -> SysResult<()> {
     // SAFETY: resp is a valid response of the kernel's layout.
-    check(unsafe { libc::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp) } as libc::c_long)
+    retrying(|| unsafe { libc::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp) as libc::c_long })
         .map(drop)
 }
 
@@ -120,7 +138,8 @@ pub fn notif_send(listener: RawFd, resp: &seccomp_notif_resp) -> SysResult<()> {
 /// blocked in the notified call?
 pub fn notif_id_valid(listener: RawFd, id: u64) -> bool {
     // SAFETY: id is a valid u64 pointer.
-    unsafe { libc::ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 }
+    retrying(|| unsafe { libc::ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) as libc::c_long })
+        .is_ok()
 }
 
 /// `ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags)`; the flags go
@@ -143,6 +162,6 @@ pub fn notif_addfd_send(listener: RawFd, id: u64, fd: RawFd, cloexec: bool) -> S
         newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
     };
     // SAFETY: addfd is a valid request of the kernel's layout.
-    check(unsafe { libc::ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) } as libc::c_long)
+    retrying(|| unsafe { libc::ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) as libc::c_long })
         .map(|n| n as i32)
 }

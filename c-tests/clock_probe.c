@@ -1,0 +1,55 @@
+/* What a program learns of its start: the AT_RANDOM bytes the kernel (or
+ * the sandbox) gave it, whether it has a vDSO, and the wall clock through
+ * every path a program may take. Built dynamic and static (the tests run
+ * both). One "KEY value" line each. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long seconds_of(clockid_t clock) {
+    struct timespec t;
+    return clock_gettime(clock, &t) ? -1 : (long long)t.tv_sec;
+}
+
+int main(int argc, char **argv) {
+    const unsigned char *random = (const unsigned char *)getauxval(AT_RANDOM);
+    printf("at_random ");
+    for (int i = 0; random && i < 16; i++) printf("%02x", random[i]);
+    printf("\nvdso %d\n", getauxval(AT_SYSINFO_EHDR) != 0);
+
+    struct timespec raw;
+    long long raw_seconds = syscall(SYS_clock_gettime, CLOCK_REALTIME, &raw) ? -1 : (long long)raw.tv_sec;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct timeval raw_tv;
+    syscall(SYS_gettimeofday, &raw_tv, NULL);
+    time_t stored = 0;
+    time_t returned = time(&stored);
+    printf("clock_gettime %lld\n", seconds_of(CLOCK_REALTIME));
+    printf("coarse %lld\n", seconds_of(CLOCK_REALTIME_COARSE));
+    printf("tai %lld\n", seconds_of(CLOCK_TAI));
+    printf("raw_clock_gettime %lld\n", raw_seconds);
+    printf("gettimeofday %lld\n", (long long)tv.tv_sec);
+    printf("raw_gettimeofday %lld\n", (long long)raw_tv.tv_sec);
+    printf("time %lld %lld\n", (long long)returned, (long long)stored);
+    printf("raw_time %lld\n", (long long)syscall(SYS_time, NULL));
+
+    /* "sleep N": the wall clock advances by the sleep (a monotonic one). */
+    if (argc > 2 && !strcmp(argv[1], "sleep")) {
+        long long before = seconds_of(CLOCK_REALTIME);
+        struct timespec nap = {atoi(argv[2]), 0};
+        nanosleep(&nap, NULL);
+        printf("slept %lld\n", seconds_of(CLOCK_REALTIME) - before);
+    }
+    /* "bad": a clock call with a bad pointer fails as the kernel's would. */
+    if (argc > 1 && !strcmp(argv[1], "bad")) {
+        long r = syscall(SYS_clock_gettime, CLOCK_REALTIME, (void *)8);
+        printf("bad_pointer %ld\n", r == 0 ? 0L : (long)-1);
+    }
+    return 0;
+}

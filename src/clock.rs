@@ -1,0 +1,134 @@
+//! The sandbox's wall clock (time_start): it shows the configured instant
+//! when the sandbox is spawned and advances with the host's.
+//!
+//! With the vDSO hidden from every new program (auxv.rs), the calls that
+//! tell the time of day are syscalls: clock_gettime on the wall clocks,
+//! gettimeofday and time are trapped and answered here, the host's clock
+//! plus a fixed offset, written into the caller's buffer. Every other
+//! clock (monotonic, boottime, CPU time) runs as made, so sleeps and
+//! timers measured on them are untouched.
+
+use crate::seccomp::notify::{Answer, Notification};
+use crate::sys::memory;
+
+/// The clocks that tell the time of day, moved by the offset (CLOCK_TAI
+/// too, keeping its distance from UTC).
+pub const WALL_CLOCKS: [libc::clockid_t; 4] = [
+    libc::CLOCK_REALTIME,
+    libc::CLOCK_REALTIME_COARSE,
+    libc::CLOCK_REALTIME_ALARM,
+    libc::CLOCK_TAI,
+];
+
+const NANOS: i128 = 1_000_000_000;
+
+pub struct WallClock {
+    /// What to add to the host's time, in nanoseconds.
+    offset: i128,
+}
+
+impl WallClock {
+    /// A clock that reads `seconds` (Unix time) now.
+    pub fn starting_at(seconds: i64) -> WallClock {
+        let now = host_nanos(libc::CLOCK_REALTIME).unwrap_or(0);
+        WallClock {
+            offset: seconds as i128 * NANOS - now,
+        }
+    }
+
+    /// The answer to a trapped clock_gettime, gettimeofday or time.
+    pub fn answer(&self, n: &Notification) -> Answer {
+        let tid = n.pid as libc::pid_t;
+        let result = match n.nr {
+            libc::SYS_clock_gettime => self.clock_gettime(tid, n.args[0] as i32, n.args[1]),
+            libc::SYS_gettimeofday => self.gettimeofday(tid, n.args[0], n.args[1]),
+            libc::SYS_time => self.time(tid, n.args[0]),
+            _ => Err(libc::ENOSYS),
+        };
+        match result {
+            Ok(value) => Answer::Value(value),
+            Err(errno) => Answer::Errno(errno),
+        }
+    }
+
+    fn now(&self, clock: libc::clockid_t) -> Result<(i64, i64), i32> {
+        let nanos = host_nanos(clock)? + self.offset;
+        Ok(((nanos / NANOS) as i64, (nanos % NANOS) as i64))
+    }
+
+    fn clock_gettime(&self, tid: libc::pid_t, clock: i32, out: u64) -> Result<i64, i32> {
+        if !WALL_CLOCKS.contains(&clock) {
+            return Err(libc::EINVAL);
+        }
+        let (seconds, nanos) = self.now(clock)?;
+        write_pair(tid, out, seconds, nanos)?;
+        Ok(0)
+    }
+
+    fn gettimeofday(&self, tid: libc::pid_t, tv: u64, tz: u64) -> Result<i64, i32> {
+        if tv != 0 {
+            let (seconds, nanos) = self.now(libc::CLOCK_REALTIME)?;
+            write_pair(tid, tv, seconds, nanos / 1000)?;
+        }
+        if tz != 0 {
+            // The host's time zone, as the kernel would give it.
+            let mut zone = [0i32; 2];
+            // SAFETY: a NULL timeval and a buffer the size of struct timezone.
+            let ret = unsafe {
+                libc::syscall(
+                    libc::SYS_gettimeofday,
+                    std::ptr::null_mut::<libc::timeval>(),
+                    zone.as_mut_ptr(),
+                )
+            };
+            if ret != 0 {
+                return Err(crate::sys::errno());
+            }
+            let bytes: Vec<u8> = zone.iter().flat_map(|v| v.to_ne_bytes()).collect();
+            memory::write(tid, tz, &bytes)?;
+        }
+        Ok(0)
+    }
+
+    fn time(&self, tid: libc::pid_t, out: u64) -> Result<i64, i32> {
+        let (seconds, _) = self.now(libc::CLOCK_REALTIME)?;
+        if out != 0 {
+            memory::write(tid, out, &seconds.to_ne_bytes())?;
+        }
+        Ok(seconds)
+    }
+}
+
+fn host_nanos(clock: libc::clockid_t) -> Result<i128, i32> {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: now is a valid out pointer.
+    if unsafe { libc::clock_gettime(clock, &mut now) } != 0 {
+        return Err(crate::sys::errno());
+    }
+    Ok(now.tv_sec as i128 * NANOS + now.tv_nsec as i128)
+}
+
+/// A timespec or timeval (two 64-bit fields) into the caller's memory.
+fn write_pair(tid: libc::pid_t, at: u64, first: i64, second: i64) -> Result<(), i32> {
+    let mut bytes = first.to_ne_bytes().to_vec();
+    bytes.extend_from_slice(&second.to_ne_bytes());
+    memory::write(tid, at, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_starts_where_asked_and_advances() {
+        let clock = WallClock::starting_at(1_000_000_000);
+        let (first, _) = clock.now(libc::CLOCK_REALTIME).unwrap();
+        assert!((1_000_000_000..1_000_000_005).contains(&first));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let later = host_nanos(libc::CLOCK_REALTIME).unwrap() + clock.offset;
+        assert!(later >= first as i128 * NANOS + 20_000_000);
+    }
+}

@@ -15,6 +15,10 @@ pub const c = @cImport({
     @cInclude("sandlock.h");
 });
 
+pub const events = @import("events.zig");
+pub const Event = events.Event;
+pub const Verdict = events.Verdict;
+
 /// What a failed call of the library means, one member per errno it returns
 /// (see `fromErrno`). The handle's `message()` has the details.
 pub const Error = error{
@@ -48,7 +52,7 @@ pub const Error = error{
     TooManyOpenFiles,
     /// EIO and EINTR from the supervisor's own work.
     InputOutput,
-    /// Any other errno: `lastErrno` (on the handle) keeps its number.
+    /// Any other errno (the message has its text).
     Unexpected,
 };
 
@@ -76,6 +80,11 @@ pub fn fromErrno(rc: c_int) Error {
     };
 }
 
+/// `rc` itself when it is not negative, else its `Error`.
+fn check(rc: c_int) Error!c_int {
+    return if (rc < 0) fromErrno(rc) else rc;
+}
+
 /// The library's version, "MAJOR.MINOR.PATCH".
 pub fn version() [:0]const u8 {
     return std.mem.span(c.sandlock_version());
@@ -86,8 +95,6 @@ pub fn version() [:0]const u8 {
 /// many sandboxes, and may be freed while they run.
 pub const Policy = struct {
     handle: *c.sandlock_policy,
-    /// The errno of the last failed call (0 if none failed).
-    last_errno: c_int = 0,
 
     pub fn init() error{OutOfMemory}!Policy {
         const h = c.sandlock_policy_new() orelse return error.OutOfMemory;
@@ -105,108 +112,122 @@ pub const Policy = struct {
         return std.mem.span(c.sandlock_policy_error(self.handle));
     }
 
-    fn check(self: *Policy, rc: c_int) Error!void {
-        if (rc >= 0) return;
-        self.last_errno = -rc;
-        return fromErrno(rc);
-    }
-
     /// Read and execute beneath `path` (which must exist).
     pub fn fsRead(self: *Policy, path: [:0]const u8) Error!void {
-        return self.check(c.sandlock_policy_fs_read(self.handle, path));
+        _ = try check(c.sandlock_policy_fs_read(self.handle, path));
     }
 
     /// Read, write, create, remove beneath `path`.
     pub fn fsWrite(self: *Policy, path: [:0]const u8) Error!void {
-        return self.check(c.sandlock_policy_fs_write(self.handle, path));
+        _ = try check(c.sandlock_policy_fs_write(self.handle, path));
     }
 
     /// `path` unreachable even inside an fs_read or fs_write tree.
     pub fn fsDeny(self: *Policy, path: [:0]const u8) Error!void {
-        return self.check(c.sandlock_policy_fs_deny(self.handle, path));
+        _ = try check(c.sandlock_policy_fs_deny(self.handle, path));
     }
 
     /// One allowed endpoint, `[tcp|udp|icmp://]target[:ports]`.
     pub fn netAllow(self: *Policy, spec: [:0]const u8) Error!void {
-        return self.check(c.sandlock_policy_net_allow(self.handle, spec));
+        _ = try check(c.sandlock_policy_net_allow(self.handle, spec));
     }
 
     /// Default-allow except this address or CIDR.
     pub fn netDeny(self: *Policy, spec: [:0]const u8) Error!void {
-        return self.check(c.sandlock_policy_net_deny(self.handle, spec));
+        _ = try check(c.sandlock_policy_net_deny(self.handle, spec));
     }
 
     /// Ports the sandbox may bind: "8080", "8080,9000-9005", "*".
     pub fn netBind(self: *Policy, ports: [:0]const u8) Error!void {
-        return self.check(c.sandlock_policy_net_bind(self.handle, ports));
+        _ = try check(c.sandlock_policy_net_bind(self.handle, ports));
     }
 
     /// One more syscall denied (EPERM), by its x86_64 name.
     pub fn syscallDeny(self: *Policy, name: [:0]const u8) Error!void {
-        return self.check(c.sandlock_policy_syscall_deny(self.handle, name));
+        _ = try check(c.sandlock_policy_syscall_deny(self.handle, name));
     }
 
     pub fn maxProcesses(self: *Policy, n: u32) Error!void {
-        return self.check(c.sandlock_policy_max_processes(self.handle, n));
+        _ = try check(c.sandlock_policy_max_processes(self.handle, n));
     }
 
     pub fn maxMemory(self: *Policy, bytes: u64) Error!void {
-        return self.check(c.sandlock_policy_max_memory(self.handle, bytes));
+        _ = try check(c.sandlock_policy_max_memory(self.handle, bytes));
     }
 
     pub fn maxOpenFiles(self: *Policy, n: u32) Error!void {
-        return self.check(c.sandlock_policy_max_open_files(self.handle, n));
+        _ = try check(c.sandlock_policy_max_open_files(self.handle, n));
     }
 
     /// Share of one CPU, 1 to 100.
     pub fn maxCpu(self: *Policy, percent: u32) Error!void {
-        return self.check(c.sandlock_policy_max_cpu(self.handle, percent));
+        _ = try check(c.sandlock_policy_max_cpu(self.handle, percent));
     }
 
     /// Wall-clock limit; past it the sandbox is killed (`Exit.timeout`).
     pub fn timeoutMs(self: *Policy, ms: u64) Error!void {
-        return self.check(c.sandlock_policy_timeout_ms(self.handle, ms));
+        _ = try check(c.sandlock_policy_timeout_ms(self.handle, ms));
     }
 
     pub fn envClear(self: *Policy) Error!void {
-        return self.check(c.sandlock_policy_env_clear(self.handle));
+        _ = try check(c.sandlock_policy_env_clear(self.handle));
     }
 
     pub fn envSet(self: *Policy, name: [:0]const u8, value: [:0]const u8) Error!void {
-        return self.check(c.sandlock_policy_env_set(self.handle, name, value));
+        _ = try check(c.sandlock_policy_env_set(self.handle, name, value));
     }
 
     pub fn cwd(self: *Policy, path: [:0]const u8) Error!void {
-        return self.check(c.sandlock_policy_cwd(self.handle, path));
+        _ = try check(c.sandlock_policy_cwd(self.handle, path));
     }
 
     /// /proc shows the sandbox's own processes only.
     pub fn privateProc(self: *Policy, on: bool) Error!void {
-        return self.check(c.sandlock_policy_private_proc(self.handle, @intFromBool(on)));
+        _ = try check(c.sandlock_policy_private_proc(self.handle, @intFromBool(on)));
     }
 
     /// getrandom and /dev/urandom give a stream drawn from `seed`.
     pub fn randomSeed(self: *Policy, seed: u64) Error!void {
-        return self.check(c.sandlock_policy_random_seed(self.handle, seed));
+        _ = try check(c.sandlock_policy_random_seed(self.handle, seed));
     }
 
     pub fn noAslr(self: *Policy, on: bool) Error!void {
-        return self.check(c.sandlock_policy_no_aslr(self.handle, @intFromBool(on)));
+        _ = try check(c.sandlock_policy_no_aslr(self.handle, @intFromBool(on)));
     }
 
     pub fn numCpus(self: *Policy, n: u32) Error!void {
-        return self.check(c.sandlock_policy_num_cpus(self.handle, n));
+        _ = try check(c.sandlock_policy_num_cpus(self.handle, n));
     }
 
     pub fn hostname(self: *Policy, name: [:0]const u8) Error!void {
-        return self.check(c.sandlock_policy_hostname(self.handle, name));
+        _ = try check(c.sandlock_policy_hostname(self.handle, name));
+    }
+
+    /// Calls `handler(context, event, sandbox)` for the events in `mask` of
+    /// every sandbox spawned from now on, inside `Sandbox.step()` on the
+    /// stepping thread. `context` is a pointer that must outlive those
+    /// sandboxes; `sandbox` only takes the live-policy calls (netAllow,
+    /// netClear, maxProcesses, maxMemory, fsDeny), never deinit.
+    pub fn onEvent(
+        self: *Policy,
+        mask: events.Mask,
+        context: anytype,
+        comptime handler: fn (@TypeOf(context), Event, *Sandbox) Verdict,
+    ) Error!void {
+        const T = events.Trampoline(@TypeOf(context), handler);
+        _ = try check(c.sandlock_policy_on_event(self.handle, @bitCast(mask), T.call, @ptrCast(@constCast(context))));
+    }
+
+    /// Removes the callback (and the traps it needed).
+    pub fn clearOnEvent(self: *Policy) Error!void {
+        _ = try check(c.sandlock_policy_on_event(self.handle, 0, null, null));
     }
 
     /// Spawns `argv` (argv[0] searched in PATH unless it has a '/') confined
     /// by this policy. Returns once the child is confined and its execve()
     /// succeeded; a failure inside the child comes back here, with the
     /// message in `message()`. `gpa` holds the C argv array for the call.
-    pub fn spawn(self: *Policy, gpa: std.mem.Allocator, argv: []const [:0]const u8, stdio: Stdio) (Error || std.mem.Allocator.Error)!Sandbox {
+    pub fn spawn(self: *const Policy, gpa: std.mem.Allocator, argv: []const [:0]const u8, stdio: Stdio) (Error || std.mem.Allocator.Error)!Sandbox {
         const c_argv = try gpa.allocSentinel(?[*:0]const u8, argv.len, null);
         defer gpa.free(c_argv);
         for (argv, c_argv) |arg, *slot| slot.* = arg.ptr;
@@ -218,7 +239,7 @@ pub const Policy = struct {
             .stderr_fd = stdio.stderr orelse -1,
         };
         var out: ?*c.sandlock_sandbox = null;
-        try self.check(c.sandlock_spawn(self.handle, @ptrCast(c_argv.ptr), &opts, &out));
+        _ = try check(c.sandlock_spawn(self.handle, @ptrCast(c_argv.ptr), &opts, &out));
         return .{ .handle = out.? };
     }
 };
@@ -260,8 +281,6 @@ pub const Exit = union(enum) {
 /// left of it.
 pub const Sandbox = struct {
     handle: *c.sandlock_sandbox,
-    /// The errno of the last failed call (0 if none failed).
-    last_errno: c_int = 0,
 
     pub fn deinit(self: *Sandbox) void {
         c.sandlock_sandbox_free(self.handle);
@@ -271,12 +290,6 @@ pub const Sandbox = struct {
     /// The message of the last failed call on this sandbox, "" when none.
     pub fn message(self: *const Sandbox) [:0]const u8 {
         return std.mem.span(c.sandlock_sandbox_error(self.handle));
-    }
-
-    fn check(self: *Sandbox, rc: c_int) Error!c_int {
-        if (rc >= 0) return rc;
-        self.last_errno = -rc;
-        return fromErrno(rc);
     }
 
     /// The descriptor to poll for POLLIN. Owned by the library: do not close.
@@ -296,7 +309,7 @@ pub const Sandbox = struct {
 
     /// Handles what is pending, without blocking.
     pub fn step(self: *Sandbox) Error!Step {
-        return switch (try self.check(c.sandlock_supervise_step(self.handle))) {
+        return switch (try check(c.sandlock_supervise_step(self.handle))) {
             c.SANDLOCK_STEP_IDLE => .idle,
             c.SANDLOCK_STEP_MORE => .more,
             c.SANDLOCK_STEP_EXITED => .exited,
@@ -317,12 +330,12 @@ pub const Sandbox = struct {
 
     /// Sends `sig` to every process of the sandbox.
     pub fn kill(self: *Sandbox, sig: u8) Error!void {
-        _ = try self.check(c.sandlock_sandbox_kill(self.handle, sig));
+        _ = try check(c.sandlock_sandbox_kill(self.handle, sig));
     }
 
     /// Blocks (poll and step) until every process of the sandbox is gone.
     pub fn wait(self: *Sandbox) Error!Exit {
-        _ = try self.check(c.sandlock_sandbox_wait(self.handle));
+        _ = try check(c.sandlock_sandbox_wait(self.handle));
         return self.exit();
     }
 
@@ -338,26 +351,35 @@ pub const Sandbox = struct {
         };
     }
 
+    /// The oldest event of the sandbox's log (its denials, audited events,
+    /// limits hit), null when the log is empty. Its strings are valid until
+    /// the next call on the sandbox.
+    pub fn nextEvent(self: *Sandbox) Error!?Event {
+        var ev: Event = .{ .raw = std.mem.zeroes(c.sandlock_event) };
+        ev.raw.size = @sizeOf(c.sandlock_event);
+        return if (try check(c.sandlock_sandbox_next_event(self.handle, &ev.raw)) == 1) ev else null;
+    }
+
     /// From now on the sandbox may also reach `spec` (an address or CIDR).
     pub fn netAllow(self: *Sandbox, spec: [:0]const u8) Error!void {
-        _ = try self.check(c.sandlock_sandbox_net_allow(self.handle, spec));
+        _ = try check(c.sandlock_sandbox_net_allow(self.handle, spec));
     }
 
     /// From now on the sandbox reaches no destination at all.
     pub fn netClear(self: *Sandbox) Error!void {
-        _ = try self.check(c.sandlock_sandbox_net_clear(self.handle));
+        _ = try check(c.sandlock_sandbox_net_clear(self.handle));
     }
 
     pub fn maxProcesses(self: *Sandbox, n: u32) Error!void {
-        _ = try self.check(c.sandlock_sandbox_max_processes(self.handle, n));
+        _ = try check(c.sandlock_sandbox_max_processes(self.handle, n));
     }
 
     pub fn maxMemory(self: *Sandbox, bytes: u64) Error!void {
-        _ = try self.check(c.sandlock_sandbox_max_memory(self.handle, bytes));
+        _ = try check(c.sandlock_sandbox_max_memory(self.handle, bytes));
     }
 
     /// From now on no open or exec reaches `path` (needs open events).
     pub fn fsDeny(self: *Sandbox, path: [:0]const u8) Error!void {
-        _ = try self.check(c.sandlock_sandbox_fs_deny(self.handle, path));
+        _ = try check(c.sandlock_sandbox_fs_deny(self.handle, path));
     }
 };

@@ -116,6 +116,9 @@ zig-test: build
 	    *) echo "zig-test: needs Zig 0.15 as '$(ZIG)' (pip install ziglang==0.15.2), found '$$v'"; exit 1;; esac
 	cd zig && PKG_CONFIG_PATH=$(CURDIR)/$(LOCAL_PC) LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) \
 	    $(ZIG) build test --summary all --cache-dir $(ZIG_CACHE)/cache --global-cache-dir $(ZIG_CACHE)/global
+	@awk '/^## Zig$$/ {z = 1} z && /^```zig$$/ {f = 1; next} f && /^```$$/ {exit} f' README.md | \
+	    cmp -s - zig/src/example.zig || \
+	    { echo "zig-test: README's Zig example is not zig/src/example.zig"; exit 1; }
 
 demo: build
 	mkdir -p target/demo

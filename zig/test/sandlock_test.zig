@@ -268,11 +268,16 @@ fn killSleeper() !void {
 /// Counts execs and refuses any of /bin/true.
 const ExecWatch = struct {
     execs: usize = 0,
+    echo_args: usize = 0,
 
     fn onEvent(self: *ExecWatch, ev: sandlock.Event, sb: *sandlock.Sandbox) sandlock.Verdict {
         _ = sb;
         if (ev.kind() != .exec) return .allow;
         self.execs += 1;
+        if (std.mem.eql(u8, ev.path(), "/bin/echo")) {
+            // argv as sh passed it: /bin/echo ran-echo, and no more.
+            if (std.mem.eql(u8, ev.arg(1) orelse "", "ran-echo") and ev.arg(2) == null) self.echo_args += 1;
+        }
         if (std.mem.eql(u8, ev.path(), "/bin/true")) return .{ .errno = .ACCES };
         return .allow;
     }
@@ -306,6 +311,7 @@ test "an exec refused by a callback's verdict, then found in the log" {
     var out: [64]u8 = undefined;
     try testing.expectEqualStrings("ran-echo\n", out[0..try posix.read(out_pipe[0], &out)]);
     try testing.expect(watch.execs >= 2);
+    try testing.expectEqual(@as(usize, 1), watch.echo_args);
 
     var logged = false;
     while (try sb.nextEvent()) |ev| {

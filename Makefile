@@ -11,6 +11,7 @@ DESTDIR    ?=
 CARGO      ?= cargo
 CC         ?= cc
 CXX        ?= c++
+ZIG        ?= python3 -m ziglang
 
 TARGET     := target/release
 LOCAL_PC   := target/pkgconfig
@@ -22,7 +23,7 @@ CTESTS     := $(patsubst c-tests/%.c,$(CTEST_OUT)/%,$(CTEST_SRCS))
 ASAN_TESTS := $(patsubst c-tests/%.c,$(CTEST_OUT)/asan_%,$(CTEST_SRCS))
 
 .PHONY: build test rust-test c-test c-test-asan check-header check-exports check-header-compiles check-opener \
-        demo bench install clean
+        zig-test demo bench install clean
 
 build: $(TARGET)/libsandlock.so.$(SOVERSION) $(LOCAL_PC)/sandlock.pc
 
@@ -61,7 +62,7 @@ $(CTEST_OUT)/test_%: c-tests/test_%.c c-tests/harness.h build
 	mkdir -p $(CTEST_OUT)
 	$(CC) $(CFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock) -lpthread -lutil
 
-test: rust-test check-header check-exports check-header-compiles check-opener c-test-asan c-test
+test: rust-test check-header check-exports check-header-compiles check-opener c-test-asan c-test zig-test
 
 rust-test:
 	$(CARGO) test --release
@@ -118,6 +119,18 @@ check-header-compiles:
 	$(CC) -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -c target/hdr.c -o target/hdr_c.o
 	$(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude -x c++ -c target/hdr.c -o target/hdr_cxx.o
 	@echo "check-header-compiles: C99 and C++17 clean"
+
+# The Zig binding (zig/), built as a user would: sandlock.pc through
+# pkg-config. Written for Zig 0.15 (.ci/run pins ziglang==0.15.2 from PyPI).
+ZIG_CACHE := $(CURDIR)/target/zig
+zig-test: build
+	@v=$$($(ZIG) version 2>/dev/null); case "$$v" in 0.15.*) ;; \
+	    *) echo "zig-test: needs Zig 0.15 as '$(ZIG)' (pip install ziglang==0.15.2), found '$$v'"; exit 1;; esac
+	cd zig && PKG_CONFIG_PATH=$(CURDIR)/$(LOCAL_PC) LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) \
+	    $(ZIG) build test --summary all --cache-dir $(ZIG_CACHE)/cache --global-cache-dir $(ZIG_CACHE)/global
+	@awk '/^## Zig$$/ {z = 1} z && /^```zig$$/ {f = 1; next} f && /^```$$/ {exit} f' README.md | \
+	    cmp -s - zig/src/example.zig || \
+	    { echo "zig-test: README's Zig example is not zig/src/example.zig"; exit 1; }
 
 demo: build
 	mkdir -p target/demo

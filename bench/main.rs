@@ -3,10 +3,12 @@
 //! its baseline measured in the same run. Prints a markdown report that
 //! bench/run.sh also writes to bench/results.md.
 //!
-//! 1. spawn (spawn.rs); 2. a trapped syscall against the raw seccomp
-//! round trip, 2b. a notification-heavy walk, 3. untrapped syscalls
-//! (syscalls.rs); 4. scale (scale.rs); 5. a real server (redis.rs).
-//! SANDLOCK_BENCH_QUICK=1 runs one short round of each (a smoke run).
+//! Cases: spawn (spawn.rs); a trapped syscall against the raw seccomp
+//! round trip, a notification-heavy walk and untrapped syscalls
+//! (syscalls.rs); scale (scale.rs); a real server (redis.rs).
+//!
+//! SANDLOCK_BENCH_QUICK=1 runs one short round of each (a smoke run);
+//! SANDLOCK_BENCH_CASES=1,2b,4 runs only those.
 
 mod common;
 mod redis;
@@ -49,11 +51,17 @@ fn wanted(case: &str) -> bool {
     }
 }
 
+type Case<'a> = (
+    &'static str,
+    &'static str,
+    &'a mut dyn FnMut(&mut table::Table),
+);
+
 fn main() {
     let start = Instant::now();
     let mut table = table::Table::default();
     let mut scale = Vec::new();
-    let cases: [(&str, &str, &mut dyn FnMut(&mut table::Table)); 7] = [
+    let cases: [Case; 7] = [
         ("1", "spawn", &mut spawn::run),
         ("2", "supervised syscall", &mut syscalls::supervised),
         ("2b", "find walk", &mut syscalls::find_walk),

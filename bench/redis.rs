@@ -168,7 +168,7 @@ pub fn run(table: &mut Table) {
         table.missing(case, "not installed (make bench-setup)");
         return;
     };
-    let rounds = common::rounds(3);
+    let rounds = common::rounds(5);
     let requests = if common::quick() { "10000" } else { "100000" };
     let (mut set, mut get) = ([vec![], vec![]], [vec![], vec![]]);
     for _ in 0..rounds {

@@ -15,6 +15,7 @@ struct Run {
     run_ms: f64,
     cpu_ms: f64,
     rss_kib: f64,
+    heap_kib: f64,
     fds: f64,
 }
 
@@ -31,6 +32,13 @@ fn rss_kib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
     common::number(line.split_whitespace().nth(1).unwrap())
+}
+
+/// Bytes in use in the C heap (the library and the bench both allocate
+/// there): unlike RSS, it counts memory reused from earlier cases too.
+fn heap_kib() -> f64 {
+    // SAFETY: a plain query of glibc's allocator.
+    unsafe { libc::mallinfo2() }.uordblks as f64 / 1024.0
 }
 
 fn open_fds() -> usize {
@@ -69,7 +77,7 @@ fn once(n: usize, port: &str) -> Result<Run, String> {
     let base_fds = open_fds();
     let (go_read, go_write) = common::pipe();
     let epoll = HostEpoll::new();
-    let (fds0, rss0, cpu0) = (open_fds(), rss_kib(), cpu_ms());
+    let (fds0, rss0, heap0, cpu0) = (open_fds(), rss_kib(), heap_kib(), cpu_ms());
     let start = Instant::now();
     let mut sandboxes: Vec<Option<Sandbox>> = Vec::with_capacity(n);
     for i in 0..n {
@@ -81,6 +89,7 @@ fn once(n: usize, port: &str) -> Result<Run, String> {
     let spawn_ms = start.elapsed().as_secs_f64() * 1e3;
     let fds = (open_fds() - fds0) as f64 / n as f64;
     let rss = (rss_kib() - rss0) / n as f64;
+    let heap = (heap_kib() - heap0) / n as f64;
     drop(go_read);
     drop(go_write);
     let started = Instant::now();
@@ -121,6 +130,7 @@ fn once(n: usize, port: &str) -> Result<Run, String> {
         run_ms,
         cpu_ms: cpu,
         rss_kib: rss,
+        heap_kib: heap,
         fds,
     })
 }
@@ -135,11 +145,11 @@ pub fn run() -> Vec<String> {
     };
     let mut lines = vec![
         format!(
-            "4. Scale: N sandboxes at once, one host thread, one epoll set; each job makes {CALLS} trapped syscalls (denied connects). Medians; host CPU by getrusage, RSS and fds measured with all N alive (RLIMIT_NOFILE {limit})."
+            "4. Scale: N sandboxes at once, one host thread, one epoll set; each job makes {CALLS} trapped syscalls (denied connects). Medians; host CPU by getrusage, heap, RSS and fds measured with all N alive (RLIMIT_NOFILE {limit})."
         ),
         String::new(),
-        "| N | spawn all | run all | total | per sandbox | ratio to N=1 | host CPU | host RSS per sandbox | host fds per sandbox | target |".into(),
-        "|---|---|---|---|---|---|---|---|---|---|".into(),
+        "| N | spawn all | run all | total | per sandbox | ratio to N=1 | host CPU | host heap per sandbox | host RSS growth per sandbox | host fds per sandbox | target |".into(),
+        "|---|---|---|---|---|---|---|---|---|---|---|".into(),
     ];
     let mut per_one = None;
     for &(n, rounds) in sizes {
@@ -152,7 +162,7 @@ pub fn run() -> Vec<String> {
                 } else {
                     ""
                 };
-                lines.push(format!("| {n} | failed: {e} | | | | | | | | {target} |"));
+                lines.push(format!("| {n} | failed: {e} | | | | | | | | | {target} |"));
                 continue;
             }
         };
@@ -167,9 +177,10 @@ pub fn run() -> Vec<String> {
             ""
         };
         lines.push(format!(
-            "| {n} | {spawn:.0} ms | {run:.0} ms | {total:.0} ms | {:.0} us | {:.2} | {cpu:.0} ms | {:.0} KiB | {:.1} | {target} |",
+            "| {n} | {spawn:.0} ms | {run:.0} ms | {total:.0} ms | {:.0} us | {:.2} | {cpu:.0} ms | {:.1} KiB | {:.0} KiB | {:.1} | {target} |",
             per * 1e3,
             per / one,
+            m(|r| r.heap_kib),
             // The first round's: later ones reuse what it grew.
             runs.iter().map(|r| r.rss_kib).fold(0.0, f64::max),
             m(|r| r.fds),

@@ -148,31 +148,6 @@ pub fn run(table: &mut Table) {
     let bare = Value::us(median(bare));
     let boxed = Value::us(median(boxed));
     table.baseline("1. spawn+wait of /bin/true, bare fork+exec", bare);
-    let mut peers = Vec::new();
-    let bwrap_row = "1. the same under bubblewrap (same dirs read-only, `--unshare-net`)";
-    let bwrap_value = match bwrap_error {
-        Some(e) => {
-            table.missing(bwrap_row, &e);
-            None
-        }
-        None => Some(Value::us(median(wrapped))),
-    };
-    let upstream_row = format!(
-        "1. the same under upstream sandlock {} (PyPI, `Sandbox.run`)",
-        version.as_deref().unwrap_or("")
-    );
-    let upstream_value = match upstream_error {
-        Some(e) => {
-            table.missing(&upstream_row, &e);
-            None
-        }
-        None => Some(Value::us(median(upstream_us))),
-    };
-    for (name, v) in [("bwrap", bwrap_value), ("upstream", upstream_value)] {
-        if let Some(v) = v {
-            peers.push((name, v));
-        }
-    }
     table.compare(
         "1. the same under libsandlock (system dirs readable, no network)",
         boxed,
@@ -184,11 +159,33 @@ pub fn run(table: &mut Table) {
             "within 1.3x of bare",
         )),
     );
-    if let Some(v) = bwrap_value {
-        table.compare(bwrap_row, v, bare, "bare", None);
-    }
-    if let Some(v) = upstream_value {
-        table.compare(&upstream_row, v, bare, "bare", None);
+    let upstream_row = match &version {
+        Some(v) => format!("1. the same under upstream sandlock {v} (PyPI, `Sandbox.run`)"),
+        None => "1. the same under upstream sandlock (PyPI, `Sandbox.run`)".to_string(),
+    };
+    let mut peers = Vec::new();
+    for (name, row, error, runs) in [
+        (
+            "bwrap",
+            "1. the same under bubblewrap (same dirs read-only, `--unshare-net`)",
+            bwrap_error,
+            wrapped,
+        ),
+        (
+            "upstream sandlock",
+            upstream_row.as_str(),
+            upstream_error,
+            upstream_us,
+        ),
+    ] {
+        match error {
+            Some(e) => table.missing(row, &e),
+            None => {
+                let v = Value::us(median(runs));
+                table.compare(row, v, bare, "bare", None);
+                peers.push((name, v));
+            }
+        }
     }
     let fastest = peers.iter().min_by(|a, b| a.1.v.total_cmp(&b.1.v));
     if let Some((name, fastest)) = fastest {

@@ -11,8 +11,9 @@ pub struct Row {
 
 /// A target and whether this run met it.
 pub struct Target {
-    pub what: String,
-    pub met: bool,
+    what: String,
+    ratio: f64,
+    met: bool,
 }
 
 impl Target {
@@ -20,6 +21,7 @@ impl Target {
     pub fn at_most(ratio: f64, limit: f64, what: &str) -> Self {
         Self {
             what: what.into(),
+            ratio,
             met: ratio <= limit,
         }
     }
@@ -28,15 +30,18 @@ impl Target {
     pub fn at_least(ratio: f64, limit: f64, what: &str) -> Self {
         Self {
             what: what.into(),
+            ratio,
             met: ratio >= limit,
         }
     }
 
     fn show(&self) -> String {
+        // The exact ratio: a rounded 0.97 may still be under 0.97.
         format!(
-            "{}: {}",
+            "{}: {} ({:.3})",
             self.what,
-            if self.met { "**met**" } else { "**not met**" }
+            if self.met { "**met**" } else { "**not met**" },
+            self.ratio
         )
     }
 }

@@ -1,5 +1,5 @@
 # libsandlock: build, test, demo, install.
-#   make build | make test | make demo | make bench
+#   make build | make test | make demo | make bench (make bench-setup first)
 #   make install PREFIX=/usr/local [DESTDIR=...] [LIBDIR=...]
 
 VERSION    := 0.1.0
@@ -23,7 +23,7 @@ CTESTS     := $(patsubst c-tests/%.c,$(CTEST_OUT)/%,$(CTEST_SRCS))
 ASAN_TESTS := $(patsubst c-tests/%.c,$(CTEST_OUT)/asan_%,$(CTEST_SRCS))
 
 .PHONY: build test rust-test c-test c-test-asan check-header check-exports check-header-compiles check-opener \
-        zig-test demo bench install clean
+        zig-test demo bench bench-setup install clean
 
 build: $(TARGET)/libsandlock.so.$(SOVERSION) $(LOCAL_PC)/sandlock.pc
 
@@ -139,6 +139,10 @@ demo: build
 
 bench: build
 	sh bench/run.sh
+
+# The peers and the server `make bench` compares against (apt and pip).
+bench-setup:
+	sh bench/setup.sh
 
 install: build
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig

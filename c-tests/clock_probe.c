@@ -2,6 +2,7 @@
  * the sandbox) gave it, whether it has a vDSO, and the wall clock through
  * every path a program may take. Built dynamic and static (the tests run
  * both). One "KEY value" line each. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,38 @@
 #include <time.h>
 #include <unistd.h>
 
+static char *self_path;
+
+/* A thread other than the first execs the probe: the new image takes the
+ * process's pid (the kernel's de_thread). */
+static void *exec_from_thread(void *unused) {
+    (void)unused;
+    char *args[] = {self_path, NULL};
+    execv(self_path, args);
+    return NULL;
+}
+
 static long long seconds_of(clockid_t clock) {
     struct timespec t;
     return clock_gettime(clock, &t) ? -1 : (long long)t.tv_sec;
 }
 
 int main(int argc, char **argv) {
+    self_path = argv[0];
+    if (argc > 1 && !strcmp(argv[1], "thread_exec")) {
+        pthread_t t;
+        pthread_create(&t, NULL, exec_from_thread, NULL);
+        pthread_join(t, NULL);
+        return 1;
+    }
+    /* A failed exec first (as execvp does along PATH), then the real one. */
+    if (argc > 1 && !strcmp(argv[1], "exec_after_failure")) {
+        char *none[] = {"/nonexistent/program", NULL};
+        execv(none[0], none);
+        char *args[] = {self_path, NULL};
+        execv(self_path, args);
+        return 1;
+    }
     const unsigned char *random = (const unsigned char *)getauxval(AT_RANDOM);
     printf("at_random ");
     for (int i = 0; random && i < 16; i++) printf("%02x", random[i]);

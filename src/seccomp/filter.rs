@@ -856,6 +856,27 @@ mod tests {
         }
         // Opens, for the virtual files.
         assert_eq!(verdict(&named, "openat", [0; 6]), SECCOMP_RET_USER_NOTIF);
+        // time_start: the wall clocks and every exec (to hide the vDSO),
+        // not the other clocks.
+        let mut timed = plain.clone();
+        timed.time_start(1_000_000_000).unwrap();
+        let realtime = [libc::CLOCK_REALTIME as u64, 0, 0, 0, 0, 0];
+        let monotonic = [libc::CLOCK_MONOTONIC as u64, 0, 0, 0, 0, 0];
+        for (name, args) in [
+            ("clock_gettime", realtime),
+            ("gettimeofday", [0; 6]),
+            ("time", [0; 6]),
+            ("execve", [0; 6]),
+        ] {
+            assert_eq!(
+                verdict(&timed, name, args),
+                SECCOMP_RET_USER_NOTIF,
+                "{name}"
+            );
+            assert_eq!(verdict(&plain, name, args), RET_ALLOW, "{name}");
+        }
+        assert_eq!(verdict(&timed, "clock_gettime", monotonic), RET_ALLOW);
+        assert_eq!(verdict(&timed, "clock_nanosleep", realtime), RET_ALLOW);
         let mut aslr_only = plain.clone();
         aslr_only.no_aslr(true).unwrap();
         assert_eq!(

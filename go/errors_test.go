@@ -13,6 +13,8 @@ import (
 
 func TestBadInput(t *testing.T) {
 	p := basePolicy(t)
+	empty := sandlock.NewPolicy()
+	defer empty.Close()
 	cases := []struct {
 		name  string
 		err   error
@@ -30,7 +32,7 @@ func TestBadInput(t *testing.T) {
 		{"empty argv", spawnErr(p, nil), syscall.EINVAL, "argv is empty"},
 		{"NUL in argv", spawnErr(p, []string{"true", "a\x00b"}), syscall.EINVAL, "argv[1]"},
 		{"missing program", spawnErr(p, []string{"/nonexistent/prog"}), syscall.ENOENT, `execve "/nonexistent/prog"`},
-		{"program not allowed", spawnErr(sandlock.NewPolicy(), []string{"/bin/true"}), syscall.EACCES, "/bin/true"},
+		{"program not allowed", spawnErr(empty, []string{"/bin/true"}), syscall.EACCES, "/bin/true"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

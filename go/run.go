@@ -1,8 +1,22 @@
 package sandlock
 
 /*
+#include <signal.h>
 #include <stdint.h>
 #include <sandlock.h>
+
+// sandlock_run with this thread's signals blocked, for the reason given
+// at sandlock_go_drain (wait.go): its steps are the same.
+static int sandlock_go_run(const sandlock_policy *p, const char *const *argv,
+                           const uint8_t *in, size_t in_len, uint64_t timeout_ms,
+                           sandlock_run_result *out) {
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = sandlock_run(p, argv, in, in_len, timeout_ms, out);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
 */
 import "C"
 
@@ -44,7 +58,7 @@ func (p *Policy) Run(argv []string, stdin []byte, timeout time.Duration) (*Resul
 	}
 	var out C.sandlock_run_result
 	err = p.call("run", func(pp *C.sandlock_policy) C.int {
-		return C.sandlock_run(pp, cargv, data, C.size_t(len(stdin)), C.uint64_t(ms), &out)
+		return C.sandlock_go_run(pp, cargv, data, C.size_t(len(stdin)), C.uint64_t(ms), &out)
 	})
 	if err != nil {
 		return nil, err

@@ -1,7 +1,25 @@
 package sandlock
 
 /*
+#include <signal.h>
 #include <sandlock.h>
+
+// Steps until nothing is left to do now, with every signal blocked on this
+// thread meanwhile. Go installs handlers for every signal (SIGCHLD, SIGURG
+// for preemption, ...), and a handled signal makes some of the library's
+// system calls fail with EINTR (an answer to a trapped call waiting on the
+// notification lock), which it treats as fatal for the sandbox. Blocked,
+// they are delivered when the step is done.
+static int sandlock_go_drain(sandlock_sandbox *sb) {
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r;
+	while ((r = sandlock_supervise_step(sb)) == SANDLOCK_STEP_MORE) {
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
 */
 import "C"
 
@@ -89,21 +107,15 @@ func (s *Sandbox) drain() (bool, error) {
 	if s.ptr == nil || s.closing {
 		return false, ErrClosed
 	}
-	for {
-		r := C.sandlock_supervise_step(s.ptr)
-		switch {
-		case r == C.SANDLOCK_STEP_MORE:
-			continue
-		case r == C.SANDLOCK_STEP_EXITED:
-			s.exited = true
-			s.status = exitStatus(s.ptr)
-			return true, nil
-		case r < 0:
-			return false, check("supervise_step", int(r), s.message)
-		default:
-			return false, nil
-		}
+	switch r := C.sandlock_go_drain(s.ptr); {
+	case r == C.SANDLOCK_STEP_EXITED:
+		s.exited = true
+		s.status = exitStatus(s.ptr)
+		return true, nil
+	case r < 0:
+		return false, check("supervise_step", int(r), s.message)
 	}
+	return false, nil
 }
 
 func (s *Sandbox) isClosing() bool {

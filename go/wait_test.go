@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +37,7 @@ func TestWaitCancelKills(t *testing.T) {
 		status, err = sb.Wait(ctx)
 		result <- err
 	}()
+	waitParked(t, 1)
 	cancel()
 	if err := <-result; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait after cancel: %v", err)
@@ -82,6 +85,7 @@ func TestKillFromAnotherGoroutine(t *testing.T) {
 		}
 		result <- status
 	}()
+	waitParked(t, 1)
 	must(t, sb.Kill(syscall.SIGKILL))
 	if status := <-result; status.Reason != sandlock.ExitKilled {
 		t.Errorf("status after Kill: %v", status)
@@ -96,6 +100,7 @@ func TestCloseDuringWait(t *testing.T) {
 		_, err := sb.Wait(bg)
 		result <- err
 	}()
+	waitParked(t, 1)
 	must(t, sb.Close())
 	if err := <-result; err != sandlock.ErrClosed {
 		t.Errorf("Wait interrupted by Close: %v", err)
@@ -111,5 +116,46 @@ func TestStdinEOFEndsTheCommand(t *testing.T) {
 	status, err := sb.Wait(bg)
 	if err != nil || !status.Success() {
 		t.Errorf("cat after EOF: %v %v", status, err)
+	}
+}
+
+// Thousands of trapped calls (every open goes through the supervisor
+// under fs_deny), several sandboxes at once, all supervised from the
+// poller: no wake-up may be lost, or a sandbox would sit until its timeout.
+func TestSupervisedCallsThroughThePoller(t *testing.T) {
+	const sandboxes, opens = 4, 2000
+	dir := t.TempDir()
+	denied := dir + "/denied"
+	must(t, os.WriteFile(denied, []byte("no"), 0o600))
+	p := basePolicy(t)
+	must(t, p.FSRead(dir))
+	must(t, p.FSDeny(denied))
+	script := `i=0; while [ $i -lt $1 ]; do : < /usr/bin/env || exit 1; i=$((i+1)); done; cat "$2"`
+	type result struct {
+		status sandlock.ExitStatus
+		err    error
+		stderr string
+	}
+	results := make(chan result, sandboxes)
+	for i := 0; i < sandboxes; i++ {
+		errR, errW := pipe(t)
+		sb, err := p.Spawn([]string{"sh", "-c", script, "sh", strconv.Itoa(opens), denied},
+			&sandlock.Stdio{Stderr: errW})
+		errW.Close()
+		must(t, err)
+		defer sb.Close()
+		stderr := readAll(errR)
+		go func() {
+			status, err := sb.Wait(bg)
+			results <- result{status, err, <-stderr}
+		}()
+	}
+	for i := 0; i < sandboxes; i++ {
+		r := <-results
+		// The loop ran to its end: exit 1 from the refused cat.
+		if r.err != nil || r.status.Reason != sandlock.ExitNormal || r.status.Code != 1 ||
+			!strings.Contains(r.stderr, "Permission denied") {
+			t.Errorf("%v %v, stderr %q", r.status, r.err, r.stderr)
+		}
 	}
 }

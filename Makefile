@@ -23,7 +23,7 @@ CTESTS     := $(patsubst c-tests/%.c,$(CTEST_OUT)/%,$(CTEST_SRCS))
 ASAN_TESTS := $(patsubst c-tests/%.c,$(CTEST_OUT)/asan_%,$(CTEST_SRCS))
 
 .PHONY: build test rust-test c-test c-test-asan check-header check-exports check-header-compiles check-opener \
-        zig-test demo bench bench-setup install clean
+        zig-test go-test demo bench bench-setup install clean
 
 build: $(TARGET)/libsandlock.so.$(SOVERSION) $(LOCAL_PC)/sandlock.pc
 
@@ -62,7 +62,7 @@ $(CTEST_OUT)/test_%: c-tests/test_%.c c-tests/harness.h build
 	mkdir -p $(CTEST_OUT)
 	$(CC) $(CFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock) -lpthread -lutil
 
-test: rust-test check-header check-exports check-header-compiles check-opener c-test-asan c-test zig-test
+test: rust-test check-header check-exports check-header-compiles check-opener c-test-asan c-test zig-test go-test
 
 rust-test:
 	$(CARGO) test --release
@@ -89,6 +89,16 @@ $(CTEST_OUT)/asan_test_%: c-tests/test_%.c c-tests/harness.h build
 c-test-asan: build $(CTEST_OUT)/probe $(CLOCK_PROBES) $(CTEST_OUT)/host_helper $(ASAN_TESTS)
 	@$(TEST_ENV) SANDLOCK_STRESS_SPAWNS=200 \
 	    sh c-tests/run.sh $(ASAN_TESTS)
+
+# The Go binding (go/), built as users build it (pkg-config) and run under
+# the race detector. Standard library only: GOPROXY=off keeps the network
+# out, and the module and build caches live in target/.
+GO_ENV = PKG_CONFIG_PATH=$(CURDIR)/$(LOCAL_PC) LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) \
+	GOPATH=$(CURDIR)/target/go GOCACHE=$(CURDIR)/target/go-cache GOFLAGS=-mod=mod GOPROXY=off CGO_ENABLED=1
+
+go-test: build
+	cd go && $(GO_ENV) go vet ./...
+	cd go && $(GO_ENV) go test -race -count=1 ./...
 
 check-header: build
 	git diff --exit-code -- include/sandlock.h || \

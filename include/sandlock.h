@@ -135,6 +135,25 @@ typedef struct sandlock_event {
 // _wait), on the caller's thread.
 typedef int (*sandlock_event_fn)(const struct sandlock_event *event, struct sandlock_sandbox *sb, void *userdata);
 
+// What sandlock_run() gives back. The buffers belong to the library:
+// free them with sandlock_run_result_free().
+typedef struct sandlock_run_result {
+  // SANDLOCK_EXIT_*.
+  int exit_reason;
+  // -1 unless exit_reason is SANDLOCK_EXIT_NORMAL.
+  int exit_code;
+  // 0 unless exit_reason is SANDLOCK_EXIT_SIGNALED.
+  int exit_signal;
+  // Everything the command wrote to stdout: never NULL after a
+  // successful run, and followed by a NUL that stdout_len does not
+  // count, so text can be printed as a string.
+  uint8_t *stdout_data;
+  size_t stdout_len;
+  // The same for stderr.
+  uint8_t *stderr_data;
+  size_t stderr_len;
+} sandlock_run_result;
+
 // Options of sandlock_spawn(). Set `size` to sizeof(sandlock_spawn_opts)
 // so the struct can grow without breaking old callers.
 typedef struct sandlock_spawn_opts {
@@ -312,6 +331,29 @@ int sandlock_policy_max_memory(struct sandlock_policy *p, uint64_t bytes);
 
 // Share of one CPU the sandbox gets, 1 to 100 (100: no throttle).
 int sandlock_policy_max_cpu(struct sandlock_policy *p, uint32_t percent);
+
+// Runs `argv` confined by `p` to completion, blocking (one poll loop
+// over the sandbox and its pipes; no threads): writes the `stdin_len`
+// bytes at `stdin_data` (which may be NULL when 0) to its stdin, then
+// closes it; captures stdout and stderr whole, whatever their size; kills
+// it after `timeout_ms` (0: no timeout of the run's own; the policy's
+// timeout_ms applies either way), with exit reason SANDLOCK_EXIT_TIMEOUT.
+// A child that closes its stdin early is no error: the rest is dropped,
+// and no SIGPIPE reaches the host (whose signal dispositions are left
+// alone). Its stdin, stdout and stderr are pipes; the outputs are held
+// in memory whole, so bound a chatty command with a timeout. The
+// policy's event callback sees the run's events as with sandlock_spawn().
+//
+// Returns 0 with `*out` filled (free it with sandlock_run_result_free());
+// or -errno, with `*out` zeroed and the message in
+// sandlock_policy_error(p), as sandlock_spawn() reports: -EINVAL for a
+// NULL `p`, `argv` or `out`, or NULL `stdin_data` with a length; the
+// spawn's errors (-ENOENT for a missing program, ...).
+int sandlock_run(const struct sandlock_policy *p, const char *const *argv, const uint8_t *stdin_data, size_t stdin_len, uint64_t timeout_ms, struct sandlock_run_result *out);
+
+// Frees the buffers of `*r` and zeroes it. NULL, and a result already
+// freed or zeroed, are fine.
+void sandlock_run_result_free(struct sandlock_run_result *r);
 
 // Spawns `argv` confined by `p`. Returns 0 once the child is confined and
 // its execve() succeeded, with the sandbox in `*out`; or -errno with the

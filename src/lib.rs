@@ -11,6 +11,8 @@
 //! - [`seccomp::notify`]: the user-notification listener;
 //! - [`spawn`]: preparing everything, then clone3 and a raw-syscall child;
 //! - [`supervisor`]: one sandbox's fd, its non-blocking step and its end;
+//! - [`runner`]: a run to completion, stdin fed and the outputs captured,
+//!   from one poll loop;
 //! - [`groups`]: the sandbox's process groups, so a kill reaches every
 //!   process;
 //! - [`processes`]: every process of the sandbox, for the limits that
@@ -39,6 +41,7 @@ pub mod policy;
 pub mod processes;
 mod procfs;
 mod procview;
+pub mod runner;
 pub mod seccomp;
 mod seeded;
 pub mod spawn;

@@ -1246,6 +1246,16 @@ impl Sandbox {
         self.groups.signal_all(sig);
     }
 
+    /// Ends the sandbox as its own wall-clock limit would (every process
+    /// killed, exit reason Timeout): for a deadline the caller keeps, such
+    /// as sandlock_run's.
+    pub fn time_out(&mut self) {
+        if self.main_status.is_none() {
+            self.timed_out = true;
+            self.kill_all(libc::SIGKILL);
+        }
+    }
+
     pub fn kill(&mut self, sig: i32) -> Result<()> {
         if !(1..=64).contains(&sig) {
             return Err(Error::invalid(format!(

@@ -7,6 +7,7 @@
 
 mod events;
 mod policy;
+mod runner;
 mod sandbox;
 
 use crate::error::{Error, Result};

@@ -119,7 +119,7 @@ fn stdio_from(opts: *const sandlock_spawn_opts) -> Result<[i32; 3]> {
 ///
 /// # Safety
 /// `argv` must be NULL or a NULL-terminated array of C strings.
-unsafe fn args_from<'a>(argv: *const *const c_char) -> Result<Vec<&'a OsStr>> {
+pub(crate) unsafe fn args_from<'a>(argv: *const *const c_char) -> Result<Vec<&'a OsStr>> {
     if argv.is_null() {
         return Err(Error::invalid("spawn: argv is NULL"));
     }
@@ -162,32 +162,44 @@ pub extern "C" fn sandlock_spawn(
         // SAFETY: argv is NULL or NULL-terminated, per the contract.
         let args = unsafe { args_from(argv) }?;
         let stdio = stdio_from(opts)?;
-        let sandbox = crate::spawn(&handle.policy, &args, stdio)?;
-        let boxed = Box::new(sandlock_sandbox {
-            live: sandbox.live().clone(),
-            pid: sandbox.pid(),
-            fd: sandbox.fd(),
-            sandbox: RefCell::new(sandbox),
-            error: RefCell::new(CString::default()),
-            last_event: RefCell::new(None),
-        });
-        let raw = Box::into_raw(boxed);
-        if let Some(callback) = handle.callback {
-            let observer = CallbackObserver {
-                callback,
-                sandbox: raw,
-            };
-            // SAFETY: raw was just made from a Box and is not shared yet.
-            unsafe { &*raw }
-                .sandbox
-                .borrow_mut()
-                .set_observer(callback.mask, Box::new(observer));
-        }
+        let raw = spawn_handle(handle, &args, stdio)?;
         // SAFETY: out was checked non-NULL.
         unsafe { *out = raw };
         Ok(0)
     });
     handle.record(result)
+}
+
+/// Spawns `argv` under the policy behind `handle` with `stdio`, as a new
+/// handle (with the policy's event callback bound to it), for
+/// sandlock_spawn and sandlock_run.
+pub(crate) fn spawn_handle(
+    handle: &sandlock_policy,
+    args: &[&OsStr],
+    stdio: [i32; 3],
+) -> Result<*mut sandlock_sandbox> {
+    let sandbox = crate::spawn(&handle.policy, args, stdio)?;
+    let boxed = Box::new(sandlock_sandbox {
+        live: sandbox.live().clone(),
+        pid: sandbox.pid(),
+        fd: sandbox.fd(),
+        sandbox: RefCell::new(sandbox),
+        error: RefCell::new(CString::default()),
+        last_event: RefCell::new(None),
+    });
+    let raw = Box::into_raw(boxed);
+    if let Some(callback) = handle.callback {
+        let observer = CallbackObserver {
+            callback,
+            sandbox: raw,
+        };
+        // SAFETY: raw was just made from a Box and is not shared yet.
+        unsafe { &*raw }
+            .sandbox
+            .borrow_mut()
+            .set_observer(callback.mask, Box::new(observer));
+    }
+    Ok(raw)
 }
 
 /// Runs `body` on the handle behind `sb` (NULL: -EINVAL), recording a
@@ -305,33 +317,33 @@ pub extern "C" fn sandlock_sandbox_free(sb: *mut sandlock_sandbox) {
     });
 }
 
+/// SANDLOCK_EXIT_*, the exit code (-1 unless NORMAL) and the signal (0
+/// unless SIGNALED) of `reason`.
+pub(crate) fn exit_status(reason: ExitReason) -> (c_int, c_int, c_int) {
+    match reason {
+        ExitReason::Running => (SANDLOCK_EXIT_RUNNING, -1, 0),
+        ExitReason::Normal(code) => (SANDLOCK_EXIT_NORMAL, code, 0),
+        ExitReason::Signaled(sig) => (SANDLOCK_EXIT_SIGNALED, -1, sig),
+        ExitReason::Timeout => (SANDLOCK_EXIT_TIMEOUT, -1, 0),
+        ExitReason::Memory => (SANDLOCK_EXIT_MEMORY, -1, 0),
+        ExitReason::Killed => (SANDLOCK_EXIT_KILLED, -1, 0),
+    }
+}
+
 /// SANDLOCK_EXIT_* (SANDLOCK_EXIT_RUNNING until SANDLOCK_STEP_EXITED).
 #[no_mangle]
 pub extern "C" fn sandlock_sandbox_exit_reason(sb: *const sandlock_sandbox) -> c_int {
-    read_sandbox(sb, |s| match s.exit_reason() {
-        ExitReason::Running => SANDLOCK_EXIT_RUNNING,
-        ExitReason::Normal(_) => SANDLOCK_EXIT_NORMAL,
-        ExitReason::Signaled(_) => SANDLOCK_EXIT_SIGNALED,
-        ExitReason::Timeout => SANDLOCK_EXIT_TIMEOUT,
-        ExitReason::Memory => SANDLOCK_EXIT_MEMORY,
-        ExitReason::Killed => SANDLOCK_EXIT_KILLED,
-    })
+    read_sandbox(sb, |s| exit_status(s.exit_reason()).0)
 }
 
 /// The main process's exit code; -1 unless the reason is NORMAL.
 #[no_mangle]
 pub extern "C" fn sandlock_sandbox_exit_code(sb: *const sandlock_sandbox) -> c_int {
-    read_sandbox(sb, |s| match s.exit_reason() {
-        ExitReason::Normal(code) => code,
-        _ => -1,
-    })
+    read_sandbox(sb, |s| exit_status(s.exit_reason()).1)
 }
 
 /// The signal that killed the main process; 0 unless the reason is SIGNALED.
 #[no_mangle]
 pub extern "C" fn sandlock_sandbox_exit_signal(sb: *const sandlock_sandbox) -> c_int {
-    read_sandbox(sb, |s| match s.exit_reason() {
-        ExitReason::Signaled(sig) => sig,
-        _ => 0,
-    })
+    read_sandbox(sb, |s| exit_status(s.exit_reason()).2)
 }

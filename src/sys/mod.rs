@@ -89,6 +89,44 @@ pub fn set_all_dispositions(handler: usize) {
     }
 }
 
+/// `write(fd, buf)` to a pipe whose reader may be gone, without SIGPIPE
+/// reaching the process (EPIPE comes back instead) and without touching
+/// the host's signal dispositions: SIGPIPE is blocked in this thread
+/// around the write, and the one the write raised is taken back with a
+/// zero-timeout sigtimedwait. One that was pending already is left for
+/// its owner.
+pub fn write_without_sigpipe(fd: RawFd, buf: &[u8]) -> SysResult<usize> {
+    // SAFETY: sigset_t is plain data, filled by the calls; every pointer
+    // is valid for its call; buf is valid for buf.len() bytes.
+    unsafe {
+        let mut pipe_only: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut pipe_only);
+        libc::sigaddset(&mut pipe_only, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut old);
+        libc::sigpending(&mut pending);
+        let was_pending = libc::sigismember(&pending, libc::SIGPIPE) == 1;
+        let ret = libc::write(fd, buf.as_ptr() as *const libc::c_void, buf.len());
+        let err = errno();
+        if ret < 0 && err == libc::EPIPE && !was_pending {
+            let now = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            while libc::sigtimedwait(&pipe_only, std::ptr::null_mut(), &now) < 0
+                && errno() == libc::EINTR
+            {}
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        if ret < 0 {
+            Err(err)
+        } else {
+            Ok(ret as usize)
+        }
+    }
+}
+
 #[repr(C)]
 pub struct cap_user_header {
     pub version: u32,

@@ -1,0 +1,3 @@
+module github.com/sandlock/libsandlock/go
+
+go 1.19

@@ -82,6 +82,7 @@ cpp-test: build $(CTEST_OUT)/cpp_epoll $(CTEST_OUT)/example_run_cpp
 	@$(TEST_ENV) $(CTEST_OUT)/example_run_cpp > $(CTEST_OUT)/example_run_cpp.out 2>&1 || \
 	    { cat $(CTEST_OUT)/example_run_cpp.out; echo "cpp-test: examples/run.cpp failed"; exit 1; }
 	@$(TEST_ENV) sh c-tests/run.sh $(CTEST_OUT)/cpp_epoll
+	@python3 c-tests/check_readme_examples.py
 
 # make install into a temporary DESTDIR, then C programs built against it
 # through pkg-config, dynamically and statically, run a real sandbox.

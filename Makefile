@@ -23,7 +23,7 @@ CTESTS     := $(patsubst c-tests/%.c,$(CTEST_OUT)/%,$(CTEST_SRCS))
 ASAN_TESTS := $(patsubst c-tests/%.c,$(CTEST_OUT)/asan_%,$(CTEST_SRCS))
 
 .PHONY: build test rust-test c-test c-test-asan check-header check-exports check-header-compiles check-opener \
-        zig-test go-test demo bench bench-setup install clean
+        zig-test go-test cpp-test install-test demo bench bench-setup install clean
 
 build: $(TARGET)/libsandlock.so.$(SOVERSION) $(LOCAL_PC)/sandlock.pc
 
@@ -62,7 +62,8 @@ $(CTEST_OUT)/test_%: c-tests/test_%.c c-tests/harness.h build
 	mkdir -p $(CTEST_OUT)
 	$(CC) $(CFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock) -lpthread -lutil
 
-test: rust-test check-header check-exports check-header-compiles check-opener c-test-asan c-test zig-test go-test
+test: rust-test check-header check-exports check-header-compiles check-opener c-test-asan c-test cpp-test \
+      install-test zig-test go-test
 
 rust-test:
 	$(CARGO) test --release
@@ -78,6 +79,29 @@ TEST_ENV = LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) SANDLOCK_PROBE=$(CURDIR)/$(CTEST_
 c-test: build $(CTEST_OUT)/probe $(CLOCK_PROBES) $(CTEST_OUT)/host_helper $(CTESTS)
 	@$(TEST_ENV) \
 	    sh c-tests/run.sh $(CTESTS)
+
+# The C++ wrapper (include/sandlock.hpp): its README example, and eight
+# sandboxes supervised from one epoll loop.
+CXXFLAGS_TEST := -std=c++17 -O1 -g -Wall -Wextra -Werror -pedantic
+
+$(CTEST_OUT)/cpp_%: c-tests/cpp_%.cpp include/sandlock.hpp build
+	mkdir -p $(CTEST_OUT)
+	$(CXX) $(CXXFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock)
+
+$(CTEST_OUT)/example_run_cpp: examples/run.cpp include/sandlock.hpp build
+	mkdir -p $(CTEST_OUT)
+	$(CXX) $(CXXFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock)
+
+cpp-test: build $(CTEST_OUT)/cpp_epoll $(CTEST_OUT)/example_run_cpp
+	@$(TEST_ENV) $(CTEST_OUT)/example_run_cpp > $(CTEST_OUT)/example_run_cpp.out 2>&1 || \
+	    { cat $(CTEST_OUT)/example_run_cpp.out; echo "cpp-test: examples/run.cpp failed"; exit 1; }
+	@$(TEST_ENV) sh c-tests/run.sh $(CTEST_OUT)/cpp_epoll
+	@python3 c-tests/check_readme_examples.py
+
+# make install into a temporary DESTDIR, then C programs built against it
+# through pkg-config, dynamically and statically, run a real sandbox.
+install-test: build
+	@MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" sh c-tests/install_test.sh
 
 # The committed header must be what cbindgen generates from the sources.
 # The same C tests under AddressSanitizer: its leak checker sees the Rust
@@ -161,6 +185,7 @@ install: build
 	ln -sf libsandlock.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libsandlock.so
 	install -m 0644 $(TARGET)/libsandlock.a $(DESTDIR)$(LIBDIR)/libsandlock.a
 	install -m 0644 include/sandlock.h $(DESTDIR)$(INCLUDEDIR)/sandlock.h
+	install -m 0644 include/sandlock.hpp $(DESTDIR)$(INCLUDEDIR)/sandlock.hpp
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    pkgconfig/sandlock.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/sandlock.pc

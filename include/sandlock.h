@@ -342,7 +342,8 @@ int sandlock_policy_max_cpu(struct sandlock_policy *p, uint32_t percent);
 // and no SIGPIPE reaches the host (whose signal dispositions are left
 // alone). Its stdin, stdout and stderr are pipes; the outputs are held
 // in memory whole, so bound a chatty command with a timeout. The
-// policy's event callback sees the run's events as with sandlock_spawn().
+// policy's event callback sees the run's events as with sandlock_spawn()
+// (its `sb` is the run's sandbox, valid until sandlock_run returns).
 //
 // Returns 0 with `*out` filled (free it with sandlock_run_result_free());
 // or -errno, with `*out` zeroed and the message in

@@ -73,6 +73,18 @@ int main(int argc, char **argv) {
         nanosleep(&nap, NULL);
         printf("slept %lld\n", seconds_of(CLOCK_REALTIME) - before);
     }
+    /* "until N": clock_nanosleep to N seconds past the wall clock's now,
+     * absolute (TIMER_ABSTIME): how long that took by the monotonic clock. */
+    if (argc > 2 && !strcmp(argv[1], "until")) {
+        struct timespec target, before, after;
+        clock_gettime(CLOCK_REALTIME, &target);
+        target.tv_sec += atoi(argv[2]);
+        clock_gettime(CLOCK_MONOTONIC, &before);
+        int r = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &target, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &after);
+        printf("until_result %d\nuntil_ms %lld\n", r,
+               (long long)(after.tv_sec - before.tv_sec) * 1000 + (after.tv_nsec - before.tv_nsec) / 1000000);
+    }
     /* "bad": a clock call with a bad pointer fails as the kernel's would. */
     if (argc > 1 && !strcmp(argv[1], "bad")) {
         long r = syscall(SYS_clock_gettime, CLOCK_REALTIME, (void *)8);

@@ -154,6 +154,21 @@ static void the_clock_advances_and_sleeps_work(void) {
     sandlock_policy_free(p);
 }
 
+/* A sleep until a time of the sandbox's clock lasts as long as that
+ * time is ahead of it (the host's clock is 25 years later: without the
+ * translation it would return at once). */
+static void a_sleep_until_a_time_of_day_lasts(void) {
+    char out[4096];
+    sandlock_policy *p = policy_with(0, 1000000000);
+    const char *argv[] = {clock_probe(1), "until", "1", NULL};
+    int code = run_capturing(p, argv, out, sizeof out);
+    CHECK(code == 0, "until: code %d", code);
+    long ms = key_value(out, "until_ms");
+    CHECK(key_value(out, "until_result") == 0, "clock_nanosleep: %s", out);
+    CHECK(ms >= 900 && ms <= 5000, "a sleep to 1 s ahead took %ld ms", ms);
+    sandlock_policy_free(p);
+}
+
 /* A clock call with a bad buffer fails (EFAULT) instead of writing
  * somewhere; the supervisor goes on. */
 static void a_bad_buffer_fails(void) {
@@ -223,6 +238,7 @@ int main(void) {
     RUN(the_clock_starts_where_asked);
     RUN(exec_d_programs_read_the_same_clock);
     RUN(the_clock_advances_and_sleeps_work);
+    RUN(a_sleep_until_a_time_of_day_lasts);
     RUN(a_bad_buffer_fails);
     RUN(bad_inputs);
     RUN(a_real_program_repeats_itself);

@@ -6,10 +6,13 @@
 //! gettimeofday and time are trapped and answered here, the host's clock
 //! plus a fixed offset, written into the caller's buffer. Every other
 //! clock (monotonic, boottime, CPU time) runs as made, so sleeps and
-//! timers measured on them are untouched.
+//! timers measured on them are untouched. A clock_nanosleep until a time
+//! of the wall clock (TIMER_ABSTIME) is parked on a timer at the host's
+//! equivalent instead: the sandbox's deadline, not the host's.
 
+use crate::net::handler::{Outcome, Pending, PendingCall};
 use crate::seccomp::notify::{Answer, Notification};
-use crate::sys::memory;
+use crate::sys::{memory, timer};
 
 /// The clocks that tell the time of day, moved by the offset (CLOCK_TAI
 /// too, keeping its distance from UTC).
@@ -48,6 +51,34 @@ impl WallClock {
         match result {
             Ok(value) => Answer::Value(value),
             Err(errno) => Answer::Errno(errno),
+        }
+    }
+
+    /// clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, request, _): the
+    /// request is the sandbox's time; the call waits (parked, the step
+    /// goes on) until the host's clock reaches the same instant.
+    pub fn sleep_until(&self, n: &Notification) -> Outcome {
+        let tid = n.pid as libc::pid_t;
+        let request = match memory::read(tid, n.args[2], 16) {
+            Ok(bytes) => bytes,
+            Err(errno) => return Outcome::Answer(Answer::Errno(errno)),
+        };
+        let seconds = i64::from_ne_bytes(request[..8].try_into().expect("8 bytes"));
+        let nanos = i64::from_ne_bytes(request[8..].try_into().expect("8 bytes"));
+        if !(0..NANOS as i64).contains(&nanos) || seconds < 0 {
+            return Outcome::Answer(Answer::Errno(libc::EINVAL));
+        }
+        let host = (seconds as i128 * NANOS + nanos as i128 - self.offset).max(0);
+        let fires = timer::at_wall_clock((host / NANOS) as i64, (host % NANOS) as i64);
+        match fires {
+            Ok(fd) => Outcome::Pending(Pending {
+                id: n.id,
+                tid,
+                fd,
+                events: libc::EPOLLIN as u32,
+                what: PendingCall::WallClockSleep,
+            }),
+            Err(errno) => Outcome::Answer(Answer::Errno(errno)),
         }
     }
 

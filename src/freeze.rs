@@ -198,10 +198,7 @@ fn exec_settled(pid: libc::pid_t, tid: libc::pid_t) -> Option<bool> {
             Some(false) => {}
         }
     }
-    match state(pid, pid) {
-        Some(false) if tid != pid => Some(false),
-        other => other,
-    }
+    state(pid, pid)
 }
 
 /// Sends SIGSTOP to every thread of every known process (the caller of

@@ -603,6 +603,10 @@ impl Sandbox {
             }
             libc::SYS_uname => Outcome::Answer(self.uname(notification)),
             libc::SYS_getrandom => Outcome::Answer(self.getrandom(notification)),
+            libc::SYS_clock_nanosleep => match &self.wall_clock {
+                Some(clock) => clock.sleep_until(notification),
+                None => Outcome::Answer(Answer::Errno(libc::ENOSYS)),
+            },
             libc::SYS_clock_gettime | libc::SYS_gettimeofday | libc::SYS_time => {
                 Outcome::Answer(match &self.wall_clock {
                     Some(clock) => clock.answer(notification),

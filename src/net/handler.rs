@@ -60,6 +60,10 @@ pub enum PendingCall {
     UnixConnect { socket: OwnedFd, target: OwnedFd },
     /// A send that would block: try again when writable.
     Send(Message),
+    /// clock_nanosleep until a time of the sandbox's wall clock
+    /// (time_start), on a timer at the host's equivalent: answered 0 when
+    /// it fires.
+    WallClockSleep,
 }
 
 /// A message copied out of the child, ready to send on a duplicate.
@@ -893,6 +897,13 @@ impl Pending {
     pub fn resume(&mut self) -> Option<Answer> {
         match &mut self.what {
             PendingCall::Connect => Some(connect_result(&self.fd)),
+            PendingCall::WallClockSleep => {
+                let mut ticks = 0u64;
+                // SAFETY: reading the timer's 8-byte tick count.
+                let n =
+                    unsafe { libc::read(self.fd.as_raw_fd(), &mut ticks as *mut u64 as *mut _, 8) };
+                (n == 8).then_some(Answer::Value(0))
+            }
             PendingCall::Send(message) => match progress(&self.fd, message) {
                 Progress::Done(sent) => Some(Answer::Value(sent as i64)),
                 Progress::Wait => None,

@@ -142,6 +142,7 @@ const CLONE_NEWTIME: u64 = 0x80;
 const CLONE_PARENT: u64 = 0x8000;
 const CLONE_THREAD: u64 = 0x1_0000;
 const PR_SET_CHILD_SUBREAPER: u64 = 36;
+const TIMER_ABSTIME: u64 = 1;
 
 fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> SeccompCondition {
     // Dword compares the low 32 bits only: `int` arguments (ioctl
@@ -361,6 +362,12 @@ fn notify_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
             .map(|&id| rule(vec![cond(0, SeccompCmpOp::Eq, id as u64)]))
             .collect();
         rules.insert(nr("clock_gettime"), wall_clocks);
+        // Sleeps until a time of day, not for a while.
+        let until_wall_time = vec![
+            cond(0, SeccompCmpOp::Eq, libc::CLOCK_REALTIME as u64),
+            cond(1, SeccompCmpOp::MaskedEq(TIMER_ABSTIME), TIMER_ABSTIME),
+        ];
+        rules.insert(nr("clock_nanosleep"), vec![rule(until_wall_time)]);
     }
     rules
 }
@@ -877,6 +884,17 @@ mod tests {
         }
         assert_eq!(verdict(&timed, "clock_gettime", monotonic), RET_ALLOW);
         assert_eq!(verdict(&timed, "clock_nanosleep", realtime), RET_ALLOW);
+        let absolute = [libc::CLOCK_REALTIME as u64, 1, 0, 0, 0, 0];
+        assert_eq!(
+            verdict(&timed, "clock_nanosleep", absolute),
+            SECCOMP_RET_USER_NOTIF
+        );
+        assert_eq!(verdict(&plain, "clock_nanosleep", absolute), RET_ALLOW);
+        let monotonic_absolute = [libc::CLOCK_MONOTONIC as u64, 1, 0, 0, 0, 0];
+        assert_eq!(
+            verdict(&timed, "clock_nanosleep", monotonic_absolute),
+            RET_ALLOW
+        );
         let mut aslr_only = plain.clone();
         aslr_only.no_aslr(true).unwrap();
         assert_eq!(

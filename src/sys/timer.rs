@@ -39,6 +39,37 @@ pub fn arm(timer: &OwnedFd, after: Duration) -> SysResult<()> {
     .map(drop)
 }
 
+/// A timer that fires when the host's wall clock reaches `seconds` and
+/// `nanos` (CLOCK_REALTIME, absolute: it follows changes to the clock).
+pub fn at_wall_clock(seconds: i64, nanos: i64) -> SysResult<OwnedFd> {
+    // SAFETY: plain call.
+    let fd = check(unsafe {
+        libc::timerfd_create(libc::CLOCK_REALTIME, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK)
+    } as libc::c_long)?;
+    // SAFETY: just created, ours.
+    let timer = unsafe { own(fd as i32) };
+    let spec = libc::itimerspec {
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: libc::timespec {
+            tv_sec: seconds as libc::time_t,
+            tv_nsec: nanos as libc::c_long,
+        },
+    };
+    // SAFETY: spec is valid.
+    check(unsafe {
+        libc::timerfd_settime(
+            timer.as_raw_fd(),
+            libc::TFD_TIMER_ABSTIME,
+            &spec,
+            std::ptr::null_mut(),
+        )
+    } as libc::c_long)?;
+    Ok(timer)
+}
+
 /// A timer armed `after` from now.
 pub fn after(after: Duration) -> SysResult<OwnedFd> {
     let timer = create()?;

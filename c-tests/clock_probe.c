@@ -2,6 +2,7 @@
  * the sandbox) gave it, whether it has a vDSO, and the wall clock through
  * every path a program may take. Built dynamic and static (the tests run
  * both). One "KEY value" line each. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,30 @@ static void *exec_from_thread(void *unused) {
     char *args[] = {self_path, NULL};
     execv(self_path, args);
     return NULL;
+}
+
+/* "parked N S": N threads sleep until S seconds past the wall clock's now
+ * at once; how many slept and how many were refused (EAGAIN). */
+static struct timespec parked_until;
+static void *sleep_until_target(void *result) {
+    *(int *)result = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &parked_until, NULL);
+    return NULL;
+}
+
+static void parked(int n, int seconds) {
+    pthread_t threads[1024];
+    static int results[1024];
+    if (n > 1024) n = 1024;
+    clock_gettime(CLOCK_REALTIME, &parked_until);
+    parked_until.tv_sec += seconds;
+    for (int i = 0; i < n; i++) pthread_create(&threads[i], NULL, sleep_until_target, &results[i]);
+    int slept = 0, refused = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(threads[i], NULL);
+        slept += results[i] == 0;
+        refused += results[i] == EAGAIN;
+    }
+    printf("parked_slept %d\nparked_refused %d\n", slept, refused);
 }
 
 static long long seconds_of(clockid_t clock) {
@@ -85,6 +110,7 @@ int main(int argc, char **argv) {
         printf("until_result %d\nuntil_ms %lld\n", r,
                (long long)(after.tv_sec - before.tv_sec) * 1000 + (after.tv_nsec - before.tv_nsec) / 1000000);
     }
+    if (argc > 3 && !strcmp(argv[1], "parked")) parked(atoi(argv[2]), atoi(argv[3]));
     /* "bad": a clock call with a bad pointer fails as the kernel's would. */
     if (argc > 1 && !strcmp(argv[1], "bad")) {
         long r = syscall(SYS_clock_gettime, CLOCK_REALTIME, (void *)8);

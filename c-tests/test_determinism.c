@@ -169,6 +169,43 @@ static void a_sleep_until_a_time_of_day_lasts(void) {
     sandlock_policy_free(p);
 }
 
+/* Sleeps are parked on timers of the host's: 300 at once get 256 timers
+ * (the most one sandbox may hold), the rest EAGAIN, and the host's fd
+ * table stays bounded meanwhile. */
+static void parked_sleeps_are_bounded(void) {
+    sandlock_policy *p = policy_with(0, 1000000000);
+    const char *argv[] = {clock_probe(0), "parked", "300", "2", NULL};
+    int before = count_open_fds();
+    sandlock_sandbox *sb = NULL;
+    int fd = -1;
+    int r = spawn_capturing(p, argv, &sb, &fd);
+    CHECK(r == 0, "spawn: %d %s", r, sandlock_policy_error(p));
+    if (r == 0) {
+        int most = 0;
+        struct pollfd pfd = {sandlock_sandbox_fd(sb), POLLIN, 0};
+        char out[4096];
+        size_t used = 0;
+        out[0] = '\0';
+        long start = now_ms();
+        for (;;) {
+            poll(&pfd, 1, 50);
+            int step;
+            while ((step = sandlock_supervise_step(sb)) == SANDLOCK_STEP_MORE) {}
+            int open_now = count_open_fds();
+            if (open_now > most) most = open_now;
+            drain_into(fd, out, sizeof out, &used);
+            if (step != SANDLOCK_STEP_IDLE || now_ms() - start > 20000) break;
+        }
+        drain_into(fd, out, sizeof out, &used);
+        long slept = key_value(out, "parked_slept"), refused = key_value(out, "parked_refused");
+        CHECK(slept == 256 && refused == 44, "slept %ld, refused %ld: %s", slept, refused, out);
+        CHECK(most - before <= 256 + 16, "the host held %d fds more", most - before);
+        sandlock_sandbox_free(sb);
+        close(fd);
+    }
+    sandlock_policy_free(p);
+}
+
 /* A clock call with a bad buffer fails (EFAULT) instead of writing
  * somewhere; the supervisor goes on. */
 static void a_bad_buffer_fails(void) {
@@ -239,6 +276,7 @@ int main(void) {
     RUN(exec_d_programs_read_the_same_clock);
     RUN(the_clock_advances_and_sleeps_work);
     RUN(a_sleep_until_a_time_of_day_lasts);
+    RUN(parked_sleeps_are_bounded);
     RUN(a_bad_buffer_fails);
     RUN(bad_inputs);
     RUN(a_real_program_repeats_itself);

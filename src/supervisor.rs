@@ -61,6 +61,10 @@ fn is_open(nr: i64) -> bool {
 
 /// Bounded work per step, so one busy sandbox cannot starve a host loop.
 pub const NOTIFICATIONS_PER_STEP: usize = 32;
+/// Most calls of one sandbox parked at once (connects in progress, sends
+/// on a full buffer, sleeps until a time of day), each holding an fd of
+/// the host's; past it a call fails with EAGAIN.
+pub const MOST_PARKED: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -502,7 +506,13 @@ impl Sandbox {
         }
     }
 
-    fn park(&mut self, pending: Pending) -> Result<()> {
+    /// Watches a parked call's fd; false (and the fd closed) when the
+    /// sandbox already has MOST_PARKED calls waiting: each holds an fd of
+    /// the host's, and a sandbox must not fill the host's table.
+    fn park(&mut self, pending: Pending) -> Result<bool> {
+        if self.pending.iter().flatten().count() >= MOST_PARKED {
+            return Ok(false);
+        }
         let slot = match self.pending.iter().position(Option::is_none) {
             Some(free) => free,
             None => {
@@ -517,7 +527,7 @@ impl Sandbox {
             TAG_PENDING + slot as u64,
         )?;
         self.pending[slot] = Some(pending);
-        Ok(())
+        Ok(true)
     }
 
     /// Answers up to NOTIFICATIONS_PER_STEP requests; true when more wait.
@@ -558,7 +568,8 @@ impl Sandbox {
                     // Parked: answered when its fd is ready. If it cannot be
                     // watched, fail the call rather than leave it hanging.
                     Outcome::Pending(call) => match self.park(call) {
-                        Ok(()) => None,
+                        Ok(true) => None,
+                        Ok(false) => Some(Answer::Errno(libc::EAGAIN)),
                         Err(_) => Some(Answer::Errno(libc::ENOMEM)),
                     },
                 };

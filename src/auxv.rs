@@ -19,7 +19,9 @@
 
 use crate::procfs::{self, Read};
 use crate::seeded::Stream;
-use crate::sys::{memory, SysResult};
+use crate::sys::{memory, timer, SysResult};
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
 
 const AT_NULL: u64 = 0;
 const AT_IGNORE: u64 = 1;
@@ -84,6 +86,81 @@ impl Rewriter {
     }
 }
 
+/// Execs stopped one at a time, when nothing else needs the whole sandbox
+/// stopped (no exec or open events, no fs_deny, no CPU throttle): the
+/// caller alone gets a SIGSTOP before its exec is let through, so it stops
+/// on its way to the new image's first instruction, and is continued once
+/// rewritten. Nothing is read from its memory to decide the exec, so no
+/// other task needs stopping; another process of the sandbox could still
+/// SIGCONT it early (an escape from the virtualization, not from the
+/// confinement: the kill that follows is below).
+pub struct StoppedExecs {
+    /// (process, thread, answered at).
+    execs: Vec<(libc::pid_t, libc::pid_t, Instant)>,
+    /// Rechecks until each is stopped, in the sandbox fd.
+    pub timer: OwnedFd,
+    rounds: u32,
+}
+
+/// What became of a stopped exec.
+pub enum Settled {
+    /// Stopped past its exec (a new image, or back after a failure).
+    Stopped(libc::pid_t),
+    /// Not stopped in time: it runs (continued by someone else) or hangs.
+    Late(libc::pid_t),
+}
+
+/// How long an exec may take to stop after its answer.
+pub const EXEC_DEADLINE: Duration = Duration::from_secs(10);
+
+impl StoppedExecs {
+    pub fn new() -> SysResult<StoppedExecs> {
+        Ok(StoppedExecs {
+            execs: Vec::new(),
+            timer: timer::create()?,
+            rounds: 0,
+        })
+    }
+
+    /// Notes an exec answered with a stop pending, and checks soon.
+    pub fn add(&mut self, pid: libc::pid_t, tid: libc::pid_t) -> SysResult<()> {
+        self.execs.push((pid, tid, Instant::now()));
+        self.rounds = 0;
+        self.rearm()
+    }
+
+    /// The execs that are done waiting for; re-arms the timer for the rest.
+    pub fn settle(&mut self) -> SysResult<Vec<Settled>> {
+        timer::consume(&self.timer);
+        let mut done = Vec::new();
+        self.execs.retain(
+            |&(pid, tid, at)| match crate::freeze::exec_settled(pid, tid) {
+                Some(true) => {
+                    done.push(Settled::Stopped(pid));
+                    false
+                }
+                Some(false) => false,
+                None if at.elapsed() > EXEC_DEADLINE => {
+                    done.push(Settled::Late(pid));
+                    false
+                }
+                None => true,
+            },
+        );
+        if !self.execs.is_empty() {
+            self.rearm()?;
+        }
+        Ok(done)
+    }
+
+    fn rearm(&mut self) -> SysResult<()> {
+        let delay = (Duration::from_micros(25) * 2u32.pow(self.rounds.min(8)))
+            .min(Duration::from_micros(200));
+        self.rounds += 1;
+        timer::arm(&self.timer, delay)
+    }
+}
+
 /// Where argc lies if stopped process `pid` has not run an instruction of
 /// a new image yet: its stack pointer is then exactly the stack start the
 /// kernel recorded at exec (anywhere else once a program has run, and
@@ -96,8 +173,7 @@ fn new_image_stack(pid: libc::pid_t) -> SysResult<Option<u64>> {
 
 /// The vector as the kernel saved it at exec, AT_NULL included.
 fn kernel_vector(pid: libc::pid_t) -> Read<Vec<(u64, u64)>> {
-    let bytes = std::fs::read(format!("/proc/{pid}/auxv"))
-        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+    let bytes = procfs::read_bytes(format!("/proc/{pid}/auxv"))?;
     let mut vector = Vec::new();
     for pair in bytes.chunks_exact(16) {
         let key = u64::from_ne_bytes(pair[..8].try_into().expect("8 bytes"));

@@ -41,7 +41,10 @@ use std::time::{Duration, Instant};
 pub const DEADLINE: Duration = Duration::from_secs(1);
 /// How long an allowed exec may take to read its arguments.
 pub const EXEC_DEADLINE: Duration = Duration::from_secs(10);
-/// How often the stop is checked meanwhile.
+/// How often the stop is checked meanwhile: soon at first (a stop or an
+/// exec usually lands within tens of microseconds, and the sandbox waits
+/// stopped meanwhile), then at most this often.
+const FIRST_RECHECK: Duration = Duration::from_micros(25);
 const RECHECK: Duration = Duration::from_micros(200);
 
 pub struct Freeze {
@@ -61,6 +64,9 @@ pub struct Freeze {
     tasks: usize,
     pub timer: OwnedFd,
     since: Instant,
+    /// Rechecks so far in the current wait (for the stop, then for the
+    /// answered callers).
+    rounds: u32,
 }
 
 /// Where the allowed callers are.
@@ -89,8 +95,9 @@ impl Freeze {
             execs: Vec::new(),
             new_images: Vec::new(),
             tasks: usize::MAX,
-            timer: timer::after(RECHECK)?,
+            timer: timer::after(FIRST_RECHECK)?,
             since: Instant::now(),
+            rounds: 1,
         })
     }
 
@@ -114,8 +121,16 @@ impl Freeze {
         self.not_yet()
     }
 
-    fn not_yet(&self) -> Quiet {
-        if self.since.elapsed() > DEADLINE || timer::arm(&self.timer, RECHECK).is_err() {
+    /// The next recheck's delay: doubling from FIRST_RECHECK up to RECHECK.
+    fn next_recheck(&mut self) -> Duration {
+        let delay = (FIRST_RECHECK * 2u32.pow(self.rounds.min(8))).min(RECHECK);
+        self.rounds += 1;
+        delay
+    }
+
+    fn not_yet(&mut self) -> Quiet {
+        let delay = self.next_recheck();
+        if self.since.elapsed() > DEADLINE || timer::arm(&self.timer, delay).is_err() {
             return Quiet::TooLong;
         }
         Quiet::NotYet
@@ -130,6 +145,7 @@ impl Freeze {
         }
         self.answered.push((pid, tid, exec));
         self.answered_at.get_or_insert_with(Instant::now);
+        self.rounds = 0;
     }
 
     /// Notes an allowed exec whose new program must not run before the
@@ -139,6 +155,7 @@ impl Freeze {
     pub fn expect_new_image(&mut self, pid: libc::pid_t, tid: libc::pid_t) {
         self.execs.push((pid, tid));
         self.answered_at.get_or_insert_with(Instant::now);
+        self.rounds = 0;
     }
 
     /// Are the allowed callers past their arguments? Re-arms the timer
@@ -168,7 +185,8 @@ impl Freeze {
         let late = self
             .answered_at
             .is_some_and(|at| at.elapsed() > EXEC_DEADLINE);
-        if late || timer::arm(&self.timer, RECHECK).is_err() {
+        let delay = self.next_recheck();
+        if late || timer::arm(&self.timer, delay).is_err() {
             return Drained::Stuck;
         }
         Drained::NotYet
@@ -181,7 +199,7 @@ impl Freeze {
 /// still runs. A thread other than the first takes the process's pid when
 /// its exec succeeds: until its own tid is gone, the first thread may be
 /// the old one, stopped or being killed.
-fn exec_settled(pid: libc::pid_t, tid: libc::pid_t) -> Option<bool> {
+pub fn exec_settled(pid: libc::pid_t, tid: libc::pid_t) -> Option<bool> {
     let state = |pid, tid| match procfs::task_state(pid, tid) {
         Ok('T' | 't') => Some(true),
         Ok('Z' | 'X') => Some(false),

@@ -13,7 +13,34 @@ pub fn gone(errno: i32) -> bool {
 }
 
 fn read(path: String) -> Read<String> {
-    std::fs::read_to_string(path).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
+    String::from_utf8(read_bytes(path)?).map_err(|_| libc::EIO)
+}
+
+/// A whole /proc file: open, reads into a page-sized buffer, close. (The
+/// standard library's read asks for the size first, which /proc files do
+/// not have, then reads in growing pieces: three times the syscalls, on
+/// the path of every freeze and every exec rewrite.)
+pub fn read_bytes(path: String) -> Read<Vec<u8>> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+    let mut bytes = Vec::with_capacity(4096);
+    loop {
+        if bytes.len() == bytes.capacity() {
+            bytes.reserve(bytes.capacity());
+        }
+        let spare = bytes.capacity() - bytes.len();
+        let start = bytes.len();
+        bytes.resize(start + spare, 0);
+        match file.read(&mut bytes[start..]) {
+            Ok(0) => {
+                bytes.truncate(start);
+                return Ok(bytes);
+            }
+            Ok(n) => bytes.truncate(start + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => bytes.truncate(start),
+            Err(e) => return Err(e.raw_os_error().unwrap_or(libc::EIO)),
+        }
+    }
 }
 
 /// What follows the command name of a `stat` file (the name is in

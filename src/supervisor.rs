@@ -20,7 +20,7 @@
 //! when the main process is reaped and the listener has hung up (no task
 //! carries the filter any more).
 
-use crate::auxv::Rewriter;
+use crate::auxv::{Rewriter, Settled, StoppedExecs};
 use crate::error::{Error, Result};
 use crate::events::{kind, Event, Events, Observer, Verdict};
 use crate::freeze::{self, Freeze, Quiet};
@@ -124,6 +124,8 @@ pub struct Sandbox {
     /// random_seed, time_start: what each exec'd program's auxiliary
     /// vector gets (the sandbox stops for every exec).
     new_images: Option<Rewriter>,
+    /// Execs stopped alone for that, when nothing else stops the sandbox.
+    stopped_execs: Option<StoppedExecs>,
     /// Where pathname unix sockets may be reached.
     unix: UnixGate,
     /// Trapped calls waiting for their socket (slot = epoll tag - TAG_PENDING).
@@ -154,6 +156,8 @@ const TAG_FREEZE: u64 = 5;
 const TAG_PENDING: u64 = 6;
 /// A process's exit, for exit events: TAG_EXIT + pid (above every slot).
 const TAG_EXIT: u64 = 1 << 40;
+/// The recheck timer of the execs stopped alone.
+const TAG_STOPPED_EXECS: u64 = 1 << 39;
 
 /// What the sandbox's supervisor needs of the policy beyond the child.
 pub struct Rules {
@@ -258,6 +262,36 @@ impl Sandbox {
             let live = rules.live.lock();
             (live.tracks_processes, live.counts_forks)
         };
+        // Execs stop alone unless something stops the whole sandbox anyway
+        // (open events and fs_deny freeze for their calls, and the CPU
+        // throttle's SIGCONT would continue a stopped exec early).
+        let alone = new_images.is_some() && !rules.live.lock().traps_opens && cpu.is_none();
+        let stopped_execs = match alone {
+            true => {
+                let s = StoppedExecs::new().map_err(|e| Error::os("timerfd", e));
+                let s = s.and_then(|s| {
+                    epoll_add(
+                        epoll.as_raw_fd(),
+                        s.timer.as_raw_fd(),
+                        libc::EPOLLIN as u32,
+                        TAG_STOPPED_EXECS,
+                    )
+                    .map(|()| s)
+                });
+                match s {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        let _ = process::pidfd_send_signal(child.pidfd.as_raw_fd(), libc::SIGKILL);
+                        while let Err(libc::EINTR) =
+                            process::waitid_pidfd(child.pidfd.as_raw_fd(), 0)
+                        {
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            false => None,
+        };
         let processes = tracks.then(|| {
             Processes::new(
                 child.pid,
@@ -292,6 +326,7 @@ impl Sandbox {
                 .map(|seed| crate::seeded::Stream::new(seed, crate::seeded::GETRANDOM)),
             wall_clock: rules.wall_clock,
             new_images,
+            stopped_execs,
             unix: rules.unix,
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
@@ -394,6 +429,7 @@ impl Sandbox {
                 TAG_MEMORY => self.on_memory_sample(),
                 TAG_CPU => self.on_cpu_sample(),
                 TAG_FREEZE => self.advance_freeze(),
+                TAG_STOPPED_EXECS => self.settle_stopped_execs(),
                 tag if tag >= TAG_EXIT => {
                     let pid = (tag - TAG_EXIT) as libc::pid_t;
                     let parent = self.processes.as_mut().map_or(0, |p| p.exited(pid));
@@ -551,6 +587,13 @@ impl Sandbox {
                 }
                 if self.opener.is_some() && is_open(notification.nr) {
                     self.open_on_behalf(&notification);
+                    if !pending {
+                        return Ok(false);
+                    }
+                    continue;
+                }
+                if self.stops_exec_alone(&notification) {
+                    self.stop_exec_alone(&notification);
                     if !pending {
                         return Ok(false);
                     }
@@ -1058,13 +1101,69 @@ impl Sandbox {
         }
     }
 
+    /// An exec to stop alone (see `StoppedExecs`): when its new image needs
+    /// rewriting and no observer asked to see it.
+    fn stops_exec_alone(&self, n: &Notification) -> bool {
+        self.stopped_execs.is_some()
+            && observed::kind_of(n.nr) == Some(kind::EXEC)
+            && !self.events.borrow().wants(kind::EXEC)
+            && self.live.lock().fs_denied.is_empty()
+    }
+
+    /// Lets the exec through with a stop pending for its caller: it stops
+    /// before the new program's first instruction, where
+    /// `settle_stopped_execs` rewrites and continues it. Fails closed.
+    fn stop_exec_alone(&mut self, n: &Notification) {
+        let tid = n.pid as libc::pid_t;
+        let answer = match crate::procfs::process_of(tid) {
+            // SAFETY: tgkill of a thread of the sandbox (checked live below).
+            Ok(pid) if unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGSTOP) } == 0 => {
+                match self.stopped_execs.as_mut().map(|s| s.add(pid, tid)) {
+                    Some(Ok(())) => Answer::ContinueOnRegisters,
+                    _ => Answer::Errno(libc::EAGAIN),
+                }
+            }
+            _ => Answer::Errno(libc::EAGAIN),
+        };
+        if self.listener.respond(n.id, answer).is_err() && self.listener.is_live(n.id) {
+            self.kill_all(libc::SIGKILL);
+        }
+    }
+
+    /// The stopped-alone execs' timer: each stopped one rewritten (or left,
+    /// its exec having failed) and continued; one that never stopped (a
+    /// process of the sandbox continued it, or the exec hangs) or cannot be
+    /// rewritten kills the sandbox.
+    fn settle_stopped_execs(&mut self) {
+        let settled = match self.stopped_execs.as_mut().map(StoppedExecs::settle) {
+            Some(Ok(settled)) => settled,
+            Some(Err(_)) => {
+                self.kill_all(libc::SIGKILL);
+                return;
+            }
+            None => return,
+        };
+        for outcome in settled {
+            match outcome {
+                Settled::Stopped(pid) => {
+                    if self.rewrite_new_images(&[pid]) {
+                        // SAFETY: a process of the sandbox, stopped by us.
+                        unsafe { libc::kill(pid, libc::SIGCONT) };
+                    }
+                }
+                Settled::Late(pid) => self.fail_new_image(pid, libc::ETIMEDOUT),
+            }
+        }
+    }
+
     /// The processes that exec'd during a freeze, stopped before their new
     /// program's first instruction: their auxiliary vectors rewritten. One
     /// that cannot be is a new program that would see the host's
     /// randomness or clock: the sandbox is killed rather than continued.
-    fn rewrite_new_images(&mut self, pids: &[libc::pid_t]) {
+    /// False when the sandbox is being killed for it.
+    fn rewrite_new_images(&mut self, pids: &[libc::pid_t]) -> bool {
         let Some(rewriter) = &mut self.new_images else {
-            return;
+            return true;
         };
         let mut failed = None;
         for &pid in pids {
@@ -1074,19 +1173,29 @@ impl Sandbox {
                 Err(errno) => failed = Some((pid, errno)),
             }
         }
-        if let Some((pid, errno)) = failed {
-            self.events.get_mut().decide(Event {
-                kind: kind::DENIAL,
-                nr: libc::SYS_execve,
-                pid,
-                tid: pid,
-                denied: errno,
-                detail: "auxv",
-                ..Event::default()
-            });
-            self.kill_requested = true;
-            self.kill_all(libc::SIGKILL);
+        match failed {
+            Some((pid, errno)) => {
+                self.fail_new_image(pid, errno);
+                false
+            }
+            None => true,
         }
+    }
+
+    /// A new program that would run with the host's randomness or clock:
+    /// logged, and the sandbox killed.
+    fn fail_new_image(&mut self, pid: libc::pid_t, errno: i32) {
+        self.events.get_mut().decide(Event {
+            kind: kind::DENIAL,
+            nr: libc::SYS_execve,
+            pid,
+            tid: pid,
+            denied: errno,
+            detail: "auxv",
+            ..Event::default()
+        });
+        self.kill_requested = true;
+        self.kill_all(libc::SIGKILL);
     }
 
     /// With the sandbox stopped: read the call, check it against the

@@ -6,10 +6,11 @@ package sandlock
 
 // Steps until nothing is left to do now, with every signal blocked on this
 // thread meanwhile. Go installs handlers for every signal (SIGCHLD, SIGURG
-// for preemption, ...), and a handled signal makes some of the library's
-// system calls fail with EINTR (an answer to a trapped call waiting on the
-// notification lock), which it treats as fatal for the sandbox. Blocked,
-// they are delivered when the step is done.
+// for preemption, ...), and a handled signal interrupts the kernel's
+// seccomp listener calls with EINTR. The library retries those (it once
+// treated them as fatal for the sandbox: found by this package's tests);
+// blocking them here as well keeps a step from being interrupted at all.
+// Blocked, they are delivered when the step is done.
 static int sandlock_go_drain(sandlock_sandbox *sb) {
 	sigset_t all, old;
 	sigfillset(&all);

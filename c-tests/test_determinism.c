@@ -218,6 +218,37 @@ static void a_bad_buffer_fails(void) {
     sandlock_policy_free(p);
 }
 
+/* A command whose own exec fails (Landlock refuses to run a file outside
+ * the policy): its exec was answered with a stop pending, so it stopped
+ * before it could report the failure. sandlock_spawn returns the error
+ * rather than waiting for good; the alarm turns a hang into a failure. */
+static void a_failed_first_exec_is_an_error(void) {
+    make_scratch();
+    char program[512];
+    snprintf(program, sizeof program, "%s/outside", scratch);
+    FILE *f = fopen(program, "w");
+    CHECK(f != NULL, "creating %s", program);
+    if (!f) return;
+    fputs("#!/bin/sh\nexit 0\n", f);
+    fclose(f);
+    chmod(program, 0755);
+    for (int i = 0; i < 2; i++) {
+        sandlock_policy *p = policy_with(i == 0 ? 7 : 0, i == 0 ? -1 : 1000000000);
+        const char *argv[] = {program, NULL};
+        sandlock_sandbox *sb = NULL;
+        alarm(60);
+        int r = sandlock_spawn(p, argv, NULL, &sb);
+        alarm(0);
+        CHECK(r == -EACCES && sb == NULL, "spawn of a file outside the policy: %d %s", r,
+              sandlock_policy_error(p));
+        CHECK(strstr(sandlock_policy_error(p), "execve"), "message: %s", sandlock_policy_error(p));
+        if (sb) sandlock_sandbox_free(sb);
+        sandlock_policy_free(p);
+    }
+    CHECK(waitpid(-1, NULL, WNOHANG | __WALL) <= 0, "a child of the failed spawn is left");
+    cleanup_scratch();
+}
+
 static void bad_inputs(void) {
     sandlock_policy *p = sandlock_policy_new();
     int r = sandlock_policy_time_start(p, -1);
@@ -278,6 +309,7 @@ int main(void) {
     RUN(a_sleep_until_a_time_of_day_lasts);
     RUN(parked_sleeps_are_bounded);
     RUN(a_bad_buffer_fails);
+    RUN(a_failed_first_exec_is_an_error);
     RUN(bad_inputs);
     RUN(a_real_program_repeats_itself);
     HARNESS_END();

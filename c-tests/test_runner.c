@@ -4,6 +4,7 @@
  * run has a policy timeout as a safety net. */
 #include "harness.h"
 #include <stdint.h>
+#include <sys/resource.h>
 
 #define SAFETY_TIMEOUT_MS 60000
 #define TEN_MB (10u * 1024u * 1024u)
@@ -323,6 +324,30 @@ static void test_events_of_a_run(void) {
     sandlock_policy_free(p);
 }
 
+/* Output the host has no memory for fails the run with -ENOMEM (the
+ * sandbox killed); it never aborts the host. The host here is a forked
+ * copy of this test with its address space capped. */
+static void test_output_past_the_hosts_memory_is_an_error(void) {
+    pid_t host = fork();
+    if (host == 0) {
+        struct rlimit cap = {256u << 20, 256u << 20};
+        if (setrlimit(RLIMIT_AS, &cap) != 0) _exit(3);
+        sandlock_policy *p = policy();
+        sandlock_run_result r;
+        int rc = run_sh(p, "yes | head -c 1000000000", NULL, 0, 0, &r);
+        if (rc != -ENOMEM) fprintf(stderr, "  run: %d %s\n", rc, sandlock_policy_error(p));
+        int zeroed_out = r.stdout_data == NULL && r.stdout_len == 0;
+        sandlock_run_result_free(&r);
+        sandlock_policy_free(p);
+        _exit(rc == -ENOMEM && zeroed_out ? 0 : 1);
+    }
+    CHECK(host > 0, "fork: %s", strerror(errno));
+    int status = 0;
+    CHECK(waitpid(host, &status, 0) == host, "waitpid: %s", strerror(errno));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the capped host: %s %d",
+          WIFSIGNALED(status) ? "killed by signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
 int main(void) {
     RUN(test_stdin_echoed_through_cat);
     RUN(test_ten_megabytes_each_way_stdin_unread);
@@ -334,5 +359,6 @@ int main(void) {
     RUN(test_no_leaks_in_the_host);
     RUN(test_sigpipe_left_alone);
     RUN(test_events_of_a_run);
+    RUN(test_output_past_the_hosts_memory_is_an_error);
     HARNESS_END();
 }

@@ -68,8 +68,8 @@ impl WallClock {
         if !(0..NANOS as i64).contains(&nanos) || seconds < 0 {
             return Outcome::Answer(Answer::Errno(libc::EINVAL));
         }
-        let host = (seconds as i128 * NANOS + nanos as i128 - self.offset).max(0);
-        let fires = timer::at_wall_clock((host / NANOS) as i64, (host % NANOS) as i64);
+        let (seconds, nanos) = host_instant(seconds, nanos, self.offset);
+        let fires = timer::at_wall_clock(seconds, nanos);
         match fires {
             Ok(fd) => Outcome::Pending(Pending {
                 id: n.id,
@@ -83,8 +83,7 @@ impl WallClock {
     }
 
     fn now(&self, clock: libc::clockid_t) -> Result<(i64, i64), i32> {
-        let nanos = host_nanos(clock)? + self.offset;
-        Ok(((nanos / NANOS) as i64, (nanos % NANOS) as i64))
+        Ok(split(host_nanos(clock)? + self.offset))
     }
 
     fn clock_gettime(&self, tid: libc::pid_t, clock: i32, out: u64) -> Result<i64, i32> {
@@ -130,6 +129,28 @@ impl WallClock {
     }
 }
 
+/// Nanoseconds as (seconds, nanoseconds) with the nanoseconds in
+/// 0..1e9, as every timespec must have them: a read just before the
+/// epoch (time_start 0 and the coarse clock, a tick behind the one the
+/// offset was taken from) is -1 s and most of a second, not 0 s and a
+/// negative part.
+fn split(nanos: i128) -> (i64, i64) {
+    (
+        nanos.div_euclid(NANOS) as i64,
+        nanos.rem_euclid(NANOS) as i64,
+    )
+}
+
+/// The host's instant for the sandbox's `seconds` and `nanos` (both
+/// valid): never before the epoch (a time past is due at once), never
+/// past the seconds a timespec holds (as far as a sleep can wait: the
+/// kernel takes that as forever too, rather than the EINVAL a wrapped,
+/// negative value would get).
+fn host_instant(seconds: i64, nanos: i64, offset: i128) -> (i64, i64) {
+    let most = i64::MAX as i128 * NANOS + (NANOS - 1);
+    split((seconds as i128 * NANOS + nanos as i128 - offset).clamp(0, most))
+}
+
 fn host_nanos(clock: libc::clockid_t) -> Result<i128, i32> {
     let mut now = libc::timespec {
         tv_sec: 0,
@@ -152,6 +173,20 @@ fn write_pair(tid: libc::pid_t, at: u64, first: i64, second: i64) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_are_valid_timespecs() {
+        assert_eq!(split(-3_000_000), (-1, 997_000_000));
+        assert_eq!(split(1_500_000_000), (1, 500_000_000));
+        // A sleep until the end of time, on a clock behind the host's.
+        let behind = -(1_700_000_000 * NANOS);
+        assert_eq!(
+            host_instant(i64::MAX, 999_999_999, behind),
+            (i64::MAX, 999_999_999)
+        );
+        assert_eq!(host_instant(5, 0, 10 * NANOS), (0, 0));
+        assert_eq!(host_instant(5, 7, -NANOS), (6, 7));
+    }
 
     #[test]
     fn the_clock_starts_where_asked_and_advances() {

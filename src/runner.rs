@@ -130,7 +130,18 @@ fn drain(fd: &OwnedFd, out: &mut Vec<u8>) -> Result<bool> {
         let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr() as *mut _, buf.len()) };
         match n {
             0 => return Ok(true),
-            n if n > 0 => out.extend_from_slice(&buf[..n as usize]),
+            n if n > 0 => {
+                // Whatever the size, but an allocation that fails is an
+                // error of the run (the sandbox is killed), never an abort
+                // of the host, as a plain extend would make it.
+                out.try_reserve(n as usize).map_err(|_| {
+                    Error::new(
+                        libc::ENOMEM,
+                        format!("run: no memory for more than {} bytes of output", out.len()),
+                    )
+                })?;
+                out.extend_from_slice(&buf[..n as usize]);
+            }
             _ => match sys::errno() {
                 libc::EAGAIN | libc::EINTR => return Ok(false),
                 errno => return Err(Error::os("run: reading the output", errno)),

@@ -486,9 +486,11 @@ impl Handshake {
         self.read_report_with(Some(listener))
     }
 
-    fn answer_spawn_call(&self, listener: &Listener) -> Result<()> {
+    /// Answers the call; true when it was the child's execve, answered
+    /// with a stop pending.
+    fn answer_spawn_call(&self, listener: &Listener) -> Result<bool> {
         let Ok(Some(n)) = listener.receive() else {
-            return Ok(());
+            return Ok(false);
         };
         let own_exec = n.pid as libc::pid_t == self.pid && n.nr == libc::SYS_execve;
         if own_exec && self.stop_at_exec {
@@ -502,7 +504,41 @@ impl Handshake {
         };
         listener
             .respond(n.id, answer)
-            .map_err(|e| Error::os("spawn: answering the child's execve", e))
+            .map_err(|e| Error::os("spawn: answering the child's execve", e))?;
+        Ok(own_exec && self.stop_at_exec)
+    }
+
+    /// After the execve answered with a stop pending: the child stops
+    /// either before its new program's first instruction, or, when the
+    /// exec failed, on its way back, before it could write its report (no
+    /// poll sees a stop, so this waits for it). True when the exec made a
+    /// new image: the report socket closed with it (close-on-exec, and the
+    /// kernel finishes that close before it stops the task). A failed exec
+    /// is continued, to report its errno and exit.
+    fn settle_stopped_exec(&self) -> Result<bool> {
+        let pidfd = self.pidfd.as_raw_fd();
+        let stopped = process::wait_stop_or_end(pidfd)
+            .map_err(|e| Error::os("spawn: waiting for the child's execve", e))?;
+        if !stopped {
+            // Ended: its report, or its end, is read next.
+            return Ok(false);
+        }
+        let mut byte = 0u8;
+        // SAFETY: a one-byte buffer; a non-blocking peek.
+        let n = unsafe {
+            libc::recv(
+                self.sock.as_raw_fd(),
+                &mut byte as *mut u8 as *mut libc::c_void,
+                1,
+                libc::MSG_DONTWAIT | libc::MSG_PEEK,
+            )
+        };
+        if n == 0 {
+            return Ok(true);
+        }
+        process::pidfd_send_signal(pidfd, libc::SIGCONT)
+            .map_err(|e| Error::os("spawn: continuing the child after its execve", e))?;
+        Ok(false)
     }
 
     fn read_report_with(&self, listener: Option<&Listener>) -> Result<Option<Report>> {
@@ -538,7 +574,9 @@ impl Handshake {
             if let (Some(listener), true) =
                 (listener, exec_pending && fds[2].revents & libc::POLLIN != 0)
             {
-                self.answer_spawn_call(listener)?;
+                if self.answer_spawn_call(listener)? && self.settle_stopped_exec()? {
+                    return Ok(None);
+                }
                 continue;
             }
             if fds[0].revents == 0 {

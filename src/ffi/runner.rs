@@ -42,10 +42,14 @@ const EMPTY: sandlock_run_result = sandlock_run_result {
 
 /// `bytes` and a NUL as one allocation the library owns: (data, length
 /// without the NUL).
-fn into_c_buffer(mut bytes: Vec<u8>) -> (*mut u8, usize) {
+/// None when the memory for the NUL cannot be had (an error, not an
+/// abort). The shrink into a boxed slice gives memory back, which the
+/// allocator does in place.
+fn into_c_buffer(mut bytes: Vec<u8>) -> Option<(*mut u8, usize)> {
     let len = bytes.len();
+    bytes.try_reserve_exact(1).ok()?;
     bytes.push(0);
-    (Box::into_raw(bytes.into_boxed_slice()) as *mut u8, len)
+    Some((Box::into_raw(bytes.into_boxed_slice()) as *mut u8, len))
 }
 
 /// Frees a buffer made by [`into_c_buffer`]; NULL is ignored.
@@ -134,8 +138,13 @@ pub extern "C" fn sandlock_run(
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
         let output = run(handle, &args, input, timeout)?;
         let (exit_reason, exit_code, exit_signal) = exit_status(output.reason);
-        let (stdout_data, stdout_len) = into_c_buffer(output.stdout);
-        let (stderr_data, stderr_len) = into_c_buffer(output.stderr);
+        let no_memory = || Error::new(libc::ENOMEM, "run: no memory for the captured output");
+        let (stdout_data, stdout_len) = into_c_buffer(output.stdout).ok_or_else(no_memory)?;
+        let Some((stderr_data, stderr_len)) = into_c_buffer(output.stderr) else {
+            // SAFETY: just made by into_c_buffer, with this length.
+            unsafe { free_c_buffer(stdout_data, stdout_len) };
+            return Err(no_memory());
+        };
         // SAFETY: out was checked non-NULL.
         unsafe {
             out.write(sandlock_run_result {

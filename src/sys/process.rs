@@ -86,9 +86,9 @@ pub fn waitid_pidfd(pidfd: RawFd, flags: i32) -> SysResult<Option<ChildStatus>> 
     }))
 }
 
-/// Waits until child `pidfd` stops (true; the stop is then consumed, so
-/// the host's own waits do not report it) or ends (false; left to reap).
-pub fn wait_stopped(pidfd: RawFd) -> SysResult<bool> {
+/// Waits until child `pidfd` stops (true) or ends (false), leaving
+/// either to a later wait.
+pub fn wait_stop_or_end(pidfd: RawFd) -> SysResult<bool> {
     loop {
         // SAFETY: siginfo_t is plain data; zeroed is a valid value.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -104,24 +104,29 @@ pub fn wait_stopped(pidfd: RawFd) -> SysResult<bool> {
         match check(ret as libc::c_long) {
             Err(libc::EINTR) => continue,
             Err(e) => return Err(e),
-            Ok(_) => {}
+            Ok(_) => return Ok(info.si_code == libc::CLD_STOPPED),
         }
-        if info.si_code != libc::CLD_STOPPED {
-            return Ok(false);
-        }
-        // SAFETY: as above.
-        let mut taken: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: as above; WNOHANG, the stop is already there.
-        unsafe {
-            libc::waitid(
-                P_PIDFD,
-                pidfd as libc::id_t,
-                &mut taken,
-                libc::WSTOPPED | libc::WNOHANG | libc::__WALL,
-            )
-        };
-        return Ok(true);
     }
+}
+
+/// Waits until child `pidfd` stops (true; the stop is then consumed, so
+/// the host's own waits do not report it) or ends (false; left to reap).
+pub fn wait_stopped(pidfd: RawFd) -> SysResult<bool> {
+    if !wait_stop_or_end(pidfd)? {
+        return Ok(false);
+    }
+    // SAFETY: siginfo_t is plain data; zeroed is a valid value.
+    let mut taken: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; WNOHANG, the stop is already there.
+    unsafe {
+        libc::waitid(
+            P_PIDFD,
+            pidfd as libc::id_t,
+            &mut taken,
+            libc::WSTOPPED | libc::WNOHANG | libc::__WALL,
+        )
+    };
+    Ok(true)
 }
 
 /// `PIDFD_THREAD` (Linux 6.9): a pidfd for a thread rather than a process.

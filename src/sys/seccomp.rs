@@ -105,7 +105,10 @@ pub fn notif_sizes() -> SysResult<seccomp_notif_sizes> {
 /// listener's lock interruptibly (EINTR even for SA_RESTART handlers, as a
 /// Go host installs for every signal), before the ioctl has done anything;
 /// an interrupted ADDFD wait is withdrawn unless it already happened, in
-/// which case its result is returned, not EINTR.
+/// which case its result is returned, not EINTR. So no fd is ever added
+/// twice; but a withdrawn ADDFD with SEND has already marked the call
+/// answered (the target returns 0, no fd), and the retry gets EINPROGRESS:
+/// an error, on which the caller kills the sandbox.
 fn retrying(mut call: impl FnMut() -> libc::c_long) -> SysResult<libc::c_long> {
     loop {
         match check(call()) {

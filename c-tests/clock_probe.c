@@ -3,6 +3,7 @@
  * every path a program may take. Built dynamic and static (the tests run
  * both). One "KEY value" line each. */
 #include <errno.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,58 @@ static void parked(int n, int seconds) {
     printf("parked_slept %d\nparked_refused %d\n", slept, refused);
 }
 
+/* "sigcont_exec N [sleeper]": the attack on a stopped sandbox. A thread waits in
+ * pause() while a POSIX timer sends it SIGCONT every N us (a signal no
+ * filter sees: it is in the timer's sigevent, in memory); then the probe
+ * execs itself. A SIGCONT continues the whole process and drops the stop
+ * pending for the exec, so the new program could run before the
+ * supervisor rewrote it: it must never do so silently. */
+static void *pause_forever(void *unused) {
+    (void)unused;
+    for (;;) pause();
+    return NULL;
+}
+
+static void ignore_signal(int sig) { (void)sig; }
+
+static int sigcont_exec(long interval_us, int sleeper) {
+    /* Handled, not ignored: the kernel parks a timer whose signal is
+     * ignored (SIGCONT's default), so it would fire once. */
+    signal(SIGCONT, ignore_signal);
+    pthread_t t;
+    pid_t tid = -1;
+    pthread_create(&t, NULL, pause_forever, NULL);
+    /* The thread's kernel id, found among our threads. */
+    for (int tries = 0; tries < 100 && tid < 0; tries++) {
+        char path[64];
+        for (pid_t id = getpid() + 1; id < getpid() + 64 && tid < 0; id++) {
+            snprintf(path, sizeof path, "/proc/self/task/%d", (int)id);
+            if (access(path, F_OK) == 0) tid = id;
+        }
+        if (tid < 0) usleep(1000);
+    }
+    struct sigevent ev = {0};
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = SIGCONT;
+    ev._sigev_un._tid = tid;
+    timer_t timer;
+    if (tid < 0 || timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0) {
+        printf("setup_failed %d\n", errno);
+        return 1;
+    }
+    struct itimerspec every = {{0, interval_us * 1000}, {0, interval_us * 1000}};
+    timer_settime(timer, 0, &every, NULL);
+    usleep(2000);
+    char *args[] = {self_path, NULL, NULL, NULL};
+    if (sleeper) {
+        args[1] = "sleep";
+        args[2] = "3";
+    }
+    execv(self_path, args);
+    printf("exec_failed %d\n", errno);
+    return 0;
+}
+
 static long long seconds_of(clockid_t clock) {
     struct timespec t;
     return clock_gettime(clock, &t) ? -1 : (long long)t.tv_sec;
@@ -55,6 +108,8 @@ static long long seconds_of(clockid_t clock) {
 
 int main(int argc, char **argv) {
     self_path = argv[0];
+    if (argc > 2 && !strcmp(argv[1], "sigcont_exec"))
+        return sigcont_exec(atol(argv[2]), argc > 3 && !strcmp(argv[3], "sleeper"));
     if (argc > 1 && !strcmp(argv[1], "thread_exec")) {
         pthread_t t;
         pthread_create(&t, NULL, exec_from_thread, NULL);

@@ -206,6 +206,67 @@ static void parked_sleeps_are_bounded(void) {
     sandlock_policy_free(p);
 }
 
+/* The attack on the stop: a POSIX timer of the job's own sends SIGCONT
+ * while it execs (clock_probe "sigcont_exec"), which drops the stop the
+ * exec was answered with. The new program may then run unrewritten, but
+ * never unnoticed: such a run ends killed, with a denial in the log
+ * ("auxv" for an exec stopped alone, "freeze" or "auxv" when fs_deny
+ * stops the whole sandbox). Runs with the timer missing the window show
+ * the rewritten program (vdso 0) or an exec refused (EAGAIN). */
+static void a_continued_exec_never_runs_unnoticed(void) {
+    make_scratch();
+    char denied[512];
+    snprintf(denied, sizeof denied, "%s/denied", scratch);
+    mkdir(denied, 0755);
+    for (int freeze = 0; freeze <= 1; freeze++) {
+        int rewritten = 0, caught = 0, refused = 0;
+        for (int i = 0; i < 12; i++) {
+            sandlock_policy *p = policy_with(0, 1000000000);
+            if (freeze) {
+                int r = sandlock_policy_fs_deny(p, denied);
+                CHECK(r == 0, "fs_deny: %d %s", r, sandlock_policy_error(p));
+            }
+            /* Every third run's new program then sleeps 3 s: running
+             * unstopped, it must be killed before it wakes. */
+            const char *argv[] = {clock_probe(1), "sigcont_exec", i % 2 ? "100" : "30",
+                                  i % 3 == 2 ? "sleeper" : NULL, NULL};
+            sandlock_sandbox *sb = NULL;
+            int fd = -1;
+            int r = spawn_capturing(p, argv, &sb, &fd);
+            CHECK(r == 0, "spawn: %d %s", r, sandlock_policy_error(p));
+            if (r != 0) {
+                sandlock_policy_free(p);
+                continue;
+            }
+            char out[4096] = "";
+            supervise_capturing(sb, fd, out, sizeof out, 20000, "sigcont_exec");
+            int reason = sandlock_sandbox_exit_reason(sb);
+            int logged = 0;
+            sandlock_event ev = {.size = sizeof ev};
+            while (sandlock_sandbox_next_event(sb, &ev) == 1)
+                if (ev.kind == SANDLOCK_EVENT_DENIAL && ev.detail &&
+                    (!strcmp(ev.detail, "auxv") || !strcmp(ev.detail, "freeze")))
+                    logged = 1;
+            int host_clock = strstr(out, "vdso 1") != NULL;
+            CHECK(!host_clock || !strstr(out, "slept"), "freeze %d run %d: ran unstopped to the end: %s",
+                  freeze, i, out);
+            CHECK(!host_clock || (reason == SANDLOCK_EXIT_KILLED && logged),
+                  "freeze %d run %d: the new program ran unrewritten and the run ended as %d (logged %d): %s",
+                  freeze, i, reason, logged, out);
+            if (reason == SANDLOCK_EXIT_KILLED && logged) caught++;
+            else if (strstr(out, "exec_failed")) refused++;
+            else if (strstr(out, "vdso 0")) rewritten++;
+            else CHECK(0, "freeze %d run %d: reason %d, output: %s", freeze, i, reason, out);
+            sandlock_sandbox_free(sb);
+            close(fd);
+            sandlock_policy_free(p);
+        }
+        printf("     %s: %d rewritten, %d caught and killed, %d execs refused\n",
+               freeze ? "whole sandbox stopped" : "exec stopped alone", rewritten, caught, refused);
+    }
+    cleanup_scratch();
+}
+
 /* A clock call with a bad buffer fails (EFAULT) instead of writing
  * somewhere; the supervisor goes on. */
 static void a_bad_buffer_fails(void) {
@@ -308,6 +369,7 @@ int main(void) {
     RUN(the_clock_advances_and_sleeps_work);
     RUN(a_sleep_until_a_time_of_day_lasts);
     RUN(parked_sleeps_are_bounded);
+    RUN(a_continued_exec_never_runs_unnoticed);
     RUN(a_bad_buffer_fails);
     RUN(a_failed_first_exec_is_an_error);
     RUN(bad_inputs);

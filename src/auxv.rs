@@ -17,6 +17,7 @@
 //! for the vDSO in /proc/self/maps or /proc/self/auxv still finds it: that
 //! escapes the virtual clock, not the confinement (README).
 
+use crate::freeze::ExecState;
 use crate::procfs::{self, Read};
 use crate::seeded::Stream;
 use crate::sys::{memory, timer, SysResult};
@@ -95,8 +96,8 @@ impl Rewriter {
 /// SIGCONT it early (an escape from the virtualization, not from the
 /// confinement: the kill that follows is below).
 pub struct StoppedExecs {
-    /// (process, thread, answered at).
-    execs: Vec<(libc::pid_t, libc::pid_t, Instant)>,
+    /// (process, thread, its auxiliary vector before the exec, answered at).
+    execs: Vec<(libc::pid_t, libc::pid_t, Vec<u8>, Instant)>,
     /// Rechecks until each is stopped, in the sandbox fd.
     pub timer: OwnedFd,
     rounds: u32,
@@ -106,7 +107,8 @@ pub struct StoppedExecs {
 pub enum Settled {
     /// Stopped past its exec (a new image, or back after a failure).
     Stopped(libc::pid_t),
-    /// Not stopped in time: it runs (continued by someone else) or hangs.
+    /// Ran without the stop (continued by someone else), or not stopped
+    /// in time.
     Late(libc::pid_t),
 }
 
@@ -123,8 +125,8 @@ impl StoppedExecs {
     }
 
     /// Notes an exec answered with a stop pending, and checks soon.
-    pub fn add(&mut self, pid: libc::pid_t, tid: libc::pid_t) -> SysResult<()> {
-        self.execs.push((pid, tid, Instant::now()));
+    pub fn add(&mut self, pid: libc::pid_t, tid: libc::pid_t, image: Vec<u8>) -> SysResult<()> {
+        self.execs.push((pid, tid, image, Instant::now()));
         self.rounds = 0;
         self.rearm()
     }
@@ -133,20 +135,24 @@ impl StoppedExecs {
     pub fn settle(&mut self) -> SysResult<Vec<Settled>> {
         timer::consume(&self.timer);
         let mut done = Vec::new();
-        self.execs.retain(
-            |&(pid, tid, at)| match crate::freeze::exec_settled(pid, tid) {
-                Some(true) => {
-                    done.push(Settled::Stopped(pid));
+        self.execs.retain(|(pid, tid, image, at)| {
+            match crate::freeze::exec_state(*pid, *tid, image) {
+                ExecState::Stopped => {
+                    done.push(Settled::Stopped(*pid));
                     false
                 }
-                Some(false) => false,
-                None if at.elapsed() > EXEC_DEADLINE => {
-                    done.push(Settled::Late(pid));
+                ExecState::Killed => false,
+                ExecState::Unstopped => {
+                    done.push(Settled::Late(*pid));
                     false
                 }
-                None => true,
-            },
-        );
+                ExecState::Running if at.elapsed() > EXEC_DEADLINE => {
+                    done.push(Settled::Late(*pid));
+                    false
+                }
+                ExecState::Running => true,
+            }
+        });
         if !self.execs.is_empty() {
             self.rearm()?;
         }

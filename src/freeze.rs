@@ -54,14 +54,16 @@ pub struct Freeze {
     /// thread, an exec?), and when they were answered.
     pub answered: Vec<(libc::pid_t, libc::pid_t, bool)>,
     answered_at: Option<Instant>,
-    /// Exec callers whose new program must be stopped before it runs
-    /// (auxv.rs): (process, thread) until then; afterwards the process.
-    execs: Vec<(libc::pid_t, libc::pid_t)>,
+    /// Allowed exec callers, until seen stopped on their way back (a new
+    /// image, or a failure) or ended.
+    execs: Vec<Exec>,
     /// Processes stopped at the start of a new program, or after a failed
     /// exec, for the supervisor to rewrite before it continues them.
     pub new_images: Vec<libc::pid_t>,
     /// Tasks of the sandbox the last quiet check saw, callers included.
     tasks: usize,
+    /// The tasks the quiet check saw stopped, to check they stay so.
+    held: Vec<Held>,
     pub timer: OwnedFd,
     since: Instant,
     /// Rechecks so far in the current wait (for the stop, then for the
@@ -76,6 +78,50 @@ pub enum Drained {
     NotYet,
     /// An exec did not get past its arguments in time.
     Stuck,
+    /// A task seen stopped ran meanwhile (see `Freeze::still_held`).
+    Broken,
+}
+
+/// An allowed exec being watched.
+pub struct Exec {
+    pub pid: libc::pid_t,
+    pub tid: libc::pid_t,
+    /// Its process's auxiliary vector before the exec (see `exec_state`).
+    pub image_before: Vec<u8>,
+    /// The new image is to be rewritten (auxv.rs).
+    pub rewrite: bool,
+}
+
+/// Where a watched exec stands.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ExecState {
+    /// Stopped past its exec (a new image, or back after a failure).
+    Stopped,
+    /// Killed (SIGKILL) before it got there.
+    Killed,
+    /// Not seen stopped yet: still in its exec (or, when its new image
+    /// cannot be told from the old, running unstopped: that ends as
+    /// `Drained::Stuck` at EXEC_DEADLINE).
+    Running,
+    /// Its new program ran without the stop that was pending for it
+    /// (someone continued it, see `still_held`): it ended other than by
+    /// SIGKILL, or it sleeps (S) in a new image, which only its own code
+    /// can have asked for (the exec itself waits uninterruptibly, D, and a
+    /// task on its way out of the kernel is R).
+    Unstopped,
+}
+
+/// A task the quiet check saw unable to run.
+struct Held {
+    pid: libc::pid_t,
+    tid: libc::pid_t,
+    /// Its context switches then.
+    switches: u64,
+    /// Blocked in vfork: it wakes when its child execs, and stops (its
+    /// SIGSTOP is pending) before running any of its own code; it may be
+    /// seen running in the kernel on the way (R), which cannot be told
+    /// from running its own code: a narrower check for these.
+    in_vfork: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -95,6 +141,7 @@ impl Freeze {
             execs: Vec::new(),
             new_images: Vec::new(),
             tasks: usize::MAX,
+            held: Vec::new(),
             timer: timer::after(FIRST_RECHECK)?,
             since: Instant::now(),
             rounds: 1,
@@ -114,8 +161,9 @@ impl Freeze {
         if !processes.counts_forks() && !processes.discover(groups) {
             return self.not_yet();
         }
-        if let Some(tasks) = all_quiet(processes, exempt) {
+        if let Some((tasks, held)) = all_quiet(processes, exempt) {
             self.tasks = tasks;
+            self.held = held;
             return Quiet::Yes;
         }
         self.not_yet()
@@ -140,7 +188,8 @@ impl Freeze {
     /// past reading its arguments.
     pub fn answered(&mut self, pid: libc::pid_t, tid: libc::pid_t, exec: bool) {
         // The caller alone in the sandbox: nobody can change its memory.
-        if self.tasks <= 1 {
+        // (Execs are watched anyway: `watch_exec`.)
+        if self.tasks <= 1 || exec {
             return;
         }
         self.answered.push((pid, tid, exec));
@@ -148,30 +197,63 @@ impl Freeze {
         self.rounds = 0;
     }
 
-    /// Notes an allowed exec whose new program must not run before the
-    /// supervisor has rewritten it: the sandbox stays stopped until the
-    /// process stops on its way there (or its exec failed, or it is gone),
-    /// even when the caller is alone.
-    pub fn expect_new_image(&mut self, pid: libc::pid_t, tid: libc::pid_t) {
-        self.execs.push((pid, tid));
+    /// Notes an allowed exec: the sandbox stays stopped until the caller
+    /// stops on its way back (its stop is pending), even when it is alone,
+    /// so that a new program that runs without that stop is caught, and a
+    /// new image to rewrite is rewritten before it runs.
+    pub fn watch_exec(&mut self, exec: Exec) {
+        self.execs.push(exec);
         self.answered_at.get_or_insert_with(Instant::now);
         self.rounds = 0;
+    }
+
+    /// Has every task the quiet check saw stopped stayed so? A SIGCONT
+    /// the job arranged beforehand (a POSIX timer's signal, say, which no
+    /// filter can see in memory) or the kernel's own to an orphaned
+    /// process group continues a stopped process and drops its pending
+    /// stops: then what the supervisor read may have changed before the
+    /// kernel read it again. Unreadable counts as ran (fail closed).
+    pub fn still_held(&self) -> bool {
+        self.held
+            .iter()
+            .all(|h| match procfs::task_activity(h.pid, h.tid) {
+                Ok(('T' | 't', n)) => h.in_vfork || n == h.switches,
+                Ok(('Z' | 'X', _)) => true,
+                // Woken by its child's exec, on its way to the stop
+                // pending for it (still in the kernel: R).
+                Ok(('D' | 'R', _)) => h.in_vfork,
+                Ok(_) => false,
+                Err(e) => gone(e),
+            })
     }
 
     /// Are the allowed callers past their arguments? Re-arms the timer
     /// when not yet.
     pub fn drained(&mut self) -> Drained {
+        if !self.still_held() {
+            return Drained::Broken;
+        }
         let mut stopped = Vec::new();
+        let mut unstopped = false;
         self.execs
-            .retain(|&(pid, tid)| match exec_settled(pid, tid) {
-                Some(true) => {
-                    stopped.push(pid);
+            .retain(|e| match exec_state(e.pid, e.tid, &e.image_before) {
+                ExecState::Stopped => {
+                    if e.rewrite && !stopped.contains(&e.pid) {
+                        stopped.push(e.pid);
+                    }
                     false
                 }
-                Some(false) => false,
-                None => true,
+                ExecState::Killed => false,
+                ExecState::Unstopped => {
+                    unstopped = true;
+                    false
+                }
+                ExecState::Running => true,
             });
         self.new_images.extend(stopped);
+        if unstopped {
+            return Drained::Broken;
+        }
         self.answered
             .retain(|&(pid, tid, exec)| match procfs::task_state(pid, tid) {
                 Ok('T' | 't' | 'Z' | 'X') => false,
@@ -193,13 +275,34 @@ impl Freeze {
     }
 }
 
+/// Where a watched exec stands (see `ExecState`).
+pub fn exec_state(pid: libc::pid_t, tid: libc::pid_t, image_before: &[u8]) -> ExecState {
+    match exec_settled(pid, tid) {
+        Some(true) => ExecState::Stopped,
+        Some(false) => match procfs::killed_zombie(pid) {
+            Ok(true) => ExecState::Killed,
+            // Reaped already, or ended some other way: it ran.
+            _ => ExecState::Unstopped,
+        },
+        None => {
+            let sleeping = matches!(procfs::task_state(pid, pid), Ok('S'));
+            let new_image = procfs::read_bytes(format!("/proc/{pid}/auxv"))
+                .is_ok_and(|image| image != image_before);
+            match sleeping && new_image {
+                true => ExecState::Unstopped,
+                false => ExecState::Running,
+            }
+        }
+    }
+}
+
 /// Where thread `tid` of process `pid`, answered for an exec, stands:
 /// Some(true) when the process is stopped past the exec (whether it made a
 /// new image or failed), Some(false) when it is gone, None while the exec
 /// still runs. A thread other than the first takes the process's pid when
 /// its exec succeeds: until its own tid is gone, the first thread may be
 /// the old one, stopped or being killed.
-pub fn exec_settled(pid: libc::pid_t, tid: libc::pid_t) -> Option<bool> {
+fn exec_settled(pid: libc::pid_t, tid: libc::pid_t) -> Option<bool> {
     let state = |pid, tid| match procfs::task_state(pid, tid) {
         Ok('T' | 't') => Some(true),
         Ok('Z' | 'X') => Some(false),
@@ -233,12 +336,15 @@ pub fn stop_every_thread(processes: &mut Processes, groups: &[libc::pid_t]) {
     }
 }
 
-/// The number of tasks when all are quiet, None when not (yet).
-fn all_quiet(processes: &mut Processes, exempt: &[libc::pid_t]) -> Option<usize> {
+/// When every task is quiet: how many there are, and the stopped ones
+/// with their context switches (see `Freeze::still_held`). None when not
+/// (yet).
+fn all_quiet(processes: &mut Processes, exempt: &[libc::pid_t]) -> Option<(usize, Vec<Held>)> {
     if !processes.settle_stopped() {
         return None;
     }
     let mut tasks = 0;
+    let mut held = Vec::new();
     for pid in processes.pids() {
         let tids = match procfs::threads_of(pid) {
             Ok(tids) => tids,
@@ -247,16 +353,40 @@ fn all_quiet(processes: &mut Processes, exempt: &[libc::pid_t]) -> Option<usize>
         };
         tasks += tids.len();
         for tid in tids.into_iter().filter(|t| !exempt.contains(t)) {
-            match procfs::task_state(pid, tid) {
-                Ok('T' | 't' | 'Z' | 'X') => {}
-                Ok('D') if waits_for_vfork_child(pid, tid) => {}
+            let (in_vfork, switches) = match procfs::task_activity(pid, tid) {
+                // A task shows T from the moment it sets the state, while it
+                // is still switching off its CPU (which counts a switch):
+                // reading its `syscall` file waits until it is off.
+                Ok(('T' | 't', _)) => match settled_activity(pid, tid) {
+                    Ok(('T' | 't', n)) => (false, n),
+                    Ok(_) => return None,
+                    Err(e) if gone(e) => continue,
+                    Err(_) => return None,
+                },
+                Ok(('Z' | 'X', _)) => continue,
+                Ok(('D', n)) if waits_for_vfork_child(pid, tid) => (true, n),
                 Ok(_) => return None,
-                Err(e) if gone(e) => {}
+                Err(e) if gone(e) => continue,
                 Err(_) => return None,
-            }
+            };
+            held.push(Held {
+                pid,
+                tid,
+                switches,
+                in_vfork,
+            });
         }
     }
-    Some(tasks)
+    Some((tasks, held))
+}
+
+/// `task_activity` once the task is off its CPU: the kernel makes a read
+/// of its `syscall` file wait for that (EBUSY: it runs again).
+fn settled_activity(pid: libc::pid_t, tid: libc::pid_t) -> procfs::Read<(char, u64)> {
+    match procfs::current_syscall(pid, tid) {
+        Ok(_) | Err(libc::EBUSY) => procfs::task_activity(pid, tid),
+        Err(e) => Err(e),
+    }
 }
 
 /// Is `tid` blocked in vfork (or a clone with CLONE_VFORK, as

@@ -161,6 +161,36 @@ pub fn task_state(pid: libc::pid_t, tid: libc::pid_t) -> Read<char> {
     state.chars().next().ok_or(libc::EIO)
 }
 
+/// The state letter of thread `tid` of process `pid` and how many times
+/// it has been switched off a CPU (voluntary and not): a task that stays
+/// stopped keeps both; one that ran at all changes one of them.
+pub fn task_activity(pid: libc::pid_t, tid: libc::pid_t) -> Read<(char, u64)> {
+    let status = read(format!("/proc/{pid}/task/{tid}/status"))?;
+    let mut state = None;
+    let mut switches = None::<u64>;
+    for line in status.lines() {
+        if let Some(v) = line.strip_prefix("State:") {
+            state = v.trim_start().chars().next();
+        } else if let Some(v) = line
+            .strip_prefix("voluntary_ctxt_switches:")
+            .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+        {
+            let n: u64 = v.trim().parse().map_err(|_| libc::EIO)?;
+            switches = Some(switches.unwrap_or(0) + n);
+        }
+    }
+    state.zip(switches).ok_or(libc::EIO)
+}
+
+/// Is process `pid` a zombie that SIGKILL ended? (Its wait status is the
+/// 52nd field of its stat file.)
+pub fn killed_zombie(pid: libc::pid_t) -> Read<bool> {
+    let stat = read(format!("/proc/{pid}/stat"))?;
+    let state = stat_fields(&stat)?.next().ok_or(libc::EIO)?;
+    let status: i32 = stat_number(&stat, 49)?;
+    Ok(state == "Z" && libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL)
+}
+
 /// The syscall thread `tid` is blocked in (EBUSY while it runs).
 pub fn current_syscall(pid: libc::pid_t, tid: libc::pid_t) -> Read<i64> {
     let text = read(format!("/proc/{pid}/task/{tid}/syscall"))?;
@@ -264,6 +294,7 @@ mod tests {
         assert!(umask_of(pid).is_ok());
         assert_eq!(fd_table_full(pid), Ok(false));
         assert!(task_state(pid, pid).is_ok());
+        assert!(matches!(task_activity(pid, pid), Ok((_, n)) if n > 0));
         // Read by this thread itself: it is in the read() of that file.
         // SAFETY: plain call.
         let tid = unsafe { libc::gettid() };

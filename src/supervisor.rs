@@ -99,6 +99,9 @@ pub struct Sandbox {
     /// The listener hung up: no task carries the filter any more.
     hung_up: bool,
     kill_requested: bool,
+    /// A stop the supervisor relied on was broken (a stopped task ran, an
+    /// exec's program ran without its stop): the run ends as killed.
+    broken: bool,
     timed_out: bool,
     /// max_memory was exceeded and the sandbox killed for it.
     over_memory: bool,
@@ -311,6 +314,7 @@ impl Sandbox {
             main_status: None,
             hung_up: false,
             kill_requested: false,
+            broken: false,
             timed_out: false,
             over_memory: false,
             exited: false,
@@ -448,6 +452,14 @@ impl Sandbox {
             epoll_remove(self.fd(), self.listener.raw());
         }
         if self.main_exited && self.hung_up {
+            // Execs still watched are judged before the end is reported
+            // (the main process itself may be one, a zombie until reaped).
+            if self.stopped_execs.is_some() {
+                self.settle_stopped_execs();
+            }
+            if self.freeze.is_some() {
+                self.advance_freeze();
+            }
             self.reap_main(libc::WNOHANG)?;
             if self.main_status.is_some() {
                 self.pending.clear();
@@ -1061,18 +1073,41 @@ impl Sandbox {
             }
             let waiting = std::mem::take(&mut freeze.waiting);
             for n in waiting {
-                let (answer, caller) = if quiet == Quiet::Yes {
+                let (mut answer, caller) = if quiet == Quiet::Yes {
                     self.show_frozen(&n)
                 } else {
                     (Answer::Errno(libc::EAGAIN), None)
                 };
+                // What was read stands only if nothing ran since the stop
+                // was seen: checked again right before the kernel reads it.
+                let held = self.freeze.as_ref().is_some_and(Freeze::still_held);
+                if answer == Answer::ContinueFrozen && !held {
+                    answer = Answer::Errno(libc::EAGAIN);
+                    self.freeze_broken();
+                }
+                // An exec's image before it, to tell its new program from
+                // its old one while watching it (`freeze::exec_state`).
+                let mut image_before = None;
+                if let (Some((pid, true)), Answer::ContinueFrozen) = (caller, answer) {
+                    match crate::procfs::read_bytes(format!("/proc/{pid}/auxv")) {
+                        Ok(image) => image_before = Some(image),
+                        Err(_) => answer = Answer::Errno(libc::EAGAIN),
+                    }
+                }
                 if self.listener.respond(n.id, answer).is_err() {
                     self.kill_all(libc::SIGKILL);
                 }
-                if let (Some((pid, exec)), Some(freeze)) = (caller, &mut self.freeze) {
+                let allowed = answer == Answer::ContinueFrozen;
+                if let (Some((pid, exec)), Some(freeze), true) = (caller, &mut self.freeze, allowed)
+                {
                     freeze.answered(pid, n.pid as libc::pid_t, exec);
-                    if exec && self.new_images.is_some() {
-                        freeze.expect_new_image(pid, n.pid as libc::pid_t);
+                    if let (true, Some(image_before)) = (exec, image_before) {
+                        freeze.watch_exec(freeze::Exec {
+                            pid,
+                            tid: n.pid as libc::pid_t,
+                            image_before,
+                            rewrite: self.new_images.is_some(),
+                        });
                     }
                 }
             }
@@ -1088,6 +1123,7 @@ impl Sandbox {
                 return;
             }
             freeze::Drained::Stuck => self.kill_all(libc::SIGKILL),
+            freeze::Drained::Broken => self.freeze_broken(),
             freeze::Drained::Yes => {}
         }
         self.freeze = None;
@@ -1099,6 +1135,24 @@ impl Sandbox {
         if !self.kill_requested && !self.cpu.as_ref().is_some_and(|c| c.stopped()) {
             self.kill_all(libc::SIGCONT);
         }
+    }
+
+    /// A task of the stopped sandbox ran (`Freeze::still_held`): a call
+    /// let through may have been changed after it was checked. Logged, and
+    /// the sandbox killed.
+    fn freeze_broken(&mut self) {
+        self.broken = true;
+        self.events.get_mut().decide(Event {
+            kind: kind::DENIAL,
+            nr: -1,
+            pid: self.pid,
+            tid: self.pid,
+            denied: libc::EPERM,
+            detail: "freeze",
+            ..Event::default()
+        });
+        self.kill_requested = true;
+        self.kill_all(libc::SIGKILL);
     }
 
     /// An exec to stop alone (see `StoppedExecs`): when its new image needs
@@ -1118,8 +1172,10 @@ impl Sandbox {
         let answer = match crate::procfs::process_of(tid) {
             // SAFETY: tgkill of a thread of the sandbox (checked live below).
             Ok(pid) if unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGSTOP) } == 0 => {
-                match self.stopped_execs.as_mut().map(|s| s.add(pid, tid)) {
-                    Some(Ok(())) => Answer::ContinueOnRegisters,
+                let image = crate::procfs::read_bytes(format!("/proc/{pid}/auxv"));
+                let stopped_execs = self.stopped_execs.as_mut();
+                match image.map(|image| stopped_execs.map(|s| s.add(pid, tid, image))) {
+                    Ok(Some(Ok(()))) => Answer::ContinueOnRegisters,
                     _ => Answer::Errno(libc::EAGAIN),
                 }
             }
@@ -1185,6 +1241,7 @@ impl Sandbox {
     /// A new program that would run with the host's randomness or clock:
     /// logged, and the sandbox killed.
     fn fail_new_image(&mut self, pid: libc::pid_t, errno: i32) {
+        self.broken = true;
         self.events.get_mut().decide(Event {
             kind: kind::DENIAL,
             nr: libc::SYS_execve,
@@ -1413,6 +1470,9 @@ impl Sandbox {
             None => ExitReason::Running,
             Some(_) if self.timed_out => ExitReason::Timeout,
             Some(_) if self.over_memory => ExitReason::Memory,
+            // Whatever the main process did: a run whose stop was broken is
+            // not to be trusted, even if it ended on its own first.
+            Some(_) if self.broken => ExitReason::Killed,
             Some(ChildStatus::Signaled(_)) if self.kill_requested => ExitReason::Killed,
             Some(ChildStatus::Signaled(sig)) => ExitReason::Signaled(sig),
             Some(ChildStatus::Exited(code)) => ExitReason::Normal(code),

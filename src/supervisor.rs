@@ -1116,7 +1116,10 @@ impl Sandbox {
             return;
         };
         let drained = freeze.drained();
-        let new_images = std::mem::take(&mut freeze.new_images);
+        let mut new_images = std::mem::take(&mut freeze.new_images);
+        // Two threads of one process may both have exec'd: one image.
+        new_images.sort_unstable();
+        new_images.dedup();
         match drained {
             freeze::Drained::NotYet => {
                 freeze.new_images = new_images;

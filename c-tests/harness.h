@@ -313,6 +313,20 @@ static inline long key_value(const char *out, const char *key) {
     return -1;
 }
 
+/* The text after "KEY " on its line of `out` (probe output of "KEY VALUE"
+ * lines) into buf; empty if none. */
+static inline void text_of(const char *out, const char *key, char *buf, size_t size) {
+    buf[0] = '\0';
+    size_t len = strlen(key);
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (!strncmp(l, key, len) && l[len] == ' ') {
+            const char *end = strchr(l, '\n');
+            size_t n = (end ? (size_t)(end - l) : strlen(l)) - len - 1;
+            snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), l + len + 1);
+            return;
+        }
+}
+
 /* base_policy() with a wall-clock limit (a safety net) and, if given,
  * fs_write on the test's own `dir`. */
 static inline sandlock_policy *timed_policy(unsigned long timeout_ms, const char *dir) {

@@ -14,19 +14,6 @@ static const char *clock_probe(int is_static) {
     return buf;
 }
 
-/* The text after "KEY " on its line. */
-static void text_of(const char *out, const char *key, char *buf, size_t size) {
-    buf[0] = '\0';
-    size_t len = strlen(key);
-    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-        if (!strncmp(l, key, len) && l[len] == ' ') {
-            const char *end = strchr(l, '\n');
-            size_t n = (end ? (size_t)(end - l) : strlen(l)) - len - 1;
-            snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), l + len + 1);
-            return;
-        }
-}
-
 static sandlock_policy *policy_with(unsigned long long seed, long long start) {
     sandlock_policy *p = timed_policy(20000, NULL);
     if (seed) {

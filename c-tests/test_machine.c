@@ -10,19 +10,6 @@ static void run_machine(sandlock_policy *p, char *out, size_t size) {
     CHECK(code == 0, "machine: code %d", code);
 }
 
-/* The text after "KEY " on its line. */
-static void text_of(const char *out, const char *key, char *buf, size_t size) {
-    buf[0] = '\0';
-    size_t len = strlen(key);
-    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-        if (!strncmp(l, key, len) && l[len] == ' ') {
-            const char *end = strchr(l, '\n');
-            size_t n = (end ? (size_t)(end - l) : strlen(l)) - len - 1;
-            snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), l + len + 1);
-            return;
-        }
-}
-
 static void the_host_name_is_the_policys(void) {
     char out[2048], name[128];
     sandlock_policy *p = base_policy();

@@ -60,9 +60,8 @@ pub enum ChildStatus {
     Signaled(i32),
 }
 
-/// `waitid(P_PIDFD, pidfd, WEXITED | __WALL | flags)`: `Ok(None)` while the
-/// child still runs (with `WNOHANG`).
-pub fn waitid_pidfd(pidfd: RawFd, flags: i32) -> SysResult<Option<ChildStatus>> {
+/// `waitid(P_PIDFD, pidfd, flags | __WALL)` and what it filled in.
+fn waitid_info(pidfd: RawFd, flags: i32) -> SysResult<libc::siginfo_t> {
     // SAFETY: siginfo_t is plain data; zeroed is a valid value.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: info is a valid out pointer.
@@ -71,10 +70,17 @@ pub fn waitid_pidfd(pidfd: RawFd, flags: i32) -> SysResult<Option<ChildStatus>> 
             P_PIDFD,
             pidfd as libc::id_t,
             &mut info,
-            libc::WEXITED | libc::__WALL | flags,
+            flags | libc::__WALL,
         )
     };
     check(ret as libc::c_long)?;
+    Ok(info)
+}
+
+/// `waitid(P_PIDFD, pidfd, WEXITED | __WALL | flags)`: `Ok(None)` while the
+/// child still runs (with `WNOHANG`).
+pub fn waitid_pidfd(pidfd: RawFd, flags: i32) -> SysResult<Option<ChildStatus>> {
+    let info = waitid_info(pidfd, libc::WEXITED | flags)?;
     // SAFETY: waitid filled info (si_pid stays 0 when nothing was reaped).
     let (pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
     if pid == 0 {
@@ -90,21 +96,10 @@ pub fn waitid_pidfd(pidfd: RawFd, flags: i32) -> SysResult<Option<ChildStatus>> 
 /// either to a later wait.
 pub fn wait_stop_or_end(pidfd: RawFd) -> SysResult<bool> {
     loop {
-        // SAFETY: siginfo_t is plain data; zeroed is a valid value.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: info is a valid out pointer.
-        let ret = unsafe {
-            libc::waitid(
-                P_PIDFD,
-                pidfd as libc::id_t,
-                &mut info,
-                libc::WSTOPPED | libc::WEXITED | libc::WNOWAIT | libc::__WALL,
-            )
-        };
-        match check(ret as libc::c_long) {
+        match waitid_info(pidfd, libc::WSTOPPED | libc::WEXITED | libc::WNOWAIT) {
             Err(libc::EINTR) => continue,
             Err(e) => return Err(e),
-            Ok(_) => return Ok(info.si_code == libc::CLD_STOPPED),
+            Ok(info) => return Ok(info.si_code == libc::CLD_STOPPED),
         }
     }
 }
@@ -115,17 +110,8 @@ pub fn wait_stopped(pidfd: RawFd) -> SysResult<bool> {
     if !wait_stop_or_end(pidfd)? {
         return Ok(false);
     }
-    // SAFETY: siginfo_t is plain data; zeroed is a valid value.
-    let mut taken: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: as above; WNOHANG, the stop is already there.
-    unsafe {
-        libc::waitid(
-            P_PIDFD,
-            pidfd as libc::id_t,
-            &mut taken,
-            libc::WSTOPPED | libc::WNOHANG | libc::__WALL,
-        )
-    };
+    // WNOHANG: the stop is already there.
+    let _ = waitid_info(pidfd, libc::WSTOPPED | libc::WNOHANG);
     Ok(true)
 }
 

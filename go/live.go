@@ -57,7 +57,8 @@ func (s *Sandbox) MaxMemory(bytes uint64) error {
 
 // FSDeny makes path (a file or a tree) unreachable from now on for the
 // running sandbox's opens and execs (EACCES), whatever name leads there.
-// It needs a sandbox spawned with open events, whose opens are trapped.
+// It needs a sandbox spawned with open events or a Policy.FSDeny rule,
+// whose opens the supervisor sees.
 func (s *Sandbox) FSDeny(path string) error {
 	return s.callString("fs_deny", path, func(ptr *C.sandlock_sandbox, cs *C.char) C.int {
 		return C.sandlock_sandbox_fs_deny(ptr, cs)

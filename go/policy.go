@@ -24,6 +24,7 @@ type Policy struct {
 	// spawn's failure message is kept on it until the next call.
 	mu  sync.Mutex
 	ptr *C.sandlock_policy
+	cb  *callback // OnEvent's, if set
 }
 
 // NewPolicy returns an empty policy. Close it when done (sandboxes spawned
@@ -46,6 +47,8 @@ func (p *Policy) Close() error {
 	if p.ptr != nil {
 		C.sandlock_policy_free(p.ptr)
 		p.ptr = nil
+		p.cb.release()
+		p.cb = nil
 		runtime.SetFinalizer(p, nil)
 	}
 	return nil

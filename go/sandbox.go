@@ -35,6 +35,7 @@ type Sandbox struct {
 	closing bool
 	exited  bool
 	status  ExitStatus
+	cb      *callback // the policy's OnEvent when spawned: kept for C
 }
 
 // Spawn starts argv under the policy and returns once the command is
@@ -62,15 +63,26 @@ func (p *Policy) Spawn(argv []string, stdio *Stdio) (*Sandbox, error) {
 		opts.stderr_fd = fdOf(stdio.Stderr)
 	}
 	var ptr *C.sandlock_sandbox
+	var cb *callback
 	err = p.call("spawn", func(pp *C.sandlock_policy) C.int {
-		return C.sandlock_spawn(pp, cargv, &opts, &ptr)
+		r := C.sandlock_spawn(pp, cargv, &opts, &ptr)
+		if r == 0 {
+			cb = p.cb.hold()
+		}
+		return r
 	})
 	// The files must stay open until the child has its own copies.
 	runtime.KeepAlive(stdio)
 	if err != nil {
 		return nil, err
 	}
-	return adopt(ptr)
+	s, err := adopt(ptr)
+	if err != nil {
+		cb.release()
+		return nil, err
+	}
+	s.cb = cb
+	return s, nil
 }
 
 func fdOf(f *os.File) C.int {
@@ -186,6 +198,8 @@ func (s *Sandbox) Close() error {
 	s.mu.Lock()
 	C.sandlock_sandbox_free(s.ptr)
 	s.ptr = nil
+	s.cb.release()
+	s.cb = nil
 	s.mu.Unlock()
 	runtime.SetFinalizer(s, nil)
 	return nil

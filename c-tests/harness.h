@@ -152,6 +152,17 @@ static inline void cleanup_scratch(void) {
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", scratch);
 }
 
+/* Writes `content` to `path` (created or truncated) with `mode`; a
+ * failure ends the test program (its set-up cannot go on). */
+static inline void write_file(const char *path, const char *content, mode_t mode) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) { perror(path); exit(2); }
+    size_t len = strlen(content);
+    if (write(fd, content, len) != (ssize_t)len) { perror(path); exit(2); }
+    close(fd);
+    chmod(path, mode);
+}
+
 /* Is `pid` a live process (not gone, not a zombie)? */
 static inline int process_alive(pid_t pid) {
     char path[64], state = '?';

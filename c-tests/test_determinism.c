@@ -274,12 +274,7 @@ static void a_failed_first_exec_is_an_error(void) {
     make_scratch();
     char program[512];
     snprintf(program, sizeof program, "%s/outside", scratch);
-    FILE *f = fopen(program, "w");
-    CHECK(f != NULL, "creating %s", program);
-    if (!f) return;
-    fputs("#!/bin/sh\nexit 0\n", f);
-    fclose(f);
-    chmod(program, 0755);
+    write_file(program, "#!/bin/sh\nexit 0\n", 0755);
     for (int i = 0; i < 2; i++) {
         sandlock_policy *p = policy_with(i == 0 ? 7 : 0, i == 0 ? -1 : 1000000000);
         const char *argv[] = {program, NULL};

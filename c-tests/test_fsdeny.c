@@ -23,15 +23,6 @@
 
 /* ---- files ---- */
 
-static void write_file(const char *path, const char *content, mode_t mode) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) { perror(path); exit(2); }
-    size_t len = strlen(content);
-    if (write(fd, content, len) != (ssize_t)len) { perror(path); exit(2); }
-    close(fd);
-    chmod(path, mode);
-}
-
 /* `path`'s content into buf (NUL-terminated); -errno if unreadable. */
 static ssize_t read_file(const char *path, char *buf, size_t size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -152,9 +152,7 @@ static void test_denial_shows_in_stderr(void) {
     make_scratch();
     char secret[512];
     snprintf(secret, sizeof secret, "%s/secret", scratch);
-    FILE *f = fopen(secret, "w");
-    CHECK(f != NULL, "create %s", secret);
-    if (f) { fputs("top secret\n", f); fclose(f); }
+    write_file(secret, "top secret\n", 0644);
     sandlock_policy *p = policy();
     const char *argv[] = {"/bin/cat", secret, NULL};
     sandlock_run_result r;

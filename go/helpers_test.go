@@ -1,6 +1,7 @@
 package sandlock_test
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"os"
@@ -103,4 +104,17 @@ func openFds(t *testing.T) int {
 	entries, err := os.ReadDir("/proc/self/fd")
 	must(t, err)
 	return len(entries)
+}
+
+// lineReader returns a function giving the next line of r, failing the
+// test when the output ends first.
+func lineReader(t *testing.T, r io.Reader) func() string {
+	lines := bufio.NewScanner(r)
+	return func() string {
+		t.Helper()
+		if !lines.Scan() {
+			t.Fatalf("the sandbox's output ended: %v", lines.Err())
+		}
+		return lines.Text()
+	}
 }

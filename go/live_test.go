@@ -1,7 +1,6 @@
 package sandlock_test
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -52,14 +51,7 @@ func TestLiveNetAllowAndClear(t *testing.T) {
 		status, _ := sb.Wait(bg)
 		waited <- status
 	}()
-	lines := bufio.NewScanner(outR)
-	next := func() string {
-		t.Helper()
-		if !lines.Scan() {
-			t.Fatalf("the sandbox's output ended: %v", lines.Err())
-		}
-		return lines.Text()
-	}
+	next := lineReader(t, outR)
 	oks := 0
 	count := func(line string) string {
 		if line == "ok" {
@@ -168,14 +160,7 @@ func TestLiveFSDeny(t *testing.T) {
 	must(t, err)
 	defer sb.Close()
 	go sb.Wait(bg)
-	lines := bufio.NewScanner(outR)
-	next := func() string {
-		t.Helper()
-		if !lines.Scan() {
-			t.Fatalf("the sandbox's output ended: %v", lines.Err())
-		}
-		return lines.Text()
-	}
+	next := lineReader(t, outR)
 	if line := next(); line != "ok" {
 		t.Fatalf("a read before FSDeny: %q", line)
 	}

@@ -131,6 +131,11 @@ impl StoppedExecs {
         self.rearm()
     }
 
+    /// Stops watching thread `tid`'s exec (never let through).
+    pub fn forget(&mut self, tid: libc::pid_t) {
+        self.execs.retain(|(_, t, _, _)| *t != tid);
+    }
+
     /// The execs that are done waiting for; re-arms the timer for the rest.
     pub fn settle(&mut self) -> SysResult<Vec<Settled>> {
         timer::consume(&self.timer);

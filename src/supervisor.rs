@@ -1172,20 +1172,35 @@ impl Sandbox {
     /// `settle_stopped_execs` rewrites and continues it. Fails closed.
     fn stop_exec_alone(&mut self, n: &Notification) {
         let tid = n.pid as libc::pid_t;
-        let answer = match crate::procfs::process_of(tid) {
-            // SAFETY: tgkill of a thread of the sandbox (checked live below).
-            Ok(pid) if unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGSTOP) } == 0 => {
-                let image = crate::procfs::read_bytes(format!("/proc/{pid}/auxv"));
-                let stopped_execs = self.stopped_execs.as_mut();
-                match image.map(|image| stopped_execs.map(|s| s.add(pid, tid, image))) {
-                    Ok(Some(Ok(()))) => Answer::ContinueOnRegisters,
-                    _ => Answer::Errno(libc::EAGAIN),
+        // The stop goes last: an exec refused after it would leave its
+        // caller stopped with nobody to continue it.
+        let watched = crate::procfs::process_of(tid).ok().and_then(|pid| {
+            let image = crate::procfs::read_bytes(format!("/proc/{pid}/auxv")).ok()?;
+            let stopped_execs = self.stopped_execs.as_mut()?;
+            stopped_execs.add(pid, tid, image).ok()?;
+            // SAFETY: tgkill of a thread of the sandbox (its call is live).
+            match unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGSTOP) } {
+                0 => Some(()),
+                _ => {
+                    stopped_execs.forget(tid);
+                    None
                 }
             }
-            _ => Answer::Errno(libc::EAGAIN),
+        });
+        let answer = match watched {
+            Some(()) => Answer::ContinueOnRegisters,
+            None => Answer::Errno(libc::EAGAIN),
         };
-        if self.listener.respond(n.id, answer).is_err() && self.listener.is_live(n.id) {
-            self.kill_all(libc::SIGKILL);
+        if self.listener.respond(n.id, answer).is_err() {
+            match self.listener.is_live(n.id) {
+                true => self.kill_all(libc::SIGKILL),
+                // The caller was killed in its call: no exec to watch.
+                false => {
+                    if let Some(s) = self.stopped_execs.as_mut() {
+                        s.forget(tid);
+                    }
+                }
+            }
         }
     }
 

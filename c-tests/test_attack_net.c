@@ -28,6 +28,9 @@
 #ifndef IPV6_RTHDR
 #define IPV6_RTHDR 57
 #endif
+#ifndef IP_UNICAST_IF
+#define IP_UNICAST_IF 50
+#endif
 #ifndef IPV6_2292PKTOPTIONS
 #define IPV6_2292PKTOPTIONS 6
 #endif
@@ -158,6 +161,16 @@ static int job_redirect(int port) {
     set = job_errno(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3));
     sent = job_errno(sendto(s, marker, strlen(marker), 0, (void *)&allowed4, sizeof allowed4));
     printf("bindtodevice_set=%d bindtodevice_send=%d\n", set, sent);
+    close(s);
+
+    s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct in_pktinfo info = {.ipi_ifindex = (int)if_nametoindex("lo")};
+    sent = job_errno(send_with_cmsg(s, &allowed4, sizeof allowed4, IPPROTO_IP, IP_PKTINFO, &info, sizeof info));
+    printf("pktinfo_ifindex=%d\n", sent);
+    int lo_index = (int)htonl(if_nametoindex("lo"));
+    set = job_errno(setsockopt(s, IPPROTO_IP, IP_UNICAST_IF, &lo_index, sizeof lo_index));
+    sent = job_errno(sendto(s, marker, strlen(marker), 0, (void *)&allowed4, sizeof allowed4));
+    printf("unicast_if_set=%d unicast_if_send=%d\n", set, sent);
     close(s);
 
     s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -407,7 +420,8 @@ static void routing_headers_and_ip_options_do_not_redirect(void) {
     CHECK(o.code == 0, "job: %d", o.code);
     usleep(100000);
     const char *refused[] = {"rthdr4_set", "rthdr2_set", "rthdr_cmsg", "pktoptions_set", "lsrr_set",
-                             "lsrr_cmsg", "bindtodevice_set", "transparent", "freebind"};
+                             "lsrr_cmsg", "bindtodevice_set", "pktinfo_ifindex", "unicast_if_set",
+                             "transparent", "freebind"};
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
         CHECK(value(o.out, refused[i]) != 0 && value(o.out, refused[i]) != -1000, "%s succeeded",
               refused[i]);

@@ -12,6 +12,7 @@
 //! it becomes a [`Pending`] whose fd joins the sandbox's epoll set, and the
 //! answer goes out when that fd is ready.
 
+use super::options;
 use super::sockaddr::{self, Address};
 use super::unix::{proc_path, UnixGate};
 use super::Protocol;
@@ -502,7 +503,9 @@ fn read_iovecs(tid: libc::pid_t, ptr: u64, count: u64) -> Result<Vec<libc::iovec
 }
 
 /// The data of `iovecs`, at most MAX_DATA bytes: a datagram over the bound
-/// is EMSGSIZE, a stream send is cut short.
+/// is EMSGSIZE, a stream send is cut short. One process_vm_readv for the
+/// whole vector (it takes up to UIO_MAXIOV entries, as many as a msghdr
+/// may have), so a message of many small entries costs one copy.
 fn gather(tid: libc::pid_t, iovecs: &[libc::iovec], stream: bool) -> Result<Vec<u8>, i32> {
     let total: usize = iovecs
         .iter()
@@ -511,50 +514,77 @@ fn gather(tid: libc::pid_t, iovecs: &[libc::iovec], stream: bool) -> Result<Vec<
     if total > MAX_DATA && !stream {
         return Err(libc::EMSGSIZE);
     }
-    let mut data = Vec::with_capacity(total.min(MAX_DATA));
-    for v in iovecs {
-        let want = v.iov_len.min(MAX_DATA - data.len());
-        if want == 0 {
-            continue;
-        }
-        data.extend(memory::read(tid, v.iov_base as u64, want)?);
-        if data.len() == MAX_DATA {
+    let mut remote = Vec::with_capacity(iovecs.len().min(MAX_IOV));
+    let mut want = 0usize;
+    for v in iovecs.iter().filter(|v| v.iov_len > 0) {
+        let len = v.iov_len.min(MAX_DATA - want);
+        remote.push(libc::iovec {
+            iov_base: v.iov_base,
+            iov_len: len,
+        });
+        want += len;
+        if want == MAX_DATA {
             break;
         }
+    }
+    let mut data = vec![0u8; want];
+    if want == 0 {
+        return Ok(data);
+    }
+    let local = libc::iovec {
+        iov_base: data.as_mut_ptr() as *mut libc::c_void,
+        iov_len: want,
+    };
+    // SAFETY: local is our buffer of `want` bytes; the remote entries are
+    // only read by the kernel, in the child, and add up to `want`.
+    let n = unsafe {
+        libc::process_vm_readv(
+            tid,
+            &local,
+            1,
+            remote.as_ptr(),
+            remote.len() as libc::c_ulong,
+            0,
+        )
+    };
+    if n < 0 {
+        let e = sys::errno();
+        return Err(if e == libc::ESRCH { e } else { libc::EFAULT });
+    }
+    if n as usize != want {
+        return Err(libc::EFAULT);
     }
     Ok(data)
 }
 
+/// Most fds one message may pass (the kernel's SCM_MAX_FD): more is
+/// EINVAL, as the kernel would answer, before any is duplicated.
+const MAX_PASSED_FDS: usize = 253;
+
 /// Rewrites SCM_RIGHTS fds to duplicates of the child's; refuses
 /// SCM_CREDENTIALS (the kernel would check them against the supervisor).
 fn translate_control(pidfd: RawFd, mut control: Vec<u8>) -> Result<(Vec<u8>, Vec<OwnedFd>), i32> {
-    let header = std::mem::size_of::<libc::cmsghdr>();
-    let mut passed = Vec::new();
-    let mut at = 0;
-    while at + header <= control.len() {
-        let len = usize::from_ne_bytes(control[at..at + 8].try_into().unwrap());
-        let level = i32::from_ne_bytes(control[at + 8..at + 12].try_into().unwrap());
-        let kind = i32::from_ne_bytes(control[at + 12..at + 16].try_into().unwrap());
-        if len < header || at + len > control.len() {
-            return Err(libc::EINVAL);
-        }
-        if level == libc::SOL_SOCKET && kind == libc::SCM_CREDENTIALS {
+    let found = options::cmsgs(&control)?;
+    let mut slots = Vec::new();
+    for cmsg in &found {
+        if cmsg.level == libc::SOL_SOCKET && cmsg.kind == libc::SCM_CREDENTIALS {
             return Err(libc::EPERM);
         }
-        if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
-            for slot in (at + header..at + len).step_by(4) {
-                if slot + 4 > at + len {
-                    break;
-                }
-                let child_fd = i32::from_ne_bytes(control[slot..slot + 4].try_into().unwrap());
-                let dup = process::pidfd_getfd(pidfd, child_fd)?;
-                // SAFETY: a new fd we own.
-                let dup = unsafe { sys::own(dup) };
-                control[slot..slot + 4].copy_from_slice(&dup.as_raw_fd().to_ne_bytes());
-                passed.push(dup);
-            }
+        if cmsg.level == libc::SOL_SOCKET && cmsg.kind == libc::SCM_RIGHTS {
+            slots.extend(cmsg.data.clone().step_by(4).filter(|&at| at + 4 <= cmsg.data.end));
         }
-        at += (len + 7) & !7;
+    }
+    if slots.len() > MAX_PASSED_FDS {
+        return Err(libc::EINVAL);
+    }
+    let mut passed = Vec::with_capacity(slots.len());
+    for slot in slots {
+        let child_fd = i32::from_ne_bytes(control[slot..slot + 4].try_into().unwrap());
+        let dup = process::pidfd_getfd(pidfd, child_fd)?;
+        // SAFETY: a new fd we own.
+        let dup = unsafe { sys::own(dup) };
+        control[slot..slot + 4].copy_from_slice(&dup.as_raw_fd().to_ne_bytes());
+        passed.push(dup);
     }
     Ok((control, passed))
 }
@@ -673,17 +703,21 @@ fn prepare_message(
             }
         }
     };
-    let (control, passed) = if control.is_empty() {
-        (control, Vec::new())
-    } else {
-        translate_control(pidfd, control)?
+    let send_flags = options::send_flags(flags)?;
+    let (control, passed) = match kind {
+        _ if control.is_empty() => (control, Vec::new()),
+        Kind::Inet(_) => {
+            options::check_inet_control(&control)?;
+            (control, Vec::new())
+        }
+        Kind::Unix { .. } => translate_control(pidfd, control)?,
     };
     Ok(Message {
         name,
         data,
         control,
         _passed: passed,
-        flags: flags & !(libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL),
+        flags: send_flags & !(libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL),
         sigpipe: flags & libc::MSG_NOSIGNAL == 0,
         stream: is_stream(kind),
         blocking: false,

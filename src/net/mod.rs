@@ -14,6 +14,7 @@
 //! Hostnames are resolved once, when the sandbox is spawned ([`resolve`]).
 
 pub mod handler;
+pub mod options;
 pub mod sockaddr;
 pub mod spec;
 pub mod unix;

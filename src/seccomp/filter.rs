@@ -223,6 +223,17 @@ fn argument_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
     for socket_rule in socket_rules(policy) {
         add("socket", socket_rule);
     }
+    // Socket options that would send a packet elsewhere than the address
+    // checked, or send from the supervisor's memory (net/options.rs).
+    for &(level, name) in crate::net::options::REDIRECTING_SOCKOPTS {
+        add(
+            "setsockopt",
+            rule(vec![
+                cond(1, SeccompCmpOp::Eq, level as u64),
+                cond(2, SeccompCmpOp::Eq, name as u64),
+            ]),
+        );
+    }
     // socketpair() makes unix sockets only.
     add("socketpair", rule(vec![cond(0, SeccompCmpOp::Ne, AF_UNIX)]));
     rules

@@ -27,7 +27,7 @@ use crate::freeze::{self, Freeze, Quiet};
 use crate::groups::Groups;
 use crate::limits::{CpuThrottle, MemoryLimit, Throttle};
 use crate::live;
-use crate::net::handler::{self, Outcome, Pending, PidfdCache};
+use crate::net::handler::{self, Outcome, Pending, PidfdCache, SendBudget};
 use crate::net::unix::UnixGate;
 use crate::observed;
 use crate::onbehalf;
@@ -135,6 +135,8 @@ pub struct Sandbox {
     pending: Vec<Option<Pending>>,
     /// pidfds of the threads that made trapped calls.
     pidfds: PidfdCache,
+    /// What one step may still do on the job's sends.
+    send_budget: SendBudget,
     /// Process groups the sandbox made after its first.
     groups: Groups,
     /// Every process, when a limit counts or measures them.
@@ -334,6 +336,7 @@ impl Sandbox {
             unix: rules.unix,
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
+            send_budget: SendBudget::default(),
             groups: Groups::default(),
             processes,
             memory,
@@ -581,6 +584,7 @@ impl Sandbox {
     /// Answers up to NOTIFICATIONS_PER_STEP requests; true when more wait.
     fn handle_notifications(&mut self) -> Result<bool> {
         let mut handled = 0;
+        self.send_budget.renew();
         loop {
             let notification = match self.listener.receive() {
                 Ok(found) => found,
@@ -641,7 +645,7 @@ impl Sandbox {
             if !pending {
                 return Ok(false);
             }
-            if handled >= NOTIFICATIONS_PER_STEP {
+            if handled >= NOTIFICATIONS_PER_STEP || self.send_budget.spent() {
                 return Ok(true);
             }
         }
@@ -656,6 +660,7 @@ impl Sandbox {
             unix: &self.unix,
             listener: &self.listener,
             pidfds: &mut self.pidfds,
+            budget: &mut self.send_budget,
             events: &self.events,
         };
         match notification.nr {

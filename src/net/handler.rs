@@ -637,7 +637,12 @@ fn translate_control(pidfd: RawFd, mut control: Vec<u8>) -> Result<(Vec<u8>, Vec
             return Err(libc::EPERM);
         }
         if cmsg.level == libc::SOL_SOCKET && cmsg.kind == libc::SCM_RIGHTS {
-            slots.extend(cmsg.data.clone().step_by(4).filter(|&at| at + 4 <= cmsg.data.end));
+            slots.extend(
+                cmsg.data
+                    .clone()
+                    .step_by(4)
+                    .filter(|&at| at + 4 <= cmsg.data.end),
+            );
         }
     }
     if slots.len() > MAX_PASSED_FDS {

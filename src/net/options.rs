@@ -270,7 +270,10 @@ mod tests {
 
     #[test]
     fn send_flags_are_checked() {
-        assert_eq!(send_flags(libc::MSG_ZEROCOPY | libc::MSG_MORE), Ok(libc::MSG_MORE));
+        assert_eq!(
+            send_flags(libc::MSG_ZEROCOPY | libc::MSG_MORE),
+            Ok(libc::MSG_MORE)
+        );
         assert_eq!(send_flags(libc::MSG_PEEK), Err(libc::EINVAL));
         assert_eq!(send_flags(0x4000_0000), Err(libc::EINVAL));
     }

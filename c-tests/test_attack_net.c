@@ -180,6 +180,11 @@ static int job_redirect(int port) {
     int f = job_errno(setsockopt(s, IPPROTO_IP, IP_FREEBIND, &one, sizeof one));
     printf("transparent=%d freebind=%d\n", t, f);
     close(s);
+
+    /* TCP repair mode sets a socket's addresses by hand: CAP_NET_ADMIN */
+    s = socket(AF_INET, SOCK_STREAM, 0);
+    printf("tcp_repair=%d\n", job_errno(setsockopt(s, IPPROTO_TCP, TCP_REPAIR, &one, sizeof one)));
+    close(s);
     fflush(stdout);
     return 0;
 }
@@ -452,7 +457,7 @@ static void routing_headers_and_ip_options_do_not_redirect(void) {
     char rule[128];
     snprintf(rule, sizeof rule, "udp://[2001:db8::1]:%d", u6.port);
     sandlock_policy *p = job_policy(rule);
-    snprintf(rule, sizeof rule, "udp://192.0.2.1:%d", u6.port);
+    snprintf(rule, sizeof rule, "192.0.2.1:%d", u6.port);
     CHECK(sandlock_policy_net_allow(p, rule) == 0, "%s", rule);
     struct outcome o = run_job(p, "redirect", u6.port, 0);
     printf("  %s", o.out);
@@ -460,7 +465,7 @@ static void routing_headers_and_ip_options_do_not_redirect(void) {
     usleep(100000);
     const char *refused[] = {"rthdr4_set", "rthdr2_set", "rthdr_cmsg", "pktoptions_set", "lsrr_set",
                              "lsrr_cmsg", "bindtodevice_set", "pktinfo_ifindex", "unicast_if_set",
-                             "transparent", "freebind"};
+                             "transparent", "freebind", "tcp_repair"};
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
         CHECK(value(o.out, refused[i]) != 0 && value(o.out, refused[i]) != -1000, "%s succeeded",
               refused[i]);

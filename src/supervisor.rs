@@ -412,6 +412,7 @@ impl Sandbox {
         if self.exited {
             return Ok(Step::Exited);
         }
+        self.send_budget.renew();
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 32];
         // SAFETY: events is a valid buffer; a zero timeout never blocks.
         let n = unsafe { libc::epoll_wait(self.fd(), events.as_mut_ptr(), events.len() as i32, 0) };
@@ -528,10 +529,15 @@ impl Sandbox {
 
     /// A pending call's fd is ready: answer it, or keep waiting.
     fn resume_pending(&mut self, slot: usize) {
+        // Past this step's budget a ready send waits for the next step (the
+        // set is level-triggered: its fd is reported again).
+        if self.send_budget.spent() {
+            return;
+        }
         let Some(Some(pending)) = self.pending.get_mut(slot) else {
             return;
         };
-        if let Some(answer) = pending.resume() {
+        if let Some(answer) = pending.resume(&mut self.send_budget) {
             let id = pending.id;
             self.drop_pending(slot);
             if self.listener.respond(id, answer).is_err() {
@@ -584,7 +590,6 @@ impl Sandbox {
     /// Answers up to NOTIFICATIONS_PER_STEP requests; true when more wait.
     fn handle_notifications(&mut self) -> Result<bool> {
         let mut handled = 0;
-        self.send_budget.renew();
         loop {
             let notification = match self.listener.receive() {
                 Ok(found) => found,

@@ -144,6 +144,12 @@ impl SendBudget {
         self.bytes >= Self::BYTES || self.pieces >= Self::PIECES || self.messages >= Self::MESSAGES
     }
 
+    /// A parked send that went on by `bytes`.
+    fn charge_resumed(&mut self, bytes: usize) {
+        self.bytes += bytes;
+        self.messages += 1;
+    }
+
     fn charge(&mut self, message: &Message) {
         self.bytes += message.data.len();
         self.pieces += message.pieces;
@@ -1041,7 +1047,7 @@ pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
 
 impl Pending {
     /// The fd became ready: the answer, or `None` to keep waiting.
-    pub fn resume(&mut self) -> Option<Answer> {
+    pub fn resume(&mut self, budget: &mut SendBudget) -> Option<Answer> {
         match &mut self.what {
             PendingCall::Connect => Some(connect_result(&self.fd)),
             PendingCall::WallClockSleep => {
@@ -1051,17 +1057,22 @@ impl Pending {
                     unsafe { libc::read(self.fd.as_raw_fd(), &mut ticks as *mut u64 as *mut _, 8) };
                 (n == 8).then_some(Answer::Value(0))
             }
-            PendingCall::Send(message) => match progress(&self.fd, message) {
-                Progress::Done(sent) => Some(message.answer(self.tid, sent)),
-                Progress::Wait => None,
-                Progress::Failed(libc::EPIPE) => {
-                    if message.sigpipe {
-                        raise_sigpipe(self.tid);
+            PendingCall::Send(message) => {
+                let before = message.sent;
+                let outcome = progress(&self.fd, message);
+                budget.charge_resumed(message.sent - before);
+                match outcome {
+                    Progress::Done(sent) => Some(message.answer(self.tid, sent)),
+                    Progress::Wait => None,
+                    Progress::Failed(libc::EPIPE) => {
+                        if message.sigpipe {
+                            raise_sigpipe(self.tid);
+                        }
+                        Some(Answer::Errno(libc::EPIPE))
                     }
-                    Some(Answer::Errno(libc::EPIPE))
+                    Progress::Failed(e) => Some(Answer::Errno(e)),
                 }
-                Progress::Failed(e) => Some(Answer::Errno(e)),
-            },
+            }
             PendingCall::UnixConnect { socket, target } => {
                 let mut ticks = 0u64;
                 // SAFETY: reading the timer's 8-byte tick count.

@@ -537,10 +537,21 @@ impl Sandbox {
         let Some(Some(pending)) = self.pending.get_mut(slot) else {
             return;
         };
-        if let Some(answer) = pending.resume(&mut self.send_budget) {
+        let call = pending.call();
+        let mut ctx = handler::Context {
+            call: &call,
+            live: &self.live,
+            unix: &self.unix,
+            listener: &self.listener,
+            pidfds: &mut self.pidfds,
+            budget: &mut self.send_budget,
+            events: &self.events,
+        };
+        if let Some(answer) = pending.resume(&mut ctx) {
             let id = pending.id;
             self.drop_pending(slot);
-            if self.listener.respond(id, answer).is_err() {
+            // A caller interrupted meanwhile has no call left to answer.
+            if self.listener.respond(id, answer).is_err() && self.listener.is_live(id) {
                 self.kill_all(libc::SIGKILL);
             }
         }

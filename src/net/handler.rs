@@ -61,6 +61,9 @@ pub enum PendingCall {
     UnixConnect { socket: OwnedFd, target: OwnedFd },
     /// A send that would block: try again when writable.
     Send(Message),
+    /// A sendmmsg that would block, or past a step's budget: go on when
+    /// writable.
+    Batch(Box<Batch>),
     /// clock_nanosleep until a time of the sandbox's wall clock
     /// (time_start), on a timer at the host's equivalent: answered 0 when
     /// it fires.
@@ -84,34 +87,9 @@ pub struct Message {
     blocking: bool,
     /// Bytes already sent.
     sent: usize,
-    /// An entry of a sendmmsg: its answer is a message count.
-    batch: Option<BatchEntry>,
     /// The separate pieces copied for it (iovecs, fds passed): each cost
     /// the supervisor a page walk or a syscall.
     pieces: usize,
-}
-
-/// Where a sendmmsg entry sent whole stands in its batch.
-#[derive(Clone, Copy)]
-struct BatchEntry {
-    /// The entry's address in the child (msg_len follows its msghdr).
-    entry: u64,
-    /// Entries sent before it.
-    before: usize,
-}
-
-impl Message {
-    /// The caller's return value once `sent` bytes went: the byte count,
-    /// or for a sendmmsg entry its msg_len written and the entry counted.
-    fn answer(&self, tid: libc::pid_t, sent: usize) -> Answer {
-        match self.batch {
-            None => Answer::Value(sent as i64),
-            Some(batch) => {
-                let _ = memory::write(tid, batch.entry + 56, &(sent as u32).to_ne_bytes());
-                Answer::Value(batch.before as i64 + 1)
-            }
-        }
-    }
 }
 
 /// The work one supervisor step may do on the job's sends (bytes copied
@@ -248,6 +226,17 @@ impl PidfdCache {
         };
         // SAFETY: a new fd we own.
         Ok(unsafe { sys::own(pidfd) })
+    }
+
+    /// The pidfd of thread `tid`.
+    pub fn pidfd(&mut self, tid: libc::pid_t) -> Result<RawFd, i32> {
+        if !self.by_tid.contains_key(&tid) {
+            if self.by_tid.len() >= Self::MAX {
+                self.by_tid.clear();
+            }
+            self.by_tid.insert(tid, Self::open(tid)?);
+        }
+        Ok(self.by_tid[&tid].as_raw_fd())
     }
 
     /// A duplicate of thread `tid`'s fd `fd`, and the pidfd it came from.
@@ -733,7 +722,7 @@ fn send_or_park(
 ) -> Outcome {
     message.blocking = blocking;
     match progress(&socket, &mut message) {
-        Progress::Done(sent) => Outcome::Answer(message.answer(n.pid as libc::pid_t, sent)),
+        Progress::Done(sent) => Outcome::Answer(Answer::Value(sent as i64)),
         Progress::Wait => Outcome::Pending(Pending {
             id: n.id,
             tid: n.pid as libc::pid_t,
@@ -800,7 +789,6 @@ fn prepare_message(
         stream: is_stream(kind),
         blocking: false,
         sent: 0,
-        batch: None,
         pieces: 1 + passed_count,
     })
 }
@@ -905,75 +893,151 @@ pub fn sendmsg(ctx: &mut Context, n: &Notification) -> Outcome {
 
 /// sendmmsg(fd, msgvec, vlen, flags): each message checked and sent in
 /// order; the first refused one stops the batch, as a failing send would.
-/// The batch also stops where this step's [`SendBudget`] runs out (after
-/// one message at least). On a blocking stream socket each entry goes
-/// whole, as the kernel sends it: one that would wait parks the call.
+/// A step sends what its [`SendBudget`] allows: on a blocking socket the
+/// rest goes over later steps (the call parked on the socket, as the
+/// kernel would have kept it until done); a non-blocking caller gets the
+/// count sent so far, as it may. On a blocking stream socket each entry
+/// goes whole, as the kernel sends it.
 pub fn sendmmsg(ctx: &mut Context, n: &Notification) -> Outcome {
     let tid = n.pid as libc::pid_t;
-    let (socket, pidfd) = match child_socket(ctx, tid, n.args[0]) {
+    let (socket, _) = match child_socket(ctx, tid, n.args[0]) {
         Ok(s) => s,
         Err(e) => return deny(e),
     };
-    let flags = n.args[3] as i32;
-    let count = (n.args[2] as u32 as usize).min(MAX_MMSG);
     let kind = match kind(&socket) {
         Ok(k) => k,
         Err(e) => return deny(e),
     };
-    let whole_entries = is_stream(kind) && is_blocking(&socket, flags);
-    const MMSGHDR: u64 = 64;
-    let mut sent = 0usize;
-    for i in 0..count {
-        if i > 0 && ctx.budget.spent() {
-            break;
-        }
-        let entry = n.args[1].wrapping_add(i as u64 * MMSGHDR);
-        let mut message = match copy_msghdr(ctx, tid, pidfd, kind, entry, flags) {
-            Ok(m) => m,
-            Err(e) if sent == 0 => return deny(e),
-            Err(_) => break,
-        };
-        ctx.budget.charge(&message);
-        if !ctx.listener.is_live(n.id) {
-            return deny(libc::EINTR);
-        }
-        let result = if whole_entries {
-            message.batch = Some(BatchEntry {
-                entry,
-                before: sent,
-            });
-            message.blocking = true;
-            match progress(&socket, &mut message) {
-                Progress::Done(len) => Ok(len),
-                Progress::Wait => {
-                    return Outcome::Pending(Pending {
-                        id: n.id,
-                        tid,
-                        fd: socket,
-                        events: libc::EPOLLOUT as u32,
-                        what: PendingCall::Send(message),
-                    })
-                }
-                Progress::Failed(e) => Err(e),
-            }
-        } else {
-            send_now(&socket, &mut message)
-        };
-        match result {
-            Ok(len) => {
-                // msg_len follows the 56-byte msghdr.
-                let _ = memory::write(tid, entry + 56, &(len as u32).to_ne_bytes());
-                sent += 1;
-                if whole_entries && len < message.data.len() {
-                    // An error after part of the entry went: stop there.
-                    break;
-                }
-            }
-            Err(e) if sent == 0 => return deny(e),
-            Err(_) => break,
-        }
+    let flags = n.args[3] as i32;
+    let blocking = is_blocking(&socket, flags);
+    let mut batch = Batch {
+        call: *n,
+        kind,
+        blocking,
+        next: 0,
+        count: (n.args[2] as u32 as usize).min(MAX_MMSG),
+        sent: 0,
+        current: None,
+    };
+    match batch.advance(ctx, &socket) {
+        Advance::Answer(answer) => Outcome::Answer(answer),
+        Advance::Park => Outcome::Pending(Pending {
+            id: n.id,
+            tid,
+            fd: socket,
+            events: libc::EPOLLOUT as u32,
+            what: PendingCall::Batch(Box::new(batch)),
+        }),
     }
-    Outcome::Answer(Answer::Value(sent as i64))
+}
+
+/// A sendmmsg under way.
+pub struct Batch {
+    call: Notification,
+    kind: Kind,
+    blocking: bool,
+    /// The next entry to copy.
+    next: usize,
+    count: usize,
+    /// Entries sent.
+    sent: usize,
+    /// An entry of a blocking stream socket partly sent, and its address.
+    current: Option<(u64, Message)>,
+}
+
+enum Advance {
+    Answer(Answer),
+    /// Go on when the socket is writable.
+    Park,
+}
+
+impl Batch {
+    const MMSGHDR: u64 = 64;
+
+    /// The answer once the batch stops at an error `e`.
+    fn stopped(&self, e: i32) -> Advance {
+        Advance::Answer(match self.sent {
+            0 => Answer::Errno(e),
+            sent => Answer::Value(sent as i64),
+        })
+    }
+
+    /// An entry sent `len` bytes: its msg_len (after the 56-byte msghdr).
+    fn record(&mut self, tid: libc::pid_t, entry: u64, len: usize) {
+        let _ = memory::write(tid, entry + 56, &(len as u32).to_ne_bytes());
+        self.sent += 1;
+    }
+
+    /// Sends entries until done, refused, blocked or out of budget.
+    fn advance(&mut self, ctx: &mut Context, socket: &OwnedFd) -> Advance {
+        let tid = self.call.pid as libc::pid_t;
+        let whole_entries = is_stream(self.kind) && self.blocking;
+        if let Some((entry, mut message)) = self.current.take() {
+            let before = message.sent;
+            let outcome = progress(socket, &mut message);
+            ctx.budget.charge_resumed(message.sent - before);
+            match outcome {
+                Progress::Done(len) => {
+                    self.record(tid, entry, len);
+                    if len < message.data.len() {
+                        return Advance::Answer(Answer::Value(self.sent as i64));
+                    }
+                }
+                Progress::Wait => {
+                    self.current = Some((entry, message));
+                    return Advance::Park;
+                }
+                Progress::Failed(e) => return self.stopped(e),
+            }
+        }
+        let pidfd = match ctx.pidfds.pidfd(tid) {
+            Ok(fd) => fd,
+            Err(e) => return self.stopped(e),
+        };
+        while self.next < self.count {
+            if ctx.budget.spent() {
+                // Blocking: the kernel would not return before the end.
+                return match self.blocking || self.sent == 0 {
+                    true => Advance::Park,
+                    false => Advance::Answer(Answer::Value(self.sent as i64)),
+                };
+            }
+            let entry = self.call.args[1].wrapping_add(self.next as u64 * Self::MMSGHDR);
+            self.next += 1;
+            let flags = self.call.args[3] as i32;
+            let mut message = match copy_msghdr(ctx, tid, pidfd, self.kind, entry, flags) {
+                Ok(m) => m,
+                Err(e) => return self.stopped(e),
+            };
+            ctx.budget.charge(&message);
+            if !ctx.listener.is_live(self.call.id) {
+                return Advance::Answer(Answer::Errno(libc::EINTR));
+            }
+            if !whole_entries {
+                match send_now(socket, &mut message) {
+                    Ok(len) => self.record(tid, entry, len),
+                    Err(e) => return self.stopped(e),
+                }
+                continue;
+            }
+            message.blocking = true;
+            match progress(socket, &mut message) {
+                Progress::Done(len) => {
+                    self.record(tid, entry, len);
+                    if len < message.data.len() {
+                        // An error after part of the entry went: stop there.
+                        break;
+                    }
+                }
+                Progress::Wait => {
+                    self.current = Some((entry, message));
+                    return Advance::Park;
+                }
+                Progress::Failed(e) => return self.stopped(e),
+            }
+        }
+        Advance::Answer(Answer::Value(self.sent as i64))
+    }
 }
 
 /// bind(fd, addr, addrlen): trapped when UDP is allowed (TCP ports are
@@ -1046,9 +1110,27 @@ pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
 }
 
 impl Pending {
+    /// The trapped call (for a parked sendmmsg, which goes on reading the
+    /// caller's memory; the others need only its id and thread).
+    pub fn call(&self) -> Notification {
+        match &self.what {
+            PendingCall::Batch(batch) => batch.call,
+            _ => Notification {
+                id: self.id,
+                pid: self.tid as u32,
+                nr: -1,
+                args: [0; 6],
+            },
+        }
+    }
+
     /// The fd became ready: the answer, or `None` to keep waiting.
-    pub fn resume(&mut self, budget: &mut SendBudget) -> Option<Answer> {
+    pub fn resume(&mut self, ctx: &mut Context) -> Option<Answer> {
         match &mut self.what {
+            PendingCall::Batch(batch) => match batch.advance(ctx, &self.fd) {
+                Advance::Answer(answer) => Some(answer),
+                Advance::Park => None,
+            },
             PendingCall::Connect => Some(connect_result(&self.fd)),
             PendingCall::WallClockSleep => {
                 let mut ticks = 0u64;
@@ -1060,9 +1142,9 @@ impl Pending {
             PendingCall::Send(message) => {
                 let before = message.sent;
                 let outcome = progress(&self.fd, message);
-                budget.charge_resumed(message.sent - before);
+                ctx.budget.charge_resumed(message.sent - before);
                 match outcome {
-                    Progress::Done(sent) => Some(message.answer(self.tid, sent)),
+                    Progress::Done(sent) => Some(Answer::Value(sent as i64)),
                     Progress::Wait => None,
                     Progress::Failed(libc::EPIPE) => {
                         if message.sigpipe {

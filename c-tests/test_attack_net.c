@@ -625,7 +625,7 @@ static long longest_step_us(sandlock_policy *p, const char *cmd, int a, int b, i
         long longest = -1;
         if (sandlock_spawn(p, argv, &opts, &sb) == 0) {
             struct pollfd pfd = {.fd = sandlock_sandbox_fd(sb), .events = POLLIN};
-            long worst = 0;
+            long worst = 0, steps = 0, over_ms = 0;
             for (int exited = 0; !exited;) {
                 poll(&pfd, 1, 100);
                 for (;;) {
@@ -635,11 +635,14 @@ static long longest_step_us(sandlock_policy *p, const char *cmd, int a, int b, i
                     clock_gettime(CLOCK_MONOTONIC, &t1);
                     long us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
                     if (us > worst) worst = us;
+                    steps++;
+                    over_ms += us >= 1000;
                     if (s == SANDLOCK_STEP_EXITED || s < 0) { exited = 1; break; }
                     if (s != SANDLOCK_STEP_MORE) break;
                 }
             }
             longest = worst;
+            fprintf(stderr, "  %ld steps, %ld of 1 ms or more\n", steps, over_ms);
             sandlock_sandbox_free(sb);
         }
         if (write(report[1], &longest, sizeof longest) != sizeof longest) _exit(1);

@@ -574,11 +574,16 @@ impl Sandbox {
         }
     }
 
+    /// Whether one more call may be parked.
+    fn may_park(&self) -> bool {
+        self.pending.iter().flatten().count() < MOST_PARKED
+    }
+
     /// Watches a parked call's fd; false (and the fd closed) when the
     /// sandbox already has MOST_PARKED calls waiting: each holds an fd of
     /// the host's, and a sandbox must not fill the host's table.
     fn park(&mut self, pending: Pending) -> Result<bool> {
-        if self.pending.iter().flatten().count() >= MOST_PARKED {
+        if !self.may_park() {
             return Ok(false);
         }
         let slot = match self.pending.iter().position(Option::is_none) {
@@ -642,6 +647,7 @@ impl Sandbox {
                     Outcome::Answer(answer) => Some(answer),
                     // Parked: answered when its fd is ready. If it cannot be
                     // watched, fail the call rather than leave it hanging.
+                    Outcome::Pending(mut call) if !self.may_park() => Some(call.unparked()),
                     Outcome::Pending(call) => match self.park(call) {
                         Ok(true) => None,
                         Ok(false) => Some(Answer::Errno(libc::EAGAIN)),

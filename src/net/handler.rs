@@ -758,6 +758,8 @@ fn prepare_message(
     control: Vec<u8>,
     flags: i32,
 ) -> Result<Message, i32> {
+    // Before the destination: a refused flag shows the observer nothing.
+    let send_flags = options::send_flags(flags)?;
     let name = match name {
         None => None,
         Some(bytes) => {
@@ -769,7 +771,6 @@ fn prepare_message(
             }
         }
     };
-    let send_flags = options::send_flags(flags)?;
     let (control, passed) = match kind {
         _ if control.is_empty() => (control, Vec::new()),
         Kind::Inet(_) => {
@@ -1121,6 +1122,23 @@ impl Pending {
                 nr: -1,
                 args: [0; 6],
             },
+        }
+    }
+
+    /// The answer when the call cannot be parked (too many are): EAGAIN,
+    /// or for a sendmmsg that sent entries already, their count.
+    pub fn unparked(&mut self) -> Answer {
+        let PendingCall::Batch(batch) = &mut self.what else {
+            return Answer::Errno(libc::EAGAIN);
+        };
+        if let Some((entry, message)) = batch.current.take() {
+            if message.sent > 0 {
+                batch.record(self.tid, entry, message.sent);
+            }
+        }
+        match batch.sent {
+            0 => Answer::Errno(libc::EAGAIN),
+            sent => Answer::Value(sent as i64),
         }
     }
 

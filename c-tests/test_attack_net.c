@@ -384,7 +384,9 @@ struct listener {
     int port;
 };
 
-static struct listener listen_on(int family, int type, const char *addr, int port) {
+/* port 0: one the kernel picks. A given port may be taken by another
+   program (EADDRINUSE): try_listen_on then returns fd -1. */
+static struct listener try_listen_on(int family, int type, const char *addr, int port) {
     struct listener l = {-1, 0};
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -397,12 +399,35 @@ static struct listener listen_on(int family, int type, const char *addr, int por
         len = sizeof(struct sockaddr_in);
     }
     l.fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (bind(l.fd, (void *)&ss, len) != 0) { perror("bind"); exit(2); }
+    if (bind(l.fd, (void *)&ss, len) != 0) {
+        if (errno == EADDRINUSE && port != 0) { close(l.fd); l.fd = -1; return l; }
+        perror("bind"); exit(2);
+    }
     if (type == SOCK_STREAM) listen(l.fd, 16);
     getsockname(l.fd, (void *)&ss, &len);
     l.port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                       : ((struct sockaddr_in *)&ss)->sin_port);
     return l;
+}
+
+static struct listener listen_on(int family, int type, const char *addr, int port) {
+    struct listener l = try_listen_on(family, type, addr, port);
+    if (l.fd < 0) { fprintf(stderr, "bind: port %d in use\n", port); exit(2); }
+    return l;
+}
+
+/* A second listener on the first one's port (another family or type):
+   the pair is drawn again while that port is taken by someone else. */
+static void listen_pair(struct listener *first, struct listener *second,
+                        int f1, int t1, const char *a1, int f2, int t2, const char *a2) {
+    for (int tries = 0; tries < 100; tries++) {
+        *first = listen_on(f1, t1, a1, 0);
+        *second = try_listen_on(f2, t2, a2, first->port);
+        if (second->fd >= 0) return;
+        close(first->fd);
+    }
+    fprintf(stderr, "bind: no free port pair\n");
+    exit(2);
 }
 
 /* Datagrams (or connections) that reached `l` since last asked. */
@@ -451,8 +476,8 @@ static int value(const char *out, const char *key) {
 }
 
 static void routing_headers_and_ip_options_do_not_redirect(void) {
-    struct listener u6 = listen_on(AF_INET6, SOCK_DGRAM, "::1", 0);
-    struct listener u4 = listen_on(AF_INET, SOCK_DGRAM, "127.0.0.1", u6.port);
+    struct listener u6, u4;
+    listen_pair(&u6, &u4, AF_INET6, SOCK_DGRAM, "::1", AF_INET, SOCK_DGRAM, "127.0.0.1");
     int lo = watch_loopback();
     char rule[128];
     snprintf(rule, sizeof rule, "udp://[2001:db8::1]:%d", u6.port);
@@ -484,8 +509,8 @@ static void routing_headers_and_ip_options_do_not_redirect(void) {
 
 static void other_roads_to_a_denied_port(void) {
     struct listener allowed = listen_on(AF_INET, SOCK_DGRAM, "127.0.0.1", 0);
-    struct listener other = listen_on(AF_INET, SOCK_DGRAM, "0.0.0.0", 0);
-    struct listener other_tcp = listen_on(AF_INET, SOCK_STREAM, "127.0.0.1", other.port);
+    struct listener other, other_tcp;
+    listen_pair(&other, &other_tcp, AF_INET, SOCK_DGRAM, "0.0.0.0", AF_INET, SOCK_STREAM, "127.0.0.1");
     char rule[128];
     snprintf(rule, sizeof rule, "127.0.0.1:%d", allowed.port);
     sandlock_policy *p = job_policy(rule);

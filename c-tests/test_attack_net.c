@@ -42,6 +42,18 @@ static char marker[64];
 
 static int job_errno(long r) { return r < 0 ? errno : 0; }
 
+/* Sets one option on a new datagram socket of `family`, then sends the
+   marker to `to`; prints "<name>_set=E <name>_send=E" (errnos, 0 = done). */
+static void job_set_then_send(const char *name, int family, int level, int option,
+                              const void *value, size_t value_len, const void *to,
+                              socklen_t to_len) {
+    int s = socket(family, SOCK_DGRAM, 0);
+    int set = job_errno(setsockopt(s, level, option, value, (socklen_t)value_len));
+    int sent = job_errno(sendto(s, marker, strlen(marker), 0, to, to_len));
+    printf("%s_set=%d %s_send=%d\n", name, set, name, sent);
+    close(s);
+}
+
 static void fill_in6(struct sockaddr_in6 *a, const char *addr, int port) {
     memset(a, 0, sizeof *a);
     a->sin6_family = AF_INET6;
@@ -111,28 +123,18 @@ static int job_redirect(int port) {
     struct sockaddr_in allowed4;
     fill_in4(&allowed4, "192.0.2.1", port);
 
-    int s = socket(AF_INET6, SOCK_DGRAM, 0);
     size_t len = srh(buf, "::1");
-    int set = job_errno(setsockopt(s, IPPROTO_IPV6, IPV6_RTHDR, buf, (socklen_t)len));
-    int sent = job_errno(sendto(s, marker, strlen(marker), 0, (void *)&allowed6, sizeof allowed6));
-    printf("rthdr4_set=%d rthdr4_send=%d\n", set, sent);
-    close(s);
-
-    s = socket(AF_INET6, SOCK_DGRAM, 0);
+    job_set_then_send("rthdr4", AF_INET6, IPPROTO_IPV6, IPV6_RTHDR, buf, len, &allowed6, sizeof allowed6);
     len = rthdr2(buf, "::1");
-    set = job_errno(setsockopt(s, IPPROTO_IPV6, IPV6_RTHDR, buf, (socklen_t)len));
-    sent = job_errno(sendto(s, marker, strlen(marker), 0, (void *)&allowed6, sizeof allowed6));
-    printf("rthdr2_set=%d rthdr2_send=%d\n", set, sent);
-    close(s);
+    job_set_then_send("rthdr2", AF_INET6, IPPROTO_IPV6, IPV6_RTHDR, buf, len, &allowed6, sizeof allowed6);
 
-    s = socket(AF_INET6, SOCK_DGRAM, 0);
+    int s = socket(AF_INET6, SOCK_DGRAM, 0);
     len = rthdr2(buf, "::1");
-    sent = job_errno(send_with_cmsg(s, &allowed6, sizeof allowed6, IPPROTO_IPV6, IPV6_RTHDR, buf, len));
+    int sent = job_errno(send_with_cmsg(s, &allowed6, sizeof allowed6, IPPROTO_IPV6, IPV6_RTHDR, buf, len));
     printf("rthdr_cmsg=%d\n", sent);
     close(s);
 
     /* RFC 2292 sticky options: a control buffer handed to setsockopt */
-    s = socket(AF_INET6, SOCK_DGRAM, 0);
     union { struct cmsghdr h; unsigned char b[128]; } opts;
     memset(&opts, 0, sizeof opts);
     len = rthdr2(buf, "::1");
@@ -140,17 +142,10 @@ static int job_redirect(int port) {
     opts.h.cmsg_type = IPV6_RTHDR;
     opts.h.cmsg_len = CMSG_LEN(len);
     memcpy(CMSG_DATA(&opts.h), buf, len);
-    set = job_errno(setsockopt(s, IPPROTO_IPV6, IPV6_2292PKTOPTIONS, opts.b, (socklen_t)CMSG_SPACE(len)));
-    sent = job_errno(sendto(s, marker, strlen(marker), 0, (void *)&allowed6, sizeof allowed6));
-    printf("pktoptions_set=%d pktoptions_send=%d\n", set, sent);
-    close(s);
-
-    s = socket(AF_INET, SOCK_DGRAM, 0);
+    job_set_then_send("pktoptions", AF_INET6, IPPROTO_IPV6, IPV6_2292PKTOPTIONS, opts.b,
+                      CMSG_SPACE(len), &allowed6, sizeof allowed6);
     len = lsrr(buf, "127.0.0.1");
-    set = job_errno(setsockopt(s, IPPROTO_IP, IP_OPTIONS, buf, (socklen_t)len));
-    sent = job_errno(sendto(s, marker, strlen(marker), 0, (void *)&allowed4, sizeof allowed4));
-    printf("lsrr_set=%d lsrr_send=%d\n", set, sent);
-    close(s);
+    job_set_then_send("lsrr", AF_INET, IPPROTO_IP, IP_OPTIONS, buf, len, &allowed4, sizeof allowed4);
 
     s = socket(AF_INET, SOCK_DGRAM, 0);
     len = lsrr(buf, "127.0.0.1");
@@ -158,21 +153,17 @@ static int job_redirect(int port) {
     printf("lsrr_cmsg=%d\n", sent);
     close(s);
 
-    s = socket(AF_INET, SOCK_DGRAM, 0);
-    set = job_errno(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3));
-    sent = job_errno(sendto(s, marker, strlen(marker), 0, (void *)&allowed4, sizeof allowed4));
-    printf("bindtodevice_set=%d bindtodevice_send=%d\n", set, sent);
-    close(s);
+    job_set_then_send("bindtodevice", AF_INET, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3, &allowed4,
+                      sizeof allowed4);
 
     s = socket(AF_INET, SOCK_DGRAM, 0);
     struct in_pktinfo info = {.ipi_ifindex = (int)if_nametoindex("lo")};
     sent = job_errno(send_with_cmsg(s, &allowed4, sizeof allowed4, IPPROTO_IP, IP_PKTINFO, &info, sizeof info));
     printf("pktinfo_ifindex=%d\n", sent);
-    int lo_index = (int)htonl(if_nametoindex("lo"));
-    set = job_errno(setsockopt(s, IPPROTO_IP, IP_UNICAST_IF, &lo_index, sizeof lo_index));
-    sent = job_errno(sendto(s, marker, strlen(marker), 0, (void *)&allowed4, sizeof allowed4));
-    printf("unicast_if_set=%d unicast_if_send=%d\n", set, sent);
     close(s);
+    int lo_index = (int)htonl(if_nametoindex("lo"));
+    job_set_then_send("unicast_if", AF_INET, IPPROTO_IP, IP_UNICAST_IF, &lo_index, sizeof lo_index,
+                      &allowed4, sizeof allowed4);
 
     s = socket(AF_INET, SOCK_DGRAM, 0);
     int one = 1;

@@ -575,47 +575,17 @@ fn gather(tid: libc::pid_t, iovecs: &[libc::iovec], stream: bool) -> Result<Vec<
     if total > MAX_DATA && !stream {
         return Err(libc::EMSGSIZE);
     }
-    let mut remote = Vec::with_capacity(iovecs.len().min(MAX_IOV));
+    let mut ranges = Vec::with_capacity(iovecs.len().min(MAX_IOV));
     let mut want = 0usize;
     for v in iovecs.iter().filter(|v| v.iov_len > 0) {
         let len = v.iov_len.min(MAX_DATA - want);
-        remote.push(libc::iovec {
-            iov_base: v.iov_base,
-            iov_len: len,
-        });
+        ranges.push((v.iov_base as usize as u64, len));
         want += len;
         if want == MAX_DATA {
             break;
         }
     }
-    let mut data = vec![0u8; want];
-    if want == 0 {
-        return Ok(data);
-    }
-    let local = libc::iovec {
-        iov_base: data.as_mut_ptr() as *mut libc::c_void,
-        iov_len: want,
-    };
-    // SAFETY: local is our buffer of `want` bytes; the remote entries are
-    // only read by the kernel, in the child, and add up to `want`.
-    let n = unsafe {
-        libc::process_vm_readv(
-            tid,
-            &local,
-            1,
-            remote.as_ptr(),
-            remote.len() as libc::c_ulong,
-            0,
-        )
-    };
-    if n < 0 {
-        let e = sys::errno();
-        return Err(if e == libc::ESRCH { e } else { libc::EFAULT });
-    }
-    if n as usize != want {
-        return Err(libc::EFAULT);
-    }
-    Ok(data)
+    memory::read_ranges(tid, &ranges)
 }
 
 /// Most fds one message may pass (the kernel's SCM_MAX_FD): more is

@@ -6,6 +6,17 @@ use super::{check, SysResult};
 /// Copies exactly `len` bytes from `addr` in task `tid`. A short or failed
 /// read is EFAULT: a caller never decides on half an argument.
 pub fn read(tid: libc::pid_t, addr: u64, len: usize) -> SysResult<Vec<u8>> {
+    read_ranges(tid, &[(addr, len)])
+}
+
+/// Copies the `(addr, len)` ranges of task `tid`, one after the other, with
+/// one process_vm_readv (the kernel takes up to UIO_MAXIOV ranges), so a
+/// vector of many small pieces costs one copy. Short or failed: EFAULT.
+pub fn read_ranges(tid: libc::pid_t, ranges: &[(u64, usize)]) -> SysResult<Vec<u8>> {
+    let len = ranges
+        .iter()
+        .try_fold(0usize, |total, &(_, n)| total.checked_add(n))
+        .ok_or(libc::EFAULT)?;
     let mut buf = vec![0u8; len];
     if len == 0 {
         return Ok(buf);
@@ -14,14 +25,27 @@ pub fn read(tid: libc::pid_t, addr: u64, len: usize) -> SysResult<Vec<u8>> {
         iov_base: buf.as_mut_ptr() as *mut libc::c_void,
         iov_len: len,
     };
-    let remote = libc::iovec {
-        iov_base: addr as usize as *mut libc::c_void,
-        iov_len: len,
-    };
-    // SAFETY: local points to our buffer of len bytes; the remote side is
-    // only read by the kernel, in the other process.
-    let n = check(unsafe { libc::process_vm_readv(tid, &local, 1, &remote, 1, 0) } as _)
-        .map_err(|e| if e == libc::ESRCH { e } else { libc::EFAULT })?;
+    let remote: Vec<libc::iovec> = ranges
+        .iter()
+        .map(|&(addr, n)| libc::iovec {
+            iov_base: addr as usize as *mut libc::c_void,
+            iov_len: n,
+        })
+        .collect();
+    // SAFETY: local points to our buffer of len bytes, the sum of the
+    // remote lengths; the remote side is only read by the kernel, in the
+    // other process.
+    let n = check(unsafe {
+        libc::process_vm_readv(
+            tid,
+            &local,
+            1,
+            remote.as_ptr(),
+            remote.len() as libc::c_ulong,
+            0,
+        )
+    } as _)
+    .map_err(|e| if e == libc::ESRCH { e } else { libc::EFAULT })?;
     if n as usize != len {
         return Err(libc::EFAULT);
     }

@@ -28,6 +28,7 @@ pub mod error;
 pub mod events;
 mod ffi;
 mod freeze;
+mod fsmeta;
 pub mod groups;
 pub mod landlock;
 pub mod limits;
@@ -90,6 +91,11 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         ),
         random_seed: policy.random_seed,
         wall_clock: policy.time_start.map(clock::WallClock::starting_at),
+        metadata: supervisor::MetadataRights {
+            writable: policy.compiled()?.fs_writable.clone(),
+            job: sys::creds::JobCredentials::of_this_thread()
+                .map_err(|e| Error::os("spawn: the job's credentials", e))?,
+        },
     };
     let mut new_images = auxv::Rewriter::new(policy.random_seed, policy.time_start);
     let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;

@@ -285,7 +285,6 @@ fn path_args(nr: i64) -> Option<&'static [PathArg]> {
     const AT_OBJECT_NOFOLLOW: &[PathArg] = &[arg(Some(0), 1, No, true, false)];
     const AT_OBJECT_FLAG3: &[PathArg] = &[arg(Some(0), 1, UnlessFlag(3, NOFOLLOW_AT), true, false)];
     const AT_OBJECT_FLAG2: &[PathArg] = &[arg(Some(0), 1, UnlessFlag(2, NOFOLLOW_AT), true, false)];
-    const AT_OBJECT_FLAG4: &[PathArg] = &[arg(Some(0), 1, UnlessFlag(4, NOFOLLOW_AT), true, false)];
     const REMOVE: &[PathArg] = &[arg(CWD, 0, No, true, true)];
     const AT_REMOVE: &[PathArg] = &[arg(Some(0), 1, No, true, true)];
     const RENAME: &[PathArg] = &[arg(CWD, 0, No, true, true), arg(CWD, 1, No, true, true)];
@@ -305,24 +304,15 @@ fn path_args(nr: i64) -> Option<&'static [PathArg]> {
     Some(match nr {
         libc::SYS_stat
         | libc::SYS_access
-        | libc::SYS_chmod
-        | libc::SYS_chown
         | libc::SYS_truncate
         | libc::SYS_getxattr
-        | libc::SYS_setxattr
-        | libc::SYS_listxattr
-        | libc::SYS_removexattr => OBJECT,
-        libc::SYS_lstat
-        | libc::SYS_readlink
-        | libc::SYS_lchown
-        | libc::SYS_lgetxattr
-        | libc::SYS_lsetxattr
-        | libc::SYS_llistxattr
-        | libc::SYS_lremovexattr => OBJECT_NOFOLLOW,
-        libc::SYS_newfstatat | libc::SYS_utimensat | libc::SYS_faccessat2 => AT_OBJECT_FLAG3,
+        | libc::SYS_listxattr => OBJECT,
+        libc::SYS_lstat | libc::SYS_readlink | libc::SYS_lgetxattr | libc::SYS_llistxattr => {
+            OBJECT_NOFOLLOW
+        }
+        libc::SYS_newfstatat | libc::SYS_faccessat2 => AT_OBJECT_FLAG3,
         libc::SYS_statx => AT_OBJECT_FLAG2,
-        libc::SYS_fchownat => AT_OBJECT_FLAG4,
-        libc::SYS_faccessat | libc::SYS_fchmodat => AT_OBJECT,
+        libc::SYS_faccessat => AT_OBJECT,
         libc::SYS_readlinkat => AT_OBJECT_NOFOLLOW,
         libc::SYS_unlink | libc::SYS_rmdir => REMOVE,
         libc::SYS_unlinkat => AT_REMOVE,
@@ -342,27 +332,17 @@ fn path_args(nr: i64) -> Option<&'static [PathArg]> {
 pub const PATH_CALLS: &[&str] = &[
     "stat",
     "access",
-    "chmod",
-    "chown",
     "truncate",
     "getxattr",
-    "setxattr",
     "listxattr",
-    "removexattr",
     "lstat",
     "readlink",
-    "lchown",
     "lgetxattr",
-    "lsetxattr",
     "llistxattr",
-    "lremovexattr",
     "newfstatat",
-    "utimensat",
     "statx",
     "faccessat",
-    "fchmodat",
     "faccessat2",
-    "fchownat",
     "readlinkat",
     "unlink",
     "rmdir",

@@ -75,6 +75,8 @@ pub struct Compiled {
     pub filter: Vec<libc::sock_filter>,
     /// The identities of the fs_deny paths and of what lies beneath them.
     pub fs_denied: Arc<std::collections::HashSet<crate::paths::FileId>>,
+    /// The identities of the fs_write roots (src/fsmeta.rs).
+    pub fs_writable: Arc<std::collections::HashSet<crate::paths::FileId>>,
 }
 
 #[derive(Clone, Default)]
@@ -150,6 +152,7 @@ impl Policy {
             ruleset: crate::landlock::build_ruleset(self)?,
             filter: crate::seccomp::filter::build(self)?,
             fs_denied: Arc::new(self.denied_identities()?),
+            fs_writable: Arc::new(self.writable_identities()?),
         });
         // Two threads may race here; either result is the same policy.
         Ok(self.compiled.0.get_or_init(|| compiled).clone())
@@ -181,6 +184,21 @@ impl Policy {
         let mut ids = std::collections::HashSet::new();
         for path in &self.fs_deny {
             ids.extend(crate::live::identities_beneath("fs_deny", path)?);
+        }
+        Ok(ids)
+    }
+
+    fn writable_identities(&self) -> Result<std::collections::HashSet<crate::paths::FileId>> {
+        use std::os::unix::fs::MetadataExt;
+        let mut ids = std::collections::HashSet::new();
+        for path in &self.fs_write {
+            let meta = std::fs::metadata(path).map_err(|e| {
+                Error::os(
+                    format!("fs_write: \"{}\"", path.display()),
+                    e.raw_os_error().unwrap_or(libc::EIO),
+                )
+            })?;
+            ids.insert((meta.dev(), meta.ino()));
         }
         Ok(ids)
     }

@@ -131,6 +131,8 @@ pub struct Sandbox {
     stopped_execs: Option<StoppedExecs>,
     /// Where pathname unix sockets may be reached.
     unix: UnixGate,
+    /// Where metadata may be changed, made here on the job's behalf.
+    metadata: MetadataRights,
     /// Trapped calls waiting for their socket (slot = epoll tag - TAG_PENDING).
     pending: Vec<Option<Pending>>,
     /// pidfds of the threads that made trapped calls.
@@ -175,6 +177,14 @@ pub struct Rules {
     pub random_seed: Option<u64>,
     /// time_start's clock, when set.
     pub wall_clock: Option<crate::clock::WallClock>,
+    pub metadata: MetadataRights,
+}
+
+/// Whose metadata a job may change, and as whom (src/fsmeta.rs).
+pub struct MetadataRights {
+    /// The roots of the fs_write trees.
+    pub writable: std::sync::Arc<std::collections::HashSet<crate::paths::FileId>>,
+    pub job: crate::sys::creds::JobCredentials,
 }
 
 /// The timers of the limits, in the epoll set.
@@ -334,6 +344,7 @@ impl Sandbox {
             new_images,
             stopped_execs,
             unix: rules.unix,
+            metadata: rules.metadata,
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
             send_budget: SendBudget::default(),
@@ -695,6 +706,9 @@ impl Sandbox {
                 Outcome::Answer(self.list_directory(notification))
             }
             libc::SYS_uname => Outcome::Answer(self.uname(notification)),
+            nr if crate::fsmeta::is_metadata_call(nr) => {
+                Outcome::Answer(self.change_metadata(notification))
+            }
             libc::SYS_getrandom => Outcome::Answer(self.getrandom(notification)),
             libc::SYS_clock_nanosleep => match &self.wall_clock {
                 Some(clock) => clock.sleep_until(notification),
@@ -1335,6 +1349,39 @@ impl Sandbox {
             Verdict::Deny(errno) => (Answer::Errno(errno), None),
             Verdict::Kill => (Answer::Errno(libc::EPERM), None),
         }
+    }
+
+    /// chmod, chown, utimes, xattrs: made here, on an object of a writable
+    /// tree only (src/fsmeta.rs). A refusal is logged.
+    fn change_metadata(&mut self, n: &Notification) -> Answer {
+        let denied = self.live.lock().fs_denied.clone();
+        let rights = crate::fsmeta::Rights {
+            writable: &self.metadata.writable,
+            denied: &denied,
+            job: &self.metadata.job,
+        };
+        let listener = &self.listener;
+        let (errno, detail) = match crate::fsmeta::change(n, &rights, || listener.is_live(n.id)) {
+            Ok(Ok(0)) => return Answer::Value(0),
+            Ok(Ok(ret)) => return Answer::Errno(-ret as i32),
+            Err(errno) => return Answer::Errno(errno),
+            Ok(Err(crate::fsmeta::Refusal::Denied)) => (libc::EACCES, "fs_deny"),
+            Ok(Err(crate::fsmeta::Refusal::OutsideWritable)) => {
+                (libc::EACCES, "metadata outside the fs_write trees")
+            }
+        };
+        self.denied += 1;
+        let tid = n.pid as libc::pid_t;
+        self.events.get_mut().decide(Event {
+            kind: kind::DENIAL,
+            nr: n.nr,
+            pid: crate::procfs::process_of(tid).unwrap_or(tid),
+            tid,
+            denied: errno,
+            detail,
+            ..Event::default()
+        });
+        Answer::Errno(errno)
     }
 
     /// Are calls that name files checked (fs_deny, a private /proc)?

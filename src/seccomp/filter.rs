@@ -187,6 +187,9 @@ fn argument_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
     };
     add("ioctl", rule(vec![cond(1, SeccompCmpOp::Eq, TIOCSTI)]));
     add("ioctl", rule(vec![cond(1, SeccompCmpOp::Eq, TIOCLINUX)]));
+    for &request in crate::fsmeta::INODE_FLAG_IOCTLS {
+        add("ioctl", rule(vec![cond(1, SeccompCmpOp::Eq, request)]));
+    }
     add(
         "prctl",
         rule(vec![cond(0, SeccompCmpOp::Eq, PR_SET_SECCOMP)]),
@@ -314,6 +317,9 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
     if policy.net.protocols().udp {
         calls.push(nr("bind"));
     }
+    // Metadata changes, which Landlock does not govern: made by the
+    // supervisor on objects of the writable trees only (fsmeta.rs).
+    calls.extend(crate::fsmeta::CALLS.iter().map(|name| nr(name)));
     // New processes, when a limit counts them (clone: notify_rules).
     if policy.counts_forks() {
         calls.push(nr("fork"));
@@ -508,10 +514,16 @@ pub fn build(policy: &Policy) -> Result<Vec<libc::sock_filter>> {
     {
         targets.insert(number as u32, Target::Return(SECCOMP_RET_USER_NOTIF));
     }
-    targets.insert(
-        nr("clone3") as u32,
-        Target::Return(RET_ERRNO | libc::ENOSYS as u32),
-    );
+    for number in ["clone3"]
+        .iter()
+        .chain(crate::fsmeta::UNSUPPORTED)
+        .map(|name| nr(name))
+    {
+        targets.insert(
+            number as u32,
+            Target::Return(RET_ERRNO | libc::ENOSYS as u32),
+        );
+    }
     // Denials last: they win over anything else listed for the number.
     for number in always_denied(policy) {
         targets.insert(

@@ -5,6 +5,7 @@
 
 #![allow(non_camel_case_types)]
 
+pub mod creds;
 pub mod memory;
 pub mod process;
 pub mod seccomp;

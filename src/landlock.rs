@@ -85,6 +85,22 @@ fn add_tree(
         .map_err(|e| Error::new(libc::EINVAL, format!("{what}: \"{}\": {e}", path.display())))
 }
 
+/// A ruleset of scopes only, which the job's first process takes on after
+/// it started the helpers (watchdog, opener) in the policy's domain: the
+/// job then lives in a domain nested in theirs, and Landlock's scopes let
+/// it neither signal nor trace them (it could stop the opener, read it, or
+/// kill the watchdog otherwise). File and network rights stay the policy's:
+/// the nested domain adds no access.
+pub fn build_helper_fence() -> Result<OwnedFd> {
+    let ruleset = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .scope(Scope::from_all(REQUIRED_ABI))
+        .and_then(|r| r.create())
+        .map_err(compat_error)?;
+    let fd: Option<OwnedFd> = ruleset.into();
+    fd.ok_or_else(|| Error::new(libc::ENOSYS, "landlock: not available on this kernel"))
+}
+
 /// Builds the ruleset for `policy` and returns its fd, ready for
 /// `landlock_restrict_self` in the child. Fails with ENOSYS when the kernel
 /// lacks Landlock or the ABI the policy needs.

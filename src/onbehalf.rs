@@ -136,10 +136,17 @@ pub fn plan(
     call: &OpenCall,
     denied: &Denied,
     view: Option<&ProcView>,
+    helpers: &[libc::pid_t],
 ) -> Result<Plan, i32> {
-    let path = crate::observed::as_caller(&call.path, pid, tid);
+    let mut path = crate::observed::as_caller(&call.path, pid, tid);
     let scoped = call.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
     let base = paths::base(tid, call.dirfd, &path, scoped)?;
+    // "self" below /proc would be the opener's own: spelled with the
+    // caller's pid instead, as an absolute /proc/self already is.
+    if path.first() != Some(&b'/') && procview::is_proc_root(&base) {
+        let spelled = crate::observed::as_caller(&[b"/proc/", &path[..]].concat(), pid, tid);
+        path = spelled[b"/proc/".len()..].to_vec();
+    }
     let o_path = (libc::O_PATH | libc::O_CLOEXEC) as u64;
     let follow_bits = (libc::O_NOFOLLOW | libc::O_DIRECTORY) as u64;
     let creating = call.flags & (libc::O_CREAT as u64) != 0;
@@ -156,6 +163,11 @@ pub fn plan(
                 return Err(libc::EEXIST);
             }
             if denied_object(&target, denied)? {
+                return Err(libc::EACCES);
+            }
+            // The helpers' own /proc entries (their memory, their fds):
+            // never, whatever path led there.
+            if procview::of_any(&target, helpers) {
                 return Err(libc::EACCES);
             }
             if let Some(view) = view {

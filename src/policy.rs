@@ -72,6 +72,8 @@ pub struct Policy {
 /// What every spawn of a policy installs, built once.
 pub struct Compiled {
     pub ruleset: OwnedFd,
+    /// Nests the job in a domain of its own below its helpers' (landlock.rs).
+    pub helper_fence: OwnedFd,
     pub filter: Vec<libc::sock_filter>,
     /// The identities of the fs_deny paths and of what lies beneath them.
     pub fs_denied: Arc<std::collections::HashSet<crate::paths::FileId>>,
@@ -150,6 +152,7 @@ impl Policy {
         }
         let compiled = Arc::new(Compiled {
             ruleset: crate::landlock::build_ruleset(self)?,
+            helper_fence: crate::landlock::build_helper_fence()?,
             filter: crate::seccomp::filter::build(self)?,
             fs_denied: Arc::new(self.denied_identities()?),
             fs_writable: Arc::new(self.writable_identities()?),

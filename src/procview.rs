@@ -66,6 +66,15 @@ pub fn foreign(fd: &OwnedFd, view: &ProcView) -> bool {
     }
 }
 
+/// Does `fd` lie in /proc/<pid> of one of `pids` (or of a thread of one,
+/// through /proc/<pid>/task)?
+pub fn of_any(fd: &OwnedFd, pids: &[libc::pid_t]) -> bool {
+    proc_path(fd)
+        .as_deref()
+        .and_then(leading_pid)
+        .is_some_and(|pid| pids.contains(&pid))
+}
+
 /// Is `fd` /proc/meminfo?
 pub fn is_meminfo(fd: &OwnedFd) -> bool {
     proc_path(fd).as_deref() == Some(b"/meminfo")

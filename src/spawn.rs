@@ -905,6 +905,9 @@ fn child_main(
         opener_pid = started;
     }
     let opener = opener_pid;
+    if let Err(e) = sys::landlock_restrict_self(p.compiled.helper_fence.as_raw_fd(), 0) {
+        child_fail(sock, Stage::LANDLOCK, e, -1, watchdog);
+    }
     let listener = match child_install_filter(p) {
         Ok(fd) => fd,
         Err(e) => child_fail(sock, Stage::SECCOMP, e, -1, watchdog),

@@ -133,6 +133,8 @@ pub struct Sandbox {
     unix: UnixGate,
     /// Where metadata may be changed, made here on the job's behalf.
     metadata: MetadataRights,
+    /// The watchdog's and the opener's pids (-1: none).
+    helper_pids: [libc::pid_t; 2],
     /// Trapped calls waiting for their socket (slot = epoll tag - TAG_PENDING).
     pending: Vec<Option<Pending>>,
     /// pidfds of the threads that made trapped calls.
@@ -345,6 +347,7 @@ impl Sandbox {
             stopped_execs,
             unix: rules.unix,
             metadata: rules.metadata,
+            helper_pids: [child.watchdog_pid, child.opener_pid],
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
             send_budget: SendBudget::default(),
@@ -848,7 +851,15 @@ impl Sandbox {
         };
         // Symlinks a create goes through, and names that appear meanwhile.
         for attempt in 0..8 {
-            let plan = onbehalf::plan(opener, pid, tid, &call, &denied, view.as_ref());
+            let plan = onbehalf::plan(
+                opener,
+                pid,
+                tid,
+                &call,
+                &denied,
+                view.as_ref(),
+                &self.helper_pids,
+            );
             if attempt == 0 {
                 let denied = match &plan {
                     Err(libc::EACCES) => libc::EACCES,

@@ -93,8 +93,10 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         wall_clock: policy.time_start.map(clock::WallClock::starting_at),
         metadata: supervisor::MetadataRights {
             writable: policy.compiled()?.fs_writable.clone(),
-            job: sys::creds::JobCredentials::of_this_thread()
-                .map_err(|e| Error::os("spawn: the job's credentials", e))?,
+            job: std::sync::Arc::new(
+                sys::creds::JobCredentials::of_this_thread()
+                    .map_err(|e| Error::os("spawn: the job's credentials", e))?,
+            ),
         },
     };
     let mut new_images = auxv::Rewriter::new(policy.random_seed, policy.time_start);

@@ -186,7 +186,7 @@ pub struct Rules {
 pub struct MetadataRights {
     /// The roots of the fs_write trees.
     pub writable: std::sync::Arc<std::collections::HashSet<crate::paths::FileId>>,
-    pub job: crate::sys::creds::JobCredentials,
+    pub job: std::sync::Arc<crate::sys::creds::JobCredentials>,
 }
 
 /// The timers of the limits, in the epoll set.
@@ -560,6 +560,7 @@ impl Sandbox {
             pidfds: &mut self.pidfds,
             budget: &mut self.send_budget,
             events: &self.events,
+            job: &self.metadata.job,
         };
         if let Some(answer) = pending.resume(&mut ctx) {
             let id = pending.id;
@@ -698,6 +699,7 @@ impl Sandbox {
             pidfds: &mut self.pidfds,
             budget: &mut self.send_budget,
             events: &self.events,
+            job: &self.metadata.job,
         };
         match notification.nr {
             libc::SYS_connect => handler::connect(&mut ctx, notification),

@@ -20,10 +20,12 @@ use crate::events::{kind as event_kind, Destination as Dest, Event, Events, Verd
 use crate::live::Live;
 use crate::procfs;
 use crate::seccomp::notify::{Answer, Listener, Notification};
+use crate::sys::creds::{self, JobCredentials};
 use crate::sys::{self, memory, process};
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 
 /// Largest datagram copied (a larger one fails with EMSGSIZE, as the
 /// kernel would for UDP); a stream send copies at most this much and
@@ -87,6 +89,8 @@ pub struct Message {
     blocking: bool,
     /// Bytes already sent.
     sent: usize,
+    /// Sent with the job's rights.
+    job: Arc<JobCredentials>,
     /// The separate pieces copied for it (iovecs, fds passed): each cost
     /// the supervisor a page walk or a syscall.
     pieces: usize,
@@ -152,6 +156,8 @@ pub struct Context<'a> {
     pub pidfds: &'a mut PidfdCache,
     pub budget: &'a mut SendBudget,
     pub events: &'a RefCell<Events>,
+    /// Whose rights the calls made here use (sys::creds).
+    pub job: &'a Arc<JobCredentials>,
 }
 
 /// EACCES for a socket (or the directory a new one goes in) that lies in
@@ -407,15 +413,17 @@ fn with_nonblocking<T>(socket: &OwnedFd, call: impl FnOnce() -> T) -> Result<(T,
     Ok((result, blocking))
 }
 
-fn raw_connect(socket: &OwnedFd, bytes: &[u8]) -> Result<(), i32> {
+/// connect() made with the job's rights: a unix socket's permissions and
+/// the capabilities are the job's, not the host's.
+fn raw_connect(job: &JobCredentials, socket: &OwnedFd, bytes: &[u8]) -> Result<(), i32> {
     // SAFETY: bytes holds a sockaddr of its length.
-    let r = unsafe {
+    let r = creds::as_job(job, || unsafe {
         libc::connect(
             socket.as_raw_fd(),
             bytes.as_ptr() as *const libc::sockaddr,
             bytes.len() as libc::socklen_t,
         )
-    };
+    })?;
     if r == 0 {
         Ok(())
     } else {
@@ -465,10 +473,11 @@ pub fn connect(ctx: &mut Context, n: &Notification) -> Outcome {
     let bytes = destination
         .as_ref()
         .map_or_else(unspec_bytes, |d| d.bytes.clone());
-    let (result, blocking) = match with_nonblocking(&socket, || raw_connect(&socket, &bytes)) {
-        Ok(r) => r,
-        Err(e) => return deny(e),
-    };
+    let (result, blocking) =
+        match with_nonblocking(&socket, || raw_connect(ctx.job, &socket, &bytes)) {
+            Ok(r) => r,
+            Err(e) => return deny(e),
+        };
     match result {
         Ok(()) => Outcome::Answer(Answer::Value(0)),
         // On loopback the handshake is usually over already: answer now
@@ -647,7 +656,9 @@ fn send_now(socket: &OwnedFd, message: &mut Message) -> Result<usize, i32> {
     }
     let flags = message.flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
     // SAFETY: msg is valid for the call.
-    let n = unsafe { libc::sendmsg(socket.as_raw_fd(), &msg, flags) };
+    let n = creds::as_job(&message.job, || unsafe {
+        libc::sendmsg(socket.as_raw_fd(), &msg, flags)
+    })?;
     if n < 0 {
         Err(sys::errno())
     } else {
@@ -760,6 +771,7 @@ fn prepare_message(
         stream: is_stream(kind),
         blocking: false,
         sent: 0,
+        job: ctx.job.clone(),
         pieces: 1 + passed_count,
     })
 }
@@ -1064,13 +1076,30 @@ pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
     if !ctx.listener.is_live(n.id) {
         return deny(libc::EINTR);
     }
-    // SAFETY: bytes holds a sockaddr of its length.
-    let r = unsafe {
-        libc::bind(
-            socket.as_raw_fd(),
-            bytes.as_ptr() as *const libc::sockaddr,
-            bytes.len() as libc::socklen_t,
-        )
+    // With the job's rights: the directory's permissions and a privileged
+    // port's capability are the job's. The new socket file gets the mode
+    // the job's umask gives (the kernel applied the host's).
+    let job_umask = procfs::umask_of(tid).unwrap_or(0o077);
+    let r = match creds::as_job(ctx.job, || {
+        // SAFETY: bytes holds a sockaddr of its length.
+        let r = unsafe {
+            libc::bind(
+                socket.as_raw_fd(),
+                bytes.as_ptr() as *const libc::sockaddr,
+                bytes.len() as libc::socklen_t,
+            )
+        };
+        if let (0, Some(dir), Address::UnixPath(path)) = (r, &parent, &address) {
+            let (_, name) = crate::paths::split(path);
+            if let Ok(name) = std::ffi::CString::new(name) {
+                // SAFETY: a valid dirfd and NUL-terminated name.
+                unsafe { libc::fchmodat(dir.as_raw_fd(), name.as_ptr(), 0o777 & !job_umask, 0) };
+            }
+        }
+        r
+    }) {
+        Ok(r) => r,
+        Err(e) => return deny(e),
     };
     drop(parent);
     if r == 0 {
@@ -1148,7 +1177,7 @@ impl Pending {
                 // SAFETY: reading the timer's 8-byte tick count.
                 unsafe { libc::read(self.fd.as_raw_fd(), &mut ticks as *mut u64 as *mut _, 8) };
                 let bytes = sockaddr::encode_unix_bytes(&proc_path(target, None))?;
-                match with_nonblocking(socket, || raw_connect(socket, &bytes)) {
+                match with_nonblocking(socket, || raw_connect(ctx.job, socket, &bytes)) {
                     Ok((Ok(()), _)) => Some(Answer::Value(0)),
                     Ok((Err(libc::EAGAIN), _)) => None,
                     Ok((Err(e), _)) | Err(e) => Some(Answer::Errno(e)),

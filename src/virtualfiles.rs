@@ -1,26 +1,57 @@
 //! Files whose contents the sandbox sees as the policy says (issue #7):
 //! /etc/hostname and /proc/sys/kernel/hostname with `hostname`,
 //! /proc/cpuinfo and /sys/devices/system/cpu/online with `num_cpus`,
-//! /dev/urandom and /dev/random with `random_seed`. An
-//! open of one of these paths, spelled absolute and exact, is answered
-//! with a sealed memfd of ours (ADDFD); the child cannot write it back.
+//! /dev/urandom and /dev/random with `random_seed`. An open that reaches
+//! one of these files is answered with a sealed memfd of ours (ADDFD); the
+//! child cannot write it back.
 //!
-//! The match is on the path string as copied: another spelling of the same
-//! file (a relative path, a symlink) reaches the real one, and so can a
-//! racing thread that rewrites the path after the copy. That is an escape
-//! from the virtualization, not from a confinement: these files hold
-//! nothing the sandbox may not read.
+//! The match is on the object: the copied path is resolved here as the
+//! caller would (its cwd or dirfd, symlinks, `.` and `//`) and compared by
+//! identity with the real file (device and inode; for the random devices,
+//! the device number, so another node of the same device matches too).
+//! Only a racing thread that rewrites the path after the copy, so that the
+//! kernel opens another file than the one resolved here, reaches the real
+//! one: an escape from the virtualization, not from a confinement, as
+//! these files hold nothing the sandbox may not read.
 
 use crate::seccomp::notify::Notification;
 use crate::sys::memory;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-/// (path, contents).
-pub type Files = Vec<(&'static [u8], Vec<u8>)>;
+/// What a virtual file stands for: an inode, or any node of a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    Inode(u64, u64),
+    Device(u64),
+}
+
+fn identity_of(st: &libc::stat) -> Identity {
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFCHR => Identity::Device(st.st_rdev),
+        _ => Identity::Inode(st.st_dev, st.st_ino),
+    }
+}
+
+/// (path, contents, the real file's identity if it exists).
+pub type Files = Vec<(&'static [u8], Vec<u8>, Option<Identity>)>;
+
+fn identified(files: Vec<(&'static [u8], Vec<u8>)>) -> Files {
+    files
+        .into_iter()
+        .map(|(path, contents)| {
+            let id = std::ffi::CString::new(path).ok().and_then(|c| {
+                // SAFETY: stat is plain data; c is NUL-terminated.
+                let mut st: libc::stat = unsafe { std::mem::zeroed() };
+                (unsafe { libc::stat(c.as_ptr(), &mut st) } == 0).then(|| identity_of(&st))
+            });
+            (path, contents, id)
+        })
+        .collect()
+}
 
 /// The virtual files of a policy's options.
 pub fn of(hostname: Option<&str>, num_cpus: Option<u32>, seed: Option<u64>) -> Files {
-    let mut files: Files = Vec::new();
+    let mut files: Vec<(&'static [u8], Vec<u8>)> = Vec::new();
     if let Some(seed) = seed {
         // A fixed length of seeded bytes: a read past it ends the file
         // (the real ones never end).
@@ -42,7 +73,7 @@ pub fn of(hostname: Option<&str>, num_cpus: Option<u32>, seed: Option<u64>) -> F
         };
         files.push((b"/sys/devices/system/cpu/online", online.into_bytes()));
     }
-    files
+    identified(files)
 }
 
 /// How much of the seeded stream /dev/urandom and /dev/random hold.
@@ -66,13 +97,21 @@ fn cpuinfo(n: u32) -> Vec<u8> {
 /// The memfd for a trapped open of a virtual file, if it is one; EACCES
 /// for one opened to write.
 pub fn open(n: &Notification, files: &Files) -> Option<Result<OwnedFd, i32>> {
-    let (path_at, flags) = match n.nr {
-        libc::SYS_open => (n.args[0], n.args[1]),
-        libc::SYS_openat | libc::SYS_openat2 => (n.args[1], n.args[2]),
+    let (dirfd, path_at, flags) = match n.nr {
+        libc::SYS_open => (libc::AT_FDCWD, n.args[0], n.args[1]),
+        libc::SYS_openat | libc::SYS_openat2 => (n.args[0] as i32, n.args[1], n.args[2]),
         _ => return None,
     };
-    let path = memory::read_c_string(n.pid as libc::pid_t, path_at, 4096).ok()?;
-    let (_, contents) = files.iter().find(|(p, _)| *p == path.as_slice())?;
+    let tid = n.pid as libc::pid_t;
+    let path = memory::read_c_string(tid, path_at, 4096).ok()?;
+    let contents = match files.iter().find(|(p, _, _)| *p == path.as_slice()) {
+        Some((_, contents, _)) => contents,
+        None => {
+            let found = reached(tid, dirfd, &path)?;
+            let (_, contents, _) = files.iter().find(|(_, _, id)| *id == Some(found))?;
+            contents
+        }
+    };
     // openat2's flags are in memory: refuse to guess, and refuse writes.
     if n.nr == libc::SYS_openat2 {
         let how: u64 = memory::read_value(n.pid as libc::pid_t, flags).ok()?;
@@ -83,6 +122,19 @@ pub fn open(n: &Notification, files: &Files) -> Option<Result<OwnedFd, i32>> {
         return Some(Err(libc::EACCES));
     }
     Some(memfd(contents))
+}
+
+/// The identity of what `path` reaches for task `tid`, resolved as it
+/// would (following symlinks; a trailing one too, as the files here are
+/// never opened for what a symlink itself is).
+fn reached(tid: libc::pid_t, dirfd: i32, path: &[u8]) -> Option<Identity> {
+    let pid = crate::procfs::process_of(tid).ok()?;
+    let path = crate::observed::as_caller(path, pid, tid);
+    let base = crate::paths::base(tid, Some(dirfd), &path, false).ok()?;
+    let target = crate::paths::openat2(base.as_raw_fd(), &path, libc::O_PATH).ok()?;
+    // SAFETY: stat is plain data; a valid fd and out pointer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    (unsafe { libc::fstat(target.as_raw_fd(), &mut st) } == 0).then(|| identity_of(&st))
 }
 
 fn memfd(contents: &[u8]) -> Result<OwnedFd, i32> {
@@ -112,7 +164,12 @@ mod tests {
     #[test]
     fn the_files_say_what_the_policy_says() {
         let files = of(Some("box"), Some(1), None);
-        let get = |p: &[u8]| files.iter().find(|(q, _)| *q == p).map(|(_, c)| c.clone());
+        let get = |p: &[u8]| {
+            files
+                .iter()
+                .find(|(q, _, _)| *q == p)
+                .map(|(_, c, _)| c.clone())
+        };
         assert_eq!(get(b"/etc/hostname"), Some(b"box\n".to_vec()));
         assert_eq!(
             get(b"/sys/devices/system/cpu/online"),

@@ -60,6 +60,10 @@ pub struct Freeze {
     /// Processes stopped at the start of a new program, or after a failed
     /// exec, for the supervisor to rewrite before it continues them.
     pub new_images: Vec<libc::pid_t>,
+    /// Every allowed exec seen stopped past its call, rewritten or not:
+    /// the supervisor checks what each one really runs before the sandbox
+    /// goes on.
+    pub settled_execs: Vec<libc::pid_t>,
     /// Tasks of the sandbox the last quiet check saw, callers included.
     tasks: usize,
     /// The tasks the quiet check saw stopped, to check they stay so.
@@ -140,6 +144,7 @@ impl Freeze {
             answered_at: None,
             execs: Vec::new(),
             new_images: Vec::new(),
+            settled_execs: Vec::new(),
             tasks: usize::MAX,
             held: Vec::new(),
             timer: timer::after(FIRST_RECHECK)?,
@@ -234,10 +239,12 @@ impl Freeze {
             return Drained::Broken;
         }
         let mut stopped = Vec::new();
+        let mut settled = Vec::new();
         let mut unstopped = false;
         self.execs
             .retain(|e| match exec_state(e.pid, e.tid, &e.image_before) {
                 ExecState::Stopped => {
+                    settled.push(e.pid);
                     if e.rewrite && !stopped.contains(&e.pid) {
                         stopped.push(e.pid);
                     }
@@ -251,6 +258,7 @@ impl Freeze {
                 ExecState::Running => true,
             });
         self.new_images.extend(stopped);
+        self.settled_execs.extend(settled);
         if unstopped {
             return Drained::Broken;
         }

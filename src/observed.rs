@@ -469,3 +469,44 @@ pub fn path_call_refusal(
     }
     Ok(None)
 }
+
+/// Does the program process `pid` runs now (stopped right after an exec)
+/// come from a denied file: its executable, or any file it has mapped (the
+/// ELF interpreter)? A file that cannot be checked counts as denied.
+pub fn image_reaches_denied(pid: libc::pid_t, denied: &crate::live::Denied) -> bool {
+    let reaches = |fd: &std::os::fd::OwnedFd| match paths::identities(fd) {
+        Ok(ids) => ids.iter().any(|id| denied.contains(id)),
+        Err(_) => true,
+    };
+    match paths::open_plain(&format!("/proc/{pid}/exe"), libc::O_PATH) {
+        Ok(exe) if reaches(&exe) => return true,
+        Ok(_) => {}
+        // Gone meanwhile: nothing of it runs.
+        Err(e) if procfs::gone(e) => return false,
+        Err(_) => return true,
+    }
+    let Ok(maps) = procfs::read_bytes(format!("/proc/{pid}/maps")) else {
+        return !procfs::thread_ended(pid).unwrap_or(false);
+    };
+    let mut seen: Vec<&[u8]> = Vec::new();
+    for line in maps.split(|&b| b == b'\n') {
+        // The path is the sixth field, and the rest of the line.
+        let Some(at) = line.iter().position(|&b| b == b'/') else {
+            continue;
+        };
+        let path = &line[at..];
+        if seen.contains(&path) || path.ends_with(b" (deleted)") {
+            continue;
+        }
+        seen.push(path);
+        let Ok(text) = std::str::from_utf8(path) else {
+            return true;
+        };
+        match paths::open_plain(text, libc::O_PATH) {
+            Ok(file) if reaches(&file) => return true,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}

@@ -1174,14 +1174,30 @@ impl Sandbox {
         // Two threads of one process may both have exec'd: one image.
         new_images.sort_unstable();
         new_images.dedup();
-        match drained {
+        let settled_execs = match drained {
             freeze::Drained::NotYet => {
                 freeze.new_images = new_images;
                 return;
             }
+            _ => std::mem::take(&mut freeze.settled_execs),
+        };
+        match drained {
+            freeze::Drained::NotYet => return,
             freeze::Drained::Stuck => self.kill_all(libc::SIGKILL),
             freeze::Drained::Broken => self.freeze_broken(),
             freeze::Drained::Yes => {}
+        }
+        // What an exec runs was decided on its path as read while the
+        // sandbox was stopped; a process outside it that shares that
+        // memory could still have changed it. So the new image itself,
+        // stopped before its first instruction, is checked too.
+        let denied = self.live.lock().fs_denied.clone();
+        if !denied.is_empty()
+            && settled_execs
+                .iter()
+                .any(|&pid| observed::image_reaches_denied(pid, &denied))
+        {
+            self.freeze_broken();
         }
         self.freeze = None;
         self.rewrite_new_images(&new_images);

@@ -459,6 +459,8 @@ pub const CLASSIFICATION: &[(&str, Class, &str)] = &[
     ("statx", PathChecked, META_READ),
     ("io_pgetevents", OwnProcess, AIO),
     ("rseq", OwnProcess, "the caller's own restartable sequences"),
+    ("uretprobe", OwnProcess, "returns from a uprobe trampoline; called elsewhere the kernel sends SIGILL"),
+    ("uprobe", OwnProcess, "enters a uprobe from its trampoline; called elsewhere ENXIO"),
     ("pidfd_send_signal", OtherProcess, SIGNAL_SCOPE),
     ("io_uring_setup", Denied, KERNEL),
     ("io_uring_enter", Denied, KERNEL),

@@ -112,7 +112,7 @@ const FD_NEW: &str = "makes an anonymous fd of the caller's";
 const FD_WAIT: &str = "waits on fds already held";
 const SOCKET_HELD: &str = "on a socket already made: socket() checked its family and type";
 const CRED: &str =
-    "the caller's own credentials: no capability, SECBIT_NOROOT locked, no_new_privs";
+    "the caller's own credentials: no capability (all dropped as root, SECBIT_NOROOT), no_new_privs";
 const CRED_READ: &str = "reads the caller's own credentials";
 const TIMER: &str = "the caller's own timers";
 const MACHINE: &str = "machine-wide state";
@@ -166,7 +166,7 @@ pub const CLASSIFICATION: &[(&str, Class, &str)] = &[
     ("getpid", OwnProcess, "the caller's pid"),
     ("sendfile", Descriptor, FD_IO),
     ("socket", ArgumentChecked, "families other than unix (inet with a network rule), and inet types and protocols without a rule, denied"),
-    ("connect", Network, "trapped: the supervisor checks the address (net rules, unix paths with the job's rights)"),
+    ("connect", Network, "trapped: the supervisor checks the address (net rules; unix paths beneath an fs_write tree only)"),
     ("accept", Network, SOCKET_HELD),
     ("sendto", Network, "trapped with a destination address; without one it goes to the peer checked at connect"),
     ("recvfrom", Network, SOCKET_HELD),
@@ -258,7 +258,7 @@ pub const CLASSIFICATION: &[(&str, Class, &str)] = &[
     ("sigaltstack", OwnProcess, SIG_SELF),
     ("utime", Metadata, META),
     ("mknod", PathChecked, "Landlock's make rights (devices also need CAP_MKNOD); checked against fs_deny"),
-    ("uselib", Denied, "loads a library bypassing exec: kernel attack surface"),
+    ("uselib", Denied, "loads a library past exec's checks (ENOSYS without CONFIG_USELIB)"),
     ("personality", ArgumentChecked, "only the query and PER_LINUX allowed (no ADDR_NO_RANDOMIZE or READ_IMPLIES_EXEC)"),
     ("ustat", ReadOnlyInfo, "free space of a filesystem by device number"),
     ("statfs", Unconfined, "names a file checked by neither Landlock nor fs_deny: filesystem figures, and whether the path exists"),
@@ -340,7 +340,7 @@ pub const CLASSIFICATION: &[(&str, Class, &str)] = &[
     ("io_submit", Descriptor, AIO_EXEC),
     ("io_cancel", OwnProcess, AIO),
     ("get_thread_area", OwnProcess, "the caller's own TLS descriptors"),
-    ("lookup_dcookie", Denied, "profiling interface (gone from recent kernels)"),
+    ("lookup_dcookie", Denied, "profiling interface (gone from recent kernels: ENOSYS anyway)"),
     ("epoll_create", Descriptor, FD_NEW),
     ("epoll_ctl_old", Obsolete, OBSOLETE),
     ("epoll_wait_old", Obsolete, OBSOLETE),

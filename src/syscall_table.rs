@@ -337,6 +337,8 @@ pub const SYSCALLS: &[(&str, i64)] = &[
     ("statx", 332),
     ("io_pgetevents", 333),
     ("rseq", 334),
+    ("uretprobe", 335),
+    ("uprobe", 336),
     ("pidfd_send_signal", 424),
     ("io_uring_setup", 425),
     ("io_uring_enter", 426),

@@ -176,7 +176,7 @@ fn always_denied(policy: &Policy) -> Vec<i64> {
 
 /// Section 2: `(syscall, rules)` where several rules mean "any of them".
 /// A syscall the policy denies outright needs no argument check.
-fn argument_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
+pub(crate) fn argument_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
     let denied = always_denied(policy);
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let mut add = |name: &str, rule: SeccompRule| {

@@ -14,6 +14,8 @@
  * The host checks the files themselves afterwards, not only the errnos,
  * and first runs the same job unconfined to show each attack works. */
 #include "harness.h"
+#include <mqueue.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -124,6 +126,26 @@ static int job(int argc, char **argv) {
         report("rename_out", rename(path, other));
         snprintf(path, sizeof path, "%s/ro/fifo", dir);
         report("mknod_out", mknod(path, S_IFIFO | 0666, 0));
+        return 0;
+    }
+    if (!strcmp(cmd, "watch")) {
+        int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        const char *where[][2] = {{"ro", "ro"}, {"none", "none"}, {"w", "w"}, {"deny", "w/deny"}};
+        for (int i = 0; i < 4; i++) {
+            snprintf(path, sizeof path, "%s/%s", dir, where[i][1]);
+            printf("watch_%s %d\n", where[i][0], inotify_add_watch(in, path, IN_CREATE) >= 0 ? 0 : errno);
+        }
+        /* the watch made on the job's behalf works: its event comes */
+        snprintf(path, sizeof path, "%s/w/created", dir);
+        write_file(path, "x", 0644);
+        char events[4096];
+        ssize_t n = read(in, events, sizeof events);
+        const struct inotify_event *e = (const void *)events;
+        printf("watch_event %d\n", n > 0 && (e->mask & IN_CREATE) && !strcmp(e->name, "created"));
+        close(in);
+        char queue[64];
+        snprintf(queue, sizeof queue, "/sandlock-fsmeta-%s", argv[4]);
+        printf("mq_unlink %d\n", mq_unlink(queue) == 0 ? 0 : errno);
         return 0;
     }
     if (!strcmp(cmd, "allowed")) {
@@ -339,6 +361,33 @@ static void metadata_inside_the_writable_tree_is_changed(void) {
     sandlock_policy_free(p);
 }
 
+static void watches_and_queues_outside_the_trees_are_refused(void) {
+    make_targets();
+    char queue[64], pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    snprintf(queue, sizeof queue, "/sandlock-fsmeta-%s", pid);
+    struct mq_attr attr = {.mq_maxmsg = 1, .mq_msgsize = 8};
+    mqd_t q = mq_open(queue, O_CREAT | O_RDWR, 0600, &attr);
+    CHECK(q != (mqd_t)-1, "mq_open: %s", strerror(errno));
+    sandlock_policy *p = job_policy(1);
+    const char *argv[] = {self, "job", "watch", dir, pid, NULL};
+    struct outcome o = run(p, argv);
+    CHECK(o.spawn == 0 && o.code == 0, "job: spawn %d code %d", o.spawn, o.code);
+    CHECK(key_value(o.out, "watch_ro") == 0, "a watch in the read tree: %ld", key_value(o.out, "watch_ro"));
+    CHECK(key_value(o.out, "watch_w") == 0, "a watch in the write tree: %ld", key_value(o.out, "watch_w"));
+    CHECK(key_value(o.out, "watch_none") == EACCES, "a watch outside the trees: %ld", key_value(o.out, "watch_none"));
+    CHECK(key_value(o.out, "watch_deny") == EACCES, "a watch of a denied tree: %ld", key_value(o.out, "watch_deny"));
+    CHECK(key_value(o.out, "watch_event") == 1, "the watch made on behalf saw no event");
+    /* glibc reports the filter's EPERM as POSIX's EACCES */
+    CHECK(key_value(o.out, "mq_unlink") == EACCES, "mq_unlink of the host's queue: %ld", key_value(o.out, "mq_unlink"));
+    mqd_t again = mq_open(queue, O_RDWR);
+    CHECK(again != (mqd_t)-1, "the host's queue is gone");
+    if (again != (mqd_t)-1) mq_close(again);
+    if (q != (mqd_t)-1) mq_close(q);
+    mq_unlink(queue);
+    sandlock_policy_free(p);
+}
+
 int main(int argc, char **argv) {
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) return 2;
@@ -358,6 +407,7 @@ int main(int argc, char **argv) {
     RUN(metadata_outside_the_writable_trees_is_refused);
     RUN(metadata_of_denied_files_is_refused);
     RUN(metadata_inside_the_writable_tree_is_changed);
+    RUN(watches_and_queues_outside_the_trees_are_refused);
     cleanup_scratch();
     HARNESS_END();
 }

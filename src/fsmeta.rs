@@ -15,6 +15,11 @@
 //! unlinked file with no other link) can be changed freely: no host file
 //! is behind them.
 //!
+//! `inotify_add_watch` is made here the same way, on a duplicate of the
+//! caller's inotify fd, for an object of any of the policy's trees (read
+//! or write): a watch outside them would tell the names and times of the
+//! host's changes there.
+//!
 //! The newer calls (`setxattrat` and the rest of the `*xattrat` family,
 //! `file_getattr`, `file_setattr`) fail with ENOSYS in the filter: C
 //! libraries fall back to the older calls, which are handled here. The
@@ -147,6 +152,8 @@ pub enum Refusal {
     OutsideWritable,
     /// The object is, or lies under, an fs_deny path.
     Denied,
+    /// (A watch) the object lies outside every tree of the policy.
+    OutsideTrees,
 }
 
 /// The outcome: the call's result (0 or -errno), or a refusal.
@@ -451,6 +458,73 @@ pub fn change(
         return Ok(Err(refusal));
     }
     creds::as_job(rights.job, || apply(&object, &call)).map(Ok)
+}
+
+const IN_DONT_FOLLOW: u32 = 0x0200_0000;
+
+/// Where a watch may be set: the policy's trees and denied files, and what
+/// a private /proc shows.
+pub struct WatchRights<'a> {
+    pub readable: &'a HashSet<FileId>,
+    pub denied: &'a Denied,
+    pub view: Option<&'a crate::procview::ProcView>,
+    pub job: &'a JobCredentials,
+}
+
+/// inotify_add_watch(fd, path, mask) made here: the watch descriptor, or
+/// -errno, or a refusal.
+pub fn add_watch(
+    n: &Notification,
+    rights: &WatchRights,
+    still_waiting: impl Fn() -> bool,
+) -> Result<Outcome, i32> {
+    let tid = n.pid as libc::pid_t;
+    let mask = n.args[2] as u32;
+    let object = Object::Path {
+        dirfd: None,
+        path: path_at(tid, n.args[1])?,
+        follow: mask & IN_DONT_FOLLOW == 0,
+        empty_path: false,
+    };
+    if !still_waiting() {
+        return Err(libc::EINTR);
+    }
+    let target = resolve(tid, &object)?;
+    if rights
+        .view
+        .is_some_and(|view| crate::procview::foreign(&target, view))
+    {
+        return Err(libc::ENOENT);
+    }
+    let ids = paths::identities(&target).map_err(|_| libc::EACCES)?;
+    if ids.iter().any(|id| rights.denied.contains(id)) {
+        return Ok(Err(Refusal::Denied));
+    }
+    if !ids.iter().any(|id| rights.readable.contains(id)) {
+        return Ok(Err(Refusal::OutsideTrees));
+    }
+    let inotify = paths::base(tid, Some(n.args[0] as i32), b"", true)?;
+    let Ok(proc_path) = CString::new(format!("/proc/self/fd/{}", target.as_raw_fd())) else {
+        return Err(libc::EINVAL);
+    };
+    // The object is resolved already (a symlink itself, with
+    // IN_DONT_FOLLOW): its /proc/self/fd link leads to it, and must be
+    // followed.
+    creds::as_job(rights.job, || {
+        // SAFETY: a valid fd and NUL-terminated path.
+        let wd = unsafe {
+            libc::inotify_add_watch(
+                inotify.as_raw_fd(),
+                proc_path.as_ptr(),
+                mask & !IN_DONT_FOLLOW,
+            )
+        };
+        match wd {
+            -1 => -i64::from(crate::sys::errno()),
+            wd => i64::from(wd),
+        }
+    })
+    .map(Ok)
 }
 
 #[cfg(test)]

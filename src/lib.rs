@@ -93,6 +93,7 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         wall_clock: policy.time_start.map(clock::WallClock::starting_at),
         metadata: supervisor::MetadataRights {
             writable: policy.compiled()?.fs_writable.clone(),
+            readable: policy.compiled()?.fs_readable.clone(),
             job: std::sync::Arc::new(
                 sys::creds::JobCredentials::of_this_thread()
                     .map_err(|e| Error::os("spawn: the job's credentials", e))?,

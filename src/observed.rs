@@ -270,7 +270,6 @@ const fn arg(
 
 const NOFOLLOW_AT: u64 = libc::AT_SYMLINK_NOFOLLOW as u64;
 const FOLLOW_AT: u64 = libc::AT_SYMLINK_FOLLOW as u64;
-const IN_DONT_FOLLOW: u64 = 0x0200_0000;
 
 /// Calls other than open and exec that reach a file by its path: probes of
 /// its metadata, and changes to it or to the directory it is named in.
@@ -286,7 +285,6 @@ fn path_args(nr: i64) -> Option<&'static [PathArg]> {
     const AT_OBJECT_NOFOLLOW: &[PathArg] = &[arg(Some(0), 1, No, true, false)];
     const AT_OBJECT_FLAG3: &[PathArg] = &[arg(Some(0), 1, UnlessFlag(3, NOFOLLOW_AT), true, false)];
     const AT_OBJECT_FLAG2: &[PathArg] = &[arg(Some(0), 1, UnlessFlag(2, NOFOLLOW_AT), true, false)];
-    const WATCH: &[PathArg] = &[arg(CWD, 1, UnlessFlag(2, IN_DONT_FOLLOW), true, false)];
     const AT_HANDLE: &[PathArg] = &[arg(Some(0), 1, IfFlag(4, FOLLOW_AT), true, false)];
     const REMOVE: &[PathArg] = &[arg(CWD, 0, No, true, true)];
     const AT_REMOVE: &[PathArg] = &[arg(Some(0), 1, No, true, true)];
@@ -318,7 +316,6 @@ fn path_args(nr: i64) -> Option<&'static [PathArg]> {
         libc::SYS_newfstatat | libc::SYS_faccessat2 => AT_OBJECT_FLAG3,
         libc::SYS_statx => AT_OBJECT_FLAG2,
         libc::SYS_faccessat => AT_OBJECT,
-        libc::SYS_inotify_add_watch => WATCH,
         libc::SYS_name_to_handle_at => AT_HANDLE,
         libc::SYS_readlinkat => AT_OBJECT_NOFOLLOW,
         libc::SYS_unlink | libc::SYS_rmdir => REMOVE,
@@ -340,7 +337,6 @@ pub const PATH_CALLS: &[&str] = &[
     "stat",
     "chdir",
     "statfs",
-    "inotify_add_watch",
     "name_to_handle_at",
     "access",
     "truncate",
@@ -394,7 +390,6 @@ pub fn reads_metadata_only(nr: i64) -> bool {
             | libc::SYS_readlinkat
             | libc::SYS_chdir
             | libc::SYS_statfs
-            | libc::SYS_inotify_add_watch
             | libc::SYS_name_to_handle_at
     )
 }

@@ -79,6 +79,8 @@ pub struct Compiled {
     pub fs_denied: Arc<std::collections::HashSet<crate::paths::FileId>>,
     /// The identities of the fs_write roots (src/fsmeta.rs).
     pub fs_writable: Arc<std::collections::HashSet<crate::paths::FileId>>,
+    /// The identities of every tree's root, read or write.
+    pub fs_readable: Arc<std::collections::HashSet<crate::paths::FileId>>,
 }
 
 #[derive(Clone, Default)]
@@ -155,7 +157,13 @@ impl Policy {
             helper_fence: crate::landlock::build_helper_fence()?,
             filter: crate::seccomp::filter::build(self)?,
             fs_denied: Arc::new(self.denied_identities()?),
-            fs_writable: Arc::new(self.writable_identities()?),
+            fs_writable: Arc::new(Self::root_identities("fs_write", &self.fs_write)?),
+            fs_readable: Arc::new(
+                Self::root_identities("fs_read", &self.fs_read)?
+                    .union(&Self::root_identities("fs_write", &self.fs_write)?)
+                    .copied()
+                    .collect(),
+            ),
         });
         // Two threads may race here; either result is the same policy.
         Ok(self.compiled.0.get_or_init(|| compiled).clone())
@@ -191,13 +199,16 @@ impl Policy {
         Ok(ids)
     }
 
-    fn writable_identities(&self) -> Result<std::collections::HashSet<crate::paths::FileId>> {
+    fn root_identities(
+        what: &str,
+        roots: &[PathBuf],
+    ) -> Result<std::collections::HashSet<crate::paths::FileId>> {
         use std::os::unix::fs::MetadataExt;
         let mut ids = std::collections::HashSet::new();
-        for path in &self.fs_write {
+        for path in roots {
             let meta = std::fs::metadata(path).map_err(|e| {
                 Error::os(
-                    format!("fs_write: \"{}\"", path.display()),
+                    format!("{what}: \"{}\"", path.display()),
                     e.raw_os_error().unwrap_or(libc::EIO),
                 )
             })?;

@@ -186,6 +186,8 @@ pub struct Rules {
 pub struct MetadataRights {
     /// The roots of the fs_write trees.
     pub writable: std::sync::Arc<std::collections::HashSet<crate::paths::FileId>>,
+    /// The roots of every tree, read or write.
+    pub readable: std::sync::Arc<std::collections::HashSet<crate::paths::FileId>>,
     pub job: std::sync::Arc<crate::sys::creds::JobCredentials>,
 }
 
@@ -714,6 +716,7 @@ impl Sandbox {
             nr if crate::fsmeta::is_metadata_call(nr) => {
                 Outcome::Answer(self.change_metadata(notification))
             }
+            libc::SYS_inotify_add_watch => Outcome::Answer(self.add_watch(notification)),
             libc::SYS_getrandom => Outcome::Answer(self.getrandom(notification)),
             libc::SYS_clock_nanosleep => match &self.wall_clock {
                 Some(clock) => clock.sleep_until(notification),
@@ -1390,14 +1393,42 @@ impl Sandbox {
             job: &self.metadata.job,
         };
         let listener = &self.listener;
-        let (errno, detail) = match crate::fsmeta::change(n, &rights, || listener.is_live(n.id)) {
-            Ok(Ok(0)) => return Answer::Value(0),
+        let outcome = crate::fsmeta::change(n, &rights, || listener.is_live(n.id));
+        self.answer_on_behalf(n, outcome)
+    }
+
+    /// inotify_add_watch: made here, on an object of the policy's trees
+    /// only (src/fsmeta.rs). A refusal is logged.
+    fn add_watch(&mut self, n: &Notification) -> Answer {
+        let denied = self.live.lock().fs_denied.clone();
+        let view = self.proc_view(false);
+        let rights = crate::fsmeta::WatchRights {
+            readable: &self.metadata.readable,
+            denied: &denied,
+            view: view.as_ref(),
+            job: &self.metadata.job,
+        };
+        let listener = &self.listener;
+        let outcome = crate::fsmeta::add_watch(n, &rights, || listener.is_live(n.id));
+        self.answer_on_behalf(n, outcome)
+    }
+
+    /// The answer to a call fsmeta made or refused; a refusal is logged.
+    fn answer_on_behalf(
+        &mut self,
+        n: &Notification,
+        outcome: std::result::Result<crate::fsmeta::Outcome, i32>,
+    ) -> Answer {
+        use crate::fsmeta::Refusal;
+        let (errno, detail) = match outcome {
+            Ok(Ok(ret)) if ret >= 0 => return Answer::Value(ret),
             Ok(Ok(ret)) => return Answer::Errno(-ret as i32),
             Err(errno) => return Answer::Errno(errno),
-            Ok(Err(crate::fsmeta::Refusal::Denied)) => (libc::EACCES, "fs_deny"),
-            Ok(Err(crate::fsmeta::Refusal::OutsideWritable)) => {
+            Ok(Err(Refusal::Denied)) => (libc::EACCES, "fs_deny"),
+            Ok(Err(Refusal::OutsideWritable)) => {
                 (libc::EACCES, "metadata outside the fs_write trees")
             }
+            Ok(Err(Refusal::OutsideTrees)) => (libc::EACCES, "watch outside the policy's trees"),
         };
         self.denied += 1;
         let tid = n.pid as libc::pid_t;

@@ -18,6 +18,10 @@
 //!   number on x86_64 (ENOSYS from the kernel itself).
 //! - `Metadata`: always trapped and made on the job's behalf by
 //!   `fsmeta.rs` (objects of an fs_write tree and of no fs_deny one only).
+//! - `OnBehalf`: always trapped and made by the supervisor on an object of
+//!   the policy's trees (inotify_add_watch, `fsmeta::add_watch`).
+//! - `Skipped`: the filter answers 0 without running it
+//!   (`filter::SKIPPED`).
 //! - `PathChecked`: names a file; Landlock governs what it has a right for
 //!   (remove, make, rename, link, truncate) and, with fs_deny, the
 //!   supervisor checks every path it names (`observed::PATH_CALLS`). What
@@ -54,6 +58,8 @@ pub enum Class {
     Unsupported,
     Obsolete,
     Metadata,
+    OnBehalf,
+    Skipped,
     PathChecked,
     Landlock,
     Network,
@@ -204,7 +210,7 @@ pub const CLASSIFICATION: &[(&str, Class, &str)] = &[
     ("ftruncate", Descriptor, "Landlock's truncate right, recorded at the fd's open"),
     ("getdents", Supervised, "made by the supervisor, which filters /proc, with a private /proc; otherwise on a held fd"),
     ("getcwd", OwnProcess, "the caller's own cwd"),
-    ("chdir", Unconfined, "checked by neither Landlock nor fs_deny: tells whether a directory exists (later relative paths are checked)"),
+    ("chdir", PathChecked, "with fs_deny or a private /proc, checked like stat (a denied directory, a foreign pid); Landlock has no right for it"),
     ("fchdir", Descriptor, "to a directory fd already held"),
     ("rename", PathChecked, "Landlock's remove, make and refer rights; checked against fs_deny"),
     ("mkdir", PathChecked, "Landlock's make-dir right; checked against fs_deny"),
@@ -261,7 +267,7 @@ pub const CLASSIFICATION: &[(&str, Class, &str)] = &[
     ("uselib", Denied, "loads a library past exec's checks (ENOSYS without CONFIG_USELIB)"),
     ("personality", ArgumentChecked, "only the query and PER_LINUX allowed (no ADDR_NO_RANDOMIZE or READ_IMPLIES_EXEC)"),
     ("ustat", ReadOnlyInfo, "free space of a filesystem by device number"),
-    ("statfs", Unconfined, "names a file checked by neither Landlock nor fs_deny: filesystem figures, and whether the path exists"),
+    ("statfs", PathChecked, "with fs_deny or a private /proc, checked like stat; filesystem figures only"),
     ("fstatfs", Descriptor, "filesystem figures of an fd already held"),
     ("sysfs", ReadOnlyInfo, "the names of the kernel's filesystem types"),
     ("getpriority", OtherProcess, READS_PID),
@@ -289,7 +295,7 @@ pub const CLASSIFICATION: &[(&str, Class, &str)] = &[
     ("adjtimex", Denied, "the host's clock: machine-wide state"),
     ("setrlimit", OwnProcess, "the caller's own limits, below its hard ones"),
     ("chroot", Denied, MOUNTS),
-    ("sync", Unconfined, "flushes every filesystem of the host: an I/O burst the sandbox can repeat"),
+    ("sync", Skipped, "answered 0 unrun: flushing every filesystem of the host is an I/O burst a job could repeat"),
     ("acct", Denied, MACHINE),
     ("settimeofday", Denied, "the host's clock: machine-wide state"),
     ("mount", Denied, MOUNTS),
@@ -369,7 +375,7 @@ pub const CLASSIFICATION: &[(&str, Class, &str)] = &[
     ("set_mempolicy", OwnProcess, "the caller's own NUMA policy"),
     ("get_mempolicy", OwnProcess, "the caller's own NUMA policy"),
     ("mq_open", Landlock, "its open goes through Landlock's file_open: the mqueue inodes are beneath no rule, so EACCES"),
-    ("mq_unlink", Unconfined, "removes any POSIX queue of the host's IPC namespace: no Landlock hook, DAC only"),
+    ("mq_unlink", Denied, "would remove any POSIX queue of the host (Landlock refuses mq_open, not the unlink)"),
     ("mq_timedsend", Descriptor, "on a queue fd already held"),
     ("mq_timedreceive", Descriptor, "on a queue fd already held"),
     ("mq_notify", Descriptor, "on a queue fd already held; notifies the caller"),
@@ -382,7 +388,7 @@ pub const CLASSIFICATION: &[(&str, Class, &str)] = &[
     ("ioprio_set", OtherProcess, PID_SCHED),
     ("ioprio_get", OtherProcess, READS_PID),
     ("inotify_init", Descriptor, FD_NEW),
-    ("inotify_add_watch", Unconfined, "watches any file DAC lets it read, outside every tree: names and timings of changes"),
+    ("inotify_add_watch", OnBehalf, "always trapped: made by the supervisor on an object of the policy's trees (and no fs_deny one) only"),
     ("inotify_rm_watch", Descriptor, "on an inotify fd already held"),
     ("migrate_pages", OtherProcess, PTRACE_CHECK),
     ("openat", Landlock, "open rights; trapped and made on behalf with fs_deny, private /proc, virtual files or an observer"),
@@ -428,13 +434,13 @@ pub const CLASSIFICATION: &[(&str, Class, &str)] = &[
     ("rt_tgsigqueueinfo", OtherProcess, SIGNAL_SCOPE),
     ("perf_event_open", Denied, KERNEL),
     ("recvmmsg", Network, SOCKET_HELD),
-    ("fanotify_init", Descriptor, "makes a notification group (unprivileged: no permission events)"),
-    ("fanotify_mark", Unconfined, "marks any file DAC lets it read, outside every tree: names and timings of changes"),
+    ("fanotify_init", Denied, "notification groups would watch files outside every tree (Landlock has no hook)"),
+    ("fanotify_mark", Descriptor, "needs a group from fanotify_init, which is denied"),
     ("prlimit64", OtherProcess, PID_SCHED),
-    ("name_to_handle_at", Unconfined, "names a file checked by neither Landlock nor fs_deny: its existence and identity (open_by_handle_at is denied)"),
+    ("name_to_handle_at", PathChecked, "with fs_deny or a private /proc, checked like stat; a handle is useless as open_by_handle_at is denied"),
     ("open_by_handle_at", Denied, "opens by inode, past every path check"),
     ("clock_adjtime", Denied, "the host's clock: machine-wide state"),
-    ("syncfs", Unconfined, "flushes the filesystem of any fd, / included: an I/O burst the sandbox can repeat"),
+    ("syncfs", Skipped, "answered 0 unrun: flushing the filesystem of any fd, / included, is an I/O burst a job could repeat"),
     ("sendmmsg", Network, "trapped: each destination checked, sent on behalf"),
     ("setns", Denied, "joins another namespace"),
     ("getcpu", OwnProcess, "the CPU the caller runs on"),
@@ -689,7 +695,8 @@ mod tests {
                     Denied if !filter::DENIED.contains(&name) => continue,
                     Denied => EPERM,
                     Unsupported => ENOSYS,
-                    Metadata => NOTIFY,
+                    Metadata | OnBehalf => NOTIFY,
+                    Skipped => 0x0005_0000,
                     PathChecked => trapped_with_fs_deny,
                     Landlock if why.contains("trapped") => trapped_with_fs_deny,
                     Network | Supervised if why.starts_with("trapped:") => NOTIFY,
@@ -751,7 +758,7 @@ mod tests {
                 assert!(
                     matches!(
                         class,
-                        Supervised | Network | Metadata | PathChecked | Landlock
+                        Supervised | Network | Metadata | OnBehalf | PathChecked | Landlock
                     ) || *name == "clone",
                     "{name} is trapped but classed {class:?}"
                 );

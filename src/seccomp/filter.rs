@@ -117,7 +117,17 @@ pub const DENIED: &[&str] = &[
     "uselib",
     "vhangup",
     "nfsservctl",
+    // shared objects outside every tree that Landlock does not scope: the
+    // host's POSIX message queues (mq_open is refused by Landlock, the
+    // unlink is not), notification groups on files outside the trees
+    "mq_unlink",
+    "fanotify_init",
 ];
+
+/// Answered 0 without being run: flushing every filesystem of the host
+/// (or one, for any fd) is an I/O burst a job could repeat at will. A
+/// job's own data is made durable per file (fsync, fdatasync).
+pub const SKIPPED: &[&str] = &["sync", "syncfs"];
 
 const TIOCSTI: u64 = 0x5412;
 const TIOCLINUX: u64 = 0x541c;
@@ -317,9 +327,10 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
     if policy.net.protocols().udp {
         calls.push(nr("bind"));
     }
-    // Metadata changes, which Landlock does not govern: made by the
-    // supervisor on objects of the writable trees only (fsmeta.rs).
+    // Metadata changes and watches, which Landlock does not govern: made
+    // by the supervisor on objects of the policy's trees only (fsmeta.rs).
     calls.extend(crate::fsmeta::CALLS.iter().map(|name| nr(name)));
+    calls.push(nr("inotify_add_watch"));
     // New processes, when a limit counts them (clone: notify_rules).
     if policy.counts_forks() {
         calls.push(nr("fork"));
@@ -513,6 +524,9 @@ pub fn build(policy: &Policy) -> Result<Vec<libc::sock_filter>> {
         .chain(supervised_calls(policy))
     {
         targets.insert(number as u32, Target::Return(SECCOMP_RET_USER_NOTIF));
+    }
+    for number in SKIPPED.iter().map(|name| nr(name)) {
+        targets.insert(number as u32, Target::Return(RET_ERRNO));
     }
     for number in ["clone3"]
         .iter()

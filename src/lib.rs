@@ -18,6 +18,8 @@
 //! - [`processes`]: every process of the sandbox, for the limits that
 //!   count or measure them;
 //! - [`limits`]: max_memory and max_cpu, enforced from timers in the fd;
+//! - `pidcalls`: calls that act on another process by its pid, kept to
+//!   the sandbox's own;
 //! - [`watchdog`]: kills the whole sandbox when the host frees it or dies;
 //! - `ffi`: the C ABI, a thin guarded layer over the above;
 //! - `sys`: raw system calls and kernel structures.
@@ -37,6 +39,7 @@ mod observed;
 mod onbehalf;
 pub mod opener;
 mod paths;
+mod pidcalls;
 pub mod policy;
 pub mod processes;
 mod procfs;
@@ -90,6 +93,7 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         ),
         random_seed: policy.random_seed,
         wall_clock: policy.time_start.map(clock::WallClock::starting_at),
+        cpus: prepared.cpus(),
     };
     let mut new_images = auxv::Rewriter::new(policy.random_seed, policy.time_start);
     let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;

@@ -1489,7 +1489,21 @@ impl Sandbox {
             return;
         };
         match cpu.tick(processes) {
-            Ok(Throttle::Stop) => self.kill_all(libc::SIGSTOP),
+            Ok(Throttle::Stop | Throttle::Restop) => self.kill_all(libc::SIGSTOP),
+            // It keeps continuing itself: the limit cannot hold it by stops.
+            Ok(Throttle::Broken) => {
+                self.cpu = None;
+                self.broken = true;
+                self.events.get_mut().note(Event {
+                    kind: kind::LIMIT,
+                    nr: -1,
+                    pid: self.pid,
+                    denied: libc::EPERM,
+                    detail: "max_cpu",
+                    ..Event::default()
+                });
+                self.kill_all(libc::SIGKILL);
+            }
             // Not while a freeze holds the sandbox: its end continues it.
             Ok(Throttle::Continue) if self.freeze.is_some() => {}
             Ok(Throttle::Continue) => self.kill_all(libc::SIGCONT),

@@ -11,8 +11,11 @@
 //!    other syscall is allowed;
 //! 3. argument checks that deny with EPERM: ioctl TIOCSTI/TIOCLINUX,
 //!    prctl(PR_SET_SECCOMP), personality changes, clone and unshare with
-//!    namespace flags, socket families, types and protocols;
+//!    namespace flags, socket families, types and protocols, the per-user
+//!    forms of setpriority and ioprio_set;
 //! 4. argument checks that go to the supervisor: sendto with an address;
+//!    the calls that act on a process by pid (pidcalls.rs) when the pid is
+//!    not 0 (the caller);
 //! 5. allow.
 //!
 //! Why a lookup rather than a list: when a filter is attached, the kernel

@@ -121,7 +121,7 @@ typedef struct sandlock_event {
   const char *const *argv;
   // open: the open flags; fork: the clone flags.
   int64_t flags;
-  // limit: "max_processes" or "max_memory"; denial: why, when known.
+  // limit: "max_processes", "max_memory" or "max_cpu"; denial: why, when known.
   const char *detail;
   // In the log: events dropped just before this one (the log keeps
   // the last 4096).

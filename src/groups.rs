@@ -34,6 +34,11 @@ fn group_alive(pgid: libc::pid_t) -> bool {
 }
 
 impl Groups {
+    /// Is `pgid` the sandbox's first group or one it made?
+    pub fn has(&self, main_group: libc::pid_t, pgid: libc::pid_t) -> bool {
+        self.contains(main_group, pgid)
+    }
+
     fn contains(&self, main_group: libc::pid_t, pgid: libc::pid_t) -> bool {
         pgid == main_group || self.made.iter().any(|(g, _)| *g == pgid)
     }

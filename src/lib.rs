@@ -18,6 +18,8 @@
 //! - [`processes`]: every process of the sandbox, for the limits that
 //!   count or measure them;
 //! - [`limits`]: max_memory and max_cpu, enforced from timers in the fd;
+//! - `pidcalls`: calls that act on another process by its pid, kept to
+//!   the sandbox's own;
 //! - [`watchdog`]: kills the whole sandbox when the host frees it or dies;
 //! - `ffi`: the C ABI, a thin guarded layer over the above;
 //! - `sys`: raw system calls and kernel structures.
@@ -38,6 +40,7 @@ mod observed;
 mod onbehalf;
 pub mod opener;
 mod paths;
+mod pidcalls;
 pub mod policy;
 pub mod processes;
 mod procfs;
@@ -99,6 +102,7 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
                     .map_err(|e| Error::os("spawn: the job's credentials", e))?,
             ),
         },
+        cpus: prepared.cpus(),
     };
     let mut new_images = auxv::Rewriter::new(policy.random_seed, policy.time_start);
     let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;

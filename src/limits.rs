@@ -56,17 +56,45 @@ const CPU_RUN_LONGEST: Duration = Duration::from_millis(100);
 /// signals a second.
 const CPU_RUN_SHORTEST: Duration = Duration::from_millis(20);
 
+/// While the sandbox is held stopped, how often the supervisor checks that
+/// it stays so...
+const CPU_HOLD_RECHECK: Duration = Duration::from_millis(10);
+/// ...and how much CPU time it may still use over one stop before the
+/// throttle counts as broken. A stopped process runs nothing; the slack is
+/// for tasks that were deep in a syscall when stopped (they stop on their
+/// way out of the kernel) and for a `SIGCONT` the kernel itself sends (to
+/// an orphaned process group, say), which the next recheck undoes.
+const CPU_MOST_WHILE_STOPPED: Duration = Duration::from_millis(50);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Throttle {
     Stop,
     Continue,
     Unchanged,
+    /// Held stopped, but something of it ran since the last tick (a
+    /// `SIGCONT` continued it): stop it again.
+    Restop,
+    /// It ran more than CPU_MOST_WHILE_STOPPED while held stopped: it
+    /// continues itself (a timer of its own sending `SIGCONT`, which no
+    /// filter sees), and a stop cannot hold it.
+    Broken,
 }
 
 /// A share of one CPU, as a budget that grows with wall time and shrinks
 /// with the CPU time the sandbox uses. In debt the sandbox is stopped
 /// (SIGSTOP) until the debt is paid; with credit it runs until about the
 /// time the credit would be spent by one busy thread.
+///
+/// A stop is a signal, and a job can arrange a `SIGCONT` the supervisor
+/// never sees (a POSIX timer's signal lives in memory; the kernel continues
+/// an orphaned process group itself), which continues it at once. Without
+/// cgroups (the freezer) nothing stops a process for good, so the stop is
+/// checked instead: while held, every CPU_HOLD_RECHECK the time its
+/// processes ran is read (their CPU clocks); any is charged and the
+/// sandbox stopped again, and past CPU_MOST_WHILE_STOPPED in one stop the
+/// throttle is broken and the sandbox is killed (fail closed). Measured
+/// with a timer sending `SIGCONT` every millisecond under max_cpu(20):
+/// 100% of a CPU before, killed within ~0.1 s of its first stop now.
 pub struct CpuThrottle {
     percent: u32,
     pub timer: OwnedFd,
@@ -74,6 +102,8 @@ pub struct CpuThrottle {
     credit_ns: i64,
     last: Instant,
     stopped: bool,
+    /// CPU time the sandbox ran while held stopped, this stop.
+    ran_while_stopped_ns: u64,
 }
 
 impl CpuThrottle {
@@ -85,6 +115,7 @@ impl CpuThrottle {
             credit_ns: share,
             last: Instant::now(),
             stopped: false,
+            ran_while_stopped_ns: 0,
         })
     }
 
@@ -103,7 +134,12 @@ impl CpuThrottle {
         let now = Instant::now();
         let earned = Self::share_of(self.percent, now - self.last);
         self.last = now;
-        let used = processes.cpu_used_since_last().min(i64::MAX as u64) as i64;
+        let sample = processes.cpu_used_since_last();
+        let used = sample.total_ns.min(i64::MAX as u64) as i64;
+        let ran_held = self.stopped && sample.ran_ns > 0;
+        if ran_held {
+            self.ran_while_stopped_ns = self.ran_while_stopped_ns.saturating_add(sample.ran_ns);
+        }
         // Unused credit does not pile up past one full run.
         let cap = Self::share_of(self.percent, CPU_RUN_LONGEST);
         self.credit_ns = (self.credit_ns.saturating_add(earned))
@@ -113,7 +149,7 @@ impl CpuThrottle {
             // Paid back at `percent` of wall time.
             let wall = (-self.credit_ns) as u128 * 100 / self.percent as u128;
             (
-                Duration::from_nanos(wall.min(u64::MAX as u128) as u64),
+                Duration::from_nanos(wall.min(u64::MAX as u128) as u64).min(CPU_HOLD_RECHECK),
                 true,
             )
         } else {
@@ -121,15 +157,20 @@ impl CpuThrottle {
             (run.clamp(CPU_RUN_SHORTEST, CPU_RUN_LONGEST), false)
         };
         timer::arm(&self.timer, next)?;
+        if self.ran_while_stopped_ns > CPU_MOST_WHILE_STOPPED.as_nanos() as u64 {
+            return Ok(Throttle::Broken);
+        }
         Ok(match (stop, self.stopped) {
             (true, false) => {
                 self.stopped = true;
+                self.ran_while_stopped_ns = 0;
                 Throttle::Stop
             }
             (false, true) => {
                 self.stopped = false;
                 Throttle::Continue
             }
+            (true, true) if ran_held => Throttle::Restop,
             _ => Throttle::Unchanged,
         })
     }

@@ -42,6 +42,21 @@ struct Known {
     /// process's own, and its reaped children's.
     cpu_seen_ns: u64,
     children_cpu_seen_ns: u64,
+    /// Has a CPU sample seen it yet? (Its first one charges its whole
+    /// life so far.)
+    sampled: bool,
+}
+
+/// What the sandbox used between two CPU samples.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CpuUsed {
+    /// Everything to charge: every process's own time since the last
+    /// sample (a new one's since it started), and its reaped children's.
+    pub total_ns: u64,
+    /// Of that, the time processes known at the last sample ran since:
+    /// what ran between the two samples for sure (a process found late
+    /// brings its past, and a reap its children's).
+    pub ran_ns: u64,
 }
 
 /// A fork we let through whose child we have not found yet.
@@ -157,6 +172,7 @@ impl Processes {
                     pidfd: unsafe { sys::own(fd) },
                     cpu_seen_ns: 0,
                     children_cpu_seen_ns: children_cpu_ns(pid).unwrap_or(0),
+                    sampled: false,
                 });
             }
             // Already reaped: nothing to count.
@@ -501,14 +517,19 @@ impl Processes {
     /// process's since it started). A process that lived and was reaped
     /// between two calls is seen through its parent's children time, less
     /// what was charged already for the reaped processes we knew.
-    pub fn cpu_used_since_last(&mut self) -> u64 {
+    pub fn cpu_used_since_last(&mut self) -> CpuUsed {
         self.prune();
         self.settle(0);
-        let (mut own, mut children) = (0u64, 0u64);
+        let (mut own, mut children, mut ran) = (0u64, 0u64, 0u64);
         for known in &mut self.known {
             if let Some(now) = process_cpu_ns(known.pid) {
-                own += now.saturating_sub(known.cpu_seen_ns);
+                let delta = now.saturating_sub(known.cpu_seen_ns);
+                own += delta;
+                if known.sampled {
+                    ran += delta;
+                }
                 known.cpu_seen_ns = now;
+                known.sampled = true;
             }
             if let Some(now) = children_cpu_ns(known.pid) {
                 children += now.saturating_sub(known.children_cpu_seen_ns);
@@ -516,6 +537,9 @@ impl Processes {
             }
         }
         let already = std::mem::take(&mut self.reaped_charged_ns);
-        own + children.saturating_sub(already)
+        CpuUsed {
+            total_ns: own + children.saturating_sub(already),
+            ran_ns: ran,
+        }
     }
 }

@@ -235,6 +235,11 @@ fn last_capability() -> u32 {
 const CAP_SETPCAP: u32 = 8;
 
 impl Prepared {
+    /// The CPUs the sandbox may run on (num_cpus), if limited.
+    pub fn cpus(&self) -> Option<libc::cpu_set_t> {
+        self.cpus
+    }
+
     pub fn new(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Prepared> {
         let argv0 = *argv
             .first()

@@ -153,6 +153,11 @@ pub struct Sandbox {
     /// The watchdog process itself (not our child: the job's first
     /// process's, then init's).
     watchdog_process: Option<OwnedFd>,
+    /// The library's helper processes (watchdog, opener; -1 if none): in
+    /// the main process's tree but not the job's.
+    helpers: [libc::pid_t; 2],
+    /// num_cpus: the CPUs the sandbox may run on (pidcalls.rs).
+    cpus: Option<libc::cpu_set_t>,
 }
 
 const TAG_LISTENER: u64 = 0;
@@ -180,6 +185,8 @@ pub struct Rules {
     /// time_start's clock, when set.
     pub wall_clock: Option<crate::clock::WallClock>,
     pub metadata: MetadataRights,
+    /// num_cpus: the CPUs the sandbox may run on.
+    pub cpus: Option<libc::cpu_set_t>,
 }
 
 /// Whose metadata a job may change, and as whom (src/fsmeta.rs).
@@ -359,6 +366,8 @@ impl Sandbox {
             cpu,
             watchdog: Some(watchdog),
             watchdog_process: child.watchdog,
+            helpers: [child.watchdog_pid, child.opener_pid],
+            cpus: rules.cpus,
         })
     }
 
@@ -742,6 +751,13 @@ impl Sandbox {
                         .setpgid(notification, self.pid, |id| listener.is_live(id)),
                 )
             }
+            libc::SYS_prlimit64
+            | libc::SYS_sched_setaffinity
+            | libc::SYS_sched_setscheduler
+            | libc::SYS_sched_setparam
+            | libc::SYS_sched_setattr
+            | libc::SYS_setpriority
+            | libc::SYS_ioprio_set => Outcome::Answer(self.pid_call(notification)),
             // Trapped for an observer that is gone or never came: the
             // number alone decides, the call runs as made.
             nr if observed::reads_metadata_only(nr) && self.checks_paths() => {
@@ -773,6 +789,47 @@ impl Sandbox {
                 Outcome::Answer(Answer::Errno(libc::EPERM))
             }
         }
+    }
+
+    /// A call acting on a process by its pid (pidcalls.rs): only the
+    /// sandbox's own, or a logged denial.
+    fn pid_call(&mut self, n: &Notification) -> Answer {
+        let groups = &self.groups;
+        let main = self.pid;
+        let has_group = |g: libc::pid_t| groups.has(main, g);
+        let sandbox = crate::pidcalls::Sandbox {
+            main,
+            helpers: self.helpers,
+            has_group: &has_group,
+            cpus: self.cpus.as_ref(),
+        };
+        let listener = &self.listener;
+        match crate::pidcalls::decide(&sandbox, n, |id| listener.is_live(id)) {
+            Ok(answer) => answer,
+            Err(refused) => self.denial(n, refused.errno, refused.detail),
+        }
+    }
+
+    /// A call the supervisor refused: counted, logged and shown to an
+    /// observer of denials (whose verdict may still kill).
+    fn denial(&mut self, n: &Notification, errno: i32, detail: &'static str) -> Answer {
+        self.denied += 1;
+        let events = self.events.get_mut();
+        let tid = n.pid as libc::pid_t;
+        let pid = match events.wants(kind::DENIAL) {
+            true => crate::procfs::process_of(tid).unwrap_or(tid),
+            false => tid,
+        };
+        events.decide(Event {
+            kind: kind::DENIAL,
+            nr: n.nr,
+            pid,
+            tid,
+            denied: errno,
+            detail,
+            ..Event::default()
+        });
+        Answer::Errno(errno)
     }
 
     /// fork, vfork or a process clone: counted against max_processes (a
@@ -1539,7 +1596,21 @@ impl Sandbox {
             return;
         };
         match cpu.tick(processes) {
-            Ok(Throttle::Stop) => self.kill_all(libc::SIGSTOP),
+            Ok(Throttle::Stop | Throttle::Restop) => self.kill_all(libc::SIGSTOP),
+            // It keeps continuing itself: the limit cannot hold it by stops.
+            Ok(Throttle::Broken) => {
+                self.cpu = None;
+                self.broken = true;
+                self.events.get_mut().note(Event {
+                    kind: kind::LIMIT,
+                    nr: -1,
+                    pid: self.pid,
+                    denied: libc::EPERM,
+                    detail: "max_cpu",
+                    ..Event::default()
+                });
+                self.kill_all(libc::SIGKILL);
+            }
             // Not while a freeze holds the sandbox: its end continues it.
             Ok(Throttle::Continue) if self.freeze.is_some() => {}
             Ok(Throttle::Continue) => self.kill_all(libc::SIGCONT),

@@ -83,7 +83,7 @@ pub struct sandlock_event {
     pub argv: *const *const c_char,
     /// open: the open flags; fork: the clone flags.
     pub flags: i64,
-    /// limit: "max_processes" or "max_memory"; denial: why, when known.
+    /// limit: "max_processes", "max_memory" or "max_cpu"; denial: why, when known.
     pub detail: *const c_char,
     /// In the log: events dropped just before this one (the log keeps
     /// the last 4096).

@@ -8,8 +8,7 @@
 //!
 //! The classes (what happens to the call in a sandbox):
 //! - `Denied`: the filter answers EPERM whatever the arguments
-//!   (`filter::DENIED`, plus the SysV IPC calls of [`SYSV_IPC`] once the
-//!   branch that denies them lands): kernel attack surface, machine-wide
+//!   (`filter::DENIED`): kernel attack surface, machine-wide
 //!   state, other processes' memory, mounts and namespaces.
 //! - `Unsupported`: the filter answers ENOSYS (`clone3`, whose flags BPF
 //!   cannot read; `fsmeta::UNSUPPORTED`, the `*xattrat` and `file_*attr`
@@ -72,24 +71,6 @@ pub enum Class {
     Unconfined,
 }
 
-/// System V IPC: classed `Denied`, as the branch that adds them to
-/// `filter::DENIED` will make them (the filter can then use this list).
-/// Until it lands, the tests accept these names out of `filter::DENIED`.
-pub const SYSV_IPC: &[&str] = &[
-    "shmget",
-    "shmat",
-    "shmdt",
-    "shmctl",
-    "semget",
-    "semop",
-    "semtimedop",
-    "semctl",
-    "msgget",
-    "msgsnd",
-    "msgrcv",
-    "msgctl",
-];
-
 /// The class of a syscall and why, `None` for a name nobody classified.
 pub fn class_of(name: &str) -> Option<(Class, &'static str)> {
     CLASSIFICATION
@@ -101,8 +82,10 @@ pub fn class_of(name: &str) -> Option<(Class, &'static str)> {
 use Class::*;
 
 /// Reasons shared by several calls.
-const DENIED_SYSV: &str = "SysV IPC: the host's segments, semaphores and queues are not scoped by Landlock (denied by the SysV branch)";
-const PID_SCHED: &str = "pid 0 allowed; other pids checked by the supervisor to be the sandbox's own (the scheduling branch)";
+const DENIED_SYSV: &str =
+    "SysV IPC: the host's segments, semaphores and queues are not scoped by Landlock";
+const PID_SCHED: &str =
+    "pid 0 allowed; other pids checked by the supervisor to be the sandbox's own (pidcalls.rs)";
 const READS_PID: &str = "reads only, of any pid it can see: no change to another process";
 const SIGNAL_SCOPE: &str =
     "signals: Landlock's signal scope (ABI 6) refuses any target outside the sandbox's domain";
@@ -274,7 +257,7 @@ pub const CLASSIFICATION: &[(&str, Class, &str)] = &[
     // With who 0, PRIO_USER means every process of the caller's uid (the
     // host's included) and PRIO_PGRP the caller's group: a check of the
     // pid alone is not enough (as for ioprio_set's IOPRIO_WHO_USER).
-    ("setpriority", OtherProcess, PID_SCHED),
+    ("setpriority", ArgumentChecked, "PRIO_USER (IOPRIO_WHO_USER) denied; who 0 allowed; another pid or group goes to the supervisor, which allows the sandbox's own only (pidcalls.rs)"),
     ("sched_setparam", OtherProcess, PID_SCHED),
     ("sched_getparam", OtherProcess, READS_PID),
     ("sched_setscheduler", OtherProcess, PID_SCHED),
@@ -385,7 +368,7 @@ pub const CLASSIFICATION: &[(&str, Class, &str)] = &[
     ("add_key", Denied, KERNEL),
     ("request_key", Denied, KERNEL),
     ("keyctl", Denied, KERNEL),
-    ("ioprio_set", OtherProcess, PID_SCHED),
+    ("ioprio_set", ArgumentChecked, "PRIO_USER (IOPRIO_WHO_USER) denied; who 0 allowed; another pid or group goes to the supervisor, which allows the sandbox's own only (pidcalls.rs)"),
     ("ioprio_get", OtherProcess, READS_PID),
     ("inotify_init", Descriptor, FD_NEW),
     ("inotify_add_watch", OnBehalf, "always trapped: made by the supervisor on an object of the policy's trees (and no fs_deny one) only"),
@@ -618,12 +601,9 @@ mod tests {
         }
         for name in named(Denied) {
             assert!(
-                filter::DENIED.contains(&name) || SYSV_IPC.contains(&name),
+                filter::DENIED.contains(&name),
                 "{name} is classed Denied but not in filter::DENIED"
             );
-        }
-        for name in SYSV_IPC {
-            assert!(is(name, Denied), "{name}");
         }
     }
 
@@ -691,8 +671,6 @@ mod tests {
             for &(name, class, why) in CLASSIFICATION {
                 let got = verdict(&program, name, [0; 6]);
                 let expected = match class {
-                    // Not yet in filter::DENIED: SysV, until its branch lands.
-                    Denied if !filter::DENIED.contains(&name) => continue,
                     Denied => EPERM,
                     Unsupported => ENOSYS,
                     Metadata | OnBehalf => NOTIFY,

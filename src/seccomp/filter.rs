@@ -11,8 +11,11 @@
 //!    other syscall is allowed;
 //! 3. argument checks that deny with EPERM: ioctl TIOCSTI/TIOCLINUX,
 //!    prctl(PR_SET_SECCOMP), personality changes, clone and unshare with
-//!    namespace flags, socket families, types and protocols;
+//!    namespace flags, socket families, types and protocols, the per-user
+//!    forms of setpriority and ioprio_set;
 //! 4. argument checks that go to the supervisor: sendto with an address;
+//!    the calls that act on a process by pid (pidcalls.rs) when the pid is
+//!    not 0 (the caller);
 //! 5. allow.
 //!
 //! Why a lookup rather than a list: when a filter is attached, the kernel
@@ -122,6 +125,23 @@ pub const DENIED: &[&str] = &[
     // unlink is not), notification groups on files outside the trees
     "mq_unlink",
     "fanotify_init",
+    // System V IPC: its objects are keyed machine-wide and checked by uid
+    // only (Landlock scopes none of them), so a job running as the host's
+    // uid would attach the host's segments, queues and semaphores; its
+    // segments also outlive the sandbox and escape max_memory. No policy
+    // option enables it (POSIX shm, memfd and pipes stay).
+    "shmget",
+    "shmat",
+    "shmdt",
+    "shmctl",
+    "semget",
+    "semop",
+    "semtimedop",
+    "semctl",
+    "msgget",
+    "msgsnd",
+    "msgrcv",
+    "msgctl",
 ];
 
 /// Answered 0 without being run: flushing every filesystem of the host
@@ -153,6 +173,23 @@ const CLONE_PARENT: u64 = 0x8000;
 const CLONE_THREAD: u64 = 0x1_0000;
 const PR_SET_CHILD_SUBREAPER: u64 = 36;
 const TIMER_ABSTIME: u64 = 1;
+/// setpriority()'s and ioprio_set()'s "every process of this uid": with
+/// the host's uid, the host's processes.
+const PRIO_USER: u64 = 2;
+const IOPRIO_WHO_USER: u64 = 3;
+
+/// Calls that act on the process or thread their first argument names (0:
+/// the caller) with no check but the uid's. Any other target than the
+/// caller goes to the supervisor (src/pidcalls.rs).
+pub const PID_CALLS: &[&str] = &[
+    "prlimit64",
+    "sched_setaffinity",
+    "sched_setscheduler",
+    "sched_setparam",
+    "sched_setattr",
+];
+/// The same with `(which, who)` for their first two arguments.
+pub const WHO_CALLS: &[&str] = &["setpriority", "ioprio_set"];
 
 fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> SeccompCondition {
     // Dword compares the low 32 bits only: `int` arguments (ioctl
@@ -249,6 +286,15 @@ pub(crate) fn argument_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>>
     }
     // socketpair() makes unix sockets only.
     add("socketpair", rule(vec![cond(0, SeccompCmpOp::Ne, AF_UNIX)]));
+    // Priorities of every process of a uid: never (the rest: notify_rules).
+    add(
+        "setpriority",
+        rule(vec![cond(0, SeccompCmpOp::Eq, PRIO_USER)]),
+    );
+    add(
+        "ioprio_set",
+        rule(vec![cond(0, SeccompCmpOp::Eq, IOPRIO_WHO_USER)]),
+    );
     rules
 }
 
@@ -368,6 +414,11 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
     if events & kind::BIND != 0 && !calls.contains(&nr("bind")) {
         calls.push(nr("bind"));
     }
+    // num_cpus: every affinity change, the caller's own too, is narrowed
+    // to the sandbox's CPUs (pidcalls.rs).
+    if policy.num_cpus.is_some() {
+        calls.push(nr("sched_setaffinity"));
+    }
     calls
 }
 
@@ -379,6 +430,18 @@ fn notify_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
     let with_address = SeccompCondition::new(4, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, 0)
         .expect("argument index below 6");
     let mut rules = BTreeMap::from([(nr("sendto"), vec![rule(vec![with_address])])]);
+    // A pid (or process group) other than the caller's own: the supervisor
+    // checks it is the sandbox's. pid_t and `which`/`who` are ints: the low
+    // 32 bits are what the kernel reads, and what is compared.
+    for name in PID_CALLS {
+        rules.insert(nr(name), vec![rule(vec![cond(0, SeccompCmpOp::Ne, 0)])]);
+    }
+    for name in WHO_CALLS {
+        rules.insert(nr(name), vec![rule(vec![cond(1, SeccompCmpOp::Ne, 0)])]);
+    }
+    if policy.num_cpus.is_some() {
+        rules.remove(&nr("sched_setaffinity"));
+    }
     if policy.counts_forks() {
         let a_process = cond(0, SeccompCmpOp::MaskedEq(CLONE_THREAD), 0);
         rules.insert(nr("clone"), vec![rule(vec![a_process])]);
@@ -938,6 +1001,87 @@ mod tests {
             build(&aslr_only).unwrap().len(),
             build(&plain).unwrap().len()
         );
+    }
+
+    #[test]
+    fn sysv_ipc_is_denied() {
+        let p = Policy::new();
+        for name in [
+            "shmget",
+            "shmat",
+            "shmdt",
+            "shmctl",
+            "semget",
+            "semop",
+            "semtimedop",
+            "semctl",
+            "msgget",
+            "msgsnd",
+            "msgrcv",
+            "msgctl",
+        ] {
+            assert_eq!(verdict(&p, name, [0; 6]), EPERM, "{name}");
+        }
+    }
+
+    #[test]
+    fn pid_calls_trap_any_target_but_the_caller() {
+        let plain = Policy::new();
+        let mut cpus = Policy::new();
+        cpus.num_cpus(1).unwrap();
+        for p in [&plain, &cpus] {
+            for name in PID_CALLS {
+                let own = verdict(p, name, [0, 1, 0x1000, 0, 0, 0]);
+                let expected_own = match (*name, p.num_cpus) {
+                    ("sched_setaffinity", Some(_)) => SECCOMP_RET_USER_NOTIF,
+                    _ => RET_ALLOW,
+                };
+                assert_eq!(own, expected_own, "{name}(0)");
+                // High bits are not a pid: pid 0 with garbage above it.
+                let high = verdict(p, name, [1 << 32, 1, 0x1000, 0, 0, 0]);
+                assert_eq!(high, expected_own, "{name}(1 << 32)");
+                for pid in [1u64, 4242, 0xffff_ffff] {
+                    assert_eq!(
+                        verdict(p, name, [pid, 1, 0x1000, 0, 0, 0]),
+                        SECCOMP_RET_USER_NOTIF,
+                        "{name}({pid})"
+                    );
+                }
+            }
+            // (which, who): PRIO_PROCESS 0, PRIO_PGRP 0 are the caller's.
+            for (name, user) in [("setpriority", PRIO_USER), ("ioprio_set", IOPRIO_WHO_USER)] {
+                assert_eq!(verdict(p, name, [user, 0, 0, 0, 0, 0]), EPERM, "{name}");
+                assert_eq!(verdict(p, name, [user, 77, 0, 0, 0, 0]), EPERM, "{name}");
+                for which in [0, 1] {
+                    assert_eq!(
+                        verdict(p, name, [which, 0, 5, 0, 0, 0]),
+                        RET_ALLOW,
+                        "{name}"
+                    );
+                    assert_eq!(
+                        verdict(p, name, [which, 77, 5, 0, 0, 0]),
+                        SECCOMP_RET_USER_NOTIF,
+                        "{name}"
+                    );
+                }
+            }
+        }
+        // Reads stay untrapped.
+        for name in [
+            "sched_getaffinity",
+            "sched_getattr",
+            "sched_getparam",
+            "sched_getscheduler",
+            "getpriority",
+            "ioprio_get",
+            "getrlimit",
+        ] {
+            assert_eq!(
+                verdict(&plain, name, [4242, 0, 0, 0, 0, 0]),
+                RET_ALLOW,
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -61,6 +61,16 @@ fn is_open(nr: i64) -> bool {
 
 /// Bounded work per step, so one busy sandbox cannot starve a host loop.
 pub const NOTIFICATIONS_PER_STEP: usize = 32;
+/// Bytes the supervisor writes into the job's memory in one step
+/// (getrandom, getdents listings) before the step ends with work left.
+pub const WRITES_PER_STEP: usize = 1 << 20;
+/// One getrandom answer is made and written in pieces of this size...
+const GETRANDOM_CHUNK: usize = 64 << 10;
+/// ...and gives at most this much (the kernel's own cap is 32 MiB - 1).
+const GETRANDOM_MOST: usize = 256 << 10;
+/// One getdents answer lists at most this much (the kernel may return
+/// fewer entries than fit; callers read on).
+const LISTING_MOST: usize = 64 << 10;
 /// Most calls of one sandbox parked at once (connects in progress, sends
 /// on a full buffer, sleeps until a time of day), each holding an fd of
 /// the host's; past it a call fails with EAGAIN.
@@ -120,6 +130,8 @@ pub struct Sandbox {
     hostname: Option<String>,
     /// Files whose contents the policy sets (src/virtualfiles.rs).
     virtual_files: crate::virtualfiles::Files,
+    /// Their memfds, once opened.
+    virtual_memfds: crate::virtualfiles::Memfds,
     /// What getrandom answers, with a seed.
     randomness: Option<crate::seeded::Stream>,
     /// time_start: the wall clock the sandbox reads.
@@ -137,6 +149,8 @@ pub struct Sandbox {
     pidfds: PidfdCache,
     /// What one step may still do on the job's sends.
     send_budget: SendBudget,
+    /// Bytes written into the job's memory this step (WRITES_PER_STEP).
+    written: usize,
     /// Process groups the sandbox made after its first.
     groups: Groups,
     /// Every process, when a limit counts or measures them.
@@ -327,6 +341,7 @@ impl Sandbox {
             opener,
             hostname: rules.hostname,
             virtual_files: rules.virtual_files,
+            virtual_memfds: Default::default(),
             randomness: rules
                 .random_seed
                 .map(|seed| crate::seeded::Stream::new(seed, crate::seeded::GETRANDOM)),
@@ -337,6 +352,7 @@ impl Sandbox {
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
             send_budget: SendBudget::default(),
+            written: 0,
             groups: Groups::default(),
             processes,
             memory,
@@ -413,6 +429,7 @@ impl Sandbox {
             return Ok(Step::Exited);
         }
         self.send_budget.renew();
+        self.written = 0;
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 32];
         // SAFETY: events is a valid buffer; a zero timeout never blocks.
         let n = unsafe { libc::epoll_wait(self.fd(), events.as_mut_ptr(), events.len() as i32, 0) };
@@ -667,7 +684,10 @@ impl Sandbox {
             if !pending {
                 return Ok(false);
             }
-            if handled >= NOTIFICATIONS_PER_STEP || self.send_budget.spent() {
+            if handled >= NOTIFICATIONS_PER_STEP
+                || self.send_budget.spent()
+                || self.written >= WRITES_PER_STEP
+            {
                 return Ok(true);
             }
         }
@@ -917,7 +937,7 @@ impl Sandbox {
         let (fd, at, count) = (
             n.args[0] as i32,
             n.args[1],
-            (n.args[2] as u32 as usize).min(1 << 20),
+            (n.args[2] as u32 as usize).min(LISTING_MOST),
         );
         let dir = match self.pidfds.dup(tid, fd) {
             Ok((dir, _)) => dir,
@@ -960,6 +980,7 @@ impl Sandbox {
         if !self.listener.is_live(n.id) {
             return Answer::Errno(libc::EINTR);
         }
+        self.written += buf.len();
         match crate::sys::memory::write(tid, at, &out) {
             Ok(()) => Answer::Value(out.len() as i64),
             Err(errno) => Answer::Errno(errno),
@@ -969,7 +990,9 @@ impl Sandbox {
     /// An open of a virtual file, answered with its memfd; false when the
     /// call is no such open (it goes on to the other open handlers).
     fn open_virtual(&mut self, n: &Notification) -> bool {
-        let Some(opened) = crate::virtualfiles::open(n, &self.virtual_files) else {
+        let Some(opened) =
+            crate::virtualfiles::open(n, &self.virtual_files, &mut self.virtual_memfds)
+        else {
             return false;
         };
         let sent = match opened {
@@ -987,17 +1010,31 @@ impl Sandbox {
     }
 
     /// getrandom(buf, len, flags) from the seeded stream, written into the
-    /// child's buffer (at most what the kernel gives in one call).
+    /// child's buffer in chunks of GETRANDOM_CHUNK (the host allocates no
+    /// more whatever `len` says), at most GETRANDOM_MOST in one call. Like
+    /// the kernel's, a call over 256 bytes may return fewer than asked (a
+    /// short count is in its contract), and a write that fails part way
+    /// returns what was written before it (EFAULT when nothing was).
     fn getrandom(&mut self, n: &Notification) -> Answer {
-        const MOST: usize = (1 << 25) - 1;
         let Some(stream) = &mut self.randomness else {
             return Answer::Errno(libc::ENOSYS);
         };
-        let len = (n.args[1] as usize).min(MOST);
-        let bytes = stream.bytes(len);
-        match crate::sys::memory::write(n.pid as libc::pid_t, n.args[0], &bytes) {
-            Ok(()) => Answer::Value(len as i64),
-            Err(errno) => Answer::Errno(errno),
+        let len = (n.args[1] as usize).min(GETRANDOM_MOST);
+        let mut chunk = [0u8; GETRANDOM_CHUNK];
+        let mut written = 0;
+        while written < len {
+            let piece = &mut chunk[..(len - written).min(GETRANDOM_CHUNK)];
+            stream.fill(piece);
+            let at = n.args[0].wrapping_add(written as u64);
+            if crate::sys::memory::write(n.pid as libc::pid_t, at, piece).is_err() {
+                break;
+            }
+            written += piece.len();
+        }
+        self.written += written.max(GETRANDOM_CHUNK.min(len));
+        match written {
+            0 if len > 0 => Answer::Errno(libc::EFAULT),
+            written => Answer::Value(written as i64),
         }
     }
 
@@ -1466,9 +1503,11 @@ impl Sandbox {
         if self.main_status.is_some() {
             return;
         }
-        // SAFETY: plain kill of our own child's process group.
+        // SAFETY: plain kill of our own child's process group (its id is
+        // the main process's pid, which stays ours until reaped).
         unsafe { libc::kill(-self.pid, sig) };
         let _ = process::pidfd_send_signal(self.pidfd.as_raw_fd(), sig);
+        // The groups it made, through their leaders' pidfds (groups.rs).
         self.groups.signal_all(sig);
     }
 

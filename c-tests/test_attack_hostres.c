@@ -675,6 +675,6 @@ int main(int argc, char **argv) {
     RUN(a_leaderless_group_is_still_killed);
     RUN(many_groups_do_not_fill_the_hosts_fd_table);
     RUN(live_groups_are_bounded_and_all_killed);
-    /* RUN(a_stopped_opener_does_not_stall_the_host); until the opener is asynchronous */
+    (void)a_stopped_opener_does_not_stall_the_host; /* until the opener is asynchronous */
     HARNESS_END();
 }

@@ -1344,7 +1344,8 @@ impl Sandbox {
         if observed::is_path_call(n.nr) {
             return self.check_frozen_path_call(n);
         }
-        let mut event = match observed::read_event(n) {
+        let whole_argv = self.events.get_mut().wants(kind::EXEC);
+        let mut event = match observed::read_event(n, whole_argv) {
             Ok(event) => event,
             Err(errno) => return (Answer::Errno(errno), None),
         };

@@ -557,6 +557,8 @@ static void a_leaderless_group_is_still_killed(void) {
     char out[256] = "";
     long longest;
     int ended = supervise_timed(sb, fd, out, sizeof out, 5000, NULL, &longest, "daemon");
+    /* the listener hangs up early in the daemon's exit: give it the rest */
+    for (int i = 0; i < 200 && daemon > 0 && process_alive(daemon); i++) usleep(10000);
     printf("  daemon %d in group %d: %s\n", (int)daemon, (int)group,
            daemon > 0 && process_alive(daemon) ? "alive" : "killed");
     CHECK(ended, "the sandbox did not end after a kill");
@@ -675,6 +677,6 @@ int main(int argc, char **argv) {
     RUN(a_leaderless_group_is_still_killed);
     RUN(many_groups_do_not_fill_the_hosts_fd_table);
     RUN(live_groups_are_bounded_and_all_killed);
-    (void)a_stopped_opener_does_not_stall_the_host; /* until the opener is asynchronous */
+    RUN(a_stopped_opener_does_not_stall_the_host);
     HARNESS_END();
 }

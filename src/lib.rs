@@ -36,6 +36,7 @@ pub mod net;
 mod observed;
 mod onbehalf;
 pub mod opener;
+mod opens;
 mod paths;
 pub mod policy;
 pub mod processes;

@@ -65,8 +65,11 @@ fn read_argv_prefix(tid: libc::pid_t, addr: u64, most: usize) -> Result<Vec<Vec<
     let marker = crate::events::TRUNCATED;
     let mut room = most.saturating_sub(marker.len() + 1);
     let mut argv = Vec::new();
+    if addr == 0 {
+        return Ok(argv);
+    }
     let mut at = addr;
-    while addr != 0 {
+    loop {
         let p: u64 = memory::read_value(tid, at)?;
         if p == 0 {
             return Ok(argv);
@@ -80,9 +83,7 @@ fn read_argv_prefix(tid: libc::pid_t, addr: u64, most: usize) -> Result<Vec<Vec<
         argv.push(arg);
         at += 8;
     }
-    if addr != 0 {
-        argv.push(marker.to_vec());
-    }
+    argv.push(marker.to_vec());
     Ok(argv)
 }
 

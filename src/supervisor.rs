@@ -31,7 +31,9 @@ use crate::net::handler::{self, Outcome, Pending, PidfdCache, SendBudget};
 use crate::net::unix::UnixGate;
 use crate::observed;
 use crate::onbehalf;
+use crate::onbehalf::Opened;
 use crate::opener::Opener;
+use crate::opens::{Finished, Opens, MOST_OPENS};
 use crate::processes::Processes;
 use crate::procview::{self, ProcView};
 use crate::seccomp::notify::{Answer, Listener, Notification};
@@ -41,16 +43,6 @@ use crate::sys::timer;
 use std::cell::RefCell;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
-
-/// What an on-behalf open hands the caller.
-enum Opened {
-    /// The fd, and whether it is close-on-exec.
-    Fd(OwnedFd, bool),
-    /// An O_PATH open, checked: the kernel makes it (ADDFD takes no O_PATH
-    /// file). What it can reach through a swapped path is metadata only:
-    /// a reopen or an exec through the fd is checked again.
-    PathOnly,
-}
 
 fn is_open(nr: i64) -> bool {
     matches!(
@@ -126,6 +118,8 @@ pub struct Sandbox {
     freeze: Option<Freeze>,
     /// Makes opens on the child's behalf, in its Landlock domain (fs_deny).
     opener: Option<Opener>,
+    /// Those opens, while they wait for the opener (never in a step).
+    opens: Option<Opens>,
     /// The node name uname() reports, if the policy sets one.
     hostname: Option<String>,
     /// Files whose contents the policy sets (src/virtualfiles.rs).
@@ -177,6 +171,10 @@ const TAG_PENDING: u64 = 6;
 const TAG_EXIT: u64 = 1 << 40;
 /// The recheck timer of the execs stopped alone.
 const TAG_STOPPED_EXECS: u64 = 1 << 39;
+/// The opener's socket: replies (opens.rs).
+const TAG_OPENER: u64 = 1 << 38;
+/// The opener's deadline.
+const TAG_OPENER_TIMER: u64 = 1 << 37;
 
 /// What the sandbox's supervisor needs of the policy beyond the child.
 pub struct Rules {
@@ -311,6 +309,30 @@ impl Sandbox {
             }
             false => None,
         };
+        let opens = match &opener {
+            Some(opener) => {
+                let opens = Opens::new()
+                    .map_err(|e| Error::os("timerfd", e))
+                    .and_then(|opens| {
+                        let readable = libc::EPOLLIN as u32;
+                        epoll_add(epoll.as_raw_fd(), opener.socket(), readable, TAG_OPENER)?;
+                        epoll_add(epoll.as_raw_fd(), opens.timer(), readable, TAG_OPENER_TIMER)?;
+                        Ok(opens)
+                    });
+                match opens {
+                    Ok(opens) => Some(opens),
+                    Err(e) => {
+                        let _ = process::pidfd_send_signal(child.pidfd.as_raw_fd(), libc::SIGKILL);
+                        while let Err(libc::EINTR) =
+                            process::waitid_pidfd(child.pidfd.as_raw_fd(), 0)
+                        {
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            None => None,
+        };
         let processes = tracks.then(|| {
             Processes::new(
                 child.pid,
@@ -339,6 +361,7 @@ impl Sandbox {
             events: RefCell::new(Events::new()),
             freeze: None,
             opener,
+            opens,
             hostname: rules.hostname,
             virtual_files: rules.virtual_files,
             virtual_memfds: Default::default(),
@@ -455,6 +478,8 @@ impl Sandbox {
                 TAG_CPU => self.on_cpu_sample(),
                 TAG_FREEZE => self.advance_freeze(),
                 TAG_STOPPED_EXECS => self.settle_stopped_execs(),
+                TAG_OPENER => self.on_opener_readable(),
+                TAG_OPENER_TIMER => self.on_opener_deadline(),
                 tag if tag >= TAG_EXIT => {
                     let pid = (tag - TAG_EXIT) as libc::pid_t;
                     let parent = self.processes.as_mut().map_or(0, |p| p.exited(pid));
@@ -465,6 +490,10 @@ impl Sandbox {
         }
         self.apply_kill_verdict();
         self.forget_vanished_pending();
+        if let Some(opens) = &mut self.opens {
+            let listener = &self.listener;
+            opens.forget_vanished(|id| listener.is_live(id));
+        }
         let hang_up = (libc::EPOLLHUP | libc::EPOLLERR) as u32;
         if listener & libc::EPOLLIN as u32 == 0 && listener & hang_up != 0 {
             // The kernel drops the filter early in do_exit, so this may come
@@ -484,6 +513,7 @@ impl Sandbox {
             self.reap_main(libc::WNOHANG)?;
             if self.main_status.is_some() {
                 self.pending.clear();
+                self.opens = None;
                 // Their timers leave the set with them.
                 self.memory = None;
                 self.cpu = None;
@@ -825,9 +855,64 @@ impl Sandbox {
 
     /// An open with fs_deny (src/onbehalf.rs): planned on the copied path,
     /// shown to the observer, then made by the opener and handed over with
-    /// ADDFD. Answers the call itself.
+    /// ADDFD. The opener is asked without waiting: the call is answered
+    /// here only if it needs no opener, else when the replies come
+    /// (`on_opener_readable`).
     fn open_on_behalf(&mut self, n: &Notification) {
-        let sent = match self.decide_open(n) {
+        let waiting = self.opens.as_ref().map_or(0, Opens::count);
+        if waiting >= MOST_OPENS {
+            return self.answer_open((*n, Err(libc::EAGAIN)));
+        }
+        // Copies: the opener may take its time, and a callback may change
+        // the live policy meanwhile.
+        let denied = self.live.lock().fs_denied.clone();
+        let call = onbehalf::read_call(n);
+        let meminfo = call.as_ref().is_ok_and(|c| c.path.ends_with(b"meminfo"));
+        let view = self.proc_view(meminfo);
+        let (Some(opener), Some(opens)) = (&self.opener, &mut self.opens) else {
+            return self.answer_open((*n, Err(libc::EIO)));
+        };
+        let events = self.events.get_mut();
+        let finished = opens.start(*n, call, denied, view, events, opener);
+        self.answer_opens(finished);
+    }
+
+    /// The opener's socket is readable: its replies move their opens on.
+    fn on_opener_readable(&mut self) {
+        let (Some(opener), Some(opens)) = (&self.opener, &mut self.opens) else {
+            return;
+        };
+        let finished = opens.on_readable(opener, self.events.get_mut());
+        self.after_opener(finished);
+    }
+
+    /// No reply for REPLY_TIMEOUT_MS: the opener is hung (or stopped).
+    fn on_opener_deadline(&mut self) {
+        let (Some(opener), Some(opens)) = (&self.opener, &mut self.opens) else {
+            return;
+        };
+        let finished = opens.on_deadline(opener, self.events.get_mut());
+        self.after_opener(finished);
+    }
+
+    fn after_opener(&mut self, finished: Vec<Finished>) {
+        if let Some(opener) = self.opener.as_ref().filter(|o| o.is_broken()) {
+            // Nothing more will come: a hang-up left watched would spin.
+            epoll_remove(self.fd(), opener.socket());
+        }
+        self.answer_opens(finished);
+    }
+
+    fn answer_opens(&mut self, finished: Vec<Finished>) {
+        for done in finished {
+            self.answer_open(done);
+        }
+    }
+
+    /// Answers an open made on the caller's behalf (a caller interrupted
+    /// meanwhile has no call left to answer).
+    fn answer_open(&mut self, (n, result): Finished) {
+        let sent = match result {
             // Opened while the caller waited: the fd is its call's.
             Ok(Opened::Fd(fd, cloexec)) if self.listener.is_live(n.id) => {
                 self.listener.respond_with_fd(n.id, fd.as_raw_fd(), cloexec)
@@ -836,73 +921,9 @@ impl Sandbox {
             Ok(Opened::PathOnly) => self.listener.respond(n.id, Answer::ContinueChecked),
             Err(errno) => self.listener.respond(n.id, Answer::Errno(errno)),
         };
-        if sent.is_err() {
+        if sent.is_err() && self.listener.is_live(n.id) {
             self.kill_all(libc::SIGKILL);
         }
-    }
-
-    fn decide_open(&mut self, n: &Notification) -> std::result::Result<Opened, i32> {
-        let mut call = onbehalf::read_call(n)?;
-        let tid = n.pid as libc::pid_t;
-        let pid = crate::procfs::process_of(tid).unwrap_or(tid);
-        // A copy: the opener may take its time, and a callback may want the
-        // live policy meanwhile.
-        let denied = self.live.lock().fs_denied.clone();
-        let view = self.proc_view(call.path.ends_with(b"meminfo"));
-        let Some(opener) = &self.opener else {
-            return Err(libc::EIO);
-        };
-        // Symlinks a create goes through, and names that appear meanwhile.
-        for attempt in 0..8 {
-            let plan = onbehalf::plan(opener, pid, tid, &call, &denied, view.as_ref());
-            if attempt == 0 {
-                let denied = match &plan {
-                    Err(libc::EACCES) => libc::EACCES,
-                    _ => 0,
-                };
-                let events = self.events.get_mut();
-                if denied != 0 || events.wants(kind::OPEN) {
-                    let event = Event {
-                        kind: kind::OPEN,
-                        nr: n.nr,
-                        pid,
-                        tid,
-                        ppid: crate::procfs::parent_of(pid).unwrap_or(0),
-                        denied,
-                        path: Some(call.path.clone()),
-                        flags: call.flags as i64,
-                        detail: if denied != 0 { "fs_deny" } else { "" },
-                        ..Event::default()
-                    };
-                    match events.decide(event) {
-                        Verdict::Allow | Verdict::Audit => {}
-                        Verdict::Deny(errno) => return Err(errno),
-                        Verdict::Kill => return Err(libc::EPERM),
-                    }
-                }
-            }
-            let plan = plan?;
-            if onbehalf::wants_path_only(&call) {
-                return Ok(Opened::PathOnly);
-            }
-            let umask = if onbehalf::has_side_effects(&call) {
-                if crate::procfs::fd_table_full(pid).unwrap_or(false) {
-                    return Err(libc::EMFILE);
-                }
-                crate::procfs::umask_of(pid).unwrap_or(0o077)
-            } else {
-                0
-            };
-            match onbehalf::carry_out(opener, plan, &call, umask) {
-                onbehalf::Outcome::Opened(fd) => return Ok(Opened::Fd(fd, call.cloexec())),
-                onbehalf::Outcome::Again => continue,
-                onbehalf::Outcome::Follow(target) => {
-                    call.path = onbehalf::followed(&call.path, &target);
-                }
-                onbehalf::Outcome::Failed(errno) => return Err(errno),
-            }
-        }
-        Err(libc::ELOOP)
     }
 
     /// What of /proc the sandbox may see, with a private /proc; with
@@ -1128,6 +1149,9 @@ impl Sandbox {
                 .map(|n| n.pid as libc::pid_t)
                 .collect();
             exempt.extend(self.pending.iter().flatten().map(|p| p.tid));
+            if let Some(opens) = &self.opens {
+                exempt.extend(opens.callers());
+            }
             let quiet = match &mut self.processes {
                 Some(processes) => freeze.check(processes, &exempt, &self.groups.ids(self.pid)),
                 None => Quiet::TooLong,

@@ -26,7 +26,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 /// Most opens waiting for the opener at once, in flight or queued.
-pub const MOST_OPENS: usize = 256;
+pub const MOST_OPENS: usize = 64;
 /// Most replies taken in one step.
 const REPLIES_PER_STEP: usize = 32;
 

@@ -191,8 +191,10 @@ func goString(s *C.char) string {
 // NextEvent takes the oldest event of the sandbox's log: every denial the
 // supervisor made (built-in or by a callback's verdict), audited events,
 // limits hit. ok is false when the log is empty. The log works without
-// any callback, keeps the last 4096 events (Event.Dropped counts the
-// rest), and may be read while a Wait is in progress or after it.
+// any callback, keeps the last 4096 events and at most 1 MiB of them
+// (Event.Dropped counts the rest; an exec's argv and a path are kept up
+// to 4 KiB, cut with a "...[sandlock: truncated]" marker), and may be
+// read while a Wait is in progress or after it.
 func (s *Sandbox) NextEvent() (ev Event, ok bool, err error) {
 	var cev C.sandlock_event
 	cev.size = C.uint32_t(unsafe.Sizeof(cev))

@@ -124,7 +124,9 @@ typedef struct sandlock_event {
   // limit: "max_processes", "max_memory" or "max_cpu"; denial: why, when known.
   const char *detail;
   // In the log: events dropped just before this one (the log keeps
-  // the last 4096).
+  // the last 4096, and at most 1 MiB: an exec's argv is kept up to
+  // 4 KiB, its last argument then "...[sandlock: truncated] N args,
+  // M bytes"; a path cut ends in "...[sandlock: truncated]").
   uint64_t dropped;
 } sandlock_event;
 

@@ -54,6 +54,61 @@ pub struct Event {
     pub verdict: Verdict,
 }
 
+impl Event {
+    /// What keeping this event costs the host, in bytes.
+    pub fn cost(&self) -> usize {
+        let strings = self.path.as_ref().map_or(0, Vec::len)
+            + match &self.destination {
+                Some(Destination::Unix(path)) => path.len(),
+                _ => 0,
+            }
+            + self
+                .argv
+                .iter()
+                .map(|a| a.len() + std::mem::size_of::<Vec<u8>>())
+                .sum::<usize>();
+        std::mem::size_of::<Event>() + strings
+    }
+
+    /// Cuts what the event carries to the log's per-entry bounds, marking
+    /// every cut; shrinks the buffers so the bytes are given back.
+    pub fn truncate_for_log(&mut self) {
+        fn cut(bytes: &mut Vec<u8>, most: usize) {
+            if bytes.len() > most {
+                bytes.truncate(most - TRUNCATED.len());
+                bytes.extend_from_slice(TRUNCATED);
+            }
+            bytes.shrink_to_fit();
+        }
+        if let Some(path) = &mut self.path {
+            cut(path, LOG_PATH_BYTES);
+        }
+        if let Some(Destination::Unix(path)) = &mut self.destination {
+            cut(path, LOG_PATH_BYTES);
+        }
+        let total: usize = self.argv.iter().map(|a| a.len() + 1).sum();
+        let mut room = LOG_ARGV_BYTES;
+        let mut kept = 0;
+        for arg in self.argv.iter().take_while(|_| total > LOG_ARGV_BYTES) {
+            // The marker must still fit after what is kept.
+            if arg.len() + 1 + TRUNCATED.len() + 32 > room {
+                break;
+            }
+            room -= arg.len() + 1;
+            kept += 1;
+        }
+        if total > LOG_ARGV_BYTES {
+            let lost: usize = self.argv[kept..].iter().map(|a| a.len() + 1).sum();
+            let more = self.argv.len() - kept;
+            self.argv.truncate(kept);
+            let mut marker = TRUNCATED.to_vec();
+            marker.extend_from_slice(format!(" {more} args, {lost} bytes").as_bytes());
+            self.argv.push(marker);
+        }
+        self.argv.shrink_to_fit();
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Verdict {
     #[default]
@@ -73,12 +128,26 @@ pub trait Observer {
 
 /// Most events the log keeps; past it the oldest go (and are counted).
 pub const LOG_CAPACITY: usize = 4096;
+/// Most bytes the log keeps, counting each entry's fixed size and the
+/// strings it holds ([`Event::cost`]); past it the oldest go too. The
+/// job decides what an event carries (a denied exec's 2 MiB argv): the
+/// host's memory must not grow with it.
+pub const LOG_BYTES: usize = 1 << 20;
+/// Most bytes of arguments one logged exec keeps. What is cut is
+/// replaced by one last argument, [`TRUNCATED`] and the count lost.
+pub const LOG_ARGV_BYTES: usize = 4096;
+/// Most bytes of a path (or a unix socket's path) one logged event keeps.
+pub const LOG_PATH_BYTES: usize = 4096;
+/// How a cut argv or path ends in the log.
+pub const TRUNCATED: &[u8] = b"...[sandlock: truncated]";
 
 /// The sandbox's events: its observer and its log.
 pub struct Events {
     mask: u32,
     observer: Option<Box<dyn Observer>>,
     log: VecDeque<Event>,
+    /// What the log holds, in [`Event::cost`] bytes (at most LOG_BYTES).
+    log_bytes: usize,
     dropped: u64,
     /// A verdict asked for the whole sandbox to die.
     pub kill: bool,
@@ -90,6 +159,7 @@ impl Events {
             mask: 0,
             observer: None,
             log: VecDeque::new(),
+            log_bytes: 0,
             dropped: 0,
             kill: false,
         }
@@ -159,17 +229,26 @@ impl Events {
         self.log(event);
     }
 
-    fn log(&mut self, event: Event) {
-        if self.log.len() >= LOG_CAPACITY {
-            self.log.pop_front();
+    /// Keeps `event` (cut to the per-entry bounds), dropping the oldest
+    /// while the log is over LOG_CAPACITY entries or LOG_BYTES bytes.
+    fn log(&mut self, mut event: Event) {
+        event.truncate_for_log();
+        let cost = event.cost();
+        while self.log.len() >= LOG_CAPACITY || self.log_bytes + cost > LOG_BYTES {
+            let Some(oldest) = self.log.pop_front() else {
+                break;
+            };
+            self.log_bytes -= oldest.cost();
             self.dropped += 1;
         }
+        self.log_bytes += cost;
         self.log.push_back(event);
     }
 
     /// The oldest logged event, and how many were dropped before it.
     pub fn pop(&mut self) -> Option<(Event, u64)> {
         let event = self.log.pop_front()?;
+        self.log_bytes -= event.cost();
         Some((event, std::mem::take(&mut self.dropped)))
     }
 }
@@ -238,5 +317,38 @@ mod tests {
         assert_eq!(seen.get(), 0);
         assert!(!events.kill);
         assert_eq!(events.pop().map(|(_, dropped)| dropped), Some(10));
+    }
+
+    #[test]
+    fn the_log_is_bounded_in_bytes_and_cuts_what_it_keeps() {
+        let mut events = Events::new();
+        let big = |i: usize| Event {
+            path: Some(vec![b'p'; 100_000]),
+            argv: (0..40)
+                .map(|j| vec![b'a' + (i + j) as u8 % 26; 50_000])
+                .collect(),
+            ..exec_event(libc::EACCES)
+        };
+        for i in 0..2000 {
+            events.decide(big(i));
+            assert!(events.log_bytes <= LOG_BYTES);
+        }
+        let kept = events.log.len();
+        assert!(kept > 100 && kept < 2000, "{kept}");
+        let (first, dropped) = events.pop().unwrap();
+        assert_eq!(dropped as usize, 2000 - kept);
+        assert!(first.path.as_ref().unwrap().ends_with(TRUNCATED));
+        assert_eq!(first.path.as_ref().unwrap().len(), LOG_PATH_BYTES);
+        let argv_bytes: usize = first.argv.iter().map(|a| a.len() + 1).sum();
+        assert!(argv_bytes <= LOG_ARGV_BYTES, "{argv_bytes}");
+        assert!(first.argv.last().unwrap().starts_with(TRUNCATED));
+        // Short arguments are kept whole, with no marker.
+        let mut small = exec_event(libc::EACCES);
+        small.argv = vec![b"ls".to_vec(), b"-l".to_vec()];
+        small.truncate_for_log();
+        assert_eq!(small.argv, vec![b"ls".to_vec(), b"-l".to_vec()]);
+        // Draining gives the bytes back.
+        while events.pop().is_some() {}
+        assert_eq!(events.log_bytes, 0);
     }
 }

@@ -6,11 +6,27 @@
 //!
 //! setsid and setpgid are trapped. Their arguments are registers, so the
 //! decision needs no child memory and the call is let through as made.
-//! Each group is kept with a pidfd of its leader: a pidfd holds the pid, so
-//! the group id cannot be reused by someone else while we may signal it.
-//! setpgid into a group that is not the sandbox's (the host's, say) is
-//! refused: a group signal would otherwise reach the host, and the process
-//! would hide there.
+//!
+//! A group id is only a number: once the group's last member is gone the
+//! kernel may give it to any new process (pid_max is 32768 here: a job
+//! cycles it in a second), and `kill(-pgid)` would then reach a host's
+//! group. So no group the sandbox made is ever signalled by its number.
+//! Each is kept with a pidfd of its leader, taken when the group is made.
+//! The pidfd pins the kernel's `struct pid` of that number, which is the
+//! group's own: every member hangs on it until it leaves or dies, leader
+//! included or not. `pidfd_send_signal(leader, sig, PIDFD_SIGNAL_PROCESS_GROUP)`
+//! (Linux 6.9) signals exactly the members of that `struct pid`; a process
+//! that later takes the number gets a new one, which the pidfd does not
+//! name. So a double-forked daemon left in its dead session leader's group
+//! is reached, and a host group of a reused number never is. The same call
+//! with signal 0 tells whether the group has members left: one without is
+//! dropped and its pidfd closed.
+//!
+//! At most MAX_GROUPS groups are kept (after dropping the empty ones):
+//! past it setsid and setpgid fail with EAGAIN, so the host's fd table does
+//! not fill with a job's groups. setpgid into a group that is not the
+//! sandbox's (the host's, say) is refused with EPERM: a group signal would
+//! otherwise miss the process, which would hide there.
 
 use crate::procfs::{parent_of, process_of};
 use crate::seccomp::notify::{Answer, Notification};
@@ -18,35 +34,87 @@ use crate::sys::{self, process};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Most groups kept; past it (after dropping the empty ones) setsid and
-/// setpgid fail with EAGAIN rather than let a group go untracked.
-const MAX_GROUPS: usize = 4096;
+/// setpgid fail with EAGAIN rather than let a group go untracked. Each
+/// holds one pidfd of the host's.
+pub const MAX_GROUPS: usize = 256;
+/// The empty groups are dropped when this many are kept, and then when
+/// twice as many as were left are (amortised: a check per group is a
+/// syscall).
+const FIRST_PRUNE: usize = 32;
 
-#[derive(Default)]
-pub struct Groups {
-    /// (group id, pidfd of its leader).
-    made: Vec<(libc::pid_t, OwnedFd)>,
+struct Group {
+    id: libc::pid_t,
+    /// The leader's pidfd: the group's `struct pid`.
+    leader: OwnedFd,
+    /// The group was seen with members. Before, its call may not have run
+    /// yet (it is answered, then made): the group counts while its leader
+    /// lives.
+    seen: std::cell::Cell<bool>,
 }
 
-/// Is any process left in group `pgid`?
-fn group_alive(pgid: libc::pid_t) -> bool {
-    // SAFETY: signal 0 only checks.
-    unsafe { libc::kill(-pgid, 0) == 0 || sys::errno() == libc::EPERM }
+impl Group {
+    /// Has the group members left (the leader or any other), or may its
+    /// leader still make it?
+    fn alive(&self) -> bool {
+        if process::pidfd_signal_group(self.leader.as_raw_fd(), 0).is_ok() {
+            self.seen.set(true);
+            return true;
+        }
+        !self.seen.get() && process::pidfd_send_signal(self.leader.as_raw_fd(), 0).is_ok()
+    }
+
+    /// Signals the group's members, and the leader itself (which may be
+    /// on its way into the group); false when nothing is left of it.
+    fn signal(&self, sig: i32) -> bool {
+        let group = process::pidfd_signal_group(self.leader.as_raw_fd(), sig);
+        let leader = process::pidfd_send_signal(self.leader.as_raw_fd(), sig);
+        match group {
+            Ok(()) => self.seen.set(true),
+            Err(_) if self.seen.get() => return false,
+            Err(_) => {}
+        }
+        group.is_ok() || leader.is_ok()
+    }
+}
+
+pub struct Groups {
+    made: Vec<Group>,
+    /// Prune when `made` reaches this many.
+    prune_at: usize,
+}
+
+impl Default for Groups {
+    fn default() -> Groups {
+        Groups {
+            made: Vec::new(),
+            prune_at: FIRST_PRUNE,
+        }
+    }
 }
 
 impl Groups {
-    /// Is `pgid` the sandbox's first group or one it made?
+    /// Is `pgid` the sandbox's first group or one it made (still with
+    /// members)?
     pub fn has(&self, main_group: libc::pid_t, pgid: libc::pid_t) -> bool {
         self.contains(main_group, pgid)
     }
 
+    /// Is `pgid` the sandbox's first group, or one it made that has
+    /// members (so its number is still that group's)?
     fn contains(&self, main_group: libc::pid_t, pgid: libc::pid_t) -> bool {
-        pgid == main_group || self.made.iter().any(|(g, _)| *g == pgid)
+        pgid == main_group || self.made.iter().any(|g| g.id == pgid && g.alive())
+    }
+
+    /// Drops the groups without members, closing their pidfds.
+    pub fn prune(&mut self) {
+        self.made.retain(Group::alive);
+        self.prune_at = (2 * self.made.len()).clamp(FIRST_PRUNE, MAX_GROUPS);
     }
 
     /// Keeps the group process `leader` is about to lead. `leader` must be
     /// the caller or the caller's child (as the kernel itself requires):
-    /// checked here too, on the process the pidfd pins, because a group id
-    /// we keep is one we will signal. `still_waiting` (the notification is
+    /// checked here too, on the process the pidfd pins, because a group we
+    /// keep is one we will signal. `still_waiting` (the notification is
     /// live) is asked after the pidfd pins the process and before anything
     /// is kept: only then is `caller`, read from /proc, the real caller.
     fn keep(
@@ -55,11 +123,15 @@ impl Groups {
         caller: libc::pid_t,
         still_waiting: impl Fn() -> bool,
     ) -> Result<(), i32> {
-        if self.made.iter().any(|(g, _)| *g == leader) {
-            return Ok(());
+        // A group of that number without members was another process's.
+        if let Some(at) = self.made.iter().position(|g| g.id == leader) {
+            if self.made[at].alive() {
+                return Ok(());
+            }
+            self.made.swap_remove(at);
         }
-        if self.made.len() >= MAX_GROUPS {
-            self.made.retain(|(g, _)| group_alive(*g));
+        if self.made.len() >= self.prune_at {
+            self.prune();
             if self.made.len() >= MAX_GROUPS {
                 return Err(libc::EAGAIN);
             }
@@ -73,7 +145,11 @@ impl Groups {
         if !still_waiting() {
             return Err(libc::EINTR);
         }
-        self.made.push((leader, pidfd));
+        self.made.push(Group {
+            id: leader,
+            leader: pidfd,
+            seen: std::cell::Cell::new(false),
+        });
         Ok(())
     }
 
@@ -121,19 +197,18 @@ impl Groups {
         Answer::ContinueOnRegisters
     }
 
-    /// The id of every group the sandbox has, its first one included.
+    /// The id of every group the sandbox has (with members), its first one
+    /// included.
     pub fn ids(&self, main_group: libc::pid_t) -> Vec<libc::pid_t> {
         std::iter::once(main_group)
-            .chain(self.made.iter().map(|(g, _)| *g))
+            .chain(self.made.iter().filter(|g| g.alive()).map(|g| g.id))
             .collect()
     }
 
-    /// Signals every group the sandbox made.
-    pub fn signal_all(&self, sig: i32) {
-        for (pgid, leader) in &self.made {
-            // SAFETY: plain kill of a group whose id our pidfd reserves.
-            unsafe { libc::kill(-*pgid, sig) };
-            let _ = process::pidfd_send_signal(leader.as_raw_fd(), sig);
-        }
+    /// Signals every group the sandbox made, each through its leader's
+    /// pidfd (never by number), and the leaders themselves; drops the
+    /// groups with nothing left.
+    pub fn signal_all(&mut self, sig: i32) {
+        self.made.retain(|g| g.signal(sig));
     }
 }

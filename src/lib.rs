@@ -39,6 +39,7 @@ pub mod net;
 mod observed;
 mod onbehalf;
 pub mod opener;
+mod opens;
 mod paths;
 mod pidcalls;
 pub mod policy;

@@ -58,6 +58,35 @@ fn read_pointers(tid: libc::pid_t, mut addr: u64, max: usize) -> Result<Vec<u64>
     }
 }
 
+/// The first arguments, up to `most` bytes in all with their NULs (the
+/// log's bound): what a logged exec keeps, read without copying the rest.
+/// Where the bound cuts, the last argument is `events::TRUNCATED`.
+fn read_argv_prefix(tid: libc::pid_t, addr: u64, most: usize) -> Result<Vec<Vec<u8>>, i32> {
+    let marker = crate::events::TRUNCATED;
+    let mut room = most.saturating_sub(marker.len() + 1);
+    let mut argv = Vec::new();
+    if addr == 0 {
+        return Ok(argv);
+    }
+    let mut at = addr;
+    loop {
+        let p: u64 = memory::read_value(tid, at)?;
+        if p == 0 {
+            return Ok(argv);
+        }
+        let arg = match memory::read_c_string(tid, p, room.saturating_sub(1)) {
+            Ok(arg) if arg.len() < room => arg,
+            Ok(_) | Err(libc::ENAMETOOLONG) => break,
+            Err(e) => return Err(e),
+        };
+        room -= arg.len() + 1;
+        argv.push(arg);
+        at += 8;
+    }
+    argv.push(marker.to_vec());
+    Ok(argv)
+}
+
 fn read_argv(tid: libc::pid_t, addr: u64) -> Result<Vec<Vec<u8>>, i32> {
     if addr == 0 {
         return Ok(Vec::new());
@@ -82,8 +111,11 @@ fn read_argv(tid: libc::pid_t, addr: u64) -> Result<Vec<Vec<u8>>, i32> {
 }
 
 /// The event for a trapped exec or open, read from the (stopped) caller.
-/// An argument that cannot be read fails the call with that errno.
-pub fn read_event(n: &Notification) -> Result<Event, i32> {
+/// An argument that cannot be read fails the call with that errno. With
+/// `whole_argv` (an observer is shown execs), an exec's arguments are read
+/// whole (up to MAX_ARGV_TOTAL); without, only what the log keeps
+/// (`events::LOG_ARGV_BYTES`), so a job's huge argv costs the host no copy.
+pub fn read_event(n: &Notification, whole_argv: bool) -> Result<Event, i32> {
     let tid = n.pid as libc::pid_t;
     let a = n.args;
     let (kind, path_at, argv_at, flags) = match n.nr {
@@ -105,8 +137,10 @@ pub fn read_event(n: &Notification) -> Result<Event, i32> {
         _ => return Err(libc::ENOSYS),
     };
     let path = memory::read_c_string(tid, path_at, PATH_MAX)?;
-    let argv = if kind == kind::EXEC {
+    let argv = if kind == kind::EXEC && whole_argv {
         read_argv(tid, argv_at)?
+    } else if kind == kind::EXEC {
+        read_argv_prefix(tid, argv_at, crate::events::LOG_ARGV_BYTES)?
     } else {
         Vec::new()
     };

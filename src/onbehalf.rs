@@ -15,14 +15,19 @@
 //!    `/proc/self/fd/4` with the child's flags. A file to be created is made
 //!    with `O_EXCL` in the directory checked in step 2 (a name that appears
 //!    meanwhile starts again from step 1).
+//!
+//! Steps 1 and 3 are requests to the opener, which the job can stop: the
+//! supervisor never waits for one. An open is a [`Task`] that says what to
+//! ask the opener next ([`Next::Ask`]) and is given the reply in a later
+//! step ([`Task::answer`]), until it is [`Next::Done`].
 
+use crate::events::{kind, Event, Events, Verdict};
 use crate::live::Denied;
-use crate::opener::Opener;
 use crate::paths;
 use crate::procview::{self, ProcView};
 use crate::seccomp::notify::Notification;
 use crate::sys::memory;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 const PATH_MAX: usize = 4096;
 
@@ -115,138 +120,6 @@ const RESOLVE_IN_ROOT: u64 = 0x10;
 /// O_TMPFILE without its O_DIRECTORY part.
 const O_TMPFILE_BIT: u64 = 0x40_0000;
 
-/// What an open will do, decided: reopen an existing object, or create
-/// a name in a directory.
-pub enum Plan {
-    Existing(OwnedFd),
-    Create {
-        parent: OwnedFd,
-        name: Vec<u8>,
-    },
-    /// A file of ours in place of the real one (a private /proc's meminfo).
-    Virtual(OwnedFd),
-}
-
-/// Resolves `call` for thread `tid` of process `pid` as it would, and
-/// refuses (EACCES) what reaches a denied file. No side effect yet.
-pub fn plan(
-    opener: &Opener,
-    pid: libc::pid_t,
-    tid: libc::pid_t,
-    call: &OpenCall,
-    denied: &Denied,
-    view: Option<&ProcView>,
-    helpers: &[libc::pid_t],
-) -> Result<Plan, i32> {
-    let mut path = crate::observed::as_caller(&call.path, pid, tid);
-    let scoped = call.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
-    let base = paths::base(tid, call.dirfd, &path, scoped)?;
-    // "self" below /proc would be the opener's own: spelled with the
-    // caller's pid instead, as an absolute /proc/self already is.
-    if path.first() != Some(&b'/') && procview::is_proc_root(&base) {
-        let spelled = crate::observed::as_caller(&[b"/proc/", &path[..]].concat(), pid, tid);
-        path = spelled[b"/proc/".len()..].to_vec();
-    }
-    let o_path = (libc::O_PATH | libc::O_CLOEXEC) as u64;
-    let follow_bits = (libc::O_NOFOLLOW | libc::O_DIRECTORY) as u64;
-    let creating = call.flags & (libc::O_CREAT as u64) != 0;
-    let found = opener.open(
-        base.as_raw_fd(),
-        &path,
-        o_path | (call.flags & follow_bits),
-        0,
-        call.resolve,
-    );
-    match found {
-        Ok(target) => {
-            if creating && call.flags & libc::O_EXCL as u64 != 0 {
-                return Err(libc::EEXIST);
-            }
-            if denied_object(&target, denied)? {
-                return Err(libc::EACCES);
-            }
-            // The helpers' own /proc entries (their memory, their fds):
-            // never, whatever path led there.
-            if procview::of_any(&target, helpers) {
-                return Err(libc::EACCES);
-            }
-            if let Some(view) = view {
-                if procview::foreign(&target, view) {
-                    return Err(libc::ENOENT);
-                }
-                if let (Some((budget, used)), true) = (view.memory, procview::is_meminfo(&target)) {
-                    if call.flags & libc::O_ACCMODE as u64 != libc::O_RDONLY as u64 {
-                        return Err(libc::EACCES);
-                    }
-                    return procview::meminfo(budget, used).map(Plan::Virtual);
-                }
-            }
-            Ok(Plan::Existing(target))
-        }
-        Err(libc::ENOENT) if creating => {
-            let (dir, name) = paths::split(&path);
-            if name.is_empty() || name == b"." || name == b".." {
-                return Err(libc::EISDIR);
-            }
-            let parent = opener.open(
-                base.as_raw_fd(),
-                dir,
-                o_path | libc::O_DIRECTORY as u64,
-                0,
-                call.resolve,
-            )?;
-            if denied_object(&parent, denied)? {
-                return Err(libc::EACCES);
-            }
-            if view.is_some_and(|view| procview::foreign(&parent, view)) {
-                return Err(libc::ENOENT);
-            }
-            Ok(Plan::Create {
-                parent,
-                name: name.to_vec(),
-            })
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// What carrying out a plan gave.
-pub enum Outcome {
-    Opened(OwnedFd),
-    /// A name appeared between the plan and the create: plan again.
-    Again,
-    /// The name to create is a dangling symlink: the kernel would create
-    /// its target, so plan again for this path.
-    Follow(Vec<u8>),
-    Failed(i32),
-}
-
-/// Opens what `plan` decided, with the child's flags; a mode as the child's
-/// `umask` makes it (the opener's own umask is 0).
-pub fn carry_out(opener: &Opener, plan: Plan, call: &OpenCall, umask: u32) -> Outcome {
-    let mode = call.mode & !u64::from(umask) & 0o7777;
-    let result = match plan {
-        Plan::Virtual(file) => Ok(file),
-        Plan::Existing(target) => reopen(opener, &target, call.flags, mode),
-        Plan::Create { parent, name } => {
-            let flags = (call.flags | libc::O_EXCL as u64) & !(libc::O_NOFOLLOW as u64);
-            match opener.open(parent.as_raw_fd(), &name, flags, mode, 0) {
-                Err(libc::EEXIST) if call.flags & libc::O_EXCL as u64 == 0 => {
-                    return match symlink_target(&parent, &name) {
-                        Some(target) => Outcome::Follow(target),
-                        None => Outcome::Again,
-                    };
-                }
-                other => other,
-            }
-        }
-    };
-    match result {
-        Ok(fd) => Outcome::Opened(fd),
-        Err(e) => Outcome::Failed(e),
-    }
-}
-
 /// What the symlink `name` in `parent` holds, if it is one.
 fn symlink_target(parent: &OwnedFd, name: &[u8]) -> Option<Vec<u8>> {
     let name = std::ffi::CString::new(name).ok()?;
@@ -294,27 +167,351 @@ pub fn wants_path_only(call: &OpenCall) -> bool {
     call.flags & libc::O_PATH as u64 != 0
 }
 
-/// The checked object itself, opened with the child's flags. A FIFO is
-/// opened without waiting for its other end (the supervisor must not
-/// wait), then given back its blocking mode.
-fn reopen(opener: &Opener, target: &OwnedFd, flags: u64, mode: u64) -> Result<OwnedFd, i32> {
-    let dropped = (libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW) as u64;
-    let mut flags = flags & !dropped;
-    let fifo = is_fifo(target);
-    let blocking = flags & libc::O_NONBLOCK as u64 == 0;
-    if fifo {
-        flags |= libc::O_NONBLOCK as u64;
+/// What an open hands the caller.
+pub enum Opened {
+    /// The fd, and whether it is close-on-exec.
+    Fd(OwnedFd, bool),
+    /// An O_PATH open, checked: the kernel makes it (ADDFD takes no O_PATH
+    /// file). What it can reach through a swapped path is metadata only:
+    /// a reopen or an exec through the fd is checked again.
+    PathOnly,
+}
+
+/// A request for the opener: openat2(`dir`, `path`, {flags, mode,
+/// resolve}). `dir` is the task's own, open until the task moves on.
+pub struct Ask {
+    pub dir: RawFd,
+    pub path: Vec<u8>,
+    pub flags: u64,
+    pub mode: u64,
+    pub resolve: u64,
+}
+
+/// What a task needs next.
+pub enum Next {
+    /// This asked of the opener; then [`Task::answer`] with its reply.
+    Ask(Ask),
+    /// The call's answer.
+    Done(Result<Opened, i32>),
+}
+
+/// Where a task is: what the outstanding request was for.
+enum Stage {
+    /// The O_PATH lookup of the path, from `base`.
+    Lookup {
+        base: OwnedFd,
+    },
+    /// The lookup of the directory a new file goes in (from `base`, kept
+    /// open until the request is made).
+    Parent {
+        _base: OwnedFd,
+        name: Vec<u8>,
+    },
+    /// The reopen of the checked object (`_target`, kept open until the
+    /// request is made) with the child's flags.
+    Reopen {
+        _target: OwnedFd,
+        fifo: bool,
+        blocking: bool,
+    },
+    /// The O_EXCL create of `name` in the checked `parent`.
+    Create {
+        parent: OwnedFd,
+        name: Vec<u8>,
+    },
+    Over,
+}
+
+/// What resolving the call gave: reopen an existing object, create a
+/// name in a directory, or a file of ours (a private /proc's meminfo).
+enum Plan {
+    Existing(OwnedFd),
+    Create { parent: OwnedFd, name: Vec<u8> },
+    Virtual(OwnedFd),
+}
+
+/// One open made on the child's behalf, from its copied call to the fd.
+pub struct Task {
+    pub n: Notification,
+    call: OpenCall,
+    pub pid: libc::pid_t,
+    pub tid: libc::pid_t,
+    denied: Denied,
+    view: Option<ProcView>,
+    /// The watchdog's and the opener's pids: their /proc entries are never
+    /// handed out.
+    helpers: [libc::pid_t; 2],
+    /// Symlinks a create goes through, and names that appear meanwhile,
+    /// start again: at most 8 times.
+    attempt: u32,
+    stage: Stage,
+}
+
+const O_PATH: u64 = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+
+impl Task {
+    /// A task for the open `n` (`call`: its arguments, as `read_call`
+    /// copied them), and its first step. `denied` and `view` are copies: the opener takes its time, and a callback may change
+    /// the live policy meanwhile.
+    pub fn start(
+        n: Notification,
+        call: Result<OpenCall, i32>,
+        denied: Denied,
+        view: Option<ProcView>,
+        helpers: [libc::pid_t; 2],
+        events: &mut Events,
+    ) -> (Task, Next) {
+        let tid = n.pid as libc::pid_t;
+        let pid = crate::procfs::process_of(tid).unwrap_or(tid);
+        let mut task = Task {
+            n,
+            call: OpenCall {
+                dirfd: None,
+                path: Vec::new(),
+                flags: 0,
+                mode: 0,
+                resolve: 0,
+            },
+            pid,
+            tid,
+            denied,
+            view,
+            helpers,
+            attempt: 0,
+            stage: Stage::Over,
+        };
+        let next = match call {
+            Ok(call) => {
+                task.call = call;
+                task.lookup(events)
+            }
+            Err(e) => Next::Done(Err(e)),
+        };
+        (task, next)
     }
-    // O_TMPFILE makes a file in the directory: it takes the mode.
-    let mode = if flags & O_TMPFILE_BIT != 0 { mode } else { 0 };
-    let fd = opener.open(target.as_raw_fd(), b"/proc/self/fd/4", flags, mode, 0)?;
-    if fifo && blocking {
-        // SAFETY: plain fcntl on our copy (it shares the file description
-        // the child gets).
-        unsafe {
-            let now = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-            libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, now & !libc::O_NONBLOCK);
+
+    /// Step 1: where the path leads.
+    fn lookup(&mut self, events: &mut Events) -> Next {
+        let mut path = crate::observed::as_caller(&self.call.path, self.pid, self.tid);
+        let scoped = self.call.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
+        let base = match paths::base(self.tid, self.call.dirfd, &path, scoped) {
+            Ok(base) => base,
+            Err(e) => return self.planned(Err(e), events),
+        };
+        // "self" below /proc would be the opener's own: spelled with the
+        // caller's pid instead, as an absolute /proc/self already is.
+        if path.first() != Some(&b'/') && procview::is_proc_root(&base) {
+            let absolute = [b"/proc/", &path[..]].concat();
+            let spelled = crate::observed::as_caller(&absolute, self.pid, self.tid);
+            path = spelled[b"/proc/".len()..].to_vec();
+        }
+        let follow_bits = (libc::O_NOFOLLOW | libc::O_DIRECTORY) as u64;
+        let ask = Ask {
+            dir: base.as_raw_fd(),
+            path,
+            flags: O_PATH | (self.call.flags & follow_bits),
+            mode: 0,
+            resolve: self.call.resolve,
+        };
+        self.stage = Stage::Lookup { base };
+        Next::Ask(ask)
+    }
+
+    fn creating(&self) -> bool {
+        self.call.flags & (libc::O_CREAT as u64) != 0
+    }
+
+    /// The opener's reply to the last request.
+    pub fn answer(&mut self, reply: Result<OwnedFd, i32>, events: &mut Events) -> Next {
+        match std::mem::replace(&mut self.stage, Stage::Over) {
+            Stage::Lookup { base } => match reply {
+                Ok(target) => {
+                    let plan = self.check_existing(target);
+                    self.planned(plan, events)
+                }
+                Err(libc::ENOENT) if self.creating() => {
+                    let path = crate::observed::as_caller(&self.call.path, self.pid, self.tid);
+                    let (dir, name) = paths::split(&path);
+                    if name.is_empty() || name == b"." || name == b".." {
+                        return self.planned(Err(libc::EISDIR), events);
+                    }
+                    let ask = Ask {
+                        dir: base.as_raw_fd(),
+                        path: dir.to_vec(),
+                        flags: O_PATH | libc::O_DIRECTORY as u64,
+                        mode: 0,
+                        resolve: self.call.resolve,
+                    };
+                    self.stage = Stage::Parent {
+                        _base: base,
+                        name: name.to_vec(),
+                    };
+                    Next::Ask(ask)
+                }
+                Err(e) => self.planned(Err(e), events),
+            },
+            Stage::Parent { name, .. } => {
+                let plan = reply.and_then(|parent| {
+                    if denied_object(&parent, &self.denied)? {
+                        return Err(libc::EACCES);
+                    }
+                    if self
+                        .view
+                        .as_ref()
+                        .is_some_and(|view| procview::foreign(&parent, view))
+                    {
+                        return Err(libc::ENOENT);
+                    }
+                    Ok(Plan::Create { parent, name })
+                });
+                self.planned(plan, events)
+            }
+            Stage::Reopen { fifo, blocking, .. } => Next::Done(reply.map(|fd| {
+                if fifo && blocking {
+                    // SAFETY: plain fcntl on our copy (it shares the file
+                    // description the child gets).
+                    unsafe {
+                        let now = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+                        libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, now & !libc::O_NONBLOCK);
+                    }
+                }
+                Opened::Fd(fd, self.call.cloexec())
+            })),
+            Stage::Create { parent, name } => match reply {
+                Err(libc::EEXIST) if self.call.flags & libc::O_EXCL as u64 == 0 => {
+                    // A name appeared, or it is a dangling symlink whose
+                    // target the kernel would create: plan again.
+                    if let Some(target) = symlink_target(&parent, &name) {
+                        self.call.path = followed(&self.call.path, &target);
+                    }
+                    self.again(events)
+                }
+                reply => Next::Done(reply.map(|fd| Opened::Fd(fd, self.call.cloexec()))),
+            },
+            Stage::Over => Next::Done(Err(libc::EIO)),
         }
     }
-    Ok(fd)
+
+    fn again(&mut self, events: &mut Events) -> Next {
+        self.attempt += 1;
+        if self.attempt >= 8 {
+            return Next::Done(Err(libc::ELOOP));
+        }
+        self.lookup(events)
+    }
+
+    /// Step 2 on an object that exists.
+    fn check_existing(&self, target: OwnedFd) -> Result<Plan, i32> {
+        if self.creating() && self.call.flags & libc::O_EXCL as u64 != 0 {
+            return Err(libc::EEXIST);
+        }
+        if denied_object(&target, &self.denied)? {
+            return Err(libc::EACCES);
+        }
+        // The helpers' own /proc entries (their memory, their fds): never,
+        // whatever path led there.
+        if procview::of_any(&target, &self.helpers) {
+            return Err(libc::EACCES);
+        }
+        if let Some(view) = &self.view {
+            if procview::foreign(&target, view) {
+                return Err(libc::ENOENT);
+            }
+            if let (Some((budget, used)), true) = (view.memory, procview::is_meminfo(&target)) {
+                if self.call.flags & libc::O_ACCMODE as u64 != libc::O_RDONLY as u64 {
+                    return Err(libc::EACCES);
+                }
+                return procview::meminfo(budget, used).map(Plan::Virtual);
+            }
+        }
+        Ok(Plan::Existing(target))
+    }
+
+    /// The plan is made: shown to the observer (the first time; a denial
+    /// is logged), then carried out (step 3).
+    fn planned(&mut self, plan: Result<Plan, i32>, events: &mut Events) -> Next {
+        if self.attempt == 0 {
+            let denied = match &plan {
+                Err(libc::EACCES) => libc::EACCES,
+                _ => 0,
+            };
+            if denied != 0 || events.wants(kind::OPEN) {
+                let event = Event {
+                    kind: kind::OPEN,
+                    nr: self.n.nr,
+                    pid: self.pid,
+                    tid: self.tid,
+                    ppid: crate::procfs::parent_of(self.pid).unwrap_or(0),
+                    denied,
+                    path: Some(self.call.path.clone()),
+                    flags: self.call.flags as i64,
+                    detail: if denied != 0 { "fs_deny" } else { "" },
+                    ..Event::default()
+                };
+                match events.decide(event) {
+                    Verdict::Allow | Verdict::Audit => {}
+                    Verdict::Deny(errno) => return Next::Done(Err(errno)),
+                    Verdict::Kill => return Next::Done(Err(libc::EPERM)),
+                }
+            }
+        }
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(e) => return Next::Done(Err(e)),
+        };
+        if wants_path_only(&self.call) {
+            return Next::Done(Ok(Opened::PathOnly));
+        }
+        let umask = if has_side_effects(&self.call) {
+            if crate::procfs::fd_table_full(self.pid).unwrap_or(false) {
+                return Next::Done(Err(libc::EMFILE));
+            }
+            crate::procfs::umask_of(self.pid).unwrap_or(0o077)
+        } else {
+            0
+        };
+        // A mode as the child's umask makes it (the opener's own is 0).
+        let mode = self.call.mode & !u64::from(umask) & 0o7777;
+        match plan {
+            Plan::Virtual(file) => Next::Done(Ok(Opened::Fd(file, self.call.cloexec()))),
+            Plan::Existing(target) => {
+                // A FIFO is opened without waiting for its other end (the
+                // opener must not wait), then given back its blocking mode.
+                let dropped = (libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW) as u64;
+                let mut flags = self.call.flags & !dropped;
+                let fifo = is_fifo(&target);
+                let blocking = flags & libc::O_NONBLOCK as u64 == 0;
+                if fifo {
+                    flags |= libc::O_NONBLOCK as u64;
+                }
+                // O_TMPFILE makes a file in the directory: it takes the mode.
+                let mode = if flags & O_TMPFILE_BIT != 0 { mode } else { 0 };
+                let ask = Ask {
+                    dir: target.as_raw_fd(),
+                    path: b"/proc/self/fd/4".to_vec(),
+                    flags,
+                    mode,
+                    resolve: 0,
+                };
+                self.stage = Stage::Reopen {
+                    _target: target,
+                    fifo,
+                    blocking,
+                };
+                Next::Ask(ask)
+            }
+            Plan::Create { parent, name } => {
+                let flags = (self.call.flags | libc::O_EXCL as u64) & !(libc::O_NOFOLLOW as u64);
+                let ask = Ask {
+                    dir: parent.as_raw_fd(),
+                    path: name.clone(),
+                    flags,
+                    mode,
+                    resolve: 0,
+                };
+                self.stage = Stage::Create { parent, name };
+                Next::Ask(ask)
+            }
+        }
+    }
 }

@@ -13,10 +13,15 @@
 //! sequence number and an 8-byte result (an fd number or -errno), with the
 //! opened fd itself. It exits when the supervisor's end closes. It makes
 //! itself non-dumpable, so the job cannot reach its memory through /proc.
-//! The job can still stop or kill it (same domain): a reply that is late
-//! (REPLY_TIMEOUT_MS), missing or out of sequence breaks the opener for
-//! good, and every open fails with EIO from then on: closed, and the host
-//! waits at most once.
+//! The job can still stop or kill it (same domain), so the supervisor never
+//! waits for it: a request is sent ([`Opener::request`]), the call that
+//! needs it waits parked (onbehalf.rs, `Opens` in supervisor.rs), and the
+//! reply is taken ([`Opener::reply`]) when the socket is readable, in a
+//! later step. Requests are answered in order, so several may be out at
+//! once (at most [`MOST_IN_FLIGHT`], well under what the socket queues);
+//! a reply that is late (REPLY_TIMEOUT_MS since the last one, timed by a
+//! timerfd in the sandbox's epoll set), missing or out of sequence breaks
+//! the opener for good, and every open fails with EIO from then on.
 
 use crate::sys;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -62,8 +67,12 @@ pub const PROGRAM_CODE: [u8; 590] = [
     0xe9, 0xd9, 0xfd, 0xff, 0xff, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05,
 ];
 
-/// How long one request may take before the opener counts as hung.
-const REPLY_TIMEOUT_MS: i64 = 500;
+/// How long the opener may go without answering an outstanding request
+/// before it counts as hung.
+pub const REPLY_TIMEOUT_MS: u64 = 500;
+/// Most requests out at once: a SOCK_SEQPACKET pair queues about 10
+/// (net.unix.max_dgram_qlen) before a send would block.
+pub const MOST_IN_FLIGHT: usize = 8;
 
 /// What a spawn prepares for its opener: the socket pair and the program.
 pub struct Prepared {
@@ -131,16 +140,32 @@ impl Opener {
         }
     }
 
-    /// openat2(`dir`, `path`, {flags, mode, resolve}) as the sandbox would
-    /// make it. `path` may not hold a NUL.
-    pub fn open(
+    /// The socket, to watch for replies (readable) and the opener's end
+    /// (hang-up).
+    pub fn socket(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+
+    pub fn is_broken(&self) -> bool {
+        self.broken.get()
+    }
+
+    /// From now on every request fails with EIO.
+    pub fn set_broken(&self) {
+        self.broken.set(true);
+    }
+
+    /// Sends openat2(`dir`, `path`, {flags, mode, resolve}) as the sandbox
+    /// would make it, without waiting: its sequence number, whose reply
+    /// [`Opener::reply`] gives later. `path` may not hold a NUL.
+    pub fn request(
         &self,
         dir: RawFd,
         path: &[u8],
         flags: u64,
         mode: u64,
         resolve: u64,
-    ) -> Result<OwnedFd, i32> {
+    ) -> Result<u64, i32> {
         if path.len() >= 4096 {
             return Err(libc::ENAMETOOLONG);
         }
@@ -160,13 +185,36 @@ impl Opener {
             path: [0; 4096],
         };
         request.path[..path.len()].copy_from_slice(path);
-        let result = self
-            .send(&request, 32 + path.len() + 1, dir)
-            .and_then(|()| self.receive(sequence));
-        if matches!(result, Err(libc::EIO)) {
+        if let Err(e) = self.send(&request, 32 + path.len() + 1, dir) {
             self.broken.set(true);
+            return Err(e);
         }
-        result
+        Ok(sequence)
+    }
+
+    /// openat2 through the opener, waiting for its reply (tests only: the
+    /// supervisor never waits on the opener).
+    #[cfg(test)]
+    pub fn open(
+        &self,
+        dir: RawFd,
+        path: &[u8],
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    ) -> Result<OwnedFd, i32> {
+        let sequence = self.request(dir, path, flags, mode, resolve)?;
+        let mut ready = libc::pollfd {
+            fd: self.sock.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut ready, 1, REPLY_TIMEOUT_MS as i32) };
+        match self.reply() {
+            Some((s, result)) if s == sequence => result,
+            _ => Err(libc::EIO),
+        }
     }
 
     fn send(&self, request: &Request, len: usize, dir: RawFd) -> Result<(), i32> {
@@ -184,37 +232,26 @@ impl Opener {
             (*cmsg).cmsg_len = libc::CMSG_LEN(4) as usize;
             std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut i32, dir);
         }
-        // SAFETY: msg is valid for the call.
-        let sent = unsafe { libc::sendmsg(self.sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+        // SAFETY: msg is valid for the call. Never blocks: a full queue
+        // (which MOST_IN_FLIGHT keeps from happening) is a broken opener.
+        let sent = unsafe {
+            libc::sendmsg(
+                self.sock.as_raw_fd(),
+                &msg,
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        };
         if sent != len as isize {
             return Err(libc::EIO);
         }
         Ok(())
     }
 
-    /// Waits for the reply, even through signals to the host, but no
-    /// longer than REPLY_TIMEOUT_MS in all.
-    fn wait_for_reply(&self) -> Result<(), i32> {
-        let deadline =
-            std::time::Instant::now() + std::time::Duration::from_millis(REPLY_TIMEOUT_MS as u64);
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let mut ready = libc::pollfd {
-                fd: self.sock.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            match unsafe { libc::poll(&mut ready, 1, left.as_millis() as i32) } {
-                1 if ready.revents & libc::POLLIN != 0 => return Ok(()),
-                -1 if sys::errno() == libc::EINTR && !left.is_zero() => continue,
-                _ => return Err(libc::EIO),
-            }
-        }
-    }
-
-    fn receive(&self, sequence: u64) -> Result<OwnedFd, i32> {
-        self.wait_for_reply()?;
+    /// The next reply, if one has come: its sequence number and the
+    /// result (the opened fd, or the errno). None when nothing is there
+    /// yet. A malformed reply, or the opener's end closed, breaks the
+    /// opener: `(0, Err(EIO))`.
+    pub fn reply(&self) -> Option<(u64, Result<OwnedFd, i32>)> {
         let mut reply = [0i64; 2];
         let mut iov = libc::iovec {
             iov_base: reply.as_mut_ptr() as *mut libc::c_void,
@@ -230,17 +267,24 @@ impl Opener {
                 libc::MSG_CMSG_CLOEXEC | libc::MSG_DONTWAIT,
             )
         };
+        if n < 0 && matches!(sys::errno(), libc::EAGAIN | libc::EINTR) {
+            return None;
+        }
         // SAFETY: recvmsg filled msg (or left our zeroed control buffer).
         let fd = unsafe { received_fd(&msg) };
-        if n != 16 || reply[0] as u64 != sequence {
-            return Err(libc::EIO);
+        if n != 16 {
+            self.broken.set(true);
+            return Some((0, Err(libc::EIO)));
         }
-        let result = reply[1];
-        match (result, fd) {
+        let result = match (reply[1], fd) {
             (r, Some(fd)) if r >= 0 => Ok(fd),
             (r, None) if r < 0 && r > -4096 => Err(-r as i32),
-            _ => Err(libc::EIO),
-        }
+            _ => {
+                self.broken.set(true);
+                Err(libc::EIO)
+            }
+        };
+        Some((reply[0] as u64, result))
     }
 }
 

@@ -50,12 +50,18 @@ impl Stream {
     }
 
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len + 8);
-        while out.len() < len {
-            out.extend_from_slice(&self.next().to_le_bytes());
-        }
-        out.truncate(len);
+        let mut out = vec![0; len];
+        self.fill(&mut out);
         out
+    }
+
+    /// Fills `out` with the next bytes of the stream (a fill of n bytes
+    /// and then m gives what one of n + m would when n is a multiple of 8).
+    pub fn fill(&mut self, out: &mut [u8]) {
+        for word in out.chunks_mut(8) {
+            let next = self.next().to_le_bytes();
+            word.copy_from_slice(&next[..word.len()]);
+        }
     }
 }
 
@@ -68,5 +74,9 @@ mod tests {
         assert_eq!(Stream::new(7, 0).bytes(33), Stream::new(7, 0).bytes(33));
         assert_ne!(Stream::new(7, 0).bytes(16), Stream::new(8, 0).bytes(16));
         assert_ne!(Stream::new(7, 0).bytes(16), Stream::new(7, 1).bytes(16));
+        let mut pieces = Stream::new(7, 0);
+        let mut two = pieces.bytes(16);
+        two.extend(pieces.bytes(17));
+        assert_eq!(two, Stream::new(7, 0).bytes(33));
     }
 }

@@ -31,7 +31,9 @@ use crate::net::handler::{self, Outcome, Pending, PidfdCache, SendBudget};
 use crate::net::unix::UnixGate;
 use crate::observed;
 use crate::onbehalf;
+use crate::onbehalf::Opened;
 use crate::opener::Opener;
+use crate::opens::{Finished, Opens, MOST_OPENS};
 use crate::processes::Processes;
 use crate::procview::{self, ProcView};
 use crate::seccomp::notify::{Answer, Listener, Notification};
@@ -42,16 +44,6 @@ use std::cell::RefCell;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-/// What an on-behalf open hands the caller.
-enum Opened {
-    /// The fd, and whether it is close-on-exec.
-    Fd(OwnedFd, bool),
-    /// An O_PATH open, checked: the kernel makes it (ADDFD takes no O_PATH
-    /// file). What it can reach through a swapped path is metadata only:
-    /// a reopen or an exec through the fd is checked again.
-    PathOnly,
-}
-
 fn is_open(nr: i64) -> bool {
     matches!(
         nr,
@@ -61,6 +53,16 @@ fn is_open(nr: i64) -> bool {
 
 /// Bounded work per step, so one busy sandbox cannot starve a host loop.
 pub const NOTIFICATIONS_PER_STEP: usize = 32;
+/// Bytes the supervisor writes into the job's memory in one step
+/// (getrandom, getdents listings) before the step ends with work left.
+pub const WRITES_PER_STEP: usize = 1 << 20;
+/// One getrandom answer is made and written in pieces of this size...
+const GETRANDOM_CHUNK: usize = 64 << 10;
+/// ...and gives at most this much (the kernel's own cap is 32 MiB - 1).
+const GETRANDOM_MOST: usize = 256 << 10;
+/// One getdents answer lists at most this much (the kernel may return
+/// fewer entries than fit; callers read on).
+const LISTING_MOST: usize = 64 << 10;
 /// Most calls of one sandbox parked at once (connects in progress, sends
 /// on a full buffer, sleeps until a time of day), each holding an fd of
 /// the host's; past it a call fails with EAGAIN.
@@ -116,10 +118,14 @@ pub struct Sandbox {
     freeze: Option<Freeze>,
     /// Makes opens on the child's behalf, in its Landlock domain (fs_deny).
     opener: Option<Opener>,
+    /// Those opens, while they wait for the opener (never in a step).
+    opens: Option<Opens>,
     /// The node name uname() reports, if the policy sets one.
     hostname: Option<String>,
     /// Files whose contents the policy sets (src/virtualfiles.rs).
     virtual_files: crate::virtualfiles::Files,
+    /// Their memfds, once opened.
+    virtual_memfds: crate::virtualfiles::Memfds,
     /// What getrandom answers, with a seed.
     randomness: Option<crate::seeded::Stream>,
     /// time_start: the wall clock the sandbox reads.
@@ -141,6 +147,8 @@ pub struct Sandbox {
     pidfds: PidfdCache,
     /// What one step may still do on the job's sends.
     send_budget: SendBudget,
+    /// Bytes written into the job's memory this step (WRITES_PER_STEP).
+    written: usize,
     /// Process groups the sandbox made after its first.
     groups: Groups,
     /// Every process, when a limit counts or measures them.
@@ -172,6 +180,10 @@ const TAG_PENDING: u64 = 6;
 const TAG_EXIT: u64 = 1 << 40;
 /// The recheck timer of the execs stopped alone.
 const TAG_STOPPED_EXECS: u64 = 1 << 39;
+/// The opener's socket: replies (opens.rs).
+const TAG_OPENER: u64 = 1 << 38;
+/// The opener's deadline.
+const TAG_OPENER_TIMER: u64 = 1 << 37;
 
 /// What the sandbox's supervisor needs of the policy beyond the child.
 pub struct Rules {
@@ -318,6 +330,30 @@ impl Sandbox {
             }
             false => None,
         };
+        let opens = match &opener {
+            Some(opener) => {
+                let opens = Opens::new()
+                    .map_err(|e| Error::os("timerfd", e))
+                    .and_then(|opens| {
+                        let readable = libc::EPOLLIN as u32;
+                        epoll_add(epoll.as_raw_fd(), opener.socket(), readable, TAG_OPENER)?;
+                        epoll_add(epoll.as_raw_fd(), opens.timer(), readable, TAG_OPENER_TIMER)?;
+                        Ok(opens)
+                    });
+                match opens {
+                    Ok(opens) => Some(opens),
+                    Err(e) => {
+                        let _ = process::pidfd_send_signal(child.pidfd.as_raw_fd(), libc::SIGKILL);
+                        while let Err(libc::EINTR) =
+                            process::waitid_pidfd(child.pidfd.as_raw_fd(), 0)
+                        {
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            None => None,
+        };
         let processes = tracks.then(|| {
             Processes::new(
                 child.pid,
@@ -346,8 +382,10 @@ impl Sandbox {
             events: RefCell::new(Events::new()),
             freeze: None,
             opener,
+            opens,
             hostname: rules.hostname,
             virtual_files: rules.virtual_files,
+            virtual_memfds: Default::default(),
             randomness: rules
                 .random_seed
                 .map(|seed| crate::seeded::Stream::new(seed, crate::seeded::GETRANDOM)),
@@ -360,6 +398,7 @@ impl Sandbox {
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
             send_budget: SendBudget::default(),
+            written: 0,
             groups: Groups::default(),
             processes,
             memory,
@@ -438,6 +477,7 @@ impl Sandbox {
             return Ok(Step::Exited);
         }
         self.send_budget.renew();
+        self.written = 0;
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 32];
         // SAFETY: events is a valid buffer; a zero timeout never blocks.
         let n = unsafe { libc::epoll_wait(self.fd(), events.as_mut_ptr(), events.len() as i32, 0) };
@@ -463,6 +503,8 @@ impl Sandbox {
                 TAG_CPU => self.on_cpu_sample(),
                 TAG_FREEZE => self.advance_freeze(),
                 TAG_STOPPED_EXECS => self.settle_stopped_execs(),
+                TAG_OPENER => self.on_opener_readable(),
+                TAG_OPENER_TIMER => self.on_opener_deadline(),
                 tag if tag >= TAG_EXIT => {
                     let pid = (tag - TAG_EXIT) as libc::pid_t;
                     let parent = self.processes.as_mut().map_or(0, |p| p.exited(pid));
@@ -473,6 +515,10 @@ impl Sandbox {
         }
         self.apply_kill_verdict();
         self.forget_vanished_pending();
+        if let Some(opens) = &mut self.opens {
+            let listener = &self.listener;
+            opens.forget_vanished(|id| listener.is_live(id));
+        }
         let hang_up = (libc::EPOLLHUP | libc::EPOLLERR) as u32;
         if listener & libc::EPOLLIN as u32 == 0 && listener & hang_up != 0 {
             // The kernel drops the filter early in do_exit, so this may come
@@ -492,6 +538,7 @@ impl Sandbox {
             self.reap_main(libc::WNOHANG)?;
             if self.main_status.is_some() {
                 self.pending.clear();
+                self.opens = None;
                 // Their timers leave the set with them.
                 self.memory = None;
                 self.cpu = None;
@@ -693,7 +740,10 @@ impl Sandbox {
             if !pending {
                 return Ok(false);
             }
-            if handled >= NOTIFICATIONS_PER_STEP || self.send_budget.spent() {
+            if handled >= NOTIFICATIONS_PER_STEP
+                || self.send_budget.spent()
+                || self.written >= WRITES_PER_STEP
+            {
                 return Ok(true);
             }
         }
@@ -884,9 +934,65 @@ impl Sandbox {
 
     /// An open with fs_deny (src/onbehalf.rs): planned on the copied path,
     /// shown to the observer, then made by the opener and handed over with
-    /// ADDFD. Answers the call itself.
+    /// ADDFD. The opener is asked without waiting: the call is answered
+    /// here only if it needs no opener, else when the replies come
+    /// (`on_opener_readable`).
     fn open_on_behalf(&mut self, n: &Notification) {
-        let sent = match self.decide_open(n) {
+        let waiting = self.opens.as_ref().map_or(0, Opens::count);
+        if waiting >= MOST_OPENS {
+            return self.answer_open((*n, Err(libc::EAGAIN)));
+        }
+        // Copies: the opener may take its time, and a callback may change
+        // the live policy meanwhile.
+        let denied = self.live.lock().fs_denied.clone();
+        let call = onbehalf::read_call(n);
+        let meminfo = call.as_ref().is_ok_and(|c| c.path.ends_with(b"meminfo"));
+        let view = self.proc_view(meminfo);
+        let (Some(opener), Some(opens)) = (&self.opener, &mut self.opens) else {
+            return self.answer_open((*n, Err(libc::EIO)));
+        };
+        let events = self.events.get_mut();
+        let helpers = self.helper_pids;
+        let finished = opens.start(*n, call, (denied, view, helpers), events, opener);
+        self.answer_opens(finished);
+    }
+
+    /// The opener's socket is readable: its replies move their opens on.
+    fn on_opener_readable(&mut self) {
+        let (Some(opener), Some(opens)) = (&self.opener, &mut self.opens) else {
+            return;
+        };
+        let finished = opens.on_readable(opener, self.events.get_mut());
+        self.after_opener(finished);
+    }
+
+    /// No reply for REPLY_TIMEOUT_MS: the opener is hung (or stopped).
+    fn on_opener_deadline(&mut self) {
+        let (Some(opener), Some(opens)) = (&self.opener, &mut self.opens) else {
+            return;
+        };
+        let finished = opens.on_deadline(opener, self.events.get_mut());
+        self.after_opener(finished);
+    }
+
+    fn after_opener(&mut self, finished: Vec<Finished>) {
+        if let Some(opener) = self.opener.as_ref().filter(|o| o.is_broken()) {
+            // Nothing more will come: a hang-up left watched would spin.
+            epoll_remove(self.fd(), opener.socket());
+        }
+        self.answer_opens(finished);
+    }
+
+    fn answer_opens(&mut self, finished: Vec<Finished>) {
+        for done in finished {
+            self.answer_open(done);
+        }
+    }
+
+    /// Answers an open made on the caller's behalf (a caller interrupted
+    /// meanwhile has no call left to answer).
+    fn answer_open(&mut self, (n, result): Finished) {
+        let sent = match result {
             // Opened while the caller waited: the fd is its call's.
             Ok(Opened::Fd(fd, cloexec)) if self.listener.is_live(n.id) => {
                 self.listener.respond_with_fd(n.id, fd.as_raw_fd(), cloexec)
@@ -895,81 +1001,9 @@ impl Sandbox {
             Ok(Opened::PathOnly) => self.listener.respond(n.id, Answer::ContinueChecked),
             Err(errno) => self.listener.respond(n.id, Answer::Errno(errno)),
         };
-        if sent.is_err() {
+        if sent.is_err() && self.listener.is_live(n.id) {
             self.kill_all(libc::SIGKILL);
         }
-    }
-
-    fn decide_open(&mut self, n: &Notification) -> std::result::Result<Opened, i32> {
-        let mut call = onbehalf::read_call(n)?;
-        let tid = n.pid as libc::pid_t;
-        let pid = crate::procfs::process_of(tid).unwrap_or(tid);
-        // A copy: the opener may take its time, and a callback may want the
-        // live policy meanwhile.
-        let denied = self.live.lock().fs_denied.clone();
-        let view = self.proc_view(call.path.ends_with(b"meminfo"));
-        let Some(opener) = &self.opener else {
-            return Err(libc::EIO);
-        };
-        // Symlinks a create goes through, and names that appear meanwhile.
-        for attempt in 0..8 {
-            let plan = onbehalf::plan(
-                opener,
-                pid,
-                tid,
-                &call,
-                &denied,
-                view.as_ref(),
-                &self.helper_pids,
-            );
-            if attempt == 0 {
-                let denied = match &plan {
-                    Err(libc::EACCES) => libc::EACCES,
-                    _ => 0,
-                };
-                let events = self.events.get_mut();
-                if denied != 0 || events.wants(kind::OPEN) {
-                    let event = Event {
-                        kind: kind::OPEN,
-                        nr: n.nr,
-                        pid,
-                        tid,
-                        ppid: crate::procfs::parent_of(pid).unwrap_or(0),
-                        denied,
-                        path: Some(call.path.clone()),
-                        flags: call.flags as i64,
-                        detail: if denied != 0 { "fs_deny" } else { "" },
-                        ..Event::default()
-                    };
-                    match events.decide(event) {
-                        Verdict::Allow | Verdict::Audit => {}
-                        Verdict::Deny(errno) => return Err(errno),
-                        Verdict::Kill => return Err(libc::EPERM),
-                    }
-                }
-            }
-            let plan = plan?;
-            if onbehalf::wants_path_only(&call) {
-                return Ok(Opened::PathOnly);
-            }
-            let umask = if onbehalf::has_side_effects(&call) {
-                if crate::procfs::fd_table_full(pid).unwrap_or(false) {
-                    return Err(libc::EMFILE);
-                }
-                crate::procfs::umask_of(pid).unwrap_or(0o077)
-            } else {
-                0
-            };
-            match onbehalf::carry_out(opener, plan, &call, umask) {
-                onbehalf::Outcome::Opened(fd) => return Ok(Opened::Fd(fd, call.cloexec())),
-                onbehalf::Outcome::Again => continue,
-                onbehalf::Outcome::Follow(target) => {
-                    call.path = onbehalf::followed(&call.path, &target);
-                }
-                onbehalf::Outcome::Failed(errno) => return Err(errno),
-            }
-        }
-        Err(libc::ELOOP)
     }
 
     /// What of /proc the sandbox may see, with a private /proc; with
@@ -1004,7 +1038,7 @@ impl Sandbox {
         let (fd, at, count) = (
             n.args[0] as i32,
             n.args[1],
-            (n.args[2] as u32 as usize).min(1 << 20),
+            (n.args[2] as u32 as usize).min(LISTING_MOST),
         );
         let dir = match self.pidfds.dup(tid, fd) {
             Ok((dir, _)) => dir,
@@ -1047,6 +1081,7 @@ impl Sandbox {
         if !self.listener.is_live(n.id) {
             return Answer::Errno(libc::EINTR);
         }
+        self.written += buf.len();
         match crate::sys::memory::write(tid, at, &out) {
             Ok(()) => Answer::Value(out.len() as i64),
             Err(errno) => Answer::Errno(errno),
@@ -1056,7 +1091,9 @@ impl Sandbox {
     /// An open of a virtual file, answered with its memfd; false when the
     /// call is no such open (it goes on to the other open handlers).
     fn open_virtual(&mut self, n: &Notification) -> bool {
-        let Some(opened) = crate::virtualfiles::open(n, &self.virtual_files) else {
+        let Some(opened) =
+            crate::virtualfiles::open(n, &self.virtual_files, &mut self.virtual_memfds)
+        else {
             return false;
         };
         let sent = match opened {
@@ -1074,17 +1111,31 @@ impl Sandbox {
     }
 
     /// getrandom(buf, len, flags) from the seeded stream, written into the
-    /// child's buffer (at most what the kernel gives in one call).
+    /// child's buffer in chunks of GETRANDOM_CHUNK (the host allocates no
+    /// more whatever `len` says), at most GETRANDOM_MOST in one call. Like
+    /// the kernel's, a call over 256 bytes may return fewer than asked (a
+    /// short count is in its contract), and a write that fails part way
+    /// returns what was written before it (EFAULT when nothing was).
     fn getrandom(&mut self, n: &Notification) -> Answer {
-        const MOST: usize = (1 << 25) - 1;
         let Some(stream) = &mut self.randomness else {
             return Answer::Errno(libc::ENOSYS);
         };
-        let len = (n.args[1] as usize).min(MOST);
-        let bytes = stream.bytes(len);
-        match crate::sys::memory::write(n.pid as libc::pid_t, n.args[0], &bytes) {
-            Ok(()) => Answer::Value(len as i64),
-            Err(errno) => Answer::Errno(errno),
+        let len = (n.args[1] as usize).min(GETRANDOM_MOST);
+        let mut chunk = [0u8; GETRANDOM_CHUNK];
+        let mut written = 0;
+        while written < len {
+            let piece = &mut chunk[..(len - written).min(GETRANDOM_CHUNK)];
+            stream.fill(piece);
+            let at = n.args[0].wrapping_add(written as u64);
+            if crate::sys::memory::write(n.pid as libc::pid_t, at, piece).is_err() {
+                break;
+            }
+            written += piece.len();
+        }
+        self.written += written.max(GETRANDOM_CHUNK.min(len));
+        match written {
+            0 if len > 0 => Answer::Errno(libc::EFAULT),
+            written => Answer::Value(written as i64),
         }
     }
 
@@ -1178,6 +1229,9 @@ impl Sandbox {
                 .map(|n| n.pid as libc::pid_t)
                 .collect();
             exempt.extend(self.pending.iter().flatten().map(|p| p.tid));
+            if let Some(opens) = &self.opens {
+                exempt.extend(opens.callers());
+            }
             let quiet = match &mut self.processes {
                 Some(processes) => freeze.check(processes, &exempt, &self.groups.ids(self.pid)),
                 None => Quiet::TooLong,
@@ -1410,7 +1464,8 @@ impl Sandbox {
         if observed::is_path_call(n.nr) {
             return self.check_frozen_path_call(n);
         }
-        let mut event = match observed::read_event(n) {
+        let whole_argv = self.events.get_mut().wants(kind::EXEC);
+        let mut event = match observed::read_event(n, whole_argv) {
             Ok(event) => event,
             Err(errno) => return (Answer::Errno(errno), None),
         };
@@ -1644,9 +1699,11 @@ impl Sandbox {
         if self.main_status.is_some() {
             return;
         }
-        // SAFETY: plain kill of our own child's process group.
+        // SAFETY: plain kill of our own child's process group (its id is
+        // the main process's pid, which stays ours until reaped).
         unsafe { libc::kill(-self.pid, sig) };
         let _ = process::pidfd_send_signal(self.pidfd.as_raw_fd(), sig);
+        // The groups it made, through their leaders' pidfds (groups.rs).
         self.groups.signal_all(sig);
     }
 

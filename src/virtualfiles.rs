@@ -94,9 +94,37 @@ fn cpuinfo(n: u32) -> Vec<u8> {
     text.into_bytes()
 }
 
+/// One sealed memfd per virtual file, made at its first open; every open
+/// gets a new open file (its own offset) of that same memfd, so what a
+/// job's opens cost the host does not grow with their number (a 1 MiB
+/// /dev/urandom opened a thousand times is still one 1 MiB file).
+#[derive(Default)]
+pub struct Memfds(Vec<Option<OwnedFd>>);
+
+impl Memfds {
+    fn reopen(&mut self, index: usize, contents: &[u8]) -> Result<OwnedFd, i32> {
+        if self.0.len() <= index {
+            self.0.resize_with(index + 1, || None);
+        }
+        if self.0[index].is_none() {
+            self.0[index] = Some(memfd(contents)?);
+        }
+        let file = self.0[index].as_ref().ok_or(libc::EIO)?;
+        let path = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
+            .map_err(|_| libc::EIO)?;
+        // SAFETY: path is NUL-terminated.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(crate::sys::errno());
+        }
+        // SAFETY: a new fd we own.
+        Ok(unsafe { crate::sys::own(fd) })
+    }
+}
+
 /// The memfd for a trapped open of a virtual file, if it is one; EACCES
 /// for one opened to write.
-pub fn open(n: &Notification, files: &Files) -> Option<Result<OwnedFd, i32>> {
+pub fn open(n: &Notification, files: &Files, memfds: &mut Memfds) -> Option<Result<OwnedFd, i32>> {
     let (dirfd, path_at, flags) = match n.nr {
         libc::SYS_open => (libc::AT_FDCWD, n.args[0], n.args[1]),
         libc::SYS_openat | libc::SYS_openat2 => (n.args[0] as i32, n.args[1], n.args[2]),
@@ -104,14 +132,14 @@ pub fn open(n: &Notification, files: &Files) -> Option<Result<OwnedFd, i32>> {
     };
     let tid = n.pid as libc::pid_t;
     let path = memory::read_c_string(tid, path_at, 4096).ok()?;
-    let contents = match files.iter().find(|(p, _, _)| *p == path.as_slice()) {
-        Some((_, contents, _)) => contents,
+    let index = match files.iter().position(|(p, _, _)| *p == path.as_slice()) {
+        Some(index) => index,
         None => {
             let found = reached(tid, dirfd, &path)?;
-            let (_, contents, _) = files.iter().find(|(_, _, id)| *id == Some(found))?;
-            contents
+            files.iter().position(|(_, _, id)| *id == Some(found))?
         }
     };
+    let contents = &files[index].1;
     // openat2's flags are in memory: refuse to guess, and refuse writes.
     if n.nr == libc::SYS_openat2 {
         let how: u64 = memory::read_value(n.pid as libc::pid_t, flags).ok()?;
@@ -121,7 +149,7 @@ pub fn open(n: &Notification, files: &Files) -> Option<Result<OwnedFd, i32>> {
     } else if flags as i32 & libc::O_ACCMODE != libc::O_RDONLY {
         return Some(Err(libc::EACCES));
     }
-    Some(memfd(contents))
+    Some(memfds.reopen(index, contents))
 }
 
 /// The identity of what `path` reaches for task `tid`, resolved as it

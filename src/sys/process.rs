@@ -53,6 +53,26 @@ pub fn pidfd_send_signal(pidfd: RawFd, sig: i32) -> SysResult<()> {
     .map(drop)
 }
 
+/// `PIDFD_SIGNAL_PROCESS_GROUP` (Linux 6.9): the signal goes to the
+/// members of the process group whose `struct pid` the pidfd pins (the
+/// group its process leads or led), whoever holds that number now.
+pub const PIDFD_SIGNAL_PROCESS_GROUP: u32 = 1 << 2;
+
+/// `pidfd_send_signal(pidfd, sig, NULL, PIDFD_SIGNAL_PROCESS_GROUP)`.
+pub fn pidfd_signal_group(pidfd: RawFd, sig: i32) -> SysResult<()> {
+    // SAFETY: integer arguments and a NULL siginfo.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd,
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            PIDFD_SIGNAL_PROCESS_GROUP,
+        )
+    })
+    .map(drop)
+}
+
 /// How a reaped child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildStatus {

@@ -39,6 +39,20 @@ pub fn arm(timer: &OwnedFd, after: Duration) -> SysResult<()> {
     .map(drop)
 }
 
+/// Stops `timer` (and clears an expiry not read yet).
+pub fn disarm(timer: &OwnedFd) {
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let spec = libc::itimerspec {
+        it_interval: zero,
+        it_value: zero,
+    };
+    // SAFETY: spec is valid.
+    unsafe { libc::timerfd_settime(timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+}
+
 /// A timer that fires when the host's wall clock reaches `seconds` and
 /// `nanos` (CLOCK_REALTIME, absolute: it follows changes to the clock).
 pub fn at_wall_clock(seconds: i64, nanos: i64) -> SysResult<OwnedFd> {

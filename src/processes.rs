@@ -70,8 +70,9 @@ pub struct Processes {
     main: libc::pid_t,
     main_exited: bool,
     /// The watchdog and the opener are the main process's children, but not
-    /// the job's.
-    helpers: [libc::pid_t; 2],
+    /// the job's: each held by a pidfd, so that once one has ended, a job
+    /// process that takes its number is counted like any other.
+    helpers: Vec<(libc::pid_t, OwnedFd)>,
     known: Vec<Known>,
     in_flight: Vec<InFlight>,
     lost: u32,
@@ -127,7 +128,15 @@ impl Processes {
         let mut processes = Processes {
             main,
             main_exited: false,
-            helpers,
+            helpers: helpers
+                .into_iter()
+                .filter(|&pid| pid > 0)
+                .filter_map(|pid| {
+                    let fd = process::pidfd_open(pid, 0).ok()?;
+                    // SAFETY: a new fd we own.
+                    Some((pid, unsafe { sys::own(fd) }))
+                })
+                .collect(),
             known: Vec::new(),
             in_flight: Vec::new(),
             lost: 0,
@@ -153,8 +162,21 @@ impl Processes {
         self.known.retain(|k| k.pid != self.main);
     }
 
+    /// Is `pid` a helper still running (its pidfd not yet readable)?
+    fn is_helper(&self, pid: libc::pid_t) -> bool {
+        self.helpers.iter().any(|(helper, pidfd)| {
+            let mut ready = libc::pollfd {
+                fd: pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, no wait.
+            *helper == pid && unsafe { libc::poll(&mut ready, 1, 0) } == 0
+        })
+    }
+
     fn learn(&mut self, pid: libc::pid_t) {
-        if self.helpers.contains(&pid) || self.known.iter().any(|k| k.pid == pid) {
+        if self.is_helper(pid) || self.known.iter().any(|k| k.pid == pid) {
             return;
         }
         if pid == self.main && self.main_exited {

@@ -139,8 +139,6 @@ pub struct Sandbox {
     unix: UnixGate,
     /// Where metadata may be changed, made here on the job's behalf.
     metadata: MetadataRights,
-    /// The watchdog's and the opener's pids (-1: none).
-    helper_pids: [libc::pid_t; 2],
     /// Trapped calls waiting for their socket (slot = epoll tag - TAG_PENDING).
     pending: Vec<Option<Pending>>,
     /// pidfds of the threads that made trapped calls.
@@ -394,7 +392,6 @@ impl Sandbox {
             stopped_execs,
             unix: rules.unix,
             metadata: rules.metadata,
-            helper_pids: [child.watchdog_pid, child.opener_pid],
             pending: Vec::new(),
             pidfds: PidfdCache::default(),
             send_budget: SendBudget::default(),
@@ -952,7 +949,7 @@ impl Sandbox {
             return self.answer_open((*n, Err(libc::EIO)));
         };
         let events = self.events.get_mut();
-        let helpers = self.helper_pids;
+        let helpers = self.helpers;
         let finished = opens.start(*n, call, (denied, view, helpers), events, opener);
         self.answer_opens(finished);
     }

@@ -10,7 +10,9 @@
  * The job is this program re-executed with "job" first: "flip" (sandbox
  * B) flips the byte for a while; "exec" (sandbox A) execs the path from
  * the shared page over and over; the programs exec'd are copies of this
- * program named "a" (allowed) and "b" (denied), which print "ran X". */
+ * program named "a" (allowed) and "b" (denied), which print "ran X".
+ * "unlink" (sandbox A again) unlinks the path from the shared page over
+ * and over, remaking "a" each time: "b" must survive. */
 #include "harness.h"
 #include <sys/mman.h>
 
@@ -35,6 +37,21 @@ static int job(int argc, char **argv) {
         while (now_ms() < until && page[4095] == 0)
             for (int i = 0; i < 1000; i++) page[flip_at] = (char)(i & 1 ? 'b' : 'a');
         page[flip_at] = 'a';
+        return 0;
+    }
+    if (!strcmp(cmd, "unlink")) {
+        int removed = 0, refused = 0;
+        char allowed[4096];
+        snprintf(allowed, sizeof allowed, "%s", (const char *)page);
+        allowed[flip_at] = 'a';
+        for (int i = 0; i < 2000; i++) {
+            int fd = open(allowed, O_WRONLY | O_CREAT, 0644);
+            if (fd >= 0) close(fd);
+            if (unlink((const char *)page) == 0) removed++;
+            else if (errno == EACCES) refused++;
+        }
+        page[4095] = 1;
+        printf("unlinks_made %d\nunlinks_refused %d\n", removed, refused);
         return 0;
     }
     if (!strcmp(cmd, "exec")) {
@@ -86,41 +103,32 @@ static sandlock_policy *job_policy(const char *denied) {
     return p;
 }
 
-static void a_shared_page_cannot_swap_in_a_denied_program(void) {
-    make_scratch();
-    char a[2048], b[2048], shared[2048];
-    snprintf(a, sizeof a, "%s/a", scratch);
+/* Runs the flipper (sandbox B) and `mode`'s job (sandbox A, with the
+ * scratch tree's "b" denied) from one poll loop; A's output into out,
+ * whether A ended killed into *killed. */
+static void race(const char *mode, char *out, size_t size, int *killed) {
+    char b[2048], shared[2048];
     snprintf(b, sizeof b, "%s/b", scratch);
     snprintf(shared, sizeof shared, "%s/shared", scratch);
-    copy_self(a);
-    copy_self(b);
-    /* the page: the allowed program's path, then zeros */
-    char page[4096] = {0};
-    snprintf(page, sizeof page, "%s", a);
-    int fd = open(shared, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    CHECK(fd >= 0 && write(fd, page, sizeof page) == (ssize_t)sizeof page, "write shared");
-    close(fd);
-
     sandlock_policy *flipper_policy = job_policy(NULL);
-    sandlock_policy *exec_policy = job_policy(b);
+    sandlock_policy *job_policy_a = job_policy(b);
     const char *flip_argv[] = {self, "job", "flip", shared, NULL};
-    const char *exec_argv[] = {self, "job", "exec", shared, NULL};
-    sandlock_sandbox *flipper = NULL, *execer = NULL;
-    int flip_out = -1, exec_out = -1;
+    const char *job_argv[] = {self, "job", mode, shared, NULL};
+    sandlock_sandbox *flipper = NULL, *job = NULL;
+    int flip_out = -1, job_out = -1;
     CHECK(spawn_capturing(flipper_policy, flip_argv, &flipper, &flip_out) == 0, "spawn flipper: %s",
           sandlock_policy_error(flipper_policy));
-    CHECK(spawn_capturing(exec_policy, exec_argv, &execer, &exec_out) == 0, "spawn execer: %s",
-          sandlock_policy_error(exec_policy));
-    static char out[1 << 16];
+    CHECK(spawn_capturing(job_policy_a, job_argv, &job, &job_out) == 0, "spawn %s: %s", mode,
+          sandlock_policy_error(job_policy_a));
     size_t used = 0;
-    int done[2] = {flipper == NULL, execer == NULL};
+    int done[2] = {flipper == NULL, job == NULL};
     while (!done[0] || !done[1]) {
         struct pollfd fds[3] = {{.fd = done[0] ? -1 : sandlock_sandbox_fd(flipper), .events = POLLIN},
-                                {.fd = done[1] ? -1 : sandlock_sandbox_fd(execer), .events = POLLIN},
-                                {.fd = exec_out, .events = POLLIN}};
+                                {.fd = done[1] ? -1 : sandlock_sandbox_fd(job), .events = POLLIN},
+                                {.fd = job_out, .events = POLLIN}};
         poll(fds, 3, 100);
-        drain_into(exec_out, out, sizeof out, &used);
-        sandlock_sandbox *boxes[2] = {flipper, execer};
+        drain_into(job_out, out, size, &used);
+        sandlock_sandbox *boxes[2] = {flipper, job};
         for (int i = 0; i < 2; i++) {
             if (done[i]) continue;
             int r;
@@ -128,21 +136,58 @@ static void a_shared_page_cannot_swap_in_a_denied_program(void) {
             if (r == SANDLOCK_STEP_EXITED || r < 0) done[i] = 1;
         }
     }
-    drain_into(exec_out, out, sizeof out, &used);
+    drain_into(job_out, out, size, &used);
     out[used] = '\0';
-    int killed = execer && sandlock_sandbox_exit_reason(execer) != SANDLOCK_EXIT_NORMAL;
-    int ran_denied = strstr(out, "ran b") != NULL;
+    *killed = job && sandlock_sandbox_exit_reason(job) != SANDLOCK_EXIT_NORMAL;
+    if (flipper) sandlock_sandbox_free(flipper);
+    if (job) sandlock_sandbox_free(job);
+    if (flip_out >= 0) close(flip_out);
+    if (job_out >= 0) close(job_out);
+    sandlock_policy_free(flipper_policy);
+    sandlock_policy_free(job_policy_a);
+}
+
+/* The scratch tree: "a" and "b" (copies of this program) and the shared
+ * page holding a's path. */
+static void make_tree(void) {
+    make_scratch();
+    char a[2048], b[2048], shared[2048];
+    snprintf(a, sizeof a, "%s/a", scratch);
+    snprintf(b, sizeof b, "%s/b", scratch);
+    snprintf(shared, sizeof shared, "%s/shared", scratch);
+    copy_self(a);
+    copy_self(b);
+    char page[4096] = {0};
+    snprintf(page, sizeof page, "%s", a);
+    int fd = open(shared, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    CHECK(fd >= 0 && write(fd, page, sizeof page) == (ssize_t)sizeof page, "write shared");
+    close(fd);
+}
+
+static void a_shared_page_cannot_swap_in_a_denied_program(void) {
+    make_tree();
+    static char out[1 << 16];
+    int killed = 0;
+    race("exec", out, sizeof out, &killed);
     printf("  %ld execs of the allowed program, %ld refused at the check; the race was %s\n",
            key_value(out, "execs_allowed"), key_value(out, "execs_refused"),
            killed ? "won at least once: the denied image was caught and the sandbox ended" : "never won");
-    CHECK(!ran_denied, "the denied program ran:\n%s", out);
+    CHECK(strstr(out, "ran b") == NULL, "the denied program ran:\n%s", out);
     if (!killed) CHECK(key_value(out, "execs_allowed") > 0, "no exec ran at all:\n%s", out);
-    if (flipper) sandlock_sandbox_free(flipper);
-    if (execer) sandlock_sandbox_free(execer);
-    if (flip_out >= 0) close(flip_out);
-    if (exec_out >= 0) close(exec_out);
-    sandlock_policy_free(flipper_policy);
-    sandlock_policy_free(exec_policy);
+    cleanup_scratch();
+}
+
+static void a_shared_page_cannot_swap_in_a_denied_name(void) {
+    make_tree();
+    static char out[1 << 16];
+    int killed = 0;
+    race("unlink", out, sizeof out, &killed);
+    printf("  %ld unlinks of the allowed name made, %ld refused\n", key_value(out, "unlinks_made"),
+           key_value(out, "unlinks_refused"));
+    char b[2048];
+    snprintf(b, sizeof b, "%s/b", scratch);
+    CHECK(access(b, F_OK) == 0, "the denied file was unlinked:\n%s", out);
+    CHECK(!killed && key_value(out, "unlinks_made") > 0, "the job: killed %d\n%s", killed, out);
     cleanup_scratch();
 }
 
@@ -152,5 +197,6 @@ int main(int argc, char **argv) {
     self[n] = '\0';
     if (argc > 1 && strcmp(argv[1], "job") == 0) return job(argc, argv);
     RUN(a_shared_page_cannot_swap_in_a_denied_program);
+    RUN(a_shared_page_cannot_swap_in_a_denied_name);
     HARNESS_END();
 }

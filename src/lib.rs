@@ -35,6 +35,7 @@ pub mod groups;
 pub mod landlock;
 pub mod limits;
 pub mod live;
+mod names;
 pub mod net;
 mod observed;
 mod onbehalf;

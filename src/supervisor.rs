@@ -810,6 +810,9 @@ impl Sandbox {
             nr if observed::reads_metadata_only(nr) && self.checks_paths() => {
                 Outcome::Answer(self.check_path_call(notification, false).0)
             }
+            nr if crate::names::is_name_call(nr) && self.checks_paths() => {
+                Outcome::Answer(self.change_names(notification))
+            }
             nr if observed::kind_of(nr).is_some() || observed::is_path_call(nr) => {
                 Outcome::Answer(Answer::ContinueOnRegisters)
             }
@@ -1165,6 +1168,10 @@ impl Sandbox {
     /// Is this an exec or open the observer wants to see, or that must be
     /// checked against denied files (and so with the sandbox stopped)?
     fn wants_frozen(&self, n: &Notification) -> bool {
+        // Made on behalf instead (names.rs): nothing to stop for.
+        if crate::names::is_name_call(n.nr) {
+            return false;
+        }
         if observed::is_path_call(n.nr) {
             let live = self.live.lock();
             return !observed::reads_metadata_only(n.nr)
@@ -1522,6 +1529,23 @@ impl Sandbox {
         self.answer_on_behalf(n, outcome)
     }
 
+    /// unlink, rename, link, mkdir, ... and truncate with fs_deny or a
+    /// private /proc: made here, with Landlock's rule and fs_deny's applied
+    /// (src/names.rs). A refusal is logged.
+    fn change_names(&mut self, n: &Notification) -> Answer {
+        let denied = self.live.lock().fs_denied.clone();
+        let view = self.proc_view(false);
+        let rights = crate::names::Rights {
+            writable: &self.metadata.writable,
+            denied: &denied,
+            view: view.as_ref(),
+            job: &self.metadata.job,
+        };
+        let listener = &self.listener;
+        let outcome = crate::names::change(n, &rights, || listener.is_live(n.id));
+        self.answer_on_behalf(n, outcome)
+    }
+
     /// The answer to a call fsmeta made or refused; a refusal is logged.
     fn answer_on_behalf(
         &mut self,
@@ -1534,9 +1558,7 @@ impl Sandbox {
             Ok(Ok(ret)) => return Answer::Errno(-ret as i32),
             Err(errno) => return Answer::Errno(errno),
             Ok(Err(Refusal::Denied)) => (libc::EACCES, "fs_deny"),
-            Ok(Err(Refusal::OutsideWritable)) => {
-                (libc::EACCES, "metadata outside the fs_write trees")
-            }
+            Ok(Err(Refusal::OutsideWritable)) => (libc::EACCES, "outside the fs_write trees"),
             Ok(Err(Refusal::OutsideTrees)) => (libc::EACCES, "watch outside the policy's trees"),
         };
         self.denied += 1;

@@ -1,0 +1,429 @@
+//! Calls that change a directory's names (unlink, rmdir, mkdir, mknod,
+//! symlink, link, rename and their `*at` forms) and truncate, when paths
+//! are checked (fs_deny, a private /proc): made here, on the job's behalf.
+//!
+//! Checking such a call and then letting the kernel run it would have the
+//! kernel read its path again; the sandbox is stopped meanwhile, but a
+//! process outside it that shares the page holding the path (another
+//! sandbox, through a shared file) is not, and could swap in a denied
+//! name. So the paths are copied once, each resolved as the caller would
+//! to a pinned directory (or object) and a final name, and the call is
+//! made on those with the job's credentials.
+//!
+//! Landlock does not judge a call the supervisor makes, so its rule is
+//! applied here: every directory whose names change must lie in an
+//! fs_write tree (it, or a directory above it, is a tree's root, by
+//! identity), as a truncated file must; fs_write trees hold every right
+//! and fs_read trees none of these, so that is Landlock's answer. Then
+//! fs_deny: no object reached, renamed over, linked or removed, and no
+//! directory changed, may be denied.
+//!
+//! A final name is looked up again by the kernel inside its pinned
+//! directory. Only the job could move a denied object there in between,
+//! and every move it can make is one of these calls, checked.
+
+use crate::live::Denied;
+use crate::paths::{self, FileId};
+use crate::procview::ProcView;
+use crate::seccomp::notify::Notification;
+use crate::sys::creds::{self, JobCredentials};
+use crate::sys::memory;
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+pub fn is_name_call(nr: i64) -> bool {
+    matches!(
+        nr,
+        libc::SYS_unlink
+            | libc::SYS_unlinkat
+            | libc::SYS_rmdir
+            | libc::SYS_mkdir
+            | libc::SYS_mkdirat
+            | libc::SYS_mknod
+            | libc::SYS_mknodat
+            | libc::SYS_symlink
+            | libc::SYS_symlinkat
+            | libc::SYS_link
+            | libc::SYS_linkat
+            | libc::SYS_rename
+            | libc::SYS_renameat
+            | libc::SYS_renameat2
+            | libc::SYS_truncate
+    )
+}
+
+const PATH_MAX: usize = 4096;
+
+/// What may change, and as whom.
+pub struct Rights<'a> {
+    pub writable: &'a HashSet<FileId>,
+    pub denied: &'a Denied,
+    pub view: Option<&'a ProcView>,
+    pub job: &'a JobCredentials,
+}
+
+pub use crate::fsmeta::{Outcome, Refusal};
+
+/// A name in a pinned directory.
+struct Entry {
+    dir: OwnedFd,
+    name: CString,
+}
+
+fn path_at(tid: libc::pid_t, addr: u64) -> Result<Vec<u8>, i32> {
+    let pid = crate::procfs::process_of(tid)?;
+    let given = memory::read_c_string(tid, addr, PATH_MAX)?;
+    Ok(crate::observed::as_caller(&given, pid, tid))
+}
+
+fn dirfd_arg(v: u64) -> Option<i32> {
+    match v as i32 {
+        libc::AT_FDCWD => None,
+        fd => Some(fd),
+    }
+}
+
+/// Magic links cannot be resolved here as the caller would: EACCES, as
+/// Landlock refuses what it cannot check.
+fn magic(e: i32) -> i32 {
+    if e == libc::ELOOP {
+        libc::EACCES
+    } else {
+        e
+    }
+}
+
+/// The directory `path` names its last component in, pinned, and that
+/// component. Trailing slashes are dropped (the kernel allows them on
+/// directories); "." and ".." as the last component are the caller's
+/// error to report.
+fn entry(tid: libc::pid_t, dirfd: Option<i32>, path: &[u8]) -> Result<Entry, i32> {
+    let mut path = path;
+    while path.len() > 1 && path.ends_with(b"/") {
+        path = &path[..path.len() - 1];
+    }
+    if path.is_empty() {
+        return Err(libc::ENOENT);
+    }
+    let (dir, name) = paths::split(path);
+    let base = paths::base(tid, dirfd, path, false).map_err(magic)?;
+    let dir =
+        paths::openat2(base.as_raw_fd(), dir, libc::O_PATH | libc::O_DIRECTORY).map_err(magic)?;
+    let name = CString::new(name).map_err(|_| libc::EINVAL)?;
+    Ok(Entry { dir, name })
+}
+
+fn is_dot(entry: &Entry) -> bool {
+    matches!(entry.name.as_bytes(), b"" | b"." | b"..")
+}
+
+/// The object at `entry`, if any (never following a final symlink).
+fn object(entry: &Entry) -> Option<OwnedFd> {
+    paths::openat2(
+        entry.dir.as_raw_fd(),
+        entry.name.as_bytes(),
+        libc::O_PATH | libc::O_NOFOLLOW,
+    )
+    .ok()
+}
+
+fn denied(fd: &OwnedFd, rights: &Rights) -> Result<(), Refusal> {
+    match paths::identities(fd) {
+        Ok(ids) if !ids.iter().any(|id| rights.denied.contains(id)) => Ok(()),
+        _ => Err(Refusal::Denied),
+    }
+}
+
+/// May `entry`'s directory have its names changed?
+fn changeable(entry: &Entry, rights: &Rights) -> Result<(), Refusal> {
+    let ids = paths::identities(&entry.dir).map_err(|_| Refusal::OutsideWritable)?;
+    if ids.iter().any(|id| rights.denied.contains(id)) {
+        return Err(Refusal::Denied);
+    }
+    match ids.iter().any(|id| rights.writable.contains(id)) {
+        true => Ok(()),
+        false => Err(Refusal::OutsideWritable),
+    }
+}
+
+/// `entry` may change, and what it names now (if anything) is not denied.
+fn replaceable(entry: &Entry, rights: &Rights) -> Result<(), Refusal> {
+    changeable(entry, rights)?;
+    match object(entry) {
+        Some(found) => denied(&found, rights),
+        None => Ok(()),
+    }
+}
+
+fn foreign(entry: &Entry, rights: &Rights) -> bool {
+    rights
+        .view
+        .is_some_and(|view| crate::procview::foreign(&entry.dir, view))
+}
+
+fn result(ret: libc::c_int) -> i64 {
+    match ret {
+        0 => 0,
+        _ => -i64::from(crate::sys::errno()),
+    }
+}
+
+/// A new file or directory gets the mode the job's umask gives: the
+/// kernel applied the host's.
+fn apply_umask(entry: &Entry, mode: u32, umask: u32) {
+    // SAFETY: a valid dirfd and NUL-terminated name.
+    unsafe { libc::fchmodat(entry.dir.as_raw_fd(), entry.name.as_ptr(), mode & !umask, 0) };
+}
+
+/// The whole call: copy, resolve, judge, then make it with the job's
+/// credentials.
+pub fn change(
+    n: &Notification,
+    rights: &Rights,
+    still_waiting: impl Fn() -> bool,
+) -> Result<Outcome, i32> {
+    let tid = n.pid as libc::pid_t;
+    let a = n.args;
+    // (dirfd, path) of the first and second paths, by call.
+    type PathArg = (Option<i32>, u64);
+    let (first, second): (PathArg, Option<PathArg>) = match n.nr {
+        libc::SYS_unlink | libc::SYS_rmdir | libc::SYS_mkdir | libc::SYS_mknod => {
+            ((None, a[0]), None)
+        }
+        libc::SYS_truncate => ((None, a[0]), None),
+        libc::SYS_unlinkat | libc::SYS_mkdirat | libc::SYS_mknodat => {
+            ((dirfd_arg(a[0]), a[1]), None)
+        }
+        libc::SYS_symlink => ((None, a[1]), None),
+        libc::SYS_symlinkat => ((dirfd_arg(a[1]), a[2]), None),
+        libc::SYS_link | libc::SYS_rename => ((None, a[0]), Some((None, a[1]))),
+        libc::SYS_linkat | libc::SYS_renameat | libc::SYS_renameat2 => {
+            ((dirfd_arg(a[0]), a[1]), Some((dirfd_arg(a[2]), a[3])))
+        }
+        _ => return Err(libc::ENOSYS),
+    };
+    let first_path = path_at(tid, first.1)?;
+    let second_path = match second {
+        Some((_, at)) => Some(path_at(tid, at)?),
+        None => None,
+    };
+    let target = match n.nr {
+        libc::SYS_symlink | libc::SYS_symlinkat => {
+            let target = memory::read_c_string(tid, a[0], PATH_MAX)?;
+            if target.is_empty() {
+                return Err(libc::ENOENT);
+            }
+            Some(CString::new(target).map_err(|_| libc::EINVAL)?)
+        }
+        _ => None,
+    };
+    if !still_waiting() {
+        return Err(libc::EINTR);
+    }
+    let umask = crate::procfs::umask_of(tid).unwrap_or(0o077);
+    let host_umask = crate::procfs::umask_of(std::process::id() as libc::pid_t).unwrap_or(0);
+    let fix_umask = umask != host_umask;
+    let here = entry(tid, first.0, &first_path)?;
+    if foreign(&here, rights) {
+        return Err(libc::ENOENT);
+    }
+    let job = rights.job;
+    let dir = here.dir.as_raw_fd();
+    let name = here.name.as_ptr();
+    match n.nr {
+        libc::SYS_truncate => {
+            let follow = paths::base(tid, None, &first_path, false)
+                .and_then(|base| paths::openat2(base.as_raw_fd(), &first_path, libc::O_PATH))
+                .map_err(magic)?;
+            let ids = paths::identities(&follow).map_err(|_| libc::EACCES)?;
+            if ids.iter().any(|id| rights.denied.contains(id)) {
+                return Ok(Err(Refusal::Denied));
+            }
+            if !ids.iter().any(|id| rights.writable.contains(id)) {
+                return Ok(Err(Refusal::OutsideWritable));
+            }
+            let proc_path = CString::new(format!("/proc/self/fd/{}", follow.as_raw_fd()))
+                .map_err(|_| libc::EINVAL)?;
+            // SAFETY: a NUL-terminated path.
+            creds::as_job(job, || {
+                result(unsafe { libc::truncate(proc_path.as_ptr(), a[1] as i64) })
+            })
+            .map(Ok)
+        }
+        libc::SYS_unlink | libc::SYS_rmdir | libc::SYS_unlinkat => {
+            let remove_dir = n.nr == libc::SYS_rmdir
+                || (n.nr == libc::SYS_unlinkat && a[2] as i32 & libc::AT_REMOVEDIR != 0);
+            if n.nr == libc::SYS_unlinkat && a[2] as i32 & !libc::AT_REMOVEDIR != 0 {
+                return Err(libc::EINVAL);
+            }
+            if is_dot(&here) {
+                return Err(match (remove_dir, here.name.as_bytes()) {
+                    (true, b"..") => libc::ENOTEMPTY,
+                    (true, _) => libc::EINVAL,
+                    (false, _) => libc::EISDIR,
+                });
+            }
+            if let Err(refusal) = replaceable(&here, rights) {
+                return Ok(Err(refusal));
+            }
+            let flags = if remove_dir { libc::AT_REMOVEDIR } else { 0 };
+            // SAFETY: a valid dirfd and NUL-terminated name.
+            creds::as_job(job, || result(unsafe { libc::unlinkat(dir, name, flags) })).map(Ok)
+        }
+        libc::SYS_mkdir | libc::SYS_mkdirat => {
+            let mode = (if n.nr == libc::SYS_mkdir { a[1] } else { a[2] }) as u32 & 0o7777;
+            if is_dot(&here) {
+                return Err(libc::EEXIST);
+            }
+            if let Err(refusal) = changeable(&here, rights) {
+                return Ok(Err(refusal));
+            }
+            creds::as_job(job, || {
+                // SAFETY: a valid dirfd and NUL-terminated name.
+                let r = result(unsafe { libc::mkdirat(dir, name, mode) });
+                if r == 0 && fix_umask {
+                    apply_umask(&here, mode, umask);
+                }
+                r
+            })
+            .map(Ok)
+        }
+        libc::SYS_mknod | libc::SYS_mknodat => {
+            let (mode, dev) = match n.nr {
+                libc::SYS_mknod => (a[1] as u32, a[2]),
+                _ => (a[2] as u32, a[3]),
+            };
+            if is_dot(&here) {
+                return Err(libc::EEXIST);
+            }
+            if let Err(refusal) = changeable(&here, rights) {
+                return Ok(Err(refusal));
+            }
+            creds::as_job(job, || {
+                // SAFETY: a valid dirfd and NUL-terminated name.
+                let r = result(unsafe { libc::mknodat(dir, name, mode, dev as libc::dev_t) });
+                if r == 0 && fix_umask {
+                    apply_umask(&here, mode & 0o7777, umask);
+                }
+                r
+            })
+            .map(Ok)
+        }
+        libc::SYS_symlink | libc::SYS_symlinkat => {
+            let Some(target) = target else {
+                return Err(libc::EINVAL);
+            };
+            if is_dot(&here) {
+                return Err(libc::EEXIST);
+            }
+            if let Err(refusal) = changeable(&here, rights) {
+                return Ok(Err(refusal));
+            }
+            // SAFETY: NUL-terminated strings and a valid dirfd.
+            creds::as_job(job, || {
+                result(unsafe { libc::symlinkat(target.as_ptr(), dir, name) })
+            })
+            .map(Ok)
+        }
+        libc::SYS_link
+        | libc::SYS_linkat
+        | libc::SYS_rename
+        | libc::SYS_renameat
+        | libc::SYS_renameat2 => {
+            let (Some(second), Some(second_path)) = (second, second_path) else {
+                return Err(libc::EINVAL);
+            };
+            let there = entry(tid, second.0, &second_path)?;
+            if foreign(&there, rights) {
+                return Err(libc::ENOENT);
+            }
+            if is_dot(&here) || is_dot(&there) {
+                return Err(match n.nr {
+                    libc::SYS_link | libc::SYS_linkat => libc::EEXIST,
+                    _ => libc::EBUSY,
+                });
+            }
+            let linking = matches!(n.nr, libc::SYS_link | libc::SYS_linkat);
+            if linking {
+                let flags = if n.nr == libc::SYS_linkat {
+                    a[4] as i32
+                } else {
+                    0
+                };
+                if flags & !libc::AT_SYMLINK_FOLLOW != 0 {
+                    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH, which the
+                    // job does not have.
+                    return Err(if flags & libc::AT_EMPTY_PATH != 0 {
+                        libc::ENOENT
+                    } else {
+                        libc::EINVAL
+                    });
+                }
+                // The source, pinned (followed with AT_SYMLINK_FOLLOW): its
+                // directory must be writable as for Landlock's refer, and
+                // it must not be denied.
+                let source = match flags & libc::AT_SYMLINK_FOLLOW {
+                    0 => object(&here).ok_or(libc::ENOENT)?,
+                    _ => paths::openat2(here.dir.as_raw_fd(), here.name.as_bytes(), libc::O_PATH)
+                        .map_err(magic)?,
+                };
+                if let Err(refusal) = changeable(&here, rights)
+                    .and_then(|()| denied(&source, rights))
+                    .and_then(|()| changeable(&there, rights))
+                {
+                    return Ok(Err(refusal));
+                }
+                let proc_path = CString::new(format!("/proc/self/fd/{}", source.as_raw_fd()))
+                    .map_err(|_| libc::EINVAL)?;
+                // Through the pinned source: /proc/self/fd/N followed once
+                // is that very object, a symlink included.
+                return creds::as_job(job, || {
+                    // SAFETY: NUL-terminated strings and valid dirfds.
+                    result(unsafe {
+                        libc::linkat(
+                            libc::AT_FDCWD,
+                            proc_path.as_ptr(),
+                            there.dir.as_raw_fd(),
+                            there.name.as_ptr(),
+                            libc::AT_SYMLINK_FOLLOW,
+                        )
+                    })
+                })
+                .map(Ok);
+            }
+            let flags = if n.nr == libc::SYS_renameat2 {
+                a[4] as u32
+            } else {
+                0
+            };
+            if object(&here).is_none() {
+                return Err(libc::ENOENT);
+            }
+            if let Err(refusal) =
+                replaceable(&here, rights).and_then(|()| replaceable(&there, rights))
+            {
+                return Ok(Err(refusal));
+            }
+            creds::as_job(job, || {
+                // SAFETY: NUL-terminated names and valid dirfds.
+                let r = unsafe {
+                    libc::syscall(
+                        libc::SYS_renameat2,
+                        dir,
+                        name,
+                        there.dir.as_raw_fd(),
+                        there.name.as_ptr(),
+                        flags,
+                    )
+                };
+                match r {
+                    0 => 0,
+                    _ => -i64::from(crate::sys::errno()),
+                }
+            })
+            .map(Ok)
+        }
+        _ => Err(libc::ENOSYS),
+    }
+}

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -293,6 +294,24 @@ static void hist_print(const char *what, const struct hist *h) {
 }
 static struct hist h_step, h_spawn, h_free, h_kill;
 
+/* Why a step took long: it slept (a voluntary context switch: it waited
+ * for something) or was preempted (involuntary: the machine was busy). */
+static struct {
+    uint64_t over1ms, slept, slept_over1ms, slept_over10ms, preempted_over1ms, max_unslept_ns;
+    /* by the lifecycle's class: 0 plain, 1 opener (fs_deny or a private
+     * /proc: opens made by the opener process), 2 frozen (exec or open
+     * events, or a random seed: the sandbox stopped around calls), 3 both */
+    uint64_t cls_steps[4], cls_slept[4], cls_slept_over1ms[4], cls_max_slept_ns[4];
+} why;
+static const char *cls_names[] = {"plain", "opener", "frozen", "opener+frozen"};
+
+static void thread_switches(long *vol, long *invol) {
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    *vol = ru.ru_nvcsw;
+    *invol = ru.ru_nivcsw;
+}
+
 /* ----------------------------------------------- process scans (raw) -- */
 
 static char scratch[256];
@@ -434,7 +453,7 @@ static void on_stop(int sig) { (void)sig; stop_requested = 1; }
 
 /* ------------------------------------------------------ host figures -- */
 
-struct figures { int fds, threads, children, zombies; long rss_kb; };
+struct figures { int fds, threads, children, zombies, jobs; long rss_kb; };
 
 static long status_field(const char *key) {
     char buf[8192];
@@ -460,6 +479,7 @@ static struct figures measure(void) {
     f.rss_kb = status_field("VmRSS:");
     f.children = s.children;
     f.zombies = s.zombies;
+    f.jobs = s.tagged_alive;
     return f;
 }
 static void print_figures(const char *what, struct figures f) {
@@ -486,7 +506,7 @@ struct slot {
     int plan_sig, plan_steps, acted, backstop, flags, strays;
     uint64_t spawned, plan_at, backstop_at;
     long steps;
-    int vetoes, events, unlimited;
+    int vetoes, events, unlimited, cls;
     char desc[512];
 };
 
@@ -498,7 +518,7 @@ static struct {
     long failures, breaches, step_errors, spawn_failures, hangs, backstops, leaks;
     long accepted, datagrams, live_unlimited_bombs;
     long reasons[6], vetoes, events;
-    struct { uint64_t ns; long id, step; char desc[512]; } slowest[8];
+    struct { uint64_t ns; long id, step, vol, invol; char desc[512]; } slowest[8];
 } G;
 
 #define FAIL(...)                                                                  \
@@ -643,6 +663,8 @@ static void start_lifecycle(struct slot *s, long id, uint64_t seed) {
         APPEND(" events=0x%x", mask);
     }
     s->flags = flags;
+    s->cls = ((flags & F_DENY) || strstr(s->desc, "private_proc") ? 1 : 0) |
+             ((flags & (F_EXECVETO | F_OPENVETO)) || strstr(s->desc, " seed") ? 2 : 0);
 
     /* The kill plan. */
     unsigned k = pick(&rng, 100);
@@ -722,7 +744,7 @@ static void finish(struct slot *s) {
     free_slot(s);
 }
 
-static void record_slow(const struct slot *s, uint64_t ns) {
+static void record_slow(const struct slot *s, uint64_t ns, long vol, long invol) {
     int min = 0;
     for (int i = 1; i < 8; i++)
         if (G.slowest[i].ns < G.slowest[min].ns) min = i;
@@ -730,6 +752,8 @@ static void record_slow(const struct slot *s, uint64_t ns) {
     G.slowest[min].ns = ns;
     G.slowest[min].id = s->id;
     G.slowest[min].step = s->steps;
+    G.slowest[min].vol = vol;
+    G.slowest[min].invol = invol;
     snprintf(G.slowest[min].desc, sizeof G.slowest[min].desc, "%s", s->desc);
 }
 
@@ -737,11 +761,24 @@ static void record_slow(const struct slot *s, uint64_t ns) {
  * back at once). Returns 1 when the sandbox was finished and freed. */
 static int step_slot(struct slot *s, int *more) {
     for (int i = 0; i < 64; i++) {
+        long v0, i0, v1, i1;
+        thread_switches(&v0, &i0);
         uint64_t t0 = now_ns();
         int r = sandlock_supervise_step(s->sb);
         uint64_t dt = now_ns() - t0;
+        thread_switches(&v1, &i1);
         hist_add(&h_step, dt);
-        record_slow(s, dt);
+        record_slow(s, dt, v1 - v0, i1 - i0);
+        why.cls_steps[s->cls]++;
+        if (v1 > v0) {
+            why.slept++;
+            why.cls_slept[s->cls]++;
+            if (dt > 1000000) why.cls_slept_over1ms[s->cls]++;
+            if (dt > why.cls_max_slept_ns[s->cls]) why.cls_max_slept_ns[s->cls] = dt;
+            if (dt > 1000000) why.slept_over1ms++;
+            if (dt > 10000000) why.slept_over10ms++;
+        } else if (dt > why.max_unslept_ns) why.max_unslept_ns = dt;
+        if (dt > 1000000 && v1 == v0 && i1 > i0) why.preempted_over1ms++;
         s->steps++;
         if (r == SANDLOCK_STEP_EXITED) { finish(s); return 1; }
         if (r < 0) {
@@ -770,7 +807,7 @@ static int act(struct slot *s, uint64_t now) {
         int due = 0;
         switch (s->plan) {
         case P_SIG_TIME: case P_FREE_TIME: case P_STOP_FREE: due = now >= s->plan_at; break;
-        case P_SIG_STEP: case P_FREE_STEP: due = s->steps >= s->plan_steps; break;
+        case P_SIG_STEP: case P_FREE_STEP: due = s->steps >= s->plan_steps || now >= s->plan_at; break;
         case P_FREE_NOW: due = 1; break;
         default: break;
         }
@@ -974,6 +1011,7 @@ int main(int argc, char **argv) {
             memset(&h_free, 0, sizeof h_free);
             memset(&h_kill, 0, sizeof h_kill);
             memset(G.slowest, 0, sizeof G.slowest);
+            memset(&why, 0, sizeof why);
             continue;
         }
         if (launched >= n && live == 0) break;
@@ -1023,9 +1061,10 @@ int main(int argc, char **argv) {
         static long last_progress;
         if (done / progress_every != last_progress / progress_every && done > last_progress) {
             struct figures f = measure();
-            printf("progress  %ld/%ld lifecycles, %ld live, fds=%d threads=%d children=%d rss=%ld KiB, "
-                   "step max %.2f ms, failures %ld\n",
-                   done, n, live, f.fds, f.threads, f.children, f.rss_kb, (double)h_step.max_ns / 1e6, G.failures);
+            printf("progress  %ld/%ld lifecycles, %ld live (%d job processes), fds=%d threads=%d children=%d "
+                   "rss=%ld KiB, step max %.2f ms, failures %ld\n",
+                   done, n, live, f.jobs, f.fds, f.threads, f.children, f.rss_kb, (double)h_step.max_ns / 1e6,
+                   G.failures);
             fflush(stdout);
         }
         last_progress = done;
@@ -1060,12 +1099,22 @@ int main(int argc, char **argv) {
     hist_print("spawn", &h_spawn);
     hist_print("kill", &h_kill);
     hist_print("free", &h_free);
+    printf("steps that slept (a voluntary context switch inside the step): %llu, %llu of them over 1 ms, "
+           "%llu over 10 ms; steps over 1 ms only preempted: %llu; slowest step that did not sleep: %.3f ms\n",
+           (unsigned long long)why.slept, (unsigned long long)why.slept_over1ms,
+           (unsigned long long)why.slept_over10ms, (unsigned long long)why.preempted_over1ms,
+           (double)why.max_unslept_ns / 1e6);
+    for (int c = 0; c < 4; c++)
+        printf("  %-13s steps %llu, slept %llu, slept over 1 ms %llu, longest that slept %.3f ms\n", cls_names[c],
+               (unsigned long long)why.cls_steps[c], (unsigned long long)why.cls_slept[c],
+               (unsigned long long)why.cls_slept_over1ms[c], (double)why.cls_max_slept_ns[c] / 1e6);
     printf("slowest steps:\n");
     for (int i = 0; i < 8; i++)
         for (int j = i + 1; j < 8; j++)
             if (G.slowest[j].ns > G.slowest[i].ns) { __typeof__(G.slowest[0]) t = G.slowest[i]; G.slowest[i] = G.slowest[j]; G.slowest[j] = t; }
     for (int i = 0; i < 8 && G.slowest[i].ns; i++)
-        printf("  %.3f ms at step %ld of %s\n", (double)G.slowest[i].ns / 1e6, G.slowest[i].step, G.slowest[i].desc);
+        printf("  %.3f ms (%ld sleeps, %ld preemptions) at step %ld of %s\n", (double)G.slowest[i].ns / 1e6,
+               G.slowest[i].vol, G.slowest[i].invol, G.slowest[i].step, G.slowest[i].desc);
 
     if (measured) {
         if (end.fds != base.fds) FAIL("host fds %d after the run, %d after the warm-up", end.fds, base.fds);

@@ -286,13 +286,13 @@ static uint64_t hist_pct(const struct hist *h, double p) {
     return 0;
 }
 static void hist_print(const char *what, const struct hist *h) {
-    printf("%-6s n=%llu mean=%.1fus p50=%lluus p90=%lluus p99=%lluus p99.9=%lluus max=%.3fms >1ms=%llu >10ms=%llu\n",
+    printf("%-5s n=%llu mean=%.1fus p50=%lluus p90=%lluus p99=%lluus p99.9=%lluus max=%.3fms >1ms=%llu >10ms=%llu\n",
            what, (unsigned long long)h->count, h->count ? (double)h->sum_ns / (double)h->count / 1000.0 : 0.0,
            (unsigned long long)hist_pct(h, 0.50), (unsigned long long)hist_pct(h, 0.90),
            (unsigned long long)hist_pct(h, 0.99), (unsigned long long)hist_pct(h, 0.999),
            (double)h->max_ns / 1e6, (unsigned long long)h->over1ms, (unsigned long long)h->over10ms);
 }
-static struct hist h_step, h_spawn, h_free, h_kill;
+static struct hist h_step, h_stepcpu, h_spawn, h_free, h_kill;
 
 /* Why a step took long: it slept (a voluntary context switch: it waited
  * for something) or was preempted (involuntary: the machine was busy). */
@@ -304,6 +304,12 @@ static struct {
     uint64_t cls_steps[4], cls_slept[4], cls_slept_over1ms[4], cls_max_slept_ns[4];
 } why;
 static const char *cls_names[] = {"plain", "opener", "frozen", "opener+frozen"};
+
+static uint64_t thread_cpu_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
 
 static void thread_switches(long *vol, long *invol) {
     struct rusage ru;
@@ -518,7 +524,7 @@ static struct {
     long failures, breaches, step_errors, spawn_failures, hangs, backstops, leaks;
     long accepted, datagrams, live_unlimited_bombs;
     long reasons[6], vetoes, events;
-    struct { uint64_t ns; long id, step, vol, invol; char desc[512]; } slowest[8];
+    struct { uint64_t ns, cpu_ns; long id, step, vol, invol; char desc[512]; } slowest[8];
 } G;
 
 #define FAIL(...)                                                                  \
@@ -744,7 +750,7 @@ static void finish(struct slot *s) {
     free_slot(s);
 }
 
-static void record_slow(const struct slot *s, uint64_t ns, long vol, long invol) {
+static void record_slow(const struct slot *s, uint64_t ns, uint64_t cpu_ns, long vol, long invol) {
     int min = 0;
     for (int i = 1; i < 8; i++)
         if (G.slowest[i].ns < G.slowest[min].ns) min = i;
@@ -752,6 +758,7 @@ static void record_slow(const struct slot *s, uint64_t ns, long vol, long invol)
     G.slowest[min].ns = ns;
     G.slowest[min].id = s->id;
     G.slowest[min].step = s->steps;
+    G.slowest[min].cpu_ns = cpu_ns;
     G.slowest[min].vol = vol;
     G.slowest[min].invol = invol;
     snprintf(G.slowest[min].desc, sizeof G.slowest[min].desc, "%s", s->desc);
@@ -763,12 +770,13 @@ static int step_slot(struct slot *s, int *more) {
     for (int i = 0; i < 64; i++) {
         long v0, i0, v1, i1;
         thread_switches(&v0, &i0);
-        uint64_t t0 = now_ns();
+        uint64_t c0 = thread_cpu_ns(), t0 = now_ns();
         int r = sandlock_supervise_step(s->sb);
-        uint64_t dt = now_ns() - t0;
+        uint64_t dt = now_ns() - t0, dc = thread_cpu_ns() - c0;
         thread_switches(&v1, &i1);
         hist_add(&h_step, dt);
-        record_slow(s, dt, v1 - v0, i1 - i0);
+        hist_add(&h_stepcpu, dc);
+        record_slow(s, dt, dc, v1 - v0, i1 - i0);
         why.cls_steps[s->cls]++;
         if (v1 > v0) {
             why.slept++;
@@ -1007,6 +1015,7 @@ int main(int argc, char **argv) {
             t_base = now_ns();
             done_at_base = done;
             memset(&h_step, 0, sizeof h_step);
+            memset(&h_stepcpu, 0, sizeof h_stepcpu);
             memset(&h_spawn, 0, sizeof h_spawn);
             memset(&h_free, 0, sizeof h_free);
             memset(&h_kill, 0, sizeof h_kill);
@@ -1096,6 +1105,7 @@ int main(int argc, char **argv) {
            done - (G.reasons[1] + G.reasons[2] + G.reasons[3] + G.reasons[4] + G.reasons[5]), G.backstops,
            G.events, G.vetoes, G.accepted, G.datagrams);
     hist_print("step", &h_step);
+    hist_print("cpu", &h_stepcpu);
     hist_print("spawn", &h_spawn);
     hist_print("kill", &h_kill);
     hist_print("free", &h_free);
@@ -1113,8 +1123,9 @@ int main(int argc, char **argv) {
         for (int j = i + 1; j < 8; j++)
             if (G.slowest[j].ns > G.slowest[i].ns) { __typeof__(G.slowest[0]) t = G.slowest[i]; G.slowest[i] = G.slowest[j]; G.slowest[j] = t; }
     for (int i = 0; i < 8 && G.slowest[i].ns; i++)
-        printf("  %.3f ms (%ld sleeps, %ld preemptions) at step %ld of %s\n", (double)G.slowest[i].ns / 1e6,
-               G.slowest[i].vol, G.slowest[i].invol, G.slowest[i].step, G.slowest[i].desc);
+        printf("  %.3f ms (cpu %.3f ms, %ld sleeps, %ld preemptions) at step %ld of %s\n",
+               (double)G.slowest[i].ns / 1e6, (double)G.slowest[i].cpu_ns / 1e6, G.slowest[i].vol,
+               G.slowest[i].invol, G.slowest[i].step, G.slowest[i].desc);
 
     if (measured) {
         if (end.fds != base.fds) FAIL("host fds %d after the run, %d after the warm-up", end.fds, base.fds);

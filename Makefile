@@ -23,7 +23,7 @@ CTESTS     := $(patsubst c-tests/%.c,$(CTEST_OUT)/%,$(CTEST_SRCS))
 ASAN_TESTS := $(patsubst c-tests/%.c,$(CTEST_OUT)/asan_%,$(CTEST_SRCS))
 
 .PHONY: build test rust-test c-test c-test-asan check-header check-exports check-header-compiles check-opener \
-        zig-test go-test cpp-test install-test demo bench bench-setup install clean soak soak-short repro-addfd-step
+        zig-test go-test cpp-test install-test demo bench bench-setup install clean soak soak-short repro-addfd-step repro-sample-step
 
 build: $(TARGET)/libsandlock.so.$(SOVERSION) $(LOCAL_PC)/sandlock.pc
 
@@ -106,6 +106,17 @@ $(CTEST_OUT)/repro_addfd_step: c-tests/repro_addfd_step.c build
 
 repro-addfd-step: $(CTEST_OUT)/repro_addfd_step
 	LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) $(CTEST_OUT)/repro_addfd_step 2 200 1
+
+# The other: max_memory's and max_cpu's samples walk every process in one
+# step, so a job of 2,000 sleepers (no max_processes) costs ~40 ms of CPU a
+# sample. Exits 1 while a step uses over 10 ms of CPU.
+$(CTEST_OUT)/repro_sample_step: c-tests/repro_sample_step.c build
+	mkdir -p $(CTEST_OUT)
+	$(CC) $(CFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock)
+
+repro-sample-step: $(CTEST_OUT)/repro_sample_step
+	LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) $(CTEST_OUT)/repro_sample_step 2000 memory
+	LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) $(CTEST_OUT)/repro_sample_step 2000 cpu
 
 # The C++ wrapper (include/sandlock.hpp): its README example, and eight
 # sandboxes supervised from one epoll loop.

@@ -115,8 +115,8 @@ $(CTEST_OUT)/repro_sample_step: c-tests/repro_sample_step.c build
 	$(CC) $(CFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock)
 
 repro-sample-step: $(CTEST_OUT)/repro_sample_step
-	LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) $(CTEST_OUT)/repro_sample_step 2000 memory
-	LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) $(CTEST_OUT)/repro_sample_step 2000 cpu
+	LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) $(CTEST_OUT)/repro_sample_step 2000 memory; m=$$?; \
+	LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) $(CTEST_OUT)/repro_sample_step 2000 cpu && exit $$m
 
 # The C++ wrapper (include/sandlock.hpp): its README example, and eight
 # sandboxes supervised from one epoll loop.

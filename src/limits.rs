@@ -12,6 +12,11 @@ use std::time::{Duration, Instant};
 const MEMORY_PERIOD_RELAXED: Duration = Duration::from_millis(50);
 /// ...and once it has used half of it.
 const MEMORY_PERIOD_CLOSE: Duration = Duration::from_millis(10);
+/// How many processes one step reads (each a /proc read of tens of
+/// microseconds): a sandbox of thousands is sampled over several steps...
+const MEMORY_PROCESSES_PER_STEP: usize = 64;
+/// ...that many apart.
+const MEMORY_SLICE_PERIOD: Duration = Duration::from_micros(500);
 
 /// The sum of resident anonymous and shared memory over the sandbox's
 /// processes, sampled; over the budget the sandbox is killed.
@@ -34,8 +39,10 @@ impl MemoryLimit {
         let Some(budget) = budget else {
             return timer::arm(&self.timer, MEMORY_PERIOD_RELAXED).is_err();
         };
-        let Some(used) = processes.resident_bytes() else {
-            return true;
+        let used = match processes.resident_bytes_slice(MEMORY_PROCESSES_PER_STEP) {
+            Ok(Some(used)) => used,
+            Ok(None) => return timer::arm(&self.timer, MEMORY_SLICE_PERIOD).is_err(),
+            Err(_) => return true,
         };
         if used > budget {
             return true;

@@ -59,6 +59,20 @@ pub struct CpuUsed {
     pub ran_ns: u64,
 }
 
+/// How many processes' children time one CPU sample reads.
+const CHILDREN_PER_SAMPLE: usize = 128;
+
+/// The sandbox's memory could not be read (fail closed).
+#[derive(Debug)]
+pub struct Unmeasured;
+
+/// A memory sample spread over steps: the pids still to read, and the sum
+/// of those read.
+struct MemoryRound {
+    left: Vec<libc::pid_t>,
+    sum: u64,
+}
+
 /// A fork we let through whose child we have not found yet.
 struct InFlight {
     tid: libc::pid_t,
@@ -82,6 +96,11 @@ pub struct Processes {
     /// CPU time already charged for processes reaped since the last CPU
     /// sample: their reaper's children time will count it again.
     reaped_charged_ns: u64,
+    /// The memory sample in progress, and the last whole one.
+    memory_round: Option<MemoryRound>,
+    last_resident: Option<u64>,
+    /// Where the next CPU sample starts reading children time.
+    children_cursor: usize,
     /// For exit events: the sandbox's epoll set, where each known
     /// process's pidfd is added under `exit_tag + pid` once asked.
     epoll: RawFd,
@@ -143,6 +162,9 @@ impl Processes {
             untracked: Vec::new(),
             last_scan: None,
             reaped_charged_ns: 0,
+            memory_round: None,
+            last_resident: None,
+            children_cursor: 0,
             counts_forks,
             epoll,
             exit_tag,
@@ -517,22 +539,51 @@ impl Processes {
     /// None when a process that exists could not be measured (the host
     /// is out of fds, say), or is not held by a pidfd: the caller cannot
     /// know the sandbox is under its budget.
-    pub fn resident_bytes(&mut self) -> Option<u64> {
-        self.prune();
-        self.settle(0);
-        if !self.untracked.is_empty() {
-            return None;
+    /// Reads at most `most` of the sandbox's processes' memory; the sum
+    /// once a whole round is read (every process known when it began),
+    /// else None and the next call goes on. Err when a process could not
+    /// be read (fail closed) or some are known only by pid.
+    pub fn resident_bytes_slice(&mut self, most: usize) -> Result<Option<u64>, Unmeasured> {
+        if self.memory_round.is_none() {
+            self.prune();
+            self.settle(0);
+            if !self.untracked.is_empty() {
+                return Err(Unmeasured);
+            }
+            self.memory_round = Some(MemoryRound {
+                left: self.known.iter().map(|k| k.pid).collect(),
+                sum: 0,
+            });
         }
-        let mut sum = 0u64;
-        for known in &self.known {
-            match resident_private_bytes(known.pid) {
-                Ok(bytes) => sum = sum.saturating_add(bytes),
-                // Reaped since the prune.
+        let Some(round) = self.memory_round.as_mut() else {
+            return Err(Unmeasured);
+        };
+        for _ in 0..most {
+            let Some(pid) = round.left.pop() else {
+                break;
+            };
+            match resident_private_bytes(pid) {
+                Ok(bytes) => round.sum = round.sum.saturating_add(bytes),
+                // Gone since the round began.
                 Err(libc::ENOENT) | Err(libc::ESRCH) => {}
-                Err(_) => return None,
+                Err(_) => {
+                    self.memory_round = None;
+                    return Err(Unmeasured);
+                }
             }
         }
-        Some(sum)
+        if !round.left.is_empty() {
+            return Ok(None);
+        }
+        let sum = round.sum;
+        self.memory_round = None;
+        self.last_resident = Some(sum);
+        Ok(Some(sum))
+    }
+
+    /// The last whole round's sum (resident_bytes_slice), if any.
+    pub fn last_resident_bytes(&self) -> Option<u64> {
+        self.last_resident
     }
 
     /// CPU time the sandbox's processes used since the last call (a new
@@ -543,7 +594,16 @@ impl Processes {
         self.prune();
         self.settle(0);
         let (mut own, mut children, mut ran) = (0u64, 0u64, 0u64);
-        for known in &mut self.known {
+        // Children time costs a /proc read per process: with many, a
+        // rotating share of them per sample, so one step stays short. What
+        // is read later is charged later (seen values are cumulative); a
+        // reaped process's time its parent shows late may be charged
+        // twice, never missed.
+        let count = self.known.len();
+        let first = self.children_cursor % count.max(1);
+        self.children_cursor = first + CHILDREN_PER_SAMPLE;
+        for (index, known) in self.known.iter_mut().enumerate() {
+            let turn = (index + count - first) % count.max(1) < CHILDREN_PER_SAMPLE;
             if let Some(now) = process_cpu_ns(known.pid) {
                 let delta = now.saturating_sub(known.cpu_seen_ns);
                 own += delta;
@@ -552,6 +612,9 @@ impl Processes {
                 }
                 known.cpu_seen_ns = now;
                 known.sampled = true;
+            }
+            if !turn {
+                continue;
             }
             if let Some(now) = children_cpu_ns(known.pid) {
                 children += now.saturating_sub(known.children_cpu_seen_ns);

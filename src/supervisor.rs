@@ -1020,7 +1020,9 @@ impl Sandbox {
         let processes = self.processes.as_mut()?;
         processes.refresh(&groups);
         let used = match (memory, budget) {
-            (true, Some(_)) => processes.resident_bytes().unwrap_or(0),
+            // The last sample's: reading every process here could hold
+            // the step for as long as the sandbox has processes.
+            (true, Some(_)) => processes.last_resident_bytes().unwrap_or(0),
             _ => 0,
         };
         Some(ProcView {

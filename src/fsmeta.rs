@@ -102,7 +102,6 @@ pub fn is_metadata_call(nr: i64) -> bool {
     )
 }
 
-const PATH_MAX: usize = 4096;
 const XATTR_NAME_MAX: usize = 255;
 const XATTR_SIZE_MAX: usize = 65536;
 const AT_FLAGS: u64 = (libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) as u64;
@@ -164,9 +163,7 @@ fn nofollow(flags: u64) -> bool {
 }
 
 fn path_at(tid: libc::pid_t, addr: u64) -> Result<Vec<u8>, i32> {
-    let pid = crate::procfs::process_of(tid)?;
-    let given = memory::read_c_string(tid, addr, PATH_MAX)?;
-    Ok(crate::observed::as_caller(&given, pid, tid))
+    crate::observed::read_caller_path(tid, addr)
 }
 
 fn xattr_name(tid: libc::pid_t, addr: u64) -> Result<CString, i32> {
@@ -344,25 +341,36 @@ fn resolve(tid: libc::pid_t, object: &Object) -> Result<OwnedFd, i32> {
 
 /// May the job change this object's metadata at all?
 fn judge(object: &OwnedFd, rights: &Rights) -> Result<(), Refusal> {
+    let writable = match rights.denied.is_empty() {
+        // Without fs_deny the walk up may stop at the first writable root.
+        true => paths::reaches(object, |id| rights.writable.contains(id))
+            .map_err(|_| Refusal::OutsideWritable)?,
+        false => {
+            let ids = paths::identities(object).map_err(|_| Refusal::OutsideWritable)?;
+            if ids.iter().any(|id| rights.denied.contains(id)) {
+                return Err(Refusal::Denied);
+            }
+            ids.iter().any(|id| rights.writable.contains(id))
+        }
+    };
+    if writable || nameless(object) {
+        return Ok(());
+    }
+    Err(Refusal::OutsideWritable)
+}
+
+/// An object no path of the host names: a pipe, a socket, a memfd, an
+/// unlinked file with no other link.
+fn nameless(object: &OwnedFd) -> bool {
     // SAFETY: stat is plain data; a valid fd and out pointer.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     if unsafe { libc::fstat(object.as_raw_fd(), &mut st) } != 0 {
-        return Err(Refusal::OutsideWritable);
+        return false;
     }
     let named = std::fs::read_link(format!("/proc/self/fd/{}", object.as_raw_fd()))
         .map(|at| at.as_os_str().as_encoded_bytes().first() == Some(&b'/'))
         .unwrap_or(true);
-    let ids = paths::identities(object).map_err(|_| Refusal::OutsideWritable)?;
-    if ids.iter().any(|id| rights.denied.contains(id)) {
-        return Err(Refusal::Denied);
-    }
-    if st.st_nlink == 0 || !named {
-        return Ok(());
-    }
-    match ids.iter().any(|id| rights.writable.contains(id)) {
-        true => Ok(()),
-        false => Err(Refusal::OutsideWritable),
-    }
+    st.st_nlink == 0 || !named
 }
 
 fn result(ret: libc::c_int) -> i64 {

@@ -72,9 +72,7 @@ struct Entry {
 }
 
 fn path_at(tid: libc::pid_t, addr: u64) -> Result<Vec<u8>, i32> {
-    let pid = crate::procfs::process_of(tid)?;
-    let given = memory::read_c_string(tid, addr, PATH_MAX)?;
-    Ok(crate::observed::as_caller(&given, pid, tid))
+    crate::observed::read_caller_path(tid, addr)
 }
 
 fn dirfd_arg(v: u64) -> Option<i32> {

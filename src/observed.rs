@@ -161,6 +161,17 @@ pub fn read_event(n: &Notification, whole_argv: bool) -> Result<Event, i32> {
 /// With `/proc/self`, `/proc/thread-self` and the /dev links into them
 /// spelled for the caller: the supervisor (or the opener) would otherwise
 /// resolve them to itself.
+/// The path at `addr` in task `tid`, spelled as `as_caller` has it (the
+/// process is looked up only when the spelling needs it).
+pub fn read_caller_path(tid: libc::pid_t, addr: u64) -> Result<Vec<u8>, i32> {
+    let given = memory::read_c_string(tid, addr, PATH_MAX)?;
+    if !given.starts_with(b"/proc/") && !given.starts_with(b"/dev/") {
+        return Ok(given);
+    }
+    let pid = procfs::process_of(tid)?;
+    Ok(as_caller(&given, pid, tid))
+}
+
 pub fn as_caller(path: &[u8], pid: libc::pid_t, tid: libc::pid_t) -> Vec<u8> {
     for (prefix, own) in [
         (&b"/proc/self"[..], format!("/proc/{pid}")),

@@ -105,19 +105,78 @@ pub fn identity(fd: RawFd) -> Result<FileId, i32> {
 /// The identities of directory `dir` and of each directory above it, up
 /// to the root.
 pub fn ancestry(dir: OwnedFd) -> Result<Vec<FileId>, i32> {
-    let mut ids = vec![identity(dir.as_raw_fd())?];
+    let mut ids = Vec::new();
+    walk_up(dir, |id| {
+        ids.push(id);
+        true
+    })?;
+    Ok(ids)
+}
+
+/// Shows `visit` the identity of directory `dir`, then of each directory
+/// above it up to the root, while it answers true.
+fn walk_up(dir: OwnedFd, mut visit: impl FnMut(FileId) -> bool) -> Result<(), i32> {
+    let mut last = identity(dir.as_raw_fd())?;
+    if !visit(last) {
+        return Ok(());
+    }
     let mut current = dir;
     // Deeper than any real tree: a loop guard.
     for _ in 0..4096 {
         let parent = openat2(current.as_raw_fd(), b"..", libc::O_PATH | libc::O_DIRECTORY)?;
         let id = identity(parent.as_raw_fd())?;
-        if ids.last() == Some(&id) {
-            return Ok(ids);
+        if id == last || !visit(id) {
+            return Ok(());
         }
-        ids.push(id);
+        last = id;
         current = parent;
     }
     Err(libc::ELOOP)
+}
+
+/// Does `target`, or a directory above where it really is, satisfy
+/// `found`? Stops at the first that does (cheaper than `identities` when
+/// the answer is near). Err as `identities`.
+pub fn reaches(target: &OwnedFd, found: impl Fn(&FileId) -> bool) -> Result<bool, i32> {
+    let (own, dir) = object_and_directory(target)?;
+    if found(&own) {
+        return Ok(true);
+    }
+    let Some(dir) = dir else {
+        return Ok(false);
+    };
+    let mut hit = false;
+    walk_up(dir, |id| {
+        hit = found(&id);
+        !hit
+    })
+    .map_err(|_| libc::EACCES)?;
+    Ok(hit)
+}
+
+/// The identity of `target` and the directory it is in (itself for a
+/// directory), or None for an object in no directory (a pipe, a socket,
+/// an unlinked file).
+fn object_and_directory(target: &OwnedFd) -> Result<(FileId, Option<OwnedFd>), i32> {
+    // SAFETY: stat is plain data; a valid fd and out pointer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(target.as_raw_fd(), &mut st) } != 0 {
+        return Err(libc::EACCES);
+    }
+    let own = (st.st_dev, st.st_ino);
+    let dir = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        openat2(target.as_raw_fd(), b".", libc::O_PATH | libc::O_DIRECTORY)
+    } else {
+        let at = std::fs::read_link(format!("/proc/self/fd/{}", target.as_raw_fd()))
+            .map_err(|_| libc::EACCES)?;
+        let at = at.as_os_str().as_bytes();
+        if at.first() != Some(&b'/') || at.ends_with(b" (deleted)") {
+            return Ok((own, None));
+        }
+        let (dir, _) = split(at);
+        openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY)
+    };
+    Ok((own, Some(dir.map_err(|_| libc::EACCES)?)))
 }
 
 /// The identities an object stands for: its own, and those of every
@@ -126,27 +185,11 @@ pub fn ancestry(dir: OwnedFd) -> Result<Vec<FileId>, i32> {
 /// Where that cannot be found out, EACCES: a check that could not be made
 /// must not pass.
 pub fn identities(target: &OwnedFd) -> Result<Vec<FileId>, i32> {
-    let mut ids = vec![identity(target.as_raw_fd())?];
-    // SAFETY: stat is plain data; a valid fd and out pointer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(target.as_raw_fd(), &mut st) } != 0 {
-        return Err(libc::EACCES);
+    let (own, dir) = object_and_directory(target)?;
+    let mut ids = vec![own];
+    if let Some(dir) = dir {
+        ids.extend(ancestry(dir).map_err(|_| libc::EACCES)?);
     }
-    let dir = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-        openat2(target.as_raw_fd(), b".", libc::O_PATH | libc::O_DIRECTORY)
-    } else {
-        let at = std::fs::read_link(format!("/proc/self/fd/{}", target.as_raw_fd()))
-            .map_err(|_| libc::EACCES)?;
-        let at = at.as_os_str().as_bytes();
-        if at.first() != Some(&b'/') || at.ends_with(b" (deleted)") {
-            // Unlinked, or not in this file tree (a pipe, a socket): no
-            // directory above it to deny.
-            return Ok(ids);
-        }
-        let (dir, _) = split(at);
-        openat2(libc::AT_FDCWD, dir, libc::O_PATH | libc::O_DIRECTORY)
-    };
-    ids.extend(ancestry(dir.map_err(|_| libc::EACCES)?).map_err(|_| libc::EACCES)?);
     Ok(ids)
 }
 

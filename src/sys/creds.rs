@@ -88,14 +88,27 @@ fn fsgid() -> libc::gid_t {
 }
 
 fn groups() -> SysResult<Vec<libc::gid_t>> {
-    // SAFETY: a size of 0 asks for the count only.
-    let count =
-        check(unsafe { libc::syscall(libc::SYS_getgroups, 0, std::ptr::null_mut::<u32>()) })?;
-    let mut list = vec![0; count as usize];
-    // SAFETY: list has room for `count` entries.
-    let got = check(unsafe { libc::syscall(libc::SYS_getgroups, count, list.as_mut_ptr()) })?;
-    list.truncate(got as usize);
-    Ok(list)
+    // Most threads have a few groups: one call into a small buffer, the
+    // count first only when it is too small.
+    let mut list = vec![0; 32];
+    loop {
+        // SAFETY: list has room for list.len() entries.
+        let got = unsafe { libc::syscall(libc::SYS_getgroups, list.len(), list.as_mut_ptr()) };
+        match check(got) {
+            Ok(got) => {
+                list.truncate(got as usize);
+                return Ok(list);
+            }
+            Err(libc::EINVAL) => {
+                // SAFETY: a size of 0 asks for the count only.
+                let count = check(unsafe {
+                    libc::syscall(libc::SYS_getgroups, 0, std::ptr::null_mut::<u32>())
+                })?;
+                list = vec![0; count as usize + 1];
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn set_groups(list: &[libc::gid_t]) -> SysResult<()> {
@@ -107,8 +120,9 @@ fn set_groups(list: &[libc::gid_t]) -> SysResult<()> {
 /// What `as_job` changed, put back when dropped.
 struct Restore {
     caps: [CapData; 2],
-    fsuid: libc::uid_t,
-    fsgid: libc::gid_t,
+    /// The thread's own ids and groups, where they had to change.
+    fsuid: Option<libc::uid_t>,
+    fsgid: Option<libc::gid_t>,
     groups: Option<Vec<libc::gid_t>>,
 }
 
@@ -118,12 +132,19 @@ impl Drop for Restore {
         // once more, as a change of fsuid to or from 0 edits the effective
         // set.
         let _ = capset(&self.caps);
+        let changed = self.fsuid.is_some() || self.fsgid.is_some() || self.groups.is_some();
         if let Some(groups) = &self.groups {
             let _ = set_groups(groups);
         }
-        set_fsgid(self.fsgid);
-        set_fsuid(self.fsuid);
-        let _ = capset(&self.caps);
+        if let Some(gid) = self.fsgid {
+            set_fsgid(gid);
+        }
+        if let Some(uid) = self.fsuid {
+            set_fsuid(uid);
+        }
+        if changed {
+            let _ = capset(&self.caps);
+        }
     }
 }
 
@@ -132,18 +153,32 @@ impl Drop for Restore {
 /// thread cannot take them on.
 pub fn as_job<R>(job: &JobCredentials, action: impl FnOnce() -> R) -> SysResult<R> {
     let caps = capget()?;
-    let current_groups = groups()?;
     let mut restore = Restore {
         caps,
-        fsuid: set_fsuid(job.uid),
-        fsgid: set_fsgid(job.gid),
+        fsuid: None,
+        fsgid: None,
         groups: None,
     };
+    // Usually the thread's own already: then nothing changes but the
+    // capabilities.
+    let current_groups = groups()?;
     if current_groups != job.groups {
         set_groups(&job.groups).map_err(|_| libc::EPERM)?;
         restore.groups = Some(current_groups);
     }
-    if fsuid() != job.uid || fsgid() != job.gid {
+    let own_gid = fsgid();
+    if own_gid != job.gid {
+        restore.fsgid = Some(own_gid);
+        set_fsgid(job.gid);
+    }
+    let own_uid = fsuid();
+    if own_uid != job.uid {
+        restore.fsuid = Some(own_uid);
+        set_fsuid(job.uid);
+    }
+    if (restore.fsuid.is_some() || restore.fsgid.is_some())
+        && (fsuid() != job.uid || fsgid() != job.gid)
+    {
         return Err(libc::EPERM);
     }
     let mut lowered = caps;

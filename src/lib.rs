@@ -20,7 +20,8 @@
 //! - [`limits`]: max_memory and max_cpu, enforced from timers in the fd;
 //! - [`watchdog`]: kills the whole sandbox when the host frees it or dies;
 //! - `ffi`: the C ABI, a thin guarded layer over the above;
-//! - `sys`: raw system calls and kernel structures.
+//! - `sys`: raw system calls and kernel structures;
+//! - `fuzzing` (feature `fuzzing` only): the pure parsers, for fuzz/.
 
 mod auxv;
 mod clock;
@@ -29,6 +30,9 @@ pub mod events;
 mod ffi;
 mod freeze;
 mod fsmeta;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod groups;
 pub mod landlock;
 pub mod limits;

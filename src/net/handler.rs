@@ -984,9 +984,10 @@ pub fn mmsg_entry(base: u64, index: usize) -> u64 {
     base.wrapping_add(index as u64 * MMSGHDR)
 }
 
-/// Where an entry's `msg_len` is (after its 56-byte msghdr).
+/// Where an entry's `msg_len` is (after its 56-byte msghdr). Wrapping,
+/// as [`mmsg_entry`]: the vector's address is the job's to choose.
 pub fn mmsg_len_at(entry: u64) -> u64 {
-    entry + 56
+    entry.wrapping_add(56)
 }
 
 /// A sendmmsg under way.
@@ -1296,6 +1297,18 @@ mod tests {
             Ok(vec![(2, 10), (3, MAX_DATA - 10)])
         );
         assert_eq!(gather_ranges(&v[..2], false), Ok(vec![(2, 10)]));
+    }
+
+    #[test]
+    fn mmsg_entries_wrap_at_the_top_of_memory() {
+        // fuzz/msghdr found this: a vector the job places at the top of
+        // the address space overflowed (a panic with overflow checks).
+        let entry = mmsg_entry(u64::MAX - 63, 0);
+        assert_eq!(mmsg_len_at(entry), u64::MAX - 7);
+        assert_eq!(mmsg_len_at(mmsg_entry(u64::MAX - 31, 0)), 24);
+        assert_eq!(mmsg_entry(u64::MAX, 1), 63);
+        assert_eq!(mmsg_count(u64::MAX), MAX_MMSG);
+        assert_eq!(mmsg_count(1 << 32), 0);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 # libsandlock: build, test, demo, install.
 #   make build | make test | make demo | make bench (make bench-setup first)
+#   make fuzz-smoke (every fuzz target of fuzz/ for FUZZ_SECONDS each)
 #   make install PREFIX=/usr/local [DESTDIR=...] [LIBDIR=...]
 
 VERSION    := 0.1.0
@@ -23,7 +24,7 @@ CTESTS     := $(patsubst c-tests/%.c,$(CTEST_OUT)/%,$(CTEST_SRCS))
 ASAN_TESTS := $(patsubst c-tests/%.c,$(CTEST_OUT)/asan_%,$(CTEST_SRCS))
 
 .PHONY: build test rust-test c-test c-test-asan check-header check-exports check-header-compiles check-opener \
-        zig-test go-test cpp-test install-test demo bench bench-setup install clean soak soak-short repro-addfd-step repro-sample-step
+        zig-test go-test cpp-test install-test demo bench bench-setup install clean soak soak-short repro-addfd-step repro-sample-step fuzz-build fuzz-smoke
 
 build: $(TARGET)/libsandlock.so.$(SOVERSION) $(LOCAL_PC)/sandlock.pc
 
@@ -203,6 +204,44 @@ zig-test: build
 	@awk '/^## Zig$$/ {z = 1} z && /^```zig$$/ {f = 1; next} f && /^```$$/ {exit} f' README.md | \
 	    cmp -s - zig/src/example.zig || \
 	    { echo "zig-test: README's Zig example is not zig/src/example.zig"; exit 1; }
+
+# Coverage-guided fuzzing of the pure parsers (fuzz/, README "Fuzzing"):
+# libFuzzer through cargo-fuzz on the stable toolchain, without a
+# sanitizer (-s none: ASan needs -Zsanitizer, a nightly flag). Each target
+# runs FUZZ_SECONDS from its committed seeds (fuzz/corpus/<target>) plus
+# what earlier runs found (target/fuzz/corpus/<target>); a panic or a
+# failed property stops the run, its input saved in target/fuzz/artifacts/.
+# FUZZ_SANITIZER=address builds with ASan instead, through RUSTC_BOOTSTRAP=1
+# (stable ships the runtime; the flag is unsupported, so not the default).
+FUZZ_TARGETS   := net_spec net_bind sockaddr control_messages msghdr paths
+FUZZ_SECONDS   ?= 20
+FUZZ_SANITIZER ?= none
+FUZZ_TRIPLE    := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+ifeq ($(FUZZ_SANITIZER),none)
+FUZZ_ENV       :=
+FUZZ_DIR       := fuzz/target
+else
+FUZZ_ENV       := RUSTC_BOOTSTRAP=1
+FUZZ_DIR       := target/fuzz-$(FUZZ_SANITIZER)
+endif
+FUZZ_BIN       := $(FUZZ_DIR)/$(FUZZ_TRIPLE)/release
+
+fuzz-build:
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || \
+	    { echo "fuzz-build: needs cargo-fuzz (cargo install cargo-fuzz --locked, or .ci/setup)"; exit 1; }
+	$(FUZZ_ENV) $(CARGO) fuzz build -s $(FUZZ_SANITIZER) --target-dir $(FUZZ_DIR)
+
+fuzz-smoke: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p target/fuzz/corpus/$$t target/fuzz/artifacts/$$t; \
+	    if ! $(FUZZ_BIN)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	            -artifact_prefix=target/fuzz/artifacts/$$t/ \
+	            target/fuzz/corpus/$$t fuzz/corpus/$$t > target/fuzz/$$t.log 2>&1; then \
+	        grep -v '^#' target/fuzz/$$t.log | tail -40; \
+	        echo "fuzz-smoke: $$t failed; its input: target/fuzz/artifacts/$$t/"; exit 1; \
+	    fi; \
+	    echo "fuzz-smoke: $$t: $$(sed -n 's/^stat::number_of_executed_units: *//p' target/fuzz/$$t.log) runs in $(FUZZ_SECONDS) s, no crash"; \
+	done
 
 demo: build
 	mkdir -p target/demo

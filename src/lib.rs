@@ -22,7 +22,8 @@
 //!   the sandbox's own;
 //! - [`watchdog`]: kills the whole sandbox when the host frees it or dies;
 //! - `ffi`: the C ABI, a thin guarded layer over the above;
-//! - `sys`: raw system calls and kernel structures.
+//! - `sys`: raw system calls and kernel structures;
+//! - `fuzzing` (feature `fuzzing` only): the pure parsers, for fuzz/.
 
 mod auxv;
 mod clock;
@@ -31,6 +32,9 @@ pub mod events;
 mod ffi;
 mod freeze;
 mod fsmeta;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod groups;
 pub mod landlock;
 pub mod limits;

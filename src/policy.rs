@@ -261,20 +261,23 @@ impl Policy {
     pub fn net_bind(&mut self, text: &str) -> Result<()> {
         self.changed();
         let ports = spec::parse_ports("net_bind", text)?;
-        self.net.bind = Some(match (self.net.bind.take(), ports) {
+        // The union stays sorted and merged, as every Ports::List is; a
+        // refused call leaves the ports bound so far as they were.
+        let union = match (&self.net.bind, ports) {
             (None, ports) => ports,
             (Some(spec::Ports::Any), _) | (_, spec::Ports::Any) => spec::Ports::Any,
-            (Some(spec::Ports::List(mut a)), spec::Ports::List(b)) => {
-                if a.len() + b.len() > MAX_RULES {
+            (Some(spec::Ports::List(a)), spec::Ports::List(b)) => {
+                let merged = spec::merge(a.iter().copied().chain(b).collect());
+                if merged.len() > MAX_RULES {
                     return Err(Error::new(
                         libc::E2BIG,
                         format!("net_bind: more than {MAX_RULES} port ranges"),
                     ));
                 }
-                a.extend(b);
-                spec::Ports::List(a)
+                spec::Ports::List(merged)
             }
-        });
+        };
+        self.net.bind = Some(union);
         Ok(())
     }
 
@@ -516,5 +519,53 @@ impl Policy {
             env.push((name.clone(), value.clone()));
         }
         env
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::spec::Ports;
+
+    fn bound(p: &Policy) -> Vec<(u16, u16)> {
+        match &p.net.bind {
+            Some(Ports::List(list)) => list.iter().map(|r| (r.lo, r.hi)).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn net_bind_calls_merge_into_one_sorted_list() {
+        // fuzz/net_bind found this: "9" bound twice was [9, 9], and calls
+        // in any order were kept in that order (Ports::List is documented
+        // sorted and merged).
+        let mut p = Policy::new();
+        p.net_bind("9").unwrap();
+        p.net_bind("9").unwrap();
+        assert_eq!(bound(&p), [(9, 9)]);
+        p.net_bind("100-200,5").unwrap();
+        p.net_bind("10,201-300").unwrap();
+        assert_eq!(bound(&p), [(5, 5), (9, 10), (100, 300)]);
+        p.net_bind("*").unwrap();
+        p.net_bind("80").unwrap();
+        assert_eq!(p.net.bind, Some(Ports::Any));
+    }
+
+    #[test]
+    fn a_refused_net_bind_keeps_the_ports_bound() {
+        // Found with the above: a call over the range limit emptied the
+        // ports bound so far.
+        let mut p = Policy::new();
+        let odd: Vec<String> = (0..MAX_RULES).map(|i| (2 * i + 1).to_string()).collect();
+        for chunk in odd.chunks(100) {
+            p.net_bind(&chunk.join(",")).unwrap();
+        }
+        assert_eq!(bound(&p).len(), MAX_RULES);
+        let err = p.net_bind(&(2 * MAX_RULES + 1).to_string()).unwrap_err();
+        assert_eq!(err.errno(), libc::E2BIG);
+        assert_eq!(bound(&p).len(), MAX_RULES);
+        // A port already bound adds no range, so it is taken.
+        p.net_bind("1").unwrap();
+        assert_eq!(bound(&p)[0], (1, 1));
     }
 }

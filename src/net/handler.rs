@@ -32,11 +32,11 @@ use std::sync::Arc;
 /// reports a short write, which callers of send() must handle anyway.
 pub const MAX_DATA: usize = 256 * 1024;
 /// Most iovec entries in one msghdr (the kernel's UIO_MAXIOV).
-const MAX_IOV: usize = 1024;
+pub const MAX_IOV: usize = 1024;
 /// Largest control buffer copied.
-const MAX_CONTROL: usize = 16 * 1024;
+pub const MAX_CONTROL: usize = 16 * 1024;
 /// Most messages one sendmmsg handles (the kernel's UIO_MAXIOV too).
-const MAX_MMSG: usize = 1024;
+pub const MAX_MMSG: usize = 1024;
 
 /// What a handler decided.
 pub enum Outcome {
@@ -330,11 +330,17 @@ fn kind(socket: &OwnedFd) -> Result<Kind, i32> {
 }
 
 fn copy_address(tid: libc::pid_t, ptr: u64, len: u64) -> Result<Vec<u8>, i32> {
+    memory::read(tid, ptr, address_len(len)?)
+}
+
+/// How many bytes of an address to copy for a `socklen_t` argument (its
+/// low 32 bits): EINVAL past the largest address.
+pub fn address_len(len: u64) -> Result<usize, i32> {
     let len = usize::try_from(len as u32).map_err(|_| libc::EINVAL)?;
     if len > sockaddr::MAX_LEN {
         return Err(libc::EINVAL);
     }
-    memory::read(tid, ptr, len)
+    Ok(len)
 }
 
 /// Where a checked address may go: the bytes to hand the kernel, plus any
@@ -558,18 +564,30 @@ fn retry_timer() -> Result<OwnedFd, i32> {
 }
 
 fn read_iovecs(tid: libc::pid_t, ptr: u64, count: u64) -> Result<Vec<libc::iovec>, i32> {
+    let count = iovec_count(count)?;
+    let bytes = memory::read(tid, ptr, count * std::mem::size_of::<libc::iovec>())?;
+    Ok(iovecs_of(&bytes))
+}
+
+/// A msghdr's `msg_iovlen`, as a count of entries to copy: EMSGSIZE past
+/// UIO_MAXIOV.
+pub fn iovec_count(count: u64) -> Result<usize, i32> {
     let count = usize::try_from(count).map_err(|_| libc::EMSGSIZE)?;
     if count > MAX_IOV {
         return Err(libc::EMSGSIZE);
     }
-    let bytes = memory::read(tid, ptr, count * std::mem::size_of::<libc::iovec>())?;
-    Ok(bytes
+    Ok(count)
+}
+
+/// The iovecs of a copied array (a trailing partial entry ignored).
+pub fn iovecs_of(bytes: &[u8]) -> Vec<libc::iovec> {
+    bytes
         .chunks_exact(std::mem::size_of::<libc::iovec>())
         .map(|c| libc::iovec {
             iov_base: u64::from_ne_bytes(c[..8].try_into().unwrap()) as usize as *mut libc::c_void,
             iov_len: u64::from_ne_bytes(c[8..16].try_into().unwrap()) as usize,
         })
-        .collect())
+        .collect()
 }
 
 /// The data of `iovecs`, at most MAX_DATA bytes: a datagram over the bound
@@ -577,6 +595,12 @@ fn read_iovecs(tid: libc::pid_t, ptr: u64, count: u64) -> Result<Vec<libc::iovec
 /// whole vector (it takes up to UIO_MAXIOV entries, as many as a msghdr
 /// may have), so a message of many small entries costs one copy.
 fn gather(tid: libc::pid_t, iovecs: &[libc::iovec], stream: bool) -> Result<Vec<u8>, i32> {
+    memory::read_ranges(tid, &gather_ranges(iovecs, stream)?)
+}
+
+/// The (address, length) ranges [`gather`] copies for `iovecs`: the
+/// non-empty entries in order, cut once MAX_DATA bytes are reached.
+pub fn gather_ranges(iovecs: &[libc::iovec], stream: bool) -> Result<Vec<(u64, usize)>, i32> {
     let total: usize = iovecs
         .iter()
         .map(|v| v.iov_len)
@@ -594,17 +618,34 @@ fn gather(tid: libc::pid_t, iovecs: &[libc::iovec], stream: bool) -> Result<Vec<
             break;
         }
     }
-    memory::read_ranges(tid, &ranges)
+    Ok(ranges)
 }
 
 /// Most fds one message may pass (the kernel's SCM_MAX_FD): more is
 /// EINVAL, as the kernel would answer, before any is duplicated.
-const MAX_PASSED_FDS: usize = 253;
+pub const MAX_PASSED_FDS: usize = 253;
 
 /// Rewrites SCM_RIGHTS fds to duplicates of the child's; refuses
 /// SCM_CREDENTIALS (the kernel would check them against the supervisor).
 fn translate_control(pidfd: RawFd, mut control: Vec<u8>) -> Result<(Vec<u8>, Vec<OwnedFd>), i32> {
-    let found = options::cmsgs(&control)?;
+    let slots = passed_fd_slots(&control)?;
+    let mut passed = Vec::with_capacity(slots.len());
+    for slot in slots {
+        let child_fd = i32::from_ne_bytes(control[slot..slot + 4].try_into().unwrap());
+        let dup = process::pidfd_getfd(pidfd, child_fd)?;
+        // SAFETY: a new fd we own.
+        let dup = unsafe { sys::own(dup) };
+        control[slot..slot + 4].copy_from_slice(&dup.as_raw_fd().to_ne_bytes());
+        passed.push(dup);
+    }
+    Ok((control, passed))
+}
+
+/// Where the fds of a unix send's SCM_RIGHTS messages lie in `control`
+/// (the offset of each 4-byte slot, in order): EPERM for SCM_CREDENTIALS,
+/// EINVAL for more than [`MAX_PASSED_FDS`] or a malformed buffer.
+pub fn passed_fd_slots(control: &[u8]) -> Result<Vec<usize>, i32> {
+    let found = options::cmsgs(control)?;
     let mut slots = Vec::new();
     for cmsg in &found {
         if cmsg.level == libc::SOL_SOCKET && cmsg.kind == libc::SCM_CREDENTIALS {
@@ -622,16 +663,7 @@ fn translate_control(pidfd: RawFd, mut control: Vec<u8>) -> Result<(Vec<u8>, Vec
     if slots.len() > MAX_PASSED_FDS {
         return Err(libc::EINVAL);
     }
-    let mut passed = Vec::with_capacity(slots.len());
-    for slot in slots {
-        let child_fd = i32::from_ne_bytes(control[slot..slot + 4].try_into().unwrap());
-        let dup = process::pidfd_getfd(pidfd, child_fd)?;
-        // SAFETY: a new fd we own.
-        let dup = unsafe { sys::own(dup) };
-        control[slot..slot + 4].copy_from_slice(&dup.as_raw_fd().to_ne_bytes());
-        passed.push(dup);
-    }
-    Ok((control, passed))
+    Ok(slots)
 }
 
 /// One non-blocking sendmsg of what is left of `message` on our duplicate.
@@ -827,6 +859,39 @@ fn send_checked(
     send_or_park(n, socket, message, blocking)
 }
 
+/// A child's `struct msghdr` (56 bytes, seven words on x86-64), as the
+/// pointers and lengths it names; nothing checked yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Msghdr {
+    /// `msg_name` and `msg_namelen` (an int: the word's high half is
+    /// padding); None for a NULL name.
+    pub name: Option<(u64, u64)>,
+    /// `msg_iov` and `msg_iovlen`.
+    pub iov: (u64, u64),
+    /// `msg_control` and `msg_controllen`.
+    pub control: (u64, u64),
+}
+
+impl Msghdr {
+    pub fn of(hdr: [u64; 7]) -> Msghdr {
+        Msghdr {
+            name: (hdr[0] != 0).then_some((hdr[0], hdr[1] & 0xffff_ffff)),
+            iov: (hdr[2], hdr[3]),
+            control: (hdr[4], hdr[5]),
+        }
+    }
+}
+
+/// How many control bytes to copy for `msg_control`/`msg_controllen`: 0
+/// for none (a NULL pointer), ENOBUFS past [`MAX_CONTROL`].
+pub fn control_len(ptr: u64, len: u64) -> Result<usize, i32> {
+    let len = usize::try_from(len).map_err(|_| libc::ENOBUFS)?;
+    if len > MAX_CONTROL {
+        return Err(libc::ENOBUFS);
+    }
+    Ok(if ptr == 0 { 0 } else { len })
+}
+
 /// The parts of a child's msghdr, copied and checked.
 fn copy_msghdr(
     ctx: &Context,
@@ -836,25 +901,16 @@ fn copy_msghdr(
     ptr: u64,
     flags: i32,
 ) -> Result<Message, i32> {
-    let hdr: [u64; 7] = memory::read_value(tid, ptr)?;
-    let (name_ptr, name_len) = (hdr[0], hdr[1] & 0xffff_ffff);
-    let (iov_ptr, iov_len) = (hdr[2], hdr[3]);
-    let (control_ptr, control_len) = (hdr[4], hdr[5]);
-    let name = if name_ptr == 0 {
-        None
-    } else {
-        Some(copy_address(tid, name_ptr, name_len)?)
+    let hdr = Msghdr::of(memory::read_value(tid, ptr)?);
+    let name = match hdr.name {
+        None => None,
+        Some((name_ptr, name_len)) => Some(copy_address(tid, name_ptr, name_len)?),
     };
-    let iovecs = read_iovecs(tid, iov_ptr, iov_len)?;
+    let iovecs = read_iovecs(tid, hdr.iov.0, hdr.iov.1)?;
     let data = gather(tid, &iovecs, is_stream(kind))?;
-    let control_len = usize::try_from(control_len).map_err(|_| libc::ENOBUFS)?;
-    if control_len > MAX_CONTROL {
-        return Err(libc::ENOBUFS);
-    }
-    let control = if control_ptr == 0 || control_len == 0 {
-        Vec::new()
-    } else {
-        memory::read(tid, control_ptr, control_len)?
+    let control = match control_len(hdr.control.0, hdr.control.1)? {
+        0 => Vec::new(),
+        len => memory::read(tid, hdr.control.0, len)?,
     };
     let mut message = prepare_message(ctx, tid, pidfd, kind, name, data, control, flags)?;
     message.pieces += iovecs.len();
@@ -898,7 +954,7 @@ pub fn sendmmsg(ctx: &mut Context, n: &Notification) -> Outcome {
         kind,
         blocking,
         next: 0,
-        count: (n.args[2] as u32 as usize).min(MAX_MMSG),
+        count: mmsg_count(n.args[2]),
         sent: 0,
         current: None,
     };
@@ -912,6 +968,26 @@ pub fn sendmmsg(ctx: &mut Context, n: &Notification) -> Outcome {
             what: PendingCall::Batch(Box::new(batch)),
         }),
     }
+}
+
+/// How many entries of a sendmmsg's `vlen` (an unsigned int) are handled:
+/// at most [`MAX_MMSG`], as the kernel caps it.
+pub fn mmsg_count(vlen: u64) -> usize {
+    (vlen as u32 as usize).min(MAX_MMSG)
+}
+
+/// Size of a `struct mmsghdr`: a msghdr, its `msg_len`, padding.
+const MMSGHDR: u64 = 64;
+
+/// Where entry `index` of a sendmmsg vector at `base` is.
+pub fn mmsg_entry(base: u64, index: usize) -> u64 {
+    base.wrapping_add(index as u64 * MMSGHDR)
+}
+
+/// Where an entry's `msg_len` is (after its 56-byte msghdr). Wrapping,
+/// as [`mmsg_entry`]: the vector's address is the job's to choose.
+pub fn mmsg_len_at(entry: u64) -> u64 {
+    entry.wrapping_add(56)
 }
 
 /// A sendmmsg under way.
@@ -935,8 +1011,6 @@ enum Advance {
 }
 
 impl Batch {
-    const MMSGHDR: u64 = 64;
-
     /// The answer once the batch stops at an error `e`.
     fn stopped(&self, e: i32) -> Advance {
         Advance::Answer(match self.sent {
@@ -947,7 +1021,7 @@ impl Batch {
 
     /// An entry sent `len` bytes: its msg_len (after the 56-byte msghdr).
     fn record(&mut self, tid: libc::pid_t, entry: u64, len: usize) {
-        let _ = memory::write(tid, entry + 56, &(len as u32).to_ne_bytes());
+        let _ = memory::write(tid, mmsg_len_at(entry), &(len as u32).to_ne_bytes());
         self.sent += 1;
     }
 
@@ -985,7 +1059,7 @@ impl Batch {
                     false => Advance::Answer(Answer::Value(self.sent as i64)),
                 };
             }
-            let entry = self.call.args[1].wrapping_add(self.next as u64 * Self::MMSGHDR);
+            let entry = mmsg_entry(self.call.args[1], self.next);
             self.next += 1;
             let flags = self.call.args[3] as i32;
             let mut message = match copy_msghdr(ctx, tid, pidfd, self.kind, entry, flags) {
@@ -1184,5 +1258,67 @@ impl Pending {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iovec(base: u64, len: usize) -> libc::iovec {
+        libc::iovec {
+            iov_base: base as usize as *mut libc::c_void,
+            iov_len: len,
+        }
+    }
+
+    #[test]
+    fn msghdr_fields_and_lengths() {
+        let hdr = Msghdr::of([0x1000, 0xdead_0000_0010, 0x2000, 3, 0x3000, 24, 0]);
+        assert_eq!(hdr.name, Some((0x1000, 16)));
+        assert_eq!((hdr.iov, hdr.control), ((0x2000, 3), (0x3000, 24)));
+        assert_eq!(Msghdr::of([0, 16, 0, 0, 0, 0, 0]).name, None);
+        assert_eq!(address_len(0xffff_ffff_0000_0080), Ok(128));
+        assert_eq!(address_len(129), Err(libc::EINVAL));
+        assert_eq!(iovec_count(1024), Ok(1024));
+        assert_eq!(iovec_count(1025), Err(libc::EMSGSIZE));
+        assert_eq!(control_len(0x3000, 24), Ok(24));
+        assert_eq!(control_len(0, 24), Ok(0));
+        assert_eq!(control_len(0, u64::MAX), Err(libc::ENOBUFS));
+        assert_eq!(iovecs_of(&[0u8; 40]).len(), 2);
+    }
+
+    #[test]
+    fn gathered_ranges_are_bounded() {
+        let v = [iovec(1, 0), iovec(2, 10), iovec(3, usize::MAX)];
+        assert_eq!(gather_ranges(&v, false), Err(libc::EMSGSIZE));
+        assert_eq!(
+            gather_ranges(&v, true),
+            Ok(vec![(2, 10), (3, MAX_DATA - 10)])
+        );
+        assert_eq!(gather_ranges(&v[..2], false), Ok(vec![(2, 10)]));
+    }
+
+    #[test]
+    fn mmsg_entries_wrap_at_the_top_of_memory() {
+        // fuzz/msghdr found this: a vector the job places at the top of
+        // the address space overflowed (a panic with overflow checks).
+        let entry = mmsg_entry(u64::MAX - 63, 0);
+        assert_eq!(mmsg_len_at(entry), u64::MAX - 7);
+        assert_eq!(mmsg_len_at(mmsg_entry(u64::MAX - 31, 0)), 24);
+        assert_eq!(mmsg_entry(u64::MAX, 1), 63);
+        assert_eq!(mmsg_count(u64::MAX), MAX_MMSG);
+        assert_eq!(mmsg_count(1 << 32), 0);
+    }
+
+    #[test]
+    fn passed_fds_are_found_in_rights_only() {
+        let mut control = 28u64.to_ne_bytes().to_vec();
+        control.extend(libc::SOL_SOCKET.to_ne_bytes());
+        control.extend(libc::SCM_RIGHTS.to_ne_bytes());
+        control.extend([0u8; 12]);
+        assert_eq!(passed_fd_slots(&control), Ok(vec![16, 20, 24]));
+        control[12..16].copy_from_slice(&libc::SCM_CREDENTIALS.to_ne_bytes());
+        assert_eq!(passed_fd_slots(&control), Err(libc::EPERM));
     }
 }

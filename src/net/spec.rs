@@ -510,7 +510,7 @@ fn port(text: &str) -> Parsed<u16> {
 
 /// Sorts ranges and merges those that overlap or touch, so that equal port
 /// sets always compare equal.
-fn merge(mut ranges: Vec<PortRange>) -> Vec<PortRange> {
+pub(crate) fn merge(mut ranges: Vec<PortRange>) -> Vec<PortRange> {
     ranges.sort_by_key(|r| (r.lo, r.hi));
     let mut merged: Vec<PortRange> = Vec::with_capacity(ranges.len());
     for r in ranges {

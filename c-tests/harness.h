@@ -80,6 +80,28 @@ static inline sandlock_policy *base_policy(void) {
     return p;
 }
 
+/* Lets `p` run the test program `self` again as its job: its directory,
+ * the library's (LD_LIBRARY_PATH), /proc (the AddressSanitizer build of
+ * the job reads its own maps) and no leak checker (it cannot run in a
+ * sandbox: no ptrace). Returns p. */
+static inline sandlock_policy *allow_self_job(sandlock_policy *p, const char *self) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", self);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    CHECK(sandlock_policy_fs_read(p, dir) == 0, "fs_read %s: %s", dir, sandlock_policy_error(p));
+    const char *libs = getenv("LD_LIBRARY_PATH");
+    if (libs && *libs) {
+        char copy[4096];
+        snprintf(copy, sizeof copy, "%s", libs);
+        for (char *d = strtok(copy, ":"); d; d = strtok(NULL, ":"))
+            if (*d) sandlock_policy_fs_read(p, d);
+    }
+    CHECK(sandlock_policy_fs_read(p, "/proc") == 0, "fs_read /proc");
+    sandlock_policy_env_set(p, "ASAN_OPTIONS", "detect_leaks=0");
+    return p;
+}
+
 /* Drives one sandbox from a poll loop to its end. */
 static inline int supervise(sandlock_sandbox *sb) {
     struct pollfd pfd = {.fd = sandlock_sandbox_fd(sb), .events = POLLIN};

@@ -89,20 +89,7 @@ static void the_job_acts_with_its_own_rights(void) {
     snprintf(path, sizeof path, "%s/open.sock", w);
     int open_one = listen_at(path, 0, 0666);
 
-    sandlock_policy *p = base_policy();
-    char d[4096];
-    snprintf(d, sizeof d, "%s", self);
-    *strrchr(d, '/') = '\0';
-    sandlock_policy_fs_read(p, d);
-    const char *libs = getenv("LD_LIBRARY_PATH");
-    if (libs && *libs) {
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", libs);
-        for (char *l = strtok(copy, ":"); l; l = strtok(NULL, ":"))
-            if (*l) sandlock_policy_fs_read(p, l);
-    }
-    sandlock_policy_fs_read(p, "/proc");
-    sandlock_policy_env_set(p, "ASAN_OPTIONS", "detect_leaks=0");
+    sandlock_policy *p = allow_self_job(base_policy(), self);
     CHECK(sandlock_policy_fs_write(p, w) == 0, "fs_write");
     /* UDP allowed: bind is then made by the supervisor */
     CHECK(sandlock_policy_net_allow(p, "udp://127.0.0.1:9") == 0, "%s", sandlock_policy_error(p));

@@ -83,20 +83,7 @@ static void copy_self(const char *to) {
 }
 
 static sandlock_policy *job_policy(const char *denied) {
-    sandlock_policy *p = base_policy();
-    char d[4096];
-    snprintf(d, sizeof d, "%s", self);
-    *strrchr(d, '/') = '\0';
-    sandlock_policy_fs_read(p, d);
-    const char *libs = getenv("LD_LIBRARY_PATH");
-    if (libs && *libs) {
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", libs);
-        for (char *l = strtok(copy, ":"); l; l = strtok(NULL, ":"))
-            if (*l) sandlock_policy_fs_read(p, l);
-    }
-    sandlock_policy_fs_read(p, "/proc");
-    sandlock_policy_env_set(p, "ASAN_OPTIONS", "detect_leaks=0");
+    sandlock_policy *p = allow_self_job(base_policy(), self);
     CHECK(sandlock_policy_fs_write(p, scratch) == 0, "fs_write");
     if (denied) CHECK(sandlock_policy_fs_deny(p, denied) == 0, "fs_deny: %s", sandlock_policy_error(p));
     CHECK(sandlock_policy_timeout_ms(p, 60000) == 0, "timeout");

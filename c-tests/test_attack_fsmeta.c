@@ -223,20 +223,7 @@ static int untouched(const char *rel, char *why, size_t size) {
 }
 
 static sandlock_policy *job_policy(int with_deny) {
-    sandlock_policy *p = base_policy();
-    char d[4096];
-    snprintf(d, sizeof d, "%s", self);
-    *strrchr(d, '/') = '\0';
-    CHECK(sandlock_policy_fs_read(p, d) == 0, "fs_read %s", d);
-    const char *libs = getenv("LD_LIBRARY_PATH");
-    if (libs && *libs) {
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", libs);
-        for (char *l = strtok(copy, ":"); l; l = strtok(NULL, ":"))
-            if (*l) sandlock_policy_fs_read(p, l);
-    }
-    sandlock_policy_fs_read(p, "/proc");
-    sandlock_policy_env_set(p, "ASAN_OPTIONS", "detect_leaks=0");
+    sandlock_policy *p = allow_self_job(base_policy(), self);
     char path[4096];
     path_of(path, sizeof path, "ro");
     CHECK(sandlock_policy_fs_read(p, path) == 0, "fs_read %s", path);

@@ -97,20 +97,7 @@ static int job(void) {
 /* ---- the host ---- */
 
 static sandlock_policy *job_policy(int with_deny, const char *deny_dir) {
-    sandlock_policy *p = base_policy();
-    char d[4096];
-    snprintf(d, sizeof d, "%s", self);
-    *strrchr(d, '/') = '\0';
-    CHECK(sandlock_policy_fs_read(p, d) == 0, "fs_read %s", d);
-    const char *libs = getenv("LD_LIBRARY_PATH");
-    if (libs && *libs) {
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", libs);
-        for (char *l = strtok(copy, ":"); l; l = strtok(NULL, ":"))
-            if (*l) sandlock_policy_fs_read(p, l);
-    }
-    CHECK(sandlock_policy_fs_read(p, "/proc") == 0, "fs_read /proc");
-    sandlock_policy_env_set(p, "ASAN_OPTIONS", "detect_leaks=0");
+    sandlock_policy *p = allow_self_job(base_policy(), self);
     if (with_deny) CHECK(sandlock_policy_fs_deny(p, deny_dir) == 0, "fs_deny: %s", sandlock_policy_error(p));
     return p;
 }

@@ -287,20 +287,7 @@ static int job(int argc, char **argv) {
 static char self[4096];
 
 static sandlock_policy *job_policy(void) {
-    sandlock_policy *p = timed_policy(60000, NULL);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", self);
-    *strrchr(dir, '/') = '\0';
-    CHECK(sandlock_policy_fs_read(p, dir) == 0, "fs_read %s", dir);
-    const char *libs = getenv("LD_LIBRARY_PATH");
-    if (libs && *libs) {
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", libs);
-        for (char *d = strtok(copy, ":"); d; d = strtok(NULL, ":"))
-            if (*d) sandlock_policy_fs_read(p, d);
-    }
-    sandlock_policy_fs_read(p, "/proc");
-    sandlock_policy_env_set(p, "ASAN_OPTIONS", "detect_leaks=0");
+    sandlock_policy *p = allow_self_job(timed_policy(60000, NULL), self);
     return p;
 }
 

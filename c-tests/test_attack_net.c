@@ -342,22 +342,7 @@ static int job(int argc, char **argv) {
 static char self[4096];
 
 static sandlock_policy *job_policy(const char *rule) {
-    sandlock_policy *p = base_policy();
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", self);
-    *strrchr(dir, '/') = '\0';
-    CHECK(sandlock_policy_fs_read(p, dir) == 0, "fs_read %s", dir);
-    const char *libs = getenv("LD_LIBRARY_PATH");
-    if (libs && *libs) {
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", libs);
-        for (char *d = strtok(copy, ":"); d; d = strtok(NULL, ":"))
-            if (*d) sandlock_policy_fs_read(p, d);
-    }
-    /* the AddressSanitizer build of the job reads its own maps, and its
-     * leak checker cannot run in a sandbox (no ptrace) */
-    sandlock_policy_fs_read(p, "/proc");
-    sandlock_policy_env_set(p, "ASAN_OPTIONS", "detect_leaks=0");
+    sandlock_policy *p = allow_self_job(base_policy(), self);
     CHECK(sandlock_policy_net_allow(p, rule) == 0, "%s: %s", rule, sandlock_policy_error(p));
     return p;
 }

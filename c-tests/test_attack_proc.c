@@ -343,22 +343,7 @@ static int run_unconfined(const char *cmd, long a, char *out, size_t size) {
 }
 
 static sandlock_policy *job_policy(void) {
-    sandlock_policy *p = base_policy();
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", self);
-    *strrchr(dir, '/') = '\0';
-    CHECK(sandlock_policy_fs_read(p, dir) == 0, "fs_read %s", dir);
-    const char *libs = getenv("LD_LIBRARY_PATH");
-    if (libs && *libs) {
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", libs);
-        for (char *d = strtok(copy, ":"); d; d = strtok(NULL, ":"))
-            if (*d) sandlock_policy_fs_read(p, d);
-    }
-    /* /proc readable, so /proc/<victim>/mem is refused by the ptrace
-       check and not by the filesystem rules */
-    sandlock_policy_fs_read(p, "/proc");
-    sandlock_policy_env_set(p, "ASAN_OPTIONS", "detect_leaks=0");
+    sandlock_policy *p = allow_self_job(base_policy(), self);
     sandlock_policy_timeout_ms(p, 20000);
     return p;
 }

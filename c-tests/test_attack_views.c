@@ -62,21 +62,8 @@ static int job(const char *cmd, const char *scratch_dir) {
 }
 
 static sandlock_policy *job_policy(void) {
-    sandlock_policy *p = base_policy();
-    char d[4096];
-    snprintf(d, sizeof d, "%s", self);
-    *strrchr(d, '/') = '\0';
-    sandlock_policy_fs_read(p, d);
-    const char *libs = getenv("LD_LIBRARY_PATH");
-    if (libs && *libs) {
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", libs);
-        for (char *l = strtok(copy, ":"); l; l = strtok(NULL, ":"))
-            if (*l) sandlock_policy_fs_read(p, l);
-    }
-    CHECK(sandlock_policy_fs_read(p, "/proc") == 0, "fs_read /proc");
+    sandlock_policy *p = allow_self_job(base_policy(), self);
     sandlock_policy_fs_read(p, "/etc");
-    sandlock_policy_env_set(p, "ASAN_OPTIONS", "detect_leaks=0");
     return p;
 }
 

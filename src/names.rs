@@ -69,6 +69,8 @@ pub use crate::fsmeta::{Outcome, Refusal};
 struct Entry {
     dir: OwnedFd,
     name: CString,
+    /// The path ended in '/': it must name a directory.
+    slash: bool,
 }
 
 fn path_at(tid: libc::pid_t, addr: u64) -> Result<Vec<u8>, i32> {
@@ -98,6 +100,7 @@ fn magic(e: i32) -> i32 {
 /// error to report.
 fn entry(tid: libc::pid_t, dirfd: Option<i32>, path: &[u8]) -> Result<Entry, i32> {
     let mut path = path;
+    let slash = path.len() > 1 && path.ends_with(b"/");
     while path.len() > 1 && path.ends_with(b"/") {
         path = &path[..path.len() - 1];
     }
@@ -109,7 +112,23 @@ fn entry(tid: libc::pid_t, dirfd: Option<i32>, path: &[u8]) -> Result<Entry, i32
     let dir =
         paths::openat2(base.as_raw_fd(), dir, libc::O_PATH | libc::O_DIRECTORY).map_err(magic)?;
     let name = CString::new(name).map_err(|_| libc::EINVAL)?;
-    Ok(Entry { dir, name })
+    Ok(Entry { dir, name, slash })
+}
+
+/// What the kernel answers a trailing '/' on a name that exists and is
+/// not a directory: ENOTDIR (EISDIR is the caller's for a directory it
+/// may not remove this way).
+fn not_a_directory(entry: &Entry) -> bool {
+    if !entry.slash {
+        return false;
+    }
+    let Some(found) = object(entry) else {
+        return false;
+    };
+    // SAFETY: stat is plain data; a valid fd and out pointer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let stated = unsafe { libc::fstat(found.as_raw_fd(), &mut st) } == 0;
+    stated && st.st_mode & libc::S_IFMT != libc::S_IFDIR
 }
 
 fn is_dot(entry: &Entry) -> bool {
@@ -262,6 +281,9 @@ pub fn change(
                     (false, _) => libc::EISDIR,
                 });
             }
+            if not_a_directory(&here) {
+                return Err(libc::ENOTDIR);
+            }
             if let Err(refusal) = replaceable(&here, rights) {
                 return Ok(Err(refusal));
             }
@@ -342,6 +364,9 @@ pub fn change(
                     _ => libc::EBUSY,
                 });
             }
+            if not_a_directory(&here) || not_a_directory(&there) {
+                return Err(libc::ENOTDIR);
+            }
             let linking = matches!(n.nr, libc::SYS_link | libc::SYS_linkat);
             if linking {
                 let flags = if n.nr == libc::SYS_linkat {
@@ -366,11 +391,17 @@ pub fn change(
                     _ => paths::openat2(here.dir.as_raw_fd(), here.name.as_bytes(), libc::O_PATH)
                         .map_err(magic)?,
                 };
-                if let Err(refusal) = changeable(&here, rights)
-                    .and_then(|()| denied(&source, rights))
-                    .and_then(|()| changeable(&there, rights))
+                if let Err(refusal) =
+                    changeable(&there, rights).and_then(|()| denied(&source, rights))
                 {
                     return Ok(Err(refusal));
+                }
+                // A source directory without Landlock's refer right: the
+                // kernel says EXDEV, so that a program copies instead.
+                match changeable(&here, rights) {
+                    Err(Refusal::OutsideWritable) => return Err(libc::EXDEV),
+                    Err(refusal) => return Ok(Err(refusal)),
+                    Ok(()) => {}
                 }
                 let proc_path = CString::new(format!("/proc/self/fd/{}", source.as_raw_fd()))
                     .map_err(|_| libc::EINVAL)?;

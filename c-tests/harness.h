@@ -80,6 +80,15 @@ static inline sandlock_policy *base_policy(void) {
     return p;
 }
 
+/* The test program's own path into self[size] (it re-executes itself as
+ * the job); 0, or -1 if it cannot be read. */
+static inline int read_self(char *self, size_t size) {
+    ssize_t n = readlink("/proc/self/exe", self, size - 1);
+    if (n <= 0) return -1;
+    self[n] = '\0';
+    return 0;
+}
+
 /* Lets `p` run the test program `self` again as its job: its directory,
  * the library's (LD_LIBRARY_PATH), /proc (the AddressSanitizer build of
  * the job reads its own maps) and no leak checker (it cannot run in a

@@ -118,9 +118,7 @@ static void the_job_acts_with_its_own_rights(void) {
 }
 
 int main(int argc, char **argv) {
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return 2;
-    self[n] = '\0';
+    if (read_self(self, sizeof self) != 0) return 2;
     if (argc > 2 && strcmp(argv[1], "job") == 0) return job(argv[2]);
     RUN(the_job_acts_with_its_own_rights);
     HARNESS_END();

@@ -179,9 +179,7 @@ static void a_shared_page_cannot_swap_in_a_denied_name(void) {
 }
 
 int main(int argc, char **argv) {
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return 2;
-    self[n] = '\0';
+    if (read_self(self, sizeof self) != 0) return 2;
     if (argc > 1 && strcmp(argv[1], "job") == 0) return job(argc, argv);
     RUN(a_shared_page_cannot_swap_in_a_denied_program);
     RUN(a_shared_page_cannot_swap_in_a_denied_name);

@@ -376,9 +376,7 @@ static void watches_and_queues_outside_the_trees_are_refused(void) {
 }
 
 int main(int argc, char **argv) {
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return 2;
-    self[n] = '\0';
+    if (read_self(self, sizeof self) != 0) return 2;
     if (argc > 1 && strcmp(argv[1], "job") == 0) {
         xattrs_work = 1;
         return job(argc, argv);

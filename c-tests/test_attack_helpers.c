@@ -125,9 +125,7 @@ static void helpers_cannot_be_signalled_or_read(void) { run_against_helpers(0); 
 static void with_the_opener_self_is_still_the_caller(void) { run_against_helpers(1); }
 
 int main(int argc, char **argv) {
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return 2;
-    self[n] = '\0';
+    if (read_self(self, sizeof self) != 0) return 2;
     if (argc > 1 && strcmp(argv[1], "job") == 0) return job();
     RUN(helpers_cannot_be_signalled_or_read);
     RUN(with_the_opener_self_is_still_the_caller);

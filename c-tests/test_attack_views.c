@@ -105,9 +105,7 @@ static void every_spelling_reaches_the_virtual_file(void) {
 }
 
 int main(int argc, char **argv) {
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return 2;
-    self[n] = '\0';
+    if (read_self(self, sizeof self) != 0) return 2;
     if (argc > 3 && strcmp(argv[1], "job") == 0) return job(argv[2], argv[3]);
     RUN(a_private_proc_tells_no_outside_pid);
     RUN(every_spelling_reaches_the_virtual_file);

@@ -114,9 +114,7 @@ static void names_made_on_behalf_answer_as_landlock_does(void) {
 }
 
 int main(int argc, char **argv) {
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return 2;
-    self[n] = '\0';
+    if (read_self(self, sizeof self) != 0) return 2;
     if (argc > 2 && strcmp(argv[1], "job") == 0) return job(argv[2]);
     RUN(names_made_on_behalf_answer_as_landlock_does);
     HARNESS_END();

@@ -162,6 +162,7 @@ static int job(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/w", dir);
         report("chdir", chdir(path));
         report("chmod_relative", chmod("own", 0604));
+        report("fchmod_fdcwd", fchmod(AT_FDCWD, 0700));
         /* the symlink itself is in the tree; fchmodat2 on it: the kernel's answer */
         report("lchown_link", lchown("link", (uid_t)-1, getgid()));
         report("fchmodat2_nofollow_link",
@@ -334,6 +335,7 @@ static void metadata_inside_the_writable_tree_is_changed(void) {
         CHECK(key_value(o.out, ok[i]) == 0, "%s: %ld", ok[i], key_value(o.out, ok[i]));
     CHECK(key_value(o.out, "fchmodat2_nofollow_link") == EOPNOTSUPP, "fchmodat2 on a symlink: %ld",
           key_value(o.out, "fchmodat2_nofollow_link"));
+    CHECK(key_value(o.out, "fchmod_fdcwd") == EBADF, "fchmod(AT_FDCWD): %ld", key_value(o.out, "fchmod_fdcwd"));
     CHECK(key_value(o.out, "chmod_missing") == ENOENT, "chmod_missing: %ld", key_value(o.out, "chmod_missing"));
     char path[4096];
     path_of(path, sizeof path, "w/own");

@@ -319,6 +319,8 @@ fn resolve(tid: libc::pid_t, object: &Object) -> Result<OwnedFd, i32> {
     // caller would: refused as Landlock refuses what it cannot check.
     let magic = |e: i32| if e == libc::ELOOP { libc::EACCES } else { e };
     match object {
+        // fchmod(AT_FDCWD, ...) is EBADF, not the cwd.
+        Object::Fd(fd) if *fd < 0 => Err(libc::EBADF),
         Object::Fd(fd) => paths::base(tid, Some(*fd), b"", true),
         Object::Path {
             dirfd,
@@ -511,7 +513,10 @@ pub fn add_watch(
     if !ids.iter().any(|id| rights.readable.contains(id)) {
         return Ok(Err(Refusal::OutsideTrees));
     }
-    let inotify = paths::base(tid, Some(n.args[0] as i32), b"", true)?;
+    let inotify = match n.args[0] as i32 {
+        fd if fd < 0 => return Err(libc::EBADF),
+        fd => paths::base(tid, Some(fd), b"", true)?,
+    };
     let Ok(proc_path) = CString::new(format!("/proc/self/fd/{}", target.as_raw_fd())) else {
         return Err(libc::EINVAL);
     };

@@ -54,6 +54,24 @@ static int job(const char *dir) {
     say("rmdir_dot", rmdir("w/d/."));
     say("rmdir_slash", rmdir("w/d/"));
     say("rmdir_again", rmdir("w/d"));
+    /* across directories of the writable tree: Landlock's refer right */
+    say("mkdir_sub", mkdir("w/sub", 0755));
+    say("link_across", link("w/f", "w/sub/f"));
+    say("rename_across", rename("w/sub/f", "w/f4"));
+    say("rename_dir_across", rename("w/sub", "w/d2"));
+    /* an O_TMPFILE file given a name, through its /proc/self/fd link */
+    int tmp = open("w", O_TMPFILE | O_WRONLY, 0600);
+    char link_path[64];
+    snprintf(link_path, sizeof link_path, "/proc/self/fd/%d", tmp);
+    say("tmpfile", tmp);
+    say("linkat_tmpfile", linkat(AT_FDCWD, link_path, AT_FDCWD, "w/named", AT_SYMLINK_FOLLOW));
+    close(tmp);
+    /* glibc's fchmodat(AT_SYMLINK_NOFOLLOW) goes through /proc/self/fd */
+    say("fchmodat_nofollow", fchmodat(AT_FDCWD, "w/f4", 0640, AT_SYMLINK_NOFOLLOW));
+    int ffd = open("w/f4", O_RDONLY);
+    struct timespec ts[2] = {{3000, 0}, {3000, 0}};
+    say("futimens", futimens(ffd, ts));
+    close(ffd);
     int wdir = open("w", O_RDONLY | O_DIRECTORY);
     say("mkdirat", mkdirat(wdir, "e", 0700));
     say("renameat", renameat(wdir, "e", wdir, "e2"));
@@ -98,6 +116,10 @@ static void names_made_on_behalf_answer_as_landlock_does(void) {
     /* the kernel's answers are what they should be, too */
     CHECK(key_value(plain, "mkdir") == 0 && key_value(plain, "mkdir_ro") == EACCES, "%s", plain);
     CHECK(key_value(plain, "mkdir_mode") == 750, "mkdir mode %ld", key_value(plain, "mkdir_mode"));
+    const char *work[] = {"link", "link_across", "rename_across", "rename_dir_across", "linkat_tmpfile",
+                          "fchmodat_nofollow", "futimens", "rename", "unlink", NULL};
+    for (int i = 0; work[i]; i++)
+        CHECK(key_value(plain, work[i]) == 0, "%s: %ld\n%s", work[i], key_value(plain, work[i]), plain);
     /* line for line */
     const char *a = plain, *b = behalf;
     int lines = 0;
@@ -113,9 +135,56 @@ static void names_made_on_behalf_answer_as_landlock_does(void) {
     cleanup_scratch();
 }
 
+/* Real tools that change names and metadata (tar restores modes and
+ * times, cp -a, mv, ln, chmod -R, touch, rm -rf, git), with and without
+ * fs_deny: every step must work. */
+static void real_tools_change_names_and_metadata(void) {
+    make_scratch();
+    char w[1100], archive[1100], cmd[4096];
+    snprintf(w, sizeof w, "%s/w", scratch);
+    snprintf(archive, sizeof archive, "%s/a.tgz", scratch);
+    CHECK(mkdir(w, 0755) == 0, "mkdir");
+    snprintf(cmd, sizeof cmd, "tar czf '%s' -C /usr/share/doc bash 2>/dev/null || tar czf '%s' -C /etc hostname",
+             archive, archive);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    int git = access("/usr/bin/git", X_OK) == 0;
+    char script[4096];
+    snprintf(script, sizeof script,
+             "set -e; cd '%s'; tar xzf '%s'; d=$(ls | head -n1); cp -a \"$d\" copy; mv copy moved;"
+             " mkdir sub; f=$(find moved -type f | head -n1); ln \"$f\" sub/hard; ln -s moved soft;"
+             " chmod -R g+w moved; touch -d 2001-01-01 sub/hard; rm -rf moved; mkdir -p x/y; rmdir x/y;"
+             " %s echo done",
+             w, archive,
+             git ? "git init -q repo; cd repo; git config user.email a@b; git config user.name n;"
+                   " echo hi > f; git add f; git commit -qm m; git log --oneline | grep -q m;"
+                 : "");
+    for (int deny = 0; deny < 2; deny++) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'/* && mkdir -p '%s/secret'", w, w);
+        CHECK(system(cmd) == 0, "%s", cmd);
+        sandlock_policy *p = base_policy();
+        sandlock_policy_fs_read(p, "/etc");
+        sandlock_policy_fs_read(p, "/dev/urandom");
+        sandlock_policy_fs_read(p, archive);
+        CHECK(sandlock_policy_fs_write(p, w) == 0, "fs_write");
+        char secret[1200];
+        snprintf(secret, sizeof secret, "%s/secret", w);
+        if (deny) CHECK(sandlock_policy_fs_deny(p, secret) == 0, "fs_deny");
+        sandlock_policy_env_set(p, "HOME", w);
+        sandlock_policy_env_set(p, "PATH", "/usr/bin:/bin");
+        const char *argv[] = {"/bin/sh", "-c", script, NULL};
+        struct outcome o = run(p, argv);
+        CHECK(o.spawn == 0 && o.code == 0 && strstr(o.out, "done"), "tools (fs_deny %d): code %d\n%s", deny, o.code,
+              o.out);
+        sandlock_policy_free(p);
+    }
+    printf("  tar, cp -a, mv, ln, chmod -R, touch, rm -rf%s: with and without fs_deny\n", git ? ", git" : "");
+    cleanup_scratch();
+}
+
 int main(int argc, char **argv) {
     if (read_self(self, sizeof self) != 0) return 2;
     if (argc > 2 && strcmp(argv[1], "job") == 0) return job(argv[2]);
     RUN(names_made_on_behalf_answer_as_landlock_does);
+    RUN(real_tools_change_names_and_metadata);
     HARNESS_END();
 }

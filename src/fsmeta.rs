@@ -334,8 +334,17 @@ fn resolve(tid: libc::pid_t, object: &Object) -> Result<OwnedFd, i32> {
                     false => Err(libc::ENOENT),
                 };
             }
-            let base = paths::base(tid, *dirfd, path, false).map_err(magic)?;
             let flags = libc::O_PATH | if *follow { 0 } else { libc::O_NOFOLLOW };
+            if let Some((owner, fd, rest)) = paths::own_fd_link(tid, path) {
+                let object = paths::base(owner, Some(fd), b"", true)?;
+                return match (rest.is_empty(), *follow) {
+                    (false, _) => paths::openat2(object.as_raw_fd(), rest, flags).map_err(magic),
+                    (true, true) => Ok(object),
+                    // The link itself, a file of /proc: nothing to change.
+                    (true, false) => Err(libc::EACCES),
+                };
+            }
+            let base = paths::base(tid, *dirfd, path, false).map_err(magic)?;
             paths::openat2(base.as_raw_fd(), path, flags).map_err(magic)
         }
     }
@@ -363,7 +372,7 @@ fn judge(object: &OwnedFd, rights: &Rights) -> Result<(), Refusal> {
 
 /// An object no path of the host names: a pipe, a socket, a memfd, an
 /// unlinked file with no other link.
-fn nameless(object: &OwnedFd) -> bool {
+pub fn nameless(object: &OwnedFd) -> bool {
     // SAFETY: stat is plain data; a valid fd and out pointer.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     if unsafe { libc::fstat(object.as_raw_fd(), &mut st) } != 0 {
@@ -415,7 +424,14 @@ fn apply(object: &OwnedFd, call: &Call) -> i64 {
             Change::Times(times) => {
                 let times = times.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
                 match by_fd {
-                    true => result(libc::utimensat(fd, std::ptr::null(), times, 0)),
+                    // The raw call: glibc's utimensat refuses a NULL path.
+                    true => result(libc::syscall(
+                        libc::SYS_utimensat,
+                        fd,
+                        std::ptr::null::<libc::c_char>(),
+                        times,
+                        0,
+                    ) as libc::c_int),
                     false => result(libc::utimensat(
                         fd,
                         empty.as_ptr(),

@@ -90,12 +90,19 @@ fn add_tree(
 /// job then lives in a domain nested in theirs, and Landlock's scopes let
 /// it neither signal nor trace them (it could stop the opener, read it, or
 /// kill the watchdog otherwise). File and network rights stay the policy's:
-/// the nested domain adds no access.
+/// the nested domain takes none away either. Refer is the exception that
+/// needs a rule: every layer denies reparenting (a link or rename across
+/// directories) unless it grants refer where it happens, even a layer that
+/// does not handle it, so this one grants it on the whole tree.
 pub fn build_helper_fence() -> Result<OwnedFd> {
+    let root =
+        PathFd::new("/").map_err(|e| Error::new(libc::EIO, format!("landlock: \"/\": {e}")))?;
     let ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
-        .scope(Scope::from_all(REQUIRED_ABI))
+        .handle_access(AccessFs::Refer)
+        .and_then(|r| r.scope(Scope::from_all(REQUIRED_ABI)))
         .and_then(|r| r.create())
+        .and_then(|r| r.add_rule(PathBeneath::new(root, AccessFs::Refer)))
         .map_err(compat_error)?;
     let fd: Option<OwnedFd> = ruleset.into();
     fd.ok_or_else(|| Error::new(libc::ENOSYS, "landlock: not available on this kernel"))

@@ -386,10 +386,22 @@ pub fn change(
                 // The source, pinned (followed with AT_SYMLINK_FOLLOW): its
                 // directory must be writable as for Landlock's refer, and
                 // it must not be denied.
-                let source = match flags & libc::AT_SYMLINK_FOLLOW {
-                    0 => object(&here).ok_or(libc::ENOENT)?,
-                    _ => paths::openat2(here.dir.as_raw_fd(), here.name.as_bytes(), libc::O_PATH)
-                        .map_err(magic)?,
+                let follow = flags & libc::AT_SYMLINK_FOLLOW != 0;
+                // linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW): the caller's
+                // own fd (an O_TMPFILE file given a name), taken directly.
+                let own_fd = match paths::own_fd_link(tid, &first_path) {
+                    Some((owner, fd, b"")) if follow => {
+                        Some(paths::base(owner, Some(fd), b"", true)?)
+                    }
+                    _ => None,
+                };
+                let source = match (&own_fd, follow) {
+                    (Some(fd), _) => fd.try_clone().map_err(|_| libc::EMFILE)?,
+                    (None, false) => object(&here).ok_or(libc::ENOENT)?,
+                    (None, true) => {
+                        paths::openat2(here.dir.as_raw_fd(), here.name.as_bytes(), libc::O_PATH)
+                            .map_err(magic)?
+                    }
                 };
                 if let Err(refusal) =
                     changeable(&there, rights).and_then(|()| denied(&source, rights))
@@ -397,8 +409,18 @@ pub fn change(
                     return Ok(Err(refusal));
                 }
                 // A source directory without Landlock's refer right: the
-                // kernel says EXDEV, so that a program copies instead.
-                match changeable(&here, rights) {
+                // kernel says EXDEV, so that a program copies instead. For
+                // an fd, the directory it is in now; a file with no name
+                // yet (O_TMPFILE) was made where the job may write.
+                let refer = match own_fd {
+                    Some(_) if crate::fsmeta::nameless(&source) => Ok(()),
+                    Some(_) => match paths::reaches(&source, |id| rights.writable.contains(id)) {
+                        Ok(true) => Ok(()),
+                        _ => Err(Refusal::OutsideWritable),
+                    },
+                    None => changeable(&here, rights),
+                };
+                match refer {
                     Err(Refusal::OutsideWritable) => return Err(libc::EXDEV),
                     Err(refusal) => return Ok(Err(refusal)),
                     Ok(()) => {}

@@ -79,6 +79,40 @@ pub fn base(
     }
 }
 
+/// `path`, spelled with the caller's pid (`observed::as_caller`), as a
+/// magic link to one of task `tid`'s own fds, "/proc/<pid>/fd/<n>" or
+/// "/proc/<pid>/task/<tid>/fd/<n>", and what follows it: (the task whose
+/// table holds it, n, the rest). glibc itself goes through such links (its
+/// fchmodat with AT_SYMLINK_NOFOLLOW, O_TMPFILE's linkat): they are
+/// resolved here on a duplicate of that fd, never through /proc.
+pub fn own_fd_link(tid: libc::pid_t, path: &[u8]) -> Option<(libc::pid_t, i32, &[u8])> {
+    let number = |s: &[u8]| -> Option<i32> {
+        if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(s).ok()?.parse().ok()
+    };
+    let rest = path.strip_prefix(b"/proc/")?;
+    let mut parts = rest.splitn(2, |&b| b == b'/');
+    let pid = number(parts.next()?)?;
+    let mut rest = parts.next()?;
+    let mut owner = tid;
+    if let Some(after) = rest.strip_prefix(b"task/") {
+        let mut parts = after.splitn(2, |&b| b == b'/');
+        owner = number(parts.next()?)?;
+        rest = parts.next()?;
+    }
+    let after = rest.strip_prefix(b"fd/")?;
+    let end = after.iter().position(|&b| b == b'/').unwrap_or(after.len());
+    let fd = number(&after[..end])?;
+    let tail = after[end..].strip_prefix(b"/").unwrap_or(&after[end..]);
+    let caller = crate::procfs::process_of(tid).ok()?;
+    if pid != caller || crate::procfs::process_of(owner).ok()? != caller {
+        return None;
+    }
+    Some((owner, fd, tail))
+}
+
 /// `path` cut at its last slash: the directory part (".", "/" or the
 /// prefix) and the final name (maybe empty, ".", "..").
 pub fn split(path: &[u8]) -> (&[u8], &[u8]) {

@@ -80,6 +80,15 @@ static inline sandlock_policy *base_policy(void) {
     return p;
 }
 
+/* CPU time of the calling thread, in microseconds: what a step cost,
+ * whatever else the machine runs (wall time is not asserted in tests: these
+ * machines are shared). */
+static inline long thread_cpu_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec * 1000000L + t.tv_nsec / 1000;
+}
+
 /* The test program's own path into self[size] (it re-executes itself as
  * the job); 0, or -1 if it cannot be read. */
 static inline int read_self(char *self, size_t size) {

@@ -101,17 +101,18 @@ soak-short: $(CTEST_OUT)/soak
 # time): an fd answered with SECCOMP_IOCTL_NOTIF_ADDFD holds the step until
 # the job's calling thread runs, which a SCHED_IDLE thread beside its own
 # spinners delays by up to a second. Exits 1 while a step takes over 10 ms.
-$(CTEST_OUT)/repro_addfd_step: c-tests/repro_addfd_step.c build
+$(CTEST_OUT)/repro_addfd_step: c-tests/repro_addfd_step.c c-tests/repro.h build
 	mkdir -p $(CTEST_OUT)
 	$(CC) $(CFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock)
 
 repro-addfd-step: $(CTEST_OUT)/repro_addfd_step
 	LD_LIBRARY_PATH=$(CURDIR)/$(TARGET) $(CTEST_OUT)/repro_addfd_step 2 200 1
 
-# The other: max_memory's and max_cpu's samples walk every process in one
-# step, so a job of 2,000 sleepers (no max_processes) costs ~40 ms of CPU a
-# sample. Exits 1 while a step uses over 10 ms of CPU.
-$(CTEST_OUT)/repro_sample_step: c-tests/repro_sample_step.c build
+# The other, fixed since: max_memory's and max_cpu's samples walked every
+# process in one step, so a job of 2,000 sleepers (no max_processes) cost
+# ~40 ms of CPU a sample; now they are spread over steps. Exits 1 if a step
+# uses over 10 ms of CPU.
+$(CTEST_OUT)/repro_sample_step: c-tests/repro_sample_step.c c-tests/repro.h build
 	mkdir -p $(CTEST_OUT)
 	$(CC) $(CFLAGS_TEST) $$($(PKG) --cflags sandlock) -o $@ $< $$($(PKG) --libs sandlock)
 

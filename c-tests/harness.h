@@ -98,6 +98,32 @@ static inline int read_self(char *self, size_t size) {
     return 0;
 }
 
+/* Runs argv (NULL-terminated) with no sandbox at all, its stdout into
+ * out[size]: an attack's baseline. Returns its exit code (-1 if it did
+ * not exit). */
+static inline int run_unconfined(const char *const argv[], char *out, size_t size) {
+    out[0] = '\0';
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    pid_t c = fork();
+    if (c == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t used = 0;
+    ssize_t n;
+    while (used < size - 1 && (n = read(fds[0], out + used, size - 1 - used)) > 0) used += (size_t)n;
+    out[used] = '\0';
+    close(fds[0]);
+    int status = 0;
+    waitpid(c, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* Lets `p` run the test program `self` again as its job: its directory,
  * the library's (LD_LIBRARY_PATH), /proc (the AddressSanitizer build of
  * the job reads its own maps) and no leak checker (it cannot run in a

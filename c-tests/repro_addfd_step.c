@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sandlock.h>
+#include "repro.h"
 
 static uint64_t now_ns(void) {
     struct timespec t;
@@ -51,7 +52,7 @@ int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "job")) return job(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv[5]);
     int spinners = argc > 1 ? atoi(argv[1]) : 2, opens = argc > 2 ? atoi(argv[2]) : 200,
         idle = argc > 3 ? atoi(argv[3]) : 1;
-    char self[4096], dir[] = "/tmp/sandlock-repro-XXXXXX", file[4200], denied[4200], lib[4096] = "";
+    char self[4096], dir[] = "/tmp/sandlock-repro-XXXXXX", file[4200], denied[4200];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0 || !mkdtemp(dir)) return 2;
     self[n] = '\0';
@@ -59,20 +60,7 @@ int main(int argc, char **argv) {
     snprintf(denied, sizeof denied, "%s/denied", dir);
     close(open(file, O_WRONLY | O_CREAT, 0644));
     mkdir(denied, 0755);
-    FILE *maps = fopen("/proc/self/maps", "r");
-    char line[8192];
-    while (maps && fgets(line, sizeof line, maps))
-        if (strstr(line, "libsandlock.so") && strchr(line, '/')) {
-            snprintf(lib, sizeof lib, "%s", strchr(line, '/'));
-            lib[strcspn(lib, "\n")] = '\0';
-            break;
-        }
-    if (maps) fclose(maps);
-
-    sandlock_policy *p = sandlock_policy_new();
-    const char *ro[] = {"/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", self, lib, dir, NULL};
-    for (int i = 0; ro[i]; i++)
-        if (ro[i][0] && access(ro[i], F_OK) == 0) sandlock_policy_fs_read(p, ro[i]);
+    sandlock_policy *p = repro_policy(self, dir);
     sandlock_policy_fs_deny(p, denied);
     sandlock_policy_timeout_ms(p, 20000);
     char sp[16], op[16], id[4];

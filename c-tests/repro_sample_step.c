@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sandlock.h>
+#include "repro.h"
 
 static uint64_t now_ns(void) {
     struct timespec t;
@@ -48,24 +49,11 @@ int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "job")) return job(atoi(argv[2]));
     int n = argc > 1 ? atoi(argv[1]) : 1000;
     int cpu = argc > 2 && !strcmp(argv[2], "cpu");
-    char self[4096], lib[4096] = "";
+    char self[4096];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len <= 0) return 2;
     self[len] = '\0';
-    FILE *maps = fopen("/proc/self/maps", "r");
-    char line[8192];
-    while (maps && fgets(line, sizeof line, maps))
-        if (strstr(line, "libsandlock.so") && strchr(line, '/')) {
-            snprintf(lib, sizeof lib, "%s", strchr(line, '/'));
-            lib[strcspn(lib, "\n")] = '\0';
-            break;
-        }
-    if (maps) fclose(maps);
-
-    sandlock_policy *p = sandlock_policy_new();
-    const char *ro[] = {"/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", self, lib, NULL};
-    for (int i = 0; ro[i]; i++)
-        if (ro[i][0] && access(ro[i], F_OK) == 0) sandlock_policy_fs_read(p, ro[i]);
+    sandlock_policy *p = repro_policy(self, NULL);
     if (cpu) sandlock_policy_max_cpu(p, 90);
     else sandlock_policy_max_memory(p, 8ULL << 30);
     sandlock_policy_timeout_ms(p, 4000);

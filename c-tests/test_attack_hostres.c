@@ -354,6 +354,13 @@ static sandlock_sandbox *start_job(sandlock_policy *p, const char *cmd, const ch
     return r == 0 ? sb : NULL;
 }
 
+/* The end of a test's job: the sandbox, its output pipe, the policy. */
+static void end_job(sandlock_sandbox *sb, int fd, sandlock_policy *p) {
+    if (sb) sandlock_sandbox_free(sb);
+    close(fd);
+    sandlock_policy_free(p);
+}
+
 /* Class 8: a denied exec's argv is not kept whole in the log. */
 static void denied_execs_with_huge_argv_do_not_grow_the_host(void) {
     sandlock_policy *p = job_policy();
@@ -391,9 +398,7 @@ static void denied_execs_with_huge_argv_do_not_grow_the_host(void) {
         printf("  (AddressSanitizer keeps freed memory: RSS not checked)\n");
     else
         CHECK(after - before < 64 * 1024, "the host grew by %ld KiB", after - before);
-    sandlock_sandbox_free(sb);
-    close(fd);
-    sandlock_policy_free(p);
+    end_job(sb, fd, p);
 }
 
 /* Class 15: getrandom makes and writes its answer in small pieces. */
@@ -415,9 +420,7 @@ static void a_huge_getrandom_does_not_stall_the_host(void) {
     CHECK(key_value(out, "half") == 128 * 1024, "a write stopped by an unmapped page: %s", out);
     CHECK(key_value(out, "small") == 16, "small: %s", out);
     CHECK(longest < 100000, "a step used %ld us of CPU", longest);
-    sandlock_sandbox_free(sb);
-    close(fd);
-    sandlock_policy_free(p);
+    end_job(sb, fd, p);
 }
 
 /* Class 15: a virtual file opened many times is one memfd. */
@@ -437,9 +440,7 @@ static void many_opens_of_a_virtual_file_share_one_memfd(void) {
     printf("  opened %ld; system Shmem %ld -> %ld KiB\n", key_value(out, "opened"), before, after);
     CHECK(key_value(out, "opened") == 300, "%s", out);
     CHECK(after - before < 64 * 1024, "300 opens of /dev/urandom took %ld KiB of shared memory", after - before);
-    sandlock_sandbox_free(sb);
-    close(fd);
-    sandlock_policy_free(p);
+    end_job(sb, fd, p);
 }
 
 static pid_t read_pid_file(const char *path, sandlock_sandbox *sb) { return wait_for_pid_file(path, sb); }
@@ -510,9 +511,7 @@ static void a_reused_group_number_is_not_signalled(void) {
         kill(victim, SIGKILL);
         waitpid(victim, NULL, 0);
     }
-    if (sb) sandlock_sandbox_free(sb);
-    close(fd);
-    sandlock_policy_free(p);
+    end_job(sb, fd, p);
     cleanup_scratch();
 }
 
@@ -546,9 +545,7 @@ static void a_leaderless_group_is_still_killed(void) {
     CHECK(ended, "the sandbox did not end after a kill");
     CHECK(daemon > 0 && !process_alive(daemon), "the daemon outlived the kill");
     if (daemon > 0 && process_alive(daemon)) kill(daemon, SIGKILL);
-    sandlock_sandbox_free(sb);
-    close(fd);
-    sandlock_policy_free(p);
+    end_job(sb, fd, p);
     cleanup_scratch();
 }
 
@@ -568,9 +565,7 @@ static void many_groups_do_not_fill_the_hosts_fd_table(void) {
            key_value(out, "eagain"), fds_before, fds_during);
     CHECK(key_value(out, "ok") == 1100, "groups that are gone still count: %s", out);
     CHECK(fds_during - fds_before < 64, "the host holds %d more fds", fds_during - fds_before);
-    sandlock_sandbox_free(sb);
-    close(fd);
-    sandlock_policy_free(p);
+    end_job(sb, fd, p);
 }
 
 /* Class 12: past the bound, setsid fails (EAGAIN); every group made is
@@ -595,9 +590,7 @@ static void live_groups_are_bounded_and_all_killed(void) {
     CHECK(key_value(out, "ok") == 256 && key_value(out, "eagain") == 44, "%s", out);
     CHECK(fds_during - fds_before < 300, "the host holds %d more fds", fds_during - fds_before);
     CHECK(ended, "a kill did not end every group");
-    sandlock_sandbox_free(sb);
-    close(fd);
-    sandlock_policy_free(p);
+    end_job(sb, fd, p);
 }
 
 /* Class 15: the job stops the opener; steps do not wait on it. */
@@ -636,18 +629,14 @@ static void a_stopped_opener_does_not_stall_the_host(void) {
     } else {
         printf("  (the job cannot stop the opener)\n");
     }
-    sandlock_sandbox_free(sb);
-    close(fd);
-    sandlock_policy_free(p);
+    end_job(sb, fd, p);
     cleanup_scratch();
 }
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "job") == 0) return job(argc, argv);
     signal(SIGPIPE, SIG_IGN);
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) { perror("readlink"); return 2; }
-    self[n] = '\0';
+    if (read_self(self, sizeof self) != 0) return 2;
 
 
 

@@ -700,9 +700,7 @@ static void a_large_sendmmsg_does_not_stall_the_host(void) {
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "job") == 0) return job(argc, argv);
     signal(SIGPIPE, SIG_IGN);
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) { perror("readlink"); return 2; }
-    self[n] = '\0';
+    if (read_self(self, sizeof self) != 0) return 2;
     snprintf(marker, sizeof marker, "sandlock-net-%d-%ld", (int)getpid(), now_ms());
     RUN(routing_headers_and_ip_options_do_not_redirect);
     RUN(other_roads_to_a_denied_port);

@@ -317,29 +317,12 @@ static void reset_victim(void) {
 
 /* Runs the job with no sandbox; its stdout into out. Returns its exit
    code. */
-static int run_unconfined(const char *cmd, long a, char *out, size_t size) {
+static int run_job_unconfined(const char *cmd, long a, char *out, size_t size) {
     char as[24], bs[24];
     snprintf(as, sizeof as, "%ld", a);
     snprintf(bs, sizeof bs, "%lu", (unsigned long)(uintptr_t)&victim_data);
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    pid_t c = fork();
-    if (c == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execl(self, self, "job", cmd, as, bs, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t used = 0;
-    ssize_t n;
-    while (used < size - 1 && (n = read(fds[0], out + used, size - 1 - used)) > 0) used += (size_t)n;
-    out[used] = '\0';
-    close(fds[0]);
-    int status = 0;
-    waitpid(c, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const char *argv[] = {self, "job", cmd, as, bs, NULL};
+    return run_unconfined(argv, out, size);
 }
 
 static sandlock_policy *job_policy(void) {
@@ -370,7 +353,7 @@ static void other_processes_resources_only_the_sandboxs_own(void) {
                                          NULL};
     char out[8192];
     reset_victim();
-    int code = run_unconfined("pidcalls", victim, out, sizeof out);
+    int code = run_job_unconfined("pidcalls", victim, out, sizeof out);
     CHECK(code == 0, "unconfined job: %d", code);
     for (int i = 0; victim_calls[i]; i++)
         CHECK(field(out, victim_calls[i]) == 0, "unconfined %s should work: %ld", victim_calls[i],
@@ -400,7 +383,7 @@ static void ptrace_checks_and_signal_scope_cover_the_rest(void) {
                                   "proc_environ", "kill", "kill_group", "tgkill", "pidfd_signal",
                                   "sigqueue", "ptrace", "kcmp", "migrate", NULL};
     char out[8192];
-    int code = run_unconfined("ptrace", victim, out, sizeof out);
+    int code = run_job_unconfined("ptrace", victim, out, sizeof out);
     CHECK(code == 0, "unconfined job: %d", code);
     int skip_migrate = field(out, "migrate") == ENOSYS;
     for (int i = 0; calls[i]; i++) {
@@ -430,7 +413,7 @@ static void sysv_ipc_is_denied(void) {
     if (mine == (void *)-1) goto out;
     strcpy(mine, "the host's");
     char out[8192];
-    int code = run_unconfined("sysv", shmid, out, sizeof out);
+    int code = run_job_unconfined("sysv", shmid, out, sizeof out);
     CHECK(code == 0 && field(out, "shmat") == 0, "unconfined shmat: %s", out);
     CHECK(!strcmp(mine, "overwritten"), "unconfined, the job wrote the segment: \"%s\"", mine);
     strcpy(mine, "the host's");
@@ -456,7 +439,7 @@ static void num_cpus_is_not_undone_by_sched_setaffinity(void) {
         return;
     }
     char out[8192];
-    int code = run_unconfined("affinity", 0, out, sizeof out);
+    int code = run_job_unconfined("affinity", 0, out, sizeof out);
     CHECK(code == 0 && field(out, "after_widen") == CPU_COUNT(&host), "unconfined: %s", out);
 
     sandlock_policy *p = job_policy();
@@ -507,9 +490,7 @@ static void max_cpu_holds_against_a_sigcont_timer(void) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "job") == 0) return job(argc, argv);
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) { perror("readlink"); return 2; }
-    self[n] = '\0';
+    if (read_self(self, sizeof self) != 0) return 2;
     spawn_victim();
     RUN(other_processes_resources_only_the_sandboxs_own);
     RUN(ptrace_checks_and_signal_scope_cover_the_rest);

@@ -26,6 +26,7 @@
 //! inode-flag ioctls (chattr) are denied in the filter too.
 
 use crate::live::Denied;
+use crate::observed::read_caller_path as path_at;
 use crate::paths::{self, FileId};
 use crate::seccomp::notify::Notification;
 use crate::sys::creds::{self, JobCredentials};
@@ -160,10 +161,6 @@ pub type Outcome = Result<i64, Refusal>;
 
 fn nofollow(flags: u64) -> bool {
     flags & libc::AT_SYMLINK_NOFOLLOW as u64 != 0
-}
-
-fn path_at(tid: libc::pid_t, addr: u64) -> Result<Vec<u8>, i32> {
-    crate::observed::read_caller_path(tid, addr)
 }
 
 fn xattr_name(tid: libc::pid_t, addr: u64) -> Result<CString, i32> {
@@ -315,9 +312,7 @@ fn read_call(n: &Notification) -> Result<Call, i32> {
 /// would: an O_PATH fd for a path, a duplicate of the caller's own fd for
 /// an fd (the same open file, so the fd calls keep their semantics).
 fn resolve(tid: libc::pid_t, object: &Object) -> Result<OwnedFd, i32> {
-    // A path through a /proc magic link cannot be resolved here as the
-    // caller would: refused as Landlock refuses what it cannot check.
-    let magic = |e: i32| if e == libc::ELOOP { libc::EACCES } else { e };
+    let magic = paths::refuse_magic;
     match object {
         // fchmod(AT_FDCWD, ...) is EBADF, not the cwd.
         Object::Fd(fd) if *fd < 0 => Err(libc::EBADF),
@@ -378,13 +373,12 @@ pub fn nameless(object: &OwnedFd) -> bool {
     if unsafe { libc::fstat(object.as_raw_fd(), &mut st) } != 0 {
         return false;
     }
-    let named = std::fs::read_link(format!("/proc/self/fd/{}", object.as_raw_fd()))
-        .map(|at| at.as_os_str().as_encoded_bytes().first() == Some(&b'/'))
-        .unwrap_or(true);
+    let named = paths::location(object.as_raw_fd()).is_none_or(|at| at.first() == Some(&b'/'));
     st.st_nlink == 0 || !named
 }
 
-fn result(ret: libc::c_int) -> i64 {
+/// A call's C return as the notification's answer: 0, or -errno.
+pub fn result(ret: libc::c_int) -> i64 {
     match ret {
         0 => 0,
         _ => -i64::from(crate::sys::errno()),
@@ -397,9 +391,7 @@ fn apply(object: &OwnedFd, call: &Call) -> i64 {
     let by_fd = matches!(call.object, Object::Fd(_));
     // The object itself, not what it points to: /proc/self/fd/N of an
     // O_PATH fd of a symlink is the symlink.
-    let Ok(proc_path) = CString::new(format!("/proc/self/fd/{fd}")) else {
-        return -i64::from(libc::EINVAL);
-    };
+    let proc_path = paths::fd_link(fd);
     let empty = c"";
     // SAFETY (each call below): valid fds, NUL-terminated strings and
     // buffers alive for the call.
@@ -533,9 +525,7 @@ pub fn add_watch(
         fd if fd < 0 => return Err(libc::EBADF),
         fd => paths::base(tid, Some(fd), b"", true)?,
     };
-    let Ok(proc_path) = CString::new(format!("/proc/self/fd/{}", target.as_raw_fd())) else {
-        return Err(libc::EINVAL);
-    };
+    let proc_path = paths::fd_link(target.as_raw_fd());
     // The object is resolved already (a symlink itself, with
     // IN_DONT_FOLLOW): its /proc/self/fd link leads to it, and must be
     // followed.

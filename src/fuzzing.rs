@@ -26,3 +26,18 @@ pub use crate::net::handler::{
 pub use crate::observed::as_caller;
 pub use crate::onbehalf::followed;
 pub use crate::paths::split;
+
+/// The property every port list keeps (src/net/spec.rs documents it for
+/// `Ports::List`): sorted, merged (neither overlapping nor touching),
+/// ports 1 to 65535. Panics otherwise: a finding.
+pub fn check_ports(ports: &Ports) {
+    if let Ports::List(ranges) = ports {
+        assert!(!ranges.is_empty());
+        for r in ranges {
+            assert!(1 <= r.lo && r.lo <= r.hi, "{r:?}");
+        }
+        for w in ranges.windows(2) {
+            assert!(u32::from(w[0].hi) + 1 < u32::from(w[1].lo), "{ranges:?}");
+        }
+    }
+}

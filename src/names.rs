@@ -22,7 +22,10 @@
 //! directory. Only the job could move a denied object there in between,
 //! and every move it can make is one of these calls, checked.
 
+use crate::fsmeta::result;
 use crate::live::Denied;
+use crate::observed::read_caller_path as path_at;
+use crate::paths::refuse_magic as magic;
 use crate::paths::{self, FileId};
 use crate::procview::ProcView;
 use crate::seccomp::notify::Notification;
@@ -73,24 +76,10 @@ struct Entry {
     slash: bool,
 }
 
-fn path_at(tid: libc::pid_t, addr: u64) -> Result<Vec<u8>, i32> {
-    crate::observed::read_caller_path(tid, addr)
-}
-
 fn dirfd_arg(v: u64) -> Option<i32> {
     match v as i32 {
         libc::AT_FDCWD => None,
         fd => Some(fd),
-    }
-}
-
-/// Magic links cannot be resolved here as the caller would: EACCES, as
-/// Landlock refuses what it cannot check.
-fn magic(e: i32) -> i32 {
-    if e == libc::ELOOP {
-        libc::EACCES
-    } else {
-        e
     }
 }
 
@@ -179,13 +168,6 @@ fn foreign(entry: &Entry, rights: &Rights) -> bool {
         .is_some_and(|view| crate::procview::foreign(&entry.dir, view))
 }
 
-fn result(ret: libc::c_int) -> i64 {
-    match ret {
-        0 => 0,
-        _ => -i64::from(crate::sys::errno()),
-    }
-}
-
 /// A new file or directory gets the mode the job's umask gives: the
 /// kernel applied the host's.
 fn apply_umask(entry: &Entry, mode: u32, umask: u32) {
@@ -260,8 +242,7 @@ pub fn change(
             if !ids.iter().any(|id| rights.writable.contains(id)) {
                 return Ok(Err(Refusal::OutsideWritable));
             }
-            let proc_path = CString::new(format!("/proc/self/fd/{}", follow.as_raw_fd()))
-                .map_err(|_| libc::EINVAL)?;
+            let proc_path = paths::fd_link(follow.as_raw_fd());
             // SAFETY: a NUL-terminated path.
             creds::as_job(job, || {
                 result(unsafe { libc::truncate(proc_path.as_ptr(), a[1] as i64) })
@@ -425,8 +406,7 @@ pub fn change(
                     Err(refusal) => return Ok(Err(refusal)),
                     Ok(()) => {}
                 }
-                let proc_path = CString::new(format!("/proc/self/fd/{}", source.as_raw_fd()))
-                    .map_err(|_| libc::EINVAL)?;
+                let proc_path = paths::fd_link(source.as_raw_fd());
                 // Through the pinned source: /proc/self/fd/N followed once
                 // is that very object, a symlink included.
                 return creds::as_job(job, || {
@@ -468,10 +448,7 @@ pub fn change(
                         flags,
                     )
                 };
-                match r {
-                    0 => 0,
-                    _ => -i64::from(crate::sys::errno()),
-                }
+                result(r as libc::c_int)
             })
             .map(Ok)
         }

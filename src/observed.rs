@@ -215,7 +215,7 @@ pub fn reaches_denied(
         libc::SYS_openat | libc::SYS_openat2 | libc::SYS_execveat => Some(n.args[0] as i32),
         _ => None,
     };
-    let magic = |e: i32| if e == libc::ELOOP { libc::EACCES } else { e };
+    let magic = paths::refuse_magic;
     let base = paths::base(tid, dirfd, &path, false).map_err(magic)?;
     let mut ids = Vec::new();
     let target = if path.is_empty() {
@@ -453,7 +453,7 @@ pub fn path_call_refusal(
     };
     let tid = n.pid as libc::pid_t;
     let pid = procfs::process_of(tid)?;
-    let magic = |e: i32| if e == libc::ELOOP { libc::EACCES } else { e };
+    let magic = paths::refuse_magic;
     for a in args {
         // utimensat(fd, NULL, ...) names the fd's file, not a path.
         if n.args[a.path] == 0 {
@@ -530,23 +530,99 @@ pub fn image_reaches_denied(pid: libc::pid_t, denied: &crate::live::Denied) -> b
     };
     let mut seen: Vec<&[u8]> = Vec::new();
     for line in maps.split(|&b| b == b'\n') {
-        // The path is the sixth field, and the rest of the line.
-        let Some(at) = line.iter().position(|&b| b == b'/') else {
-            continue;
+        let mapped = match MappedFile::of(line) {
+            Ok(Some(mapped)) => mapped,
+            Ok(None) => continue,
+            Err(()) => return true,
         };
-        let path = &line[at..];
-        if seen.contains(&path) || path.ends_with(b" (deleted)") {
+        if seen.contains(&mapped.path) {
             continue;
         }
-        seen.push(path);
-        let Ok(text) = std::str::from_utf8(path) else {
+        seen.push(mapped.path);
+        // The file mapped, by the numbers the kernel gives (an unlinked
+        // one has no other name)...
+        if denied.contains(&(mapped.dev, mapped.ino)) {
             return true;
-        };
-        match paths::open_plain(text, libc::O_PATH) {
+        }
+        if mapped.path.ends_with(b" (deleted)") {
+            continue;
+        }
+        // ...and by its name, for the directories above it: the same file
+        // only (a name swapped since the mapping is not it).
+        match paths::openat2(libc::AT_FDCWD, mapped.path, libc::O_PATH) {
+            Ok(file) if paths::identity(file.as_raw_fd()).map(|(_, ino)| ino) != Ok(mapped.ino) => {
+                return true
+            }
             Ok(file) if reaches(&file) => return true,
             Ok(_) => {}
             Err(_) => return true,
         }
     }
     false
+}
+
+/// A file-backed line of /proc/<pid>/maps: "range perms offset MM:mm inode
+/// path".
+struct MappedFile<'a> {
+    dev: u64,
+    ino: u64,
+    path: &'a [u8],
+}
+
+impl<'a> MappedFile<'a> {
+    /// None for a mapping of no file ([stack], [vdso], anonymous); Err
+    /// for a line that cannot be read (then nothing is known: denied).
+    fn of(line: &'a [u8]) -> Result<Option<MappedFile<'a>>, ()> {
+        let mut rest = line;
+        let mut fields = [&b""[..]; 5];
+        for field in &mut fields {
+            let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+            rest = &rest[start..];
+            let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+            *field = &rest[..end];
+            rest = &rest[end..];
+        }
+        let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+        let path = &rest[start..];
+        if path.first() != Some(&b'/') {
+            return Ok(None);
+        }
+        let number = |b: &[u8], radix: u32| {
+            std::str::from_utf8(b)
+                .ok()
+                .and_then(|t| u64::from_str_radix(t, radix).ok())
+                .ok_or(())
+        };
+        let colon = fields[3].iter().position(|&b| b == b':').ok_or(())?;
+        let major = number(&fields[3][..colon], 16)?;
+        let minor = number(&fields[3][colon + 1..], 16)?;
+        Ok(Some(MappedFile {
+            dev: libc::makedev(major as u32, minor as u32),
+            ino: number(fields[4], 10)?,
+            path,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_maps_line_names_its_file_by_numbers() {
+        let maps = std::fs::read("/proc/self/maps").unwrap();
+        let exe = std::fs::canonicalize("/proc/self/exe").unwrap();
+        let exe = exe.as_os_str().as_encoded_bytes();
+        let line = maps
+            .split(|&b| b == b'\n')
+            .find(|l| l.ends_with(exe))
+            .unwrap();
+        let mapped = MappedFile::of(line).unwrap().unwrap();
+        let fd = paths::openat2(libc::AT_FDCWD, mapped.path, libc::O_PATH).unwrap();
+        assert_eq!(paths::identity(fd.as_raw_fd()).unwrap().1, mapped.ino);
+        let stack = b"7ffd0000-7ffd1000 rw-p 00000000 00:00 0                          [stack]";
+        assert!(MappedFile::of(stack).unwrap().is_none());
+        assert!(MappedFile::of(b"").unwrap().is_none());
+        assert!(MappedFile::of(b"0-1 r--p 0 zz 12 /usr/lib/x").is_err());
+    }
 }

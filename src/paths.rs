@@ -6,7 +6,7 @@
 use crate::sys::{self, process};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::OsStringExt;
 
 const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 
@@ -15,6 +15,30 @@ struct OpenHow {
     flags: u64,
     mode: u64,
     resolve: u64,
+}
+
+/// What a lookup through a /proc magic link answers (openat2 gives
+/// ELOOP): EACCES, as Landlock refuses what it cannot check; the link
+/// would resolve in the supervisor, not in the caller.
+pub fn refuse_magic(errno: i32) -> i32 {
+    if errno == libc::ELOOP {
+        libc::EACCES
+    } else {
+        errno
+    }
+}
+
+/// "/proc/self/fd/N" for an fd of ours: a path that reaches the very
+/// object the fd holds (a symlink itself, for an O_PATH fd of one).
+pub fn fd_link(fd: RawFd) -> CString {
+    CString::new(format!("/proc/self/fd/{fd}")).unwrap_or_default()
+}
+
+/// Where an fd of ours is, as the kernel names it now ("/path",
+/// "/path (deleted)", "pipe:[..]", ...).
+pub fn location(fd: RawFd) -> Option<Vec<u8>> {
+    let at = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
+    Some(at.into_os_string().into_vec())
 }
 
 /// openat2 with RESOLVE_NO_MAGICLINKS, close-on-exec.
@@ -201,9 +225,8 @@ fn object_and_directory(target: &OwnedFd) -> Result<(FileId, Option<OwnedFd>), i
     let dir = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
         openat2(target.as_raw_fd(), b".", libc::O_PATH | libc::O_DIRECTORY)
     } else {
-        let at = std::fs::read_link(format!("/proc/self/fd/{}", target.as_raw_fd()))
-            .map_err(|_| libc::EACCES)?;
-        let at = at.as_os_str().as_bytes();
+        let at = location(target.as_raw_fd()).ok_or(libc::EACCES)?;
+        let at = at.as_slice();
         if at.first() != Some(&b'/') || at.ends_with(b" (deleted)") {
             return Ok((own, None));
         }

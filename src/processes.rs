@@ -628,3 +628,64 @@ impl Processes {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A child of the test that sleeps until killed.
+    fn sleeper() -> libc::pid_t {
+        // SAFETY: fork in a test; the child only pauses.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            loop {
+                // SAFETY: plain call.
+                unsafe { libc::pause() };
+            }
+        }
+        pid
+    }
+
+    fn end(pid: libc::pid_t) {
+        // SAFETY: our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+    }
+
+    #[test]
+    fn a_helper_is_known_by_its_pidfd_not_its_number() {
+        let helper = sleeper();
+        let processes = Processes::new(
+            std::process::id() as libc::pid_t,
+            [helper, -1],
+            false,
+            -1,
+            0,
+        );
+        assert!(processes.is_helper(helper));
+        end(helper);
+        // Gone (and reaped): its number is anybody's now.
+        assert!(!processes.is_helper(helper));
+    }
+
+    #[test]
+    fn a_memory_sample_is_read_in_slices() {
+        let (a, b) = (sleeper(), sleeper());
+        let mut processes =
+            Processes::new(std::process::id() as libc::pid_t, [-1, -1], false, -1, 0);
+        processes.learn(a);
+        processes.learn(b);
+        // Three processes, one per call: two calls say "not yet".
+        assert!(matches!(processes.resident_bytes_slice(1), Ok(None)));
+        assert!(matches!(processes.resident_bytes_slice(1), Ok(None)));
+        let sum = processes.resident_bytes_slice(1).unwrap().unwrap();
+        assert!(sum > 0);
+        assert_eq!(processes.last_resident_bytes(), Some(sum));
+        // A whole round at once.
+        assert!(matches!(processes.resident_bytes_slice(64), Ok(Some(_))));
+        end(a);
+        end(b);
+    }
+}

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sandlock::fuzzing::{parse_ports, Ports};
+use sandlock::fuzzing::{check_ports, parse_ports, Ports};
 use sandlock::Policy;
 
 fuzz_target!(|data: &[u8]| {
@@ -50,20 +50,6 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
-
-/// Sorted, merged (neither overlapping nor touching), ports 1 to 65535:
-/// what src/net/spec.rs documents for Ports::List.
-fn check_ports(ports: &Ports) {
-    if let Ports::List(ranges) = ports {
-        assert!(!ranges.is_empty());
-        for r in ranges {
-            assert!(1 <= r.lo && r.lo <= r.hi, "{r:?}");
-        }
-        for w in ranges.windows(2) {
-            assert!(u32::from(w[0].hi) + 1 < u32::from(w[1].lo), "{ranges:?}");
-        }
-    }
-}
 
 /// The ports where membership can change: each range's ends and their
 /// neighbours, and the extremes.

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sandlock::fuzzing::{parse_cidr, parse_rule, Cidr, Ports, Protocols, Rule, Target};
+use sandlock::fuzzing::{check_ports, parse_cidr, parse_rule, Cidr, Ports, Protocols, Rule, Target};
 use std::net::IpAddr;
 
 fuzz_target!(|data: &[u8]| {
@@ -81,19 +81,6 @@ fn check_rule(rule: &Rule) {
         }
     }
     check_ports(&rule.ports);
-}
-
-/// Sorted, merged (neither overlapping nor touching), ports 1 to 65535.
-pub fn check_ports(ports: &Ports) {
-    if let Ports::List(ranges) = ports {
-        assert!(!ranges.is_empty());
-        for r in ranges {
-            assert!(1 <= r.lo && r.lo <= r.hi, "{r:?}");
-        }
-        for w in ranges.windows(2) {
-            assert!(u32::from(w[0].hi) + 1 < u32::from(w[1].lo), "{ranges:?}");
-        }
-    }
 }
 
 fn check_cidr(cidr: &Cidr) {

@@ -40,17 +40,7 @@ pub unsafe fn clone3(args: &mut CloneArgs) -> SysResult<libc::pid_t> {
 
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
 pub fn pidfd_send_signal(pidfd: RawFd, sig: i32) -> SysResult<()> {
-    // SAFETY: integer arguments and a NULL siginfo.
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd,
-            sig,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    })
-    .map(drop)
+    pidfd_send_signal_flags(pidfd, sig, 0)
 }
 
 /// `PIDFD_SIGNAL_PROCESS_GROUP` (Linux 6.9): the signal goes to the
@@ -60,6 +50,10 @@ pub const PIDFD_SIGNAL_PROCESS_GROUP: u32 = 1 << 2;
 
 /// `pidfd_send_signal(pidfd, sig, NULL, PIDFD_SIGNAL_PROCESS_GROUP)`.
 pub fn pidfd_signal_group(pidfd: RawFd, sig: i32) -> SysResult<()> {
+    pidfd_send_signal_flags(pidfd, sig, PIDFD_SIGNAL_PROCESS_GROUP)
+}
+
+fn pidfd_send_signal_flags(pidfd: RawFd, sig: i32, flags: u32) -> SysResult<()> {
     // SAFETY: integer arguments and a NULL siginfo.
     check(unsafe {
         libc::syscall(
@@ -67,7 +61,7 @@ pub fn pidfd_signal_group(pidfd: RawFd, sig: i32) -> SysResult<()> {
             pidfd,
             sig,
             std::ptr::null::<libc::siginfo_t>(),
-            PIDFD_SIGNAL_PROCESS_GROUP,
+            flags,
         )
     })
     .map(drop)

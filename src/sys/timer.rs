@@ -21,22 +21,13 @@ pub fn create() -> SysResult<OwnedFd> {
 /// clears an expiry not read yet.
 pub fn arm(timer: &OwnedFd, after: Duration) -> SysResult<()> {
     let after = after.max(Duration::from_nanos(1));
-    let spec = libc::itimerspec {
-        it_interval: libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        },
-        it_value: libc::timespec {
+    set(
+        timer,
+        libc::timespec {
             tv_sec: after.as_secs().min(i64::MAX as u64 / 2) as libc::time_t,
             tv_nsec: after.subsec_nanos() as libc::c_long,
         },
-    };
-    // SAFETY: spec is valid.
-    check(
-        unsafe { libc::timerfd_settime(timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) }
-            as libc::c_long,
     )
-    .map(drop)
 }
 
 /// Stops `timer` (and clears an expiry not read yet).
@@ -45,12 +36,23 @@ pub fn disarm(timer: &OwnedFd) {
         tv_sec: 0,
         tv_nsec: 0,
     };
+    let _ = set(timer, zero);
+}
+
+fn set(timer: &OwnedFd, value: libc::timespec) -> SysResult<()> {
     let spec = libc::itimerspec {
-        it_interval: zero,
-        it_value: zero,
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: value,
     };
     // SAFETY: spec is valid.
-    unsafe { libc::timerfd_settime(timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+    check(
+        unsafe { libc::timerfd_settime(timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) }
+            as libc::c_long,
+    )
+    .map(drop)
 }
 
 /// A timer that fires when the host's wall clock reaches `seconds` and

@@ -138,10 +138,14 @@ struct Call {
     change: Change,
 }
 
-/// Who may change what: the sandbox's writable trees and denied files.
+/// What a call made on the job's behalf may reach, and as whom: the roots
+/// of the writable trees and of every tree, the denied files, what a
+/// private /proc shows (also for names.rs).
 pub struct Rights<'a> {
     pub writable: &'a HashSet<FileId>,
+    pub readable: &'a HashSet<FileId>,
     pub denied: &'a Denied,
+    pub view: Option<&'a crate::procview::ProcView>,
     pub job: &'a JobCredentials,
 }
 
@@ -465,7 +469,7 @@ fn apply(object: &OwnedFd, call: &Call) -> i64 {
 pub fn change(
     n: &Notification,
     rights: &Rights,
-    still_waiting: impl Fn() -> bool,
+    still_waiting: &dyn Fn() -> bool,
 ) -> Result<Outcome, i32> {
     let call = read_call(n)?;
     if !still_waiting() {
@@ -480,21 +484,12 @@ pub fn change(
 
 const IN_DONT_FOLLOW: u32 = 0x0200_0000;
 
-/// Where a watch may be set: the policy's trees and denied files, and what
-/// a private /proc shows.
-pub struct WatchRights<'a> {
-    pub readable: &'a HashSet<FileId>,
-    pub denied: &'a Denied,
-    pub view: Option<&'a crate::procview::ProcView>,
-    pub job: &'a JobCredentials,
-}
-
 /// inotify_add_watch(fd, path, mask) made here: the watch descriptor, or
 /// -errno, or a refusal.
 pub fn add_watch(
     n: &Notification,
-    rights: &WatchRights,
-    still_waiting: impl Fn() -> bool,
+    rights: &Rights,
+    still_waiting: &dyn Fn() -> bool,
 ) -> Result<Outcome, i32> {
     let tid = n.pid as libc::pid_t;
     let mask = n.args[2] as u32;

@@ -23,15 +23,12 @@
 //! and every move it can make is one of these calls, checked.
 
 use crate::fsmeta::result;
-use crate::live::Denied;
 use crate::observed::read_caller_path as path_at;
+use crate::paths;
 use crate::paths::refuse_magic as magic;
-use crate::paths::{self, FileId};
-use crate::procview::ProcView;
 use crate::seccomp::notify::Notification;
-use crate::sys::creds::{self, JobCredentials};
+use crate::sys::creds;
 use crate::sys::memory;
-use std::collections::HashSet;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -58,15 +55,7 @@ pub fn is_name_call(nr: i64) -> bool {
 
 const PATH_MAX: usize = 4096;
 
-/// What may change, and as whom.
-pub struct Rights<'a> {
-    pub writable: &'a HashSet<FileId>,
-    pub denied: &'a Denied,
-    pub view: Option<&'a ProcView>,
-    pub job: &'a JobCredentials,
-}
-
-pub use crate::fsmeta::{Outcome, Refusal};
+pub use crate::fsmeta::{Outcome, Refusal, Rights};
 
 /// A name in a pinned directory.
 struct Entry {
@@ -180,7 +169,7 @@ fn apply_umask(entry: &Entry, mode: u32, umask: u32) {
 pub fn change(
     n: &Notification,
     rights: &Rights,
-    still_waiting: impl Fn() -> bool,
+    still_waiting: &dyn Fn() -> bool,
 ) -> Result<Outcome, i32> {
     let tid = n.pid as libc::pid_t;
     let a = n.args;

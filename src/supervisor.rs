@@ -769,10 +769,9 @@ impl Sandbox {
                 Outcome::Answer(self.list_directory(notification))
             }
             libc::SYS_uname => Outcome::Answer(self.uname(notification)),
-            nr if crate::fsmeta::is_metadata_call(nr) => {
-                Outcome::Answer(self.change_metadata(notification))
+            nr if crate::fsmeta::is_metadata_call(nr) || nr == libc::SYS_inotify_add_watch => {
+                Outcome::Answer(self.make_on_behalf(notification))
             }
-            libc::SYS_inotify_add_watch => Outcome::Answer(self.add_watch(notification)),
             libc::SYS_getrandom => Outcome::Answer(self.getrandom(notification)),
             libc::SYS_clock_nanosleep => match &self.wall_clock {
                 Some(clock) => clock.sleep_until(notification),
@@ -811,7 +810,7 @@ impl Sandbox {
                 Outcome::Answer(self.check_path_call(notification, false).0)
             }
             nr if crate::names::is_name_call(nr) && self.checks_paths() => {
-                Outcome::Answer(self.change_names(notification))
+                Outcome::Answer(self.make_on_behalf(notification))
             }
             nr if observed::kind_of(nr).is_some() || observed::is_path_call(nr) => {
                 Outcome::Answer(Answer::ContinueOnRegisters)
@@ -1501,50 +1500,31 @@ impl Sandbox {
         }
     }
 
-    /// chmod, chown, utimes, xattrs: made here, on an object of a writable
-    /// tree only (src/fsmeta.rs). A refusal is logged.
-    fn change_metadata(&mut self, n: &Notification) -> Answer {
+    /// A call made on the job's behalf (src/fsmeta.rs: chmod, chown,
+    /// utimes, xattrs, inotify watches; src/names.rs: with fs_deny or a
+    /// private /proc, unlink, rename, link, mkdir, ... and truncate), on an
+    /// object the policy's trees allow only. A refusal is logged.
+    fn make_on_behalf(&mut self, n: &Notification) -> Answer {
+        type Make = fn(
+            &Notification,
+            &crate::fsmeta::Rights,
+            &dyn Fn() -> bool,
+        ) -> std::result::Result<crate::fsmeta::Outcome, i32>;
+        let (make, view): (Make, _) = match n.nr {
+            libc::SYS_inotify_add_watch => (crate::fsmeta::add_watch, self.proc_view(false)),
+            nr if crate::names::is_name_call(nr) => (crate::names::change, self.proc_view(false)),
+            _ => (crate::fsmeta::change, None),
+        };
         let denied = self.live.lock().fs_denied.clone();
         let rights = crate::fsmeta::Rights {
             writable: &self.metadata.writable,
-            denied: &denied,
-            job: &self.metadata.job,
-        };
-        let listener = &self.listener;
-        let outcome = crate::fsmeta::change(n, &rights, || listener.is_live(n.id));
-        self.answer_on_behalf(n, outcome)
-    }
-
-    /// inotify_add_watch: made here, on an object of the policy's trees
-    /// only (src/fsmeta.rs). A refusal is logged.
-    fn add_watch(&mut self, n: &Notification) -> Answer {
-        let denied = self.live.lock().fs_denied.clone();
-        let view = self.proc_view(false);
-        let rights = crate::fsmeta::WatchRights {
             readable: &self.metadata.readable,
             denied: &denied,
             view: view.as_ref(),
             job: &self.metadata.job,
         };
         let listener = &self.listener;
-        let outcome = crate::fsmeta::add_watch(n, &rights, || listener.is_live(n.id));
-        self.answer_on_behalf(n, outcome)
-    }
-
-    /// unlink, rename, link, mkdir, ... and truncate with fs_deny or a
-    /// private /proc: made here, with Landlock's rule and fs_deny's applied
-    /// (src/names.rs). A refusal is logged.
-    fn change_names(&mut self, n: &Notification) -> Answer {
-        let denied = self.live.lock().fs_denied.clone();
-        let view = self.proc_view(false);
-        let rights = crate::names::Rights {
-            writable: &self.metadata.writable,
-            denied: &denied,
-            view: view.as_ref(),
-            job: &self.metadata.job,
-        };
-        let listener = &self.listener;
-        let outcome = crate::names::change(n, &rights, || listener.is_live(n.id));
+        let outcome = make(n, &rights, &|| listener.is_live(n.id));
         self.answer_on_behalf(n, outcome)
     }
 

@@ -109,14 +109,16 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
             ),
         },
         cpus: prepared.cpus(),
+        opens_on_behalf: policy.opens_on_behalf(),
     };
     let mut new_images = auxv::Rewriter::new(policy.random_seed, policy.time_start);
     let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;
-    let opener = match policy.opens_on_behalf() {
-        false => None,
-        true => Some(opener::prepare().map_err(|e| Error::os("spawn: the opener's socket", e))?),
-    };
-    let child = spawn::spawn(&prepared, &watchdog, opener.as_ref(), new_images.as_mut())?;
-    let opener = opener.map(|o| opener::Opener::new(o.host_end, None));
+    // Every sandbox has an opener: the fds that answer opens (fs_deny, a
+    // private /proc, virtual files) are installed by it, and the unix
+    // connects and sends of any sandbox (a socketpair is always there) are
+    // made by it, so that no peer sees the host.
+    let opener = opener::prepare().map_err(|e| Error::os("spawn: the opener's socket", e))?;
+    let child = spawn::spawn(&prepared, &watchdog, Some(&opener), new_images.as_mut())?;
+    let opener = Some(opener::Opener::new(opener.host_end, None));
     Sandbox::new(child, rules, watchdog.write_end, opener, new_images)
 }

@@ -1,70 +1,131 @@
 //! The opener: a process per sandbox, in its Landlock domain and with its
 //! credentials (capabilities dropped), outside its seccomp filter, that
-//! opens files for the supervisor. Routing a sandbox's opens through it
-//! (for `fs_deny`) never widens what the sandbox may open: Landlock and the
-//! file permissions judge each open exactly as they would the child's.
+//! makes calls for the supervisor as one of the sandbox's processes:
+//! - opens (fs_deny, a private /proc): Landlock and the file permissions
+//!   judge each exactly as they would the child's, so routing opens
+//!   through it never widens what the sandbox may open;
+//! - installs of the fds that answer calls (SECCOMP_IOCTL_NOTIF_ADDFD,
+//!   which waits until the caller's thread runs: the wait is the opener's,
+//!   not the host's);
+//! - unix connects and sends (src/net/through.rs): the peer sees the
+//!   sandbox's pid and credentials, never the host's.
 //!
 //! Its program is ours, hand-written (`src/opener.s`, assembled here as
 //! bytes) and exec'd from a sealed memfd, like the watchdog's: no copy of
 //! the host's memory. fd 3 is a SOCK_SEQPACKET socket to the supervisor.
-//! A request is a sequence number, a `struct open_how` and a NUL-terminated
-//! path, with the fd the path is resolved from (SCM_RIGHTS), which the
-//! opener moves to fd 4: so `/proc/self/fd/4` reopens it. The reply is the
-//! sequence number and an 8-byte result (an fd number or -errno), with the
-//! opened fd itself. It exits when the supervisor's end closes. It makes
-//! itself non-dumpable, so the job cannot reach its memory through /proc.
-//! The job can still stop or kill it (same domain), so the supervisor never
-//! waits for it: a request is sent ([`Opener::request`]), the call that
-//! needs it waits parked (onbehalf.rs, `Opens` in supervisor.rs), and the
-//! reply is taken ([`Opener::reply`]) when the socket is readable, in a
-//! later step. Requests are answered in order, so several may be out at
-//! once (at most [`MOST_IN_FLIGHT`], well under what the socket queues);
-//! a reply that is late (REPLY_TIMEOUT_MS since the last one, timed by a
-//! timerfd in the sandbox's epoll set), missing or out of sequence breaks
-//! the opener for good, and every open fails with EIO from then on.
+//! A request is a sequence number, an operation, three arguments, 4096
+//! bytes (a path or an address) and a send's data, with the fds it works
+//! on (SCM_RIGHTS), which arrive as fds 4, 5, ...: so `/proc/self/fd/4`
+//! and `/proc/self/fd/5` name them. The reply is the sequence number and
+//! an 8-byte result (a value or -errno), with the opened fd itself for an
+//! open. It exits when the supervisor's end closes. It makes itself
+//! non-dumpable, and the job, in a Landlock domain nested below it, can
+//! neither signal nor trace it; still the supervisor never waits for it:
+//! a request is sent ([`Opener::request`]), the call that needs it waits
+//! parked (`Opens` in opens.rs), and the reply is taken
+//! ([`Opener::reply`]) when the socket is readable, in a later step.
+//! Requests are answered in order, so several may be out at once (at
+//! most [`MOST_IN_FLIGHT`], and at most [`Opener::room`] bytes, well under
+//! what the socket queues); a reply that is late (REPLY_TIMEOUT_MS since
+//! the last one, timed by a timerfd in the sandbox's epoll set, installs
+//! excepted), missing or out of sequence breaks the opener for good, and
+//! every call through it fails with EIO from then on.
 
 use crate::sys;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// `src/opener.s`, assembled (`make opener-check` compares).
-pub const PROGRAM_CODE: [u8; 590] = [
+pub const PROGRAM_CODE: [u8; 1426] = [
     0xb8, 0x9d, 0x00, 0x00, 0x00, 0xbf, 0x04, 0x00, 0x00, 0x00, 0x31, 0xf6, 0x0f, 0x05, 0xb8, 0x5f,
-    0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05, 0x48, 0x81, 0xec, 0x00, 0x20, 0x00, 0x00, 0x48, 0x8d,
-    0x04, 0x24, 0x48, 0x89, 0x84, 0x24, 0x40, 0x10, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x48, 0x10,
-    0x00, 0x00, 0x20, 0x10, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x80, 0x10, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x88, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x48, 0x8d,
-    0x84, 0x24, 0x40, 0x10, 0x00, 0x00, 0x48, 0x89, 0x84, 0x24, 0x90, 0x10, 0x00, 0x00, 0x48, 0xc7,
-    0x84, 0x24, 0x98, 0x10, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x84, 0x24, 0x60, 0x10,
-    0x00, 0x00, 0x48, 0x89, 0x84, 0x24, 0xa0, 0x10, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0xa8, 0x10,
-    0x00, 0x00, 0x18, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0xb0, 0x10, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0xc6, 0x84, 0x24, 0x20, 0x10, 0x00, 0x00, 0x00, 0xb8, 0x2f, 0x00, 0x00, 0x00, 0xbf,
-    0x03, 0x00, 0x00, 0x00, 0x48, 0x8d, 0xb4, 0x24, 0x80, 0x10, 0x00, 0x00, 0xba, 0x00, 0x00, 0x00,
-    0x40, 0x0f, 0x05, 0x48, 0x83, 0xf8, 0xfc, 0x0f, 0x84, 0x61, 0xff, 0xff, 0xff, 0x48, 0x85, 0xc0,
-    0x0f, 0x8e, 0x7f, 0x01, 0x00, 0x00, 0x49, 0xc7, 0xc5, 0xea, 0xff, 0xff, 0xff, 0x48, 0x83, 0xf8,
-    0x21, 0x7c, 0x6e, 0x49, 0xc7, 0xc5, 0xf7, 0xff, 0xff, 0xff, 0x48, 0x83, 0xbc, 0x24, 0xa8, 0x10,
-    0x00, 0x00, 0x14, 0x7c, 0x5c, 0x49, 0xc7, 0xc4, 0x04, 0x00, 0x00, 0x00, 0x8b, 0xbc, 0x24, 0x70,
-    0x10, 0x00, 0x00, 0x83, 0xff, 0x04, 0x74, 0x22, 0xb8, 0x24, 0x01, 0x00, 0x00, 0xbe, 0x04, 0x00,
-    0x00, 0x00, 0xba, 0x00, 0x00, 0x08, 0x00, 0x0f, 0x05, 0x49, 0x89, 0xc4, 0xb8, 0x03, 0x00, 0x00,
-    0x00, 0x8b, 0xbc, 0x24, 0x70, 0x10, 0x00, 0x00, 0x0f, 0x05, 0x4d, 0x89, 0xe5, 0x4d, 0x85, 0xe4,
-    0x78, 0x1f, 0xb8, 0xb5, 0x01, 0x00, 0x00, 0xbf, 0x04, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x74, 0x24,
-    0x20, 0x48, 0x8d, 0x54, 0x24, 0x08, 0x41, 0xba, 0x18, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x49, 0x89,
-    0xc5, 0x48, 0x8b, 0x04, 0x24, 0x48, 0x89, 0x84, 0x24, 0xb8, 0x10, 0x00, 0x00, 0x4c, 0x89, 0xac,
-    0x24, 0xc0, 0x10, 0x00, 0x00, 0x48, 0x8d, 0x84, 0x24, 0xb8, 0x10, 0x00, 0x00, 0x48, 0x89, 0x84,
-    0x24, 0xd0, 0x10, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0xd8, 0x10, 0x00, 0x00, 0x10, 0x00, 0x00,
-    0x00, 0x48, 0xc7, 0x84, 0x24, 0x00, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84,
-    0x24, 0x08, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x84, 0x24, 0xd0, 0x10, 0x00,
-    0x00, 0x48, 0x89, 0x84, 0x24, 0x10, 0x11, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x18, 0x11, 0x00,
-    0x00, 0x01, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x20, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x48, 0xc7, 0x84, 0x24, 0x28, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84,
-    0x24, 0x30, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x4d, 0x85, 0xed, 0x78, 0x46, 0x48, 0xc7,
-    0x84, 0x24, 0xe0, 0x10, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0xc7, 0x84, 0x24, 0xe8, 0x10, 0x00,
-    0x00, 0x01, 0x00, 0x00, 0x00, 0xc7, 0x84, 0x24, 0xec, 0x10, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
-    0x44, 0x89, 0xac, 0x24, 0xf0, 0x10, 0x00, 0x00, 0x48, 0x8d, 0x84, 0x24, 0xe0, 0x10, 0x00, 0x00,
-    0x48, 0x89, 0x84, 0x24, 0x20, 0x11, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x28, 0x11, 0x00, 0x00,
-    0x18, 0x00, 0x00, 0x00, 0xb8, 0x2e, 0x00, 0x00, 0x00, 0xbf, 0x03, 0x00, 0x00, 0x00, 0x48, 0x8d,
-    0xb4, 0x24, 0x00, 0x11, 0x00, 0x00, 0xba, 0x00, 0x40, 0x00, 0x00, 0x0f, 0x05, 0x4d, 0x85, 0xed,
-    0x0f, 0x88, 0xe8, 0xfd, 0xff, 0xff, 0xb8, 0x03, 0x00, 0x00, 0x00, 0x44, 0x89, 0xef, 0x0f, 0x05,
-    0xe9, 0xd9, 0xfd, 0xff, 0xff, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05,
+    0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05, 0xb8, 0x20, 0x00, 0x00, 0x00, 0xbf, 0x03, 0x00, 0x00,
+    0x00, 0x0f, 0x05, 0xb8, 0x20, 0x00, 0x00, 0x00, 0xbf, 0x03, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xb8,
+    0x20, 0x00, 0x00, 0x00, 0xbf, 0x03, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x48, 0x81, 0xec, 0x00, 0x20,
+    0x00, 0x00, 0xb8, 0x09, 0x00, 0x00, 0x00, 0x31, 0xff, 0xbe, 0x00, 0x00, 0x04, 0x00, 0xba, 0x03,
+    0x00, 0x00, 0x00, 0x41, 0xba, 0x22, 0x00, 0x00, 0x00, 0x49, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff,
+    0x45, 0x31, 0xc9, 0x0f, 0x05, 0x48, 0x85, 0xc0, 0x0f, 0x88, 0x1b, 0x05, 0x00, 0x00, 0x48, 0x89,
+    0x84, 0x24, 0xf8, 0x11, 0x00, 0x00, 0xb8, 0xb4, 0x01, 0x00, 0x00, 0xbf, 0x04, 0x00, 0x00, 0x00,
+    0xbe, 0xff, 0xff, 0xff, 0xff, 0x31, 0xd2, 0x0f, 0x05, 0x48, 0x8d, 0x04, 0x24, 0x48, 0x89, 0x84,
+    0x24, 0x40, 0x10, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x48, 0x10, 0x00, 0x00, 0x28, 0x10, 0x00,
+    0x00, 0x48, 0x8b, 0x84, 0x24, 0xf8, 0x11, 0x00, 0x00, 0x48, 0x89, 0x84, 0x24, 0x50, 0x10, 0x00,
+    0x00, 0x48, 0xc7, 0x84, 0x24, 0x58, 0x10, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x48, 0xc7, 0x84,
+    0x24, 0x80, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x88, 0x10, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x84, 0x24, 0x40, 0x10, 0x00, 0x00, 0x48, 0x89, 0x84,
+    0x24, 0x90, 0x10, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x98, 0x10, 0x00, 0x00, 0x02, 0x00, 0x00,
+    0x00, 0x48, 0x8d, 0x84, 0x24, 0x00, 0x12, 0x00, 0x00, 0x48, 0x89, 0x84, 0x24, 0xa0, 0x10, 0x00,
+    0x00, 0x48, 0xc7, 0x84, 0x24, 0xa8, 0x10, 0x00, 0x00, 0x10, 0x04, 0x00, 0x00, 0x48, 0xc7, 0x84,
+    0x24, 0xb0, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x00, 0x12, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0xc6, 0x84, 0x24, 0x28, 0x10, 0x00, 0x00, 0x00, 0xb8, 0x2f, 0x00,
+    0x00, 0x00, 0xbf, 0x03, 0x00, 0x00, 0x00, 0x48, 0x8d, 0xb4, 0x24, 0x80, 0x10, 0x00, 0x00, 0xba,
+    0x00, 0x00, 0x00, 0x40, 0x0f, 0x05, 0x48, 0x83, 0xf8, 0xfc, 0x0f, 0x84, 0x26, 0xff, 0xff, 0xff,
+    0x48, 0x85, 0xc0, 0x0f, 0x8e, 0x30, 0x04, 0x00, 0x00, 0x49, 0x89, 0xc6, 0x45, 0x31, 0xff, 0x48,
+    0x83, 0xbc, 0x24, 0xa8, 0x10, 0x00, 0x00, 0x14, 0x7c, 0x10, 0x4c, 0x8b, 0xbc, 0x24, 0x00, 0x12,
+    0x00, 0x00, 0x49, 0x83, 0xef, 0x10, 0x49, 0xc1, 0xef, 0x02, 0x48, 0xc7, 0xc3, 0xff, 0xff, 0xff,
+    0xff, 0x49, 0xc7, 0xc5, 0xf7, 0xff, 0xff, 0xff, 0x4d, 0x85, 0xff, 0x74, 0x22, 0x83, 0xbc, 0x24,
+    0x10, 0x12, 0x00, 0x00, 0x04, 0x0f, 0x85, 0xfe, 0x02, 0x00, 0x00, 0x49, 0x83, 0xff, 0x02, 0x7c,
+    0x0e, 0x83, 0xbc, 0x24, 0x14, 0x12, 0x00, 0x00, 0x05, 0x0f, 0x85, 0xea, 0x02, 0x00, 0x00, 0x49,
+    0xc7, 0xc5, 0xea, 0xff, 0xff, 0xff, 0x49, 0x83, 0xfe, 0x28, 0x0f, 0x8c, 0xd9, 0x02, 0x00, 0x00,
+    0x48, 0x8b, 0x44, 0x24, 0x08, 0x48, 0x85, 0xc0, 0x74, 0x1f, 0x48, 0x83, 0xf8, 0x01, 0x74, 0x6b,
+    0x48, 0x83, 0xf8, 0x02, 0x0f, 0x84, 0xcc, 0x00, 0x00, 0x00, 0x48, 0x83, 0xf8, 0x03, 0x0f, 0x84,
+    0x7c, 0x01, 0x00, 0x00, 0xe9, 0xb0, 0x02, 0x00, 0x00, 0x49, 0xc7, 0xc5, 0xf7, 0xff, 0xff, 0xff,
+    0x49, 0x83, 0xff, 0x01, 0x0f, 0x8c, 0x9f, 0x02, 0x00, 0x00, 0x49, 0x83, 0xfe, 0x29, 0x49, 0xc7,
+    0xc5, 0xea, 0xff, 0xff, 0xff, 0x0f, 0x8c, 0x8e, 0x02, 0x00, 0x00, 0xb8, 0xb5, 0x01, 0x00, 0x00,
+    0xbf, 0x04, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x74, 0x24, 0x28, 0x48, 0x8d, 0x54, 0x24, 0x10, 0x41,
+    0xba, 0x18, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x49, 0x89, 0xc5, 0x48, 0x85, 0xc0, 0x0f, 0x88, 0x66,
+    0x02, 0x00, 0x00, 0x48, 0x89, 0xc3, 0xe9, 0x5e, 0x02, 0x00, 0x00, 0x49, 0xc7, 0xc5, 0xf7, 0xff,
+    0xff, 0xff, 0x49, 0x83, 0xff, 0x02, 0x0f, 0x8c, 0x4d, 0x02, 0x00, 0x00, 0x48, 0x8b, 0x44, 0x24,
+    0x10, 0x48, 0x89, 0x84, 0x24, 0x40, 0x11, 0x00, 0x00, 0x8b, 0x44, 0x24, 0x18, 0x89, 0x84, 0x24,
+    0x48, 0x11, 0x00, 0x00, 0xc7, 0x84, 0x24, 0x4c, 0x11, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0xc7,
+    0x84, 0x24, 0x50, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x8b, 0x44, 0x24, 0x20, 0x89, 0x84,
+    0x24, 0x54, 0x11, 0x00, 0x00, 0xb8, 0x10, 0x00, 0x00, 0x00, 0xbf, 0x04, 0x00, 0x00, 0x00, 0xbe,
+    0x03, 0x21, 0x18, 0x40, 0x48, 0x8d, 0x94, 0x24, 0x40, 0x11, 0x00, 0x00, 0x0f, 0x05, 0x49, 0x89,
+    0xc5, 0xe9, 0xf3, 0x01, 0x00, 0x00, 0x49, 0xc7, 0xc5, 0xf7, 0xff, 0xff, 0xff, 0x49, 0x83, 0xff,
+    0x02, 0x0f, 0x8c, 0xe2, 0x01, 0x00, 0x00, 0x49, 0xc7, 0xc5, 0xea, 0xff, 0xff, 0xff, 0x48, 0x8b,
+    0x54, 0x24, 0x10, 0x48, 0x81, 0xfa, 0x00, 0x10, 0x00, 0x00, 0x0f, 0x87, 0xc9, 0x01, 0x00, 0x00,
+    0x48, 0x8d, 0x42, 0x28, 0x49, 0x39, 0xc6, 0x0f, 0x8c, 0xbc, 0x01, 0x00, 0x00, 0xb8, 0x48, 0x00,
+    0x00, 0x00, 0xbf, 0x04, 0x00, 0x00, 0x00, 0xbe, 0x03, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x49, 0x89,
+    0xc5, 0x48, 0x85, 0xc0, 0x0f, 0x88, 0x9f, 0x01, 0x00, 0x00, 0x49, 0x89, 0xc4, 0x41, 0xf7, 0xc4,
+    0x00, 0x08, 0x00, 0x00, 0x75, 0x1b, 0xb8, 0x48, 0x00, 0x00, 0x00, 0xbf, 0x04, 0x00, 0x00, 0x00,
+    0xbe, 0x04, 0x00, 0x00, 0x00, 0x4c, 0x89, 0xe2, 0x48, 0x81, 0xca, 0x00, 0x08, 0x00, 0x00, 0x0f,
+    0x05, 0xb8, 0x2a, 0x00, 0x00, 0x00, 0xbf, 0x04, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x74, 0x24, 0x28,
+    0x48, 0x8b, 0x54, 0x24, 0x10, 0x0f, 0x05, 0x49, 0x89, 0xc5, 0x41, 0xf7, 0xc4, 0x00, 0x08, 0x00,
+    0x00, 0x0f, 0x85, 0x52, 0x01, 0x00, 0x00, 0xb8, 0x48, 0x00, 0x00, 0x00, 0xbf, 0x04, 0x00, 0x00,
+    0x00, 0xbe, 0x04, 0x00, 0x00, 0x00, 0x4c, 0x89, 0xe2, 0x0f, 0x05, 0xe9, 0x39, 0x01, 0x00, 0x00,
+    0x49, 0xc7, 0xc5, 0xf7, 0xff, 0xff, 0xff, 0x49, 0x83, 0xff, 0x02, 0x0f, 0x8c, 0x28, 0x01, 0x00,
+    0x00, 0x49, 0xc7, 0xc5, 0xea, 0xff, 0xff, 0xff, 0x48, 0x8b, 0x44, 0x24, 0x18, 0x48, 0x3d, 0x00,
+    0x10, 0x00, 0x00, 0x0f, 0x87, 0x10, 0x01, 0x00, 0x00, 0x48, 0x8b, 0x54, 0x24, 0x20, 0x48, 0x81,
+    0xfa, 0x00, 0x00, 0x04, 0x00, 0x0f, 0x87, 0xfe, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x82, 0x28, 0x10,
+    0x00, 0x00, 0x49, 0x39, 0xc6, 0x0f, 0x85, 0xee, 0x00, 0x00, 0x00, 0x48, 0x8b, 0x84, 0x24, 0xf8,
+    0x11, 0x00, 0x00, 0x48, 0x89, 0x84, 0x24, 0x60, 0x11, 0x00, 0x00, 0x48, 0x89, 0x94, 0x24, 0x68,
+    0x11, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x70, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x48,
+    0x8b, 0x44, 0x24, 0x18, 0x48, 0x89, 0x84, 0x24, 0x78, 0x11, 0x00, 0x00, 0x48, 0x85, 0xc0, 0x74,
+    0x0d, 0x48, 0x8d, 0x44, 0x24, 0x28, 0x48, 0x89, 0x84, 0x24, 0x70, 0x11, 0x00, 0x00, 0x48, 0x8d,
+    0x84, 0x24, 0x60, 0x11, 0x00, 0x00, 0x48, 0x89, 0x84, 0x24, 0x80, 0x11, 0x00, 0x00, 0x48, 0xc7,
+    0x84, 0x24, 0x88, 0x11, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x90, 0x11,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x98, 0x11, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0xa0, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x83,
+    0xff, 0x02, 0x74, 0x42, 0x48, 0x8b, 0x84, 0x24, 0x00, 0x12, 0x00, 0x00, 0x48, 0x83, 0xe8, 0x08,
+    0x48, 0x89, 0x84, 0x24, 0x08, 0x12, 0x00, 0x00, 0xc7, 0x84, 0x24, 0x10, 0x12, 0x00, 0x00, 0x01,
+    0x00, 0x00, 0x00, 0xc7, 0x84, 0x24, 0x14, 0x12, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x48, 0x8d,
+    0x8c, 0x24, 0x08, 0x12, 0x00, 0x00, 0x48, 0x89, 0x8c, 0x24, 0x90, 0x11, 0x00, 0x00, 0x48, 0x89,
+    0x84, 0x24, 0x98, 0x11, 0x00, 0x00, 0xb8, 0x2e, 0x00, 0x00, 0x00, 0xbf, 0x04, 0x00, 0x00, 0x00,
+    0x48, 0x8d, 0xb4, 0x24, 0x70, 0x11, 0x00, 0x00, 0x48, 0x8b, 0x54, 0x24, 0x10, 0x48, 0x81, 0xca,
+    0x40, 0x40, 0x00, 0x00, 0x0f, 0x05, 0x49, 0x89, 0xc5, 0x48, 0x8b, 0x04, 0x24, 0x48, 0x89, 0x84,
+    0x24, 0xb8, 0x10, 0x00, 0x00, 0x4c, 0x89, 0xac, 0x24, 0xc0, 0x10, 0x00, 0x00, 0x48, 0x8d, 0x84,
+    0x24, 0xb8, 0x10, 0x00, 0x00, 0x48, 0x89, 0x84, 0x24, 0xd0, 0x10, 0x00, 0x00, 0x48, 0xc7, 0x84,
+    0x24, 0xd8, 0x10, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x00, 0x11, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x08, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x48, 0x8d, 0x84, 0x24, 0xd0, 0x10, 0x00, 0x00, 0x48, 0x89, 0x84, 0x24, 0x10, 0x11, 0x00,
+    0x00, 0x48, 0xc7, 0x84, 0x24, 0x18, 0x11, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84,
+    0x24, 0x20, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x28, 0x11, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x84, 0x24, 0x30, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x48, 0x85, 0xdb, 0x78, 0x45, 0x48, 0xc7, 0x84, 0x24, 0xe0, 0x10, 0x00, 0x00, 0x14, 0x00,
+    0x00, 0x00, 0xc7, 0x84, 0x24, 0xe8, 0x10, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0xc7, 0x84, 0x24,
+    0xec, 0x10, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x89, 0x9c, 0x24, 0xf0, 0x10, 0x00, 0x00, 0x48,
+    0x8d, 0x84, 0x24, 0xe0, 0x10, 0x00, 0x00, 0x48, 0x89, 0x84, 0x24, 0x20, 0x11, 0x00, 0x00, 0x48,
+    0xc7, 0x84, 0x24, 0x28, 0x11, 0x00, 0x00, 0x18, 0x00, 0x00, 0x00, 0xb8, 0x2e, 0x00, 0x00, 0x00,
+    0xbf, 0x03, 0x00, 0x00, 0x00, 0x48, 0x8d, 0xb4, 0x24, 0x00, 0x11, 0x00, 0x00, 0xba, 0x00, 0x40,
+    0x00, 0x00, 0x0f, 0x05, 0xe9, 0xed, 0xfa, 0xff, 0xff, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x31, 0xff,
+    0x0f, 0x05,
 ];
 
 /// How long the opener may go without answering an outstanding request
@@ -97,6 +158,19 @@ pub fn prepare() -> Result<Prepared, i32> {
     }
     // SAFETY: both are new fds we own.
     let (host_end, child_end) = unsafe { (sys::own(fds[0]), sys::own(fds[1])) };
+    // Room for a large send through the opener and the requests around
+    // it: as much as the kernel grants (net.core.wmem_max, doubled).
+    let want: libc::c_int = 4 << 20;
+    // SAFETY: a valid int option.
+    unsafe {
+        libc::setsockopt(
+            host_end.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            &want as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
     let image = crate::watchdog::elf_image(&PROGRAM_CODE);
     let program = crate::watchdog::sealed_memfd(c"sandlock-opener", &image)?;
     Ok(Prepared {
@@ -115,29 +189,115 @@ pub struct Opener {
     sequence: std::cell::Cell<u64>,
     /// A reply went missing or came out of order: no more requests.
     broken: std::cell::Cell<bool>,
+    /// The bytes requests may hold in the socket's buffer at once, well
+    /// under its size: a request never finds it full (MSG_DONTWAIT would
+    /// fail it, and break the opener).
+    room: usize,
+}
+
+/// What the opener is asked to do (src/opener.s has the ops).
+pub enum Call<'a> {
+    /// openat2(`dir`, `path`, {flags, mode, resolve}) as the sandbox would
+    /// make it; the reply brings the opened fd.
+    Open {
+        dir: RawFd,
+        path: &'a [u8],
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    },
+    /// ADDFD of `fd` into the caller of notification `id`, answering its
+    /// call with the number: the kernel waits until the caller's thread
+    /// runs, and that wait is the opener's. The reply is the number.
+    Install {
+        listener: RawFd,
+        fd: RawFd,
+        id: u64,
+        cloexec: bool,
+    },
+    /// connect(`socket`, the socket file `target`), from a process of the
+    /// sandbox (its peer sees the sandbox's pid and credentials), without
+    /// blocking. The reply is 0 or the errno (EAGAIN: a full backlog).
+    Connect { socket: RawFd, target: RawFd },
+    /// sendmsg(`socket`, `data`, the fds `passed`, `flags`) from a process
+    /// of the sandbox (a receiver's SO_PASSCRED sees the sandbox's pid),
+    /// never blocking, to the socket file `target` if given (else to the
+    /// connected peer). At most [`MOST_SENT`] bytes. The reply is the
+    /// count sent or the errno.
+    Send {
+        socket: RawFd,
+        target: Option<RawFd>,
+        data: &'a [u8],
+        passed: &'a [RawFd],
+        flags: i32,
+    },
+}
+
+/// Most bytes one send through the opener takes (its buffer, DATA_MAX in
+/// src/opener.s; a socket buffer smaller than usual lowers it:
+/// [`Opener::most_sent`]).
+pub const MOST_SENT: usize = 256 * 1024;
+/// What a request costs of the socket's buffer beyond its data: the
+/// request itself and the kernel's bookkeeping.
+pub const REQUEST_COST: usize = std::mem::size_of::<Request>() + 1024;
+/// Most fds one send passes on (the kernel's SCM_MAX_FD).
+const MOST_PASSED: usize = 253;
+
+const OP_OPEN: u64 = 0;
+const OP_INSTALL: u64 = 1;
+const OP_CONNECT: u64 = 2;
+const OP_SEND: u64 = 3;
+/// Where the second fd of a request lands in the opener.
+const SECOND_FD_PATH: &[u8] = b"/proc/self/fd/5";
+
+/// A reply: the opened fd, or a call's value.
+pub enum Replied {
+    Fd(OwnedFd),
+    Value(i64),
 }
 
 #[repr(C)]
 struct Request {
     sequence: u64,
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-    path: [u8; 4096],
+    op: u64,
+    a: u64,
+    b: u64,
+    c: u64,
+    bytes: [u8; 4096],
 }
+const HEADER: usize = 40;
 
-/// Space for one fd's SCM_RIGHTS message (CMSG_SPACE(4)).
+/// Space for one SCM_RIGHTS message of up to 255 fds, aligned as a
+/// cmsghdr: the socket and its target, and the fds a send passes.
 #[repr(C, align(8))]
-struct OneFd([u8; 24]);
+struct Control([u8; 1040]);
 
 impl Opener {
     pub fn new(sock: OwnedFd, process: Option<OwnedFd>) -> Opener {
+        let buffer = crate::sys::socket_option(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF)
+            .unwrap_or(0)
+            .max(0) as usize;
         Opener {
             sock,
             _process: process,
             sequence: std::cell::Cell::new(0),
             broken: std::cell::Cell::new(false),
+            room: buffer / 4 * 3,
         }
+    }
+
+    /// The bytes requests may hold at once ([`REQUEST_COST`] each, plus a
+    /// send's data).
+    pub fn room(&self) -> usize {
+        self.room
+    }
+
+    /// Most data one send may take: a larger datagram is EMSGSIZE, a
+    /// stream send goes in parts.
+    pub fn most_sent(&self) -> usize {
+        self.room
+            .saturating_sub(REQUEST_COST)
+            .clamp(4096, MOST_SENT)
     }
 
     /// The socket, to watch for replies (readable) and the opener's end
@@ -155,37 +315,104 @@ impl Opener {
         self.broken.set(true);
     }
 
-    /// Sends openat2(`dir`, `path`, {flags, mode, resolve}) as the sandbox
-    /// would make it, without waiting: its sequence number, whose reply
-    /// [`Opener::reply`] gives later. `path` may not hold a NUL.
-    pub fn request(
-        &self,
-        dir: RawFd,
-        path: &[u8],
-        flags: u64,
-        mode: u64,
-        resolve: u64,
-    ) -> Result<u64, i32> {
-        if path.len() >= 4096 {
-            return Err(libc::ENAMETOOLONG);
-        }
-        if path.contains(&0) {
-            return Err(libc::EINVAL);
-        }
+    /// Sends `call` without waiting: its sequence number, whose reply
+    /// [`Opener::reply`] gives later. A path may not hold a NUL.
+    pub fn request(&self, call: Call) -> Result<u64, i32> {
         if self.broken.get() {
             return Err(libc::EIO);
         }
+        let mut request = Request {
+            sequence: 0,
+            op: 0,
+            a: 0,
+            b: 0,
+            c: 0,
+            bytes: [0; 4096],
+        };
+        let (len, fds) = match call {
+            Call::Open {
+                dir,
+                path,
+                flags,
+                mode,
+                resolve,
+            } => {
+                if path.len() >= request.bytes.len() {
+                    return Err(libc::ENAMETOOLONG);
+                }
+                if path.contains(&0) {
+                    return Err(libc::EINVAL);
+                }
+                request.bytes[..path.len()].copy_from_slice(path);
+                (request.op, request.a, request.b, request.c) = (OP_OPEN, flags, mode, resolve);
+                (HEADER + path.len() + 1, [dir, -1])
+            }
+            Call::Install {
+                listener,
+                fd,
+                id,
+                cloexec,
+            } => {
+                let newfd_flags = if cloexec { libc::O_CLOEXEC as u64 } else { 0 };
+                let flags = crate::sys::seccomp::SECCOMP_ADDFD_FLAG_SEND as u64;
+                (request.op, request.a, request.b, request.c) =
+                    (OP_INSTALL, id, flags, newfd_flags);
+                (HEADER, [listener, fd])
+            }
+            Call::Connect { socket, target } => {
+                let address =
+                    crate::net::sockaddr::encode_unix_bytes(SECOND_FD_PATH).ok_or(libc::EINVAL)?;
+                request.bytes[..address.len()].copy_from_slice(&address);
+                (request.op, request.a) = (OP_CONNECT, address.len() as u64);
+                (HEADER + address.len(), [socket, target])
+            }
+            Call::Send {
+                socket,
+                target,
+                data,
+                passed,
+                flags,
+            } => {
+                if data.len() > self.most_sent() {
+                    return Err(libc::EMSGSIZE);
+                }
+                if passed.len() > MOST_PASSED {
+                    return Err(libc::EINVAL);
+                }
+                if target.is_some() {
+                    let address = crate::net::sockaddr::encode_unix_bytes(SECOND_FD_PATH)
+                        .ok_or(libc::EINVAL)?;
+                    request.bytes[..address.len()].copy_from_slice(&address);
+                    request.b = address.len() as u64;
+                }
+                (request.op, request.a, request.c) =
+                    (OP_SEND, flags as u32 as u64, data.len() as u64);
+                let sequence = self.next_sequence(&mut request);
+                let fds: Vec<RawFd> = [socket, target.unwrap_or(socket)]
+                    .into_iter()
+                    .chain(passed.iter().copied())
+                    .collect();
+                return self.sent(
+                    sequence,
+                    self.send(&request, std::mem::size_of::<Request>(), data, &fds),
+                );
+            }
+        };
+        let sequence = self.next_sequence(&mut request);
+        let count = if fds[1] >= 0 { 2 } else { 1 };
+        self.sent(sequence, self.send(&request, len, &[], &fds[..count]))
+    }
+
+    fn next_sequence(&self, request: &mut Request) -> u64 {
         let sequence = self.sequence.get() + 1;
         self.sequence.set(sequence);
-        let mut request = Request {
-            sequence,
-            flags,
-            mode,
-            resolve,
-            path: [0; 4096],
-        };
-        request.path[..path.len()].copy_from_slice(path);
-        if let Err(e) = self.send(&request, 32 + path.len() + 1, dir) {
+        request.sequence = sequence;
+        sequence
+    }
+
+    /// A request that could not be sent breaks the opener.
+    fn sent(&self, sequence: u64, sent: Result<(), i32>) -> Result<u64, i32> {
+        if let Err(e) = sent {
             self.broken.set(true);
             return Err(e);
         }
@@ -203,7 +430,13 @@ impl Opener {
         mode: u64,
         resolve: u64,
     ) -> Result<OwnedFd, i32> {
-        let sequence = self.request(dir, path, flags, mode, resolve)?;
+        let sequence = self.request(Call::Open {
+            dir,
+            path,
+            flags,
+            mode,
+            resolve,
+        })?;
         let mut ready = libc::pollfd {
             fd: self.sock.as_raw_fd(),
             events: libc::POLLIN,
@@ -212,28 +445,43 @@ impl Opener {
         // SAFETY: one valid pollfd.
         unsafe { libc::poll(&mut ready, 1, REPLY_TIMEOUT_MS as i32) };
         match self.reply() {
-            Some((s, result)) if s == sequence => result,
+            Some((s, Ok(Replied::Fd(fd)))) if s == sequence => Ok(fd),
+            Some((s, Err(e))) if s == sequence => Err(e),
             _ => Err(libc::EIO),
         }
     }
 
-    fn send(&self, request: &Request, len: usize, dir: RawFd) -> Result<(), i32> {
-        let mut iov = libc::iovec {
-            iov_base: request as *const Request as *mut libc::c_void,
-            iov_len: len,
-        };
-        let mut control = OneFd([0; 24]);
-        let msg = message(&mut iov, &mut control);
-        // SAFETY: the control buffer holds one cmsghdr with an int.
+    /// One request: `len` bytes of it, then `data`, with `fds`.
+    fn send(&self, request: &Request, len: usize, data: &[u8], fds: &[RawFd]) -> Result<(), i32> {
+        let mut iov = [
+            libc::iovec {
+                iov_base: request as *const Request as *mut libc::c_void,
+                iov_len: len,
+            },
+            libc::iovec {
+                iov_base: data.as_ptr() as *mut libc::c_void,
+                iov_len: data.len(),
+            },
+        ];
+        let mut control = Control([0; 1040]);
+        let mut msg = message(&mut iov[0], &mut control);
+        msg.msg_iovlen = if data.is_empty() { 1 } else { 2 };
+        // SAFETY: CMSG_SPACE of the fds fits the buffer (at most 255).
         unsafe {
+            msg.msg_controllen = libc::CMSG_SPACE(4 * fds.len() as u32) as usize;
             let cmsg = libc::CMSG_FIRSTHDR(&msg);
             (*cmsg).cmsg_level = libc::SOL_SOCKET;
             (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(4) as usize;
-            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut i32, dir);
+            (*cmsg).cmsg_len = libc::CMSG_LEN(4 * fds.len() as u32) as usize;
+            let slots = libc::CMSG_DATA(cmsg) as *mut i32;
+            for (i, fd) in fds.iter().enumerate() {
+                std::ptr::write_unaligned(slots.add(i), *fd);
+            }
         }
+        let len = len + data.len();
         // SAFETY: msg is valid for the call. Never blocks: a full queue
-        // (which MOST_IN_FLIGHT keeps from happening) is a broken opener.
+        // (which MOST_IN_FLIGHT and MOST_SENT keep from happening) is a
+        // broken opener.
         let sent = unsafe {
             libc::sendmsg(
                 self.sock.as_raw_fd(),
@@ -248,16 +496,16 @@ impl Opener {
     }
 
     /// The next reply, if one has come: its sequence number and the
-    /// result (the opened fd, or the errno). None when nothing is there
-    /// yet. A malformed reply, or the opener's end closed, breaks the
-    /// opener: `(0, Err(EIO))`.
-    pub fn reply(&self) -> Option<(u64, Result<OwnedFd, i32>)> {
+    /// result (the opened fd or the value, or the errno). None when
+    /// nothing is there yet. A malformed reply, or the opener's end
+    /// closed, breaks the opener: `(0, Err(EIO))`.
+    pub fn reply(&self) -> Option<(u64, Result<Replied, i32>)> {
         let mut reply = [0i64; 2];
         let mut iov = libc::iovec {
             iov_base: reply.as_mut_ptr() as *mut libc::c_void,
             iov_len: 16,
         };
-        let mut control = OneFd([0; 24]);
+        let mut control = Control([0; 1040]);
         let mut msg = message(&mut iov, &mut control);
         // SAFETY: msg is valid for the call.
         let n = unsafe {
@@ -277,7 +525,8 @@ impl Opener {
             return Some((0, Err(libc::EIO)));
         }
         let result = match (reply[1], fd) {
-            (r, Some(fd)) if r >= 0 => Ok(fd),
+            (r, Some(fd)) if r >= 0 => Ok(Replied::Fd(fd)),
+            (r, None) if r >= 0 => Ok(Replied::Value(r)),
             (r, None) if r < 0 && r > -4096 => Err(-r as i32),
             _ => {
                 self.broken.set(true);
@@ -288,8 +537,8 @@ impl Opener {
     }
 }
 
-/// A msghdr of one iovec and room for one fd; both must outlive its use.
-fn message(iov: &mut libc::iovec, control: &mut OneFd) -> libc::msghdr {
+/// A msghdr of one iovec and room for two fds; both must outlive its use.
+fn message(iov: &mut libc::iovec, control: &mut Control) -> libc::msghdr {
     // SAFETY: msghdr is plain data; zero is a valid empty one.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = iov;
@@ -320,10 +569,9 @@ unsafe fn received_fd(msg: &libc::msghdr) -> Option<OwnedFd> {
 mod tests {
     use super::*;
 
-    /// The opener run as a plain child of the test (no sandbox): it opens,
-    /// reports errors, and reopens through /proc/self/fd/4.
-    #[test]
-    fn the_program_serves_opens() {
+    /// The opener run as a plain child of the test (no sandbox): its pid
+    /// and our end.
+    fn start() -> (libc::pid_t, Opener) {
         let prepared = prepare().unwrap();
         // SAFETY: fork in a test; the child only dup2s, execveats, exits.
         let pid = unsafe { libc::fork() };
@@ -344,7 +592,51 @@ mod tests {
             }
         }
         drop(prepared.child_end);
-        let opener = Opener::new(prepared.host_end, None);
+        (pid, Opener::new(prepared.host_end, None))
+    }
+
+    fn stop(pid: libc::pid_t, opener: Opener) {
+        drop(opener);
+        let mut status = 0;
+        // SAFETY: our child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    }
+
+    fn wait_reply(opener: &Opener) -> Option<(u64, Result<Replied, i32>)> {
+        let mut ready = libc::pollfd {
+            fd: opener.socket(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut ready, 1, REPLY_TIMEOUT_MS as i32) };
+        opener.reply()
+    }
+
+    fn pinned(path: &std::path::Path) -> OwnedFd {
+        let name = path.as_os_str().as_encoded_bytes();
+        crate::paths::openat2(libc::AT_FDCWD, name, libc::O_PATH).unwrap()
+    }
+
+    fn unix_socket(kind: i32) -> OwnedFd {
+        // SAFETY: plain socket call; the fd is new.
+        unsafe { sys::own(libc::socket(libc::AF_UNIX, kind | libc::SOCK_CLOEXEC, 0)) }
+    }
+
+    fn connect(opener: &Opener, socket: &OwnedFd, target: &OwnedFd) -> u64 {
+        opener
+            .request(Call::Connect {
+                socket: socket.as_raw_fd(),
+                target: target.as_raw_fd(),
+            })
+            .unwrap()
+    }
+
+    /// It opens, reports errors, and reopens through /proc/self/fd/4.
+    #[test]
+    fn the_program_serves_opens() {
+        let (pid, opener) = start();
         let root = std::fs::File::open("/").unwrap();
         let fd = opener
             .open(
@@ -396,10 +688,156 @@ mod tests {
             crate::paths::identity(again.as_raw_fd()).unwrap(),
         );
         assert_eq!(a, b);
-        drop(opener);
-        let mut status = 0;
-        // SAFETY: our child.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+        stop(pid, opener);
+    }
+
+    /// A connect it makes is its own: the peer sees the opener's pid. A
+    /// blocking socket stays blocking, and a full backlog is EAGAIN, not
+    /// a wait.
+    #[test]
+    fn the_program_connects_as_itself() {
+        let dir = std::env::temp_dir().join(format!("sandlock-opener-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("sock");
+        let server = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let target = pinned(&path);
+        let (pid, opener) = start();
+        let socket = unix_socket(libc::SOCK_STREAM);
+        let asked = connect(&opener, &socket, &target);
+        assert!(matches!(wait_reply(&opener), Some((s, Ok(Replied::Value(0)))) if s == asked));
+        // SAFETY: plain fcntl.
+        assert_eq!(
+            unsafe { libc::fcntl(socket.as_raw_fd(), libc::F_GETFL) } & libc::O_NONBLOCK,
+            0
+        );
+        let (accepted, _) = server.accept().unwrap();
+        // SAFETY: ucred is plain data; valid out pointers.
+        let mut peer: libc::ucred = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        let got = unsafe {
+            libc::getsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&accepted),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                &mut peer as *mut libc::ucred as *mut libc::c_void,
+                &mut len,
+            )
+        };
+        assert_eq!(got, 0);
+        assert_eq!(peer.pid, pid);
+        // No backlog left (listen(0) admits one): EAGAIN, at once.
+        // SAFETY: plain listen on our socket.
+        assert_eq!(
+            unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&server), 0) },
+            0
+        );
+        let mut extra = Vec::new();
+        let mut refused = false;
+        for _ in 0..4 {
+            let socket = unix_socket(libc::SOCK_STREAM);
+            let asked = connect(&opener, &socket, &target);
+            match wait_reply(&opener) {
+                Some((s, Err(libc::EAGAIN))) if s == asked => refused = true,
+                Some((s, Ok(Replied::Value(0)))) if s == asked => {}
+                _ => panic!("no reply in sequence"),
+            }
+            extra.push(socket);
+        }
+        assert!(refused, "a full backlog was not refused");
+        stop(pid, opener);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A datagram it sends is its own (SO_PASSCRED shows the opener's
+    /// pid), goes to the socket file given, and carries the fds passed.
+    #[test]
+    fn the_program_sends_as_itself() {
+        let dir = std::env::temp_dir().join(format!("sandlock-opener-send-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("dgram");
+        let receiver = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        let on = 1i32;
+        // SAFETY: a valid int option.
+        unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&receiver),
+                libc::SOL_SOCKET,
+                libc::SO_PASSCRED,
+                &on as *const i32 as *const libc::c_void,
+                4,
+            )
+        };
+        let target = pinned(&path);
+        let (pid, opener) = start();
+        let socket = unix_socket(libc::SOCK_DGRAM);
+        let passed = std::fs::File::open("/proc/self/exe").unwrap();
+        let data = vec![7u8; 100_000];
+        let asked = opener
+            .request(Call::Send {
+                socket: socket.as_raw_fd(),
+                target: Some(target.as_raw_fd()),
+                data: &data,
+                passed: &[passed.as_raw_fd()],
+                flags: 0,
+            })
+            .unwrap();
+        assert!(
+            matches!(wait_reply(&opener), Some((s, Ok(Replied::Value(100_000)))) if s == asked)
+        );
+        let mut buf = vec![0u8; 200_000];
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+            iov_len: buf.len(),
+        };
+        let mut control = [0u64; 16];
+        // SAFETY: msghdr is plain data; the buffers outlive the call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = std::mem::size_of_val(&control);
+        // SAFETY: as above.
+        let n = unsafe {
+            libc::recvmsg(
+                std::os::fd::AsRawFd::as_raw_fd(&receiver),
+                &mut msg,
+                libc::MSG_CMSG_CLOEXEC,
+            )
+        };
+        assert_eq!(n, 100_000);
+        assert!(buf[..100_000].iter().all(|&b| b == 7));
+        let (mut sender, mut fds) = (None, 0);
+        // SAFETY: walking the control messages recvmsg filled.
+        unsafe {
+            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+            while !cmsg.is_null() {
+                if (*cmsg).cmsg_type == libc::SCM_CREDENTIALS {
+                    let cred: libc::ucred =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const _);
+                    sender = Some(cred.pid);
+                }
+                if (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                    let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const i32);
+                    drop(sys::own(fd));
+                    fds += 1;
+                }
+                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            }
+        }
+        assert_eq!(sender, Some(pid));
+        assert_eq!(fds, 1);
+        stop(pid, opener);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The numbers src/opener.s uses for ADDFD are the kernel's.
+    #[test]
+    fn the_program_installs_with_the_kernels_numbers() {
+        use crate::sys::seccomp::{seccomp_notif_addfd, SECCOMP_IOCTL_NOTIF_ADDFD};
+        assert_eq!(std::mem::size_of::<seccomp_notif_addfd>(), 24);
+        let number = (SECCOMP_IOCTL_NOTIF_ADDFD as u32).to_le_bytes();
+        assert!(PROGRAM_CODE.windows(4).any(|w| w == number));
     }
 }

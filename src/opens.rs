@@ -1,54 +1,137 @@
-//! Opens made through the opener (fs_deny), in flight. The opener is a
-//! process the job can stop, so no step waits for it: each open is an
-//! `onbehalf::Task` whose request is sent and whose call stays parked (its
-//! caller blocked in the trapped open) until the reply comes, in a later
-//! step, when the opener's socket is readable in the sandbox's epoll set.
+//! Calls made through the opener, in flight: the opens of fs_deny and a
+//! private /proc (each an `onbehalf::Task` of one or two requests), the
+//! installs of the fds that answer opens (an ADDFD waits until the caller's
+//! thread runs, which the job decides: the opener waits, the host does
+//! not), and unix connects (made from a process of the sandbox, so the peer
+//! sees its pid). The opener is a process of the sandbox's, so no step
+//! waits for it: each request is sent and its call stays parked (its caller
+//! blocked in the trapped call) until the reply comes, in a later step,
+//! when the opener's socket is readable in the sandbox's epoll set.
 //!
-//! Replies come in the order requests were sent: the tasks in flight are
-//! a queue, at most `opener::MOST_IN_FLIGHT` long; more wait their turn.
-//! A task whose caller is gone meanwhile is forgotten (its reply, if out,
-//! is read and dropped). A timerfd in the epoll set is armed while
-//! requests are out and re-armed at each reply: REPLY_TIMEOUT_MS without a
-//! reply, or a reply out of sequence, or the opener's end closed, breaks
-//! the opener, and every open in flight or waiting fails with EIO (as
-//! every later one does). At most MOST_OPENS opens wait at once (each
-//! holds fds of the host's); past it an open fails with EAGAIN.
+//! Replies come in the order requests were sent: the requests in flight
+//! are a queue, at most `opener::MOST_IN_FLIGHT` long; more wait their
+//! turn. A request whose caller is gone meanwhile is forgotten (its reply,
+//! if out, is read and dropped). A timerfd in the epoll set is armed while
+//! an open or a connect is the oldest request out, and re-armed at each
+//! reply: REPLY_TIMEOUT_MS without a reply, or a reply out of sequence or
+//! of the wrong kind, or the opener's end closed, breaks the opener, and
+//! every call in flight or waiting fails with EIO (as every later one
+//! does). An install is not timed: how long it takes is how soon the
+//! caller's thread runs. At most MOST_OPENS calls wait at once (each holds
+//! fds of the host's); past it an open fails with EAGAIN.
 
 use crate::events::Events;
 use crate::live::Denied;
+use crate::net::through::{After, Through};
 use crate::onbehalf::{Ask, Next, OpenCall, Opened, Task};
-use crate::opener::{Opener, MOST_IN_FLIGHT, REPLY_TIMEOUT_MS};
+use crate::opener::{Call, Opener, Replied, MOST_IN_FLIGHT, REPLY_TIMEOUT_MS, REQUEST_COST};
 use crate::procview::ProcView;
-use crate::seccomp::notify::Notification;
+use crate::seccomp::notify::{Answer, Notification};
 use crate::sys::timer;
 use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-/// Most opens waiting for the opener at once, in flight or queued.
+/// Most calls waiting for the opener at once, in flight or queued.
 pub const MOST_OPENS: usize = 64;
 /// Most replies taken in one step.
 const REPLIES_PER_STEP: usize = 32;
 
-/// An open that is over: the call to answer, and how.
-pub type Finished = (Notification, Result<Opened, i32>);
+/// A call through the opener that is over, for the supervisor.
+pub enum Finished {
+    /// An open, to answer (an fd goes back through [`Opens::install`]).
+    Open(Notification, Result<Opened, i32>),
+    /// A call to answer with this.
+    Answer(Notification, Answer),
+    /// A unix connect or send that met a full backlog or buffer, to park
+    /// and ask again.
+    Retry(Through),
+    /// An answer the kernel refused to deliver (the install's errno): the
+    /// sandbox cannot go on.
+    Undelivered(Notification, i32),
+}
+
+/// What a request for `waiter` holds of the socket's buffer.
+fn cost(waiter: &Waiter, opener: &Opener) -> usize {
+    match waiter {
+        Waiter::Through(through) => REQUEST_COST + through.data_len(opener.most_sent()),
+        _ => REQUEST_COST,
+    }
+}
+
+/// What the supervisor does once a unix call replied.
+fn after(n: Notification, after: After) -> Finished {
+    match after {
+        After::Answer(answer) => Finished::Answer(n, answer),
+        After::Retry(through) => Finished::Retry(through),
+    }
+}
+
+/// What a request out (or waiting) is for.
+enum Waiter {
+    Open(Task),
+    Install(Notification),
+    Through(Through),
+    /// Its caller is gone: the reply is dropped.
+    Gone,
+}
+
+impl Waiter {
+    fn call(&self) -> Option<&Notification> {
+        match self {
+            Waiter::Open(task) => Some(&task.n),
+            Waiter::Install(n) => Some(n),
+            Waiter::Through(t) => Some(t.call()),
+            Waiter::Gone => None,
+        }
+    }
+
+    /// The reply to this may be late without the opener being hung.
+    fn untimed(&self) -> bool {
+        matches!(self, Waiter::Install(_))
+    }
+
+    /// The call's end when the opener broke.
+    fn failed(self, finished: &mut Vec<Finished>) {
+        if let Some(n) = self.call() {
+            finished.push(Finished::Answer(*n, Answer::Errno(libc::EIO)));
+        }
+    }
+}
+
+/// What a waiting request will ask (what it holds stays open meanwhile).
+enum Request {
+    Open(Ask),
+    Install {
+        fd: OwnedFd,
+        cloexec: bool,
+    },
+    /// What the waiter holds says it all.
+    Through,
+}
 
 pub struct Opens {
-    /// Sent, in order: the sequence number and the task (None: its caller
-    /// is gone, the reply is dropped).
-    in_flight: VecDeque<(u64, Option<Task>)>,
-    /// Waiting for a place in flight, with what they ask.
-    waiting: VecDeque<(Task, Ask)>,
-    /// Armed while requests are out.
+    /// Sent, in order: the sequence number, what it is for, and what it
+    /// holds of the socket's buffer until its reply.
+    in_flight: VecDeque<(u64, Waiter, usize)>,
+    /// Their sum: at most the opener's room.
+    bytes: usize,
+    /// Waiting for a place in flight.
+    waiting: VecDeque<(Waiter, Request)>,
+    /// Armed while a timed request is the oldest out.
     timer: OwnedFd,
+    /// The seccomp listener, which installs take (a duplicate is sent).
+    listener: RawFd,
 }
 
 impl Opens {
-    pub fn new() -> Result<Opens, i32> {
+    pub fn new(listener: RawFd) -> Result<Opens, i32> {
         Ok(Opens {
             in_flight: VecDeque::new(),
+            bytes: 0,
             waiting: VecDeque::new(),
             timer: timer::create()?,
+            listener,
         })
     }
 
@@ -56,18 +139,19 @@ impl Opens {
         self.timer.as_raw_fd()
     }
 
-    /// How many opens wait (a caller each).
+    /// How many calls wait (a caller each).
     pub fn count(&self) -> usize {
-        self.in_flight.iter().filter(|(_, t)| t.is_some()).count() + self.waiting.len()
+        self.callers().count()
     }
 
-    /// The threads blocked in an open that waits.
+    /// The threads blocked in a call that waits.
     pub fn callers(&self) -> impl Iterator<Item = libc::pid_t> + '_ {
         self.in_flight
             .iter()
-            .filter_map(|(_, t)| t.as_ref())
-            .chain(self.waiting.iter().map(|(t, _)| t))
-            .map(|t| t.tid)
+            .map(|(_, w, _)| w)
+            .chain(self.waiting.iter().map(|(w, _)| w))
+            .filter_map(Waiter::call)
+            .map(|n| n.pid as libc::pid_t)
     }
 
     /// A new open: started, and answered at once if it needs no opener
@@ -86,28 +170,110 @@ impl Opens {
         finished
     }
 
-    /// Sends what `task` asks (or queues it), or finishes it.
-    fn go_on(&mut self, task: Task, next: Next, opener: &Opener, finished: &mut Vec<Finished>) {
-        let ask = match next {
-            Next::Done(result) => return finished.push((task.n, result)),
-            Next::Ask(ask) => ask,
-        };
-        if self.in_flight.len() >= MOST_IN_FLIGHT {
-            return self.waiting.push_back((task, ask));
-        }
-        self.send(task, ask, opener, finished);
+    /// Answers call `n` with a copy of `fd` in its caller's table: the
+    /// opener installs it.
+    pub fn install(
+        &mut self,
+        n: Notification,
+        fd: OwnedFd,
+        cloexec: bool,
+        opener: &Opener,
+    ) -> Vec<Finished> {
+        let mut finished = Vec::new();
+        self.queue(
+            Waiter::Install(n),
+            Request::Install { fd, cloexec },
+            opener,
+            &mut finished,
+        );
+        finished
     }
 
-    fn send(&mut self, task: Task, ask: Ask, opener: &Opener, finished: &mut Vec<Finished>) {
-        match opener.request(ask.dir, &ask.path, ask.flags, ask.mode, ask.resolve) {
+    /// A unix connect or send, checked, made by the opener.
+    pub fn through(&mut self, through: Through, opener: &Opener) -> Vec<Finished> {
+        let mut finished = Vec::new();
+        self.queue(
+            Waiter::Through(through),
+            Request::Through,
+            opener,
+            &mut finished,
+        );
+        finished
+    }
+
+    /// Sends what `task` asks (or queues it), or finishes it.
+    fn go_on(&mut self, task: Task, next: Next, opener: &Opener, finished: &mut Vec<Finished>) {
+        match next {
+            Next::Done(result) => finished.push(Finished::Open(task.n, result)),
+            Next::Ask(ask) => self.queue(Waiter::Open(task), Request::Open(ask), opener, finished),
+        }
+    }
+
+    /// Sends now if there is room in flight (and nothing waits before
+    /// it), else queues.
+    fn queue(
+        &mut self,
+        waiter: Waiter,
+        request: Request,
+        opener: &Opener,
+        finished: &mut Vec<Finished>,
+    ) {
+        if !self.waiting.is_empty() || !self.fits(&waiter, opener) {
+            return self.waiting.push_back((waiter, request));
+        }
+        self.send(waiter, request, opener, finished);
+    }
+
+    /// Whether a request for `waiter` may go out now: fewer than
+    /// MOST_IN_FLIGHT out, and its bytes within the opener's room (one
+    /// alone always goes: the opener bounds a send to the room).
+    fn fits(&self, waiter: &Waiter, opener: &Opener) -> bool {
+        self.in_flight.is_empty()
+            || (self.in_flight.len() < MOST_IN_FLIGHT
+                && self.bytes + cost(waiter, opener) <= opener.room())
+    }
+
+    fn send(
+        &mut self,
+        waiter: Waiter,
+        request: Request,
+        opener: &Opener,
+        finished: &mut Vec<Finished>,
+    ) {
+        let call = match (&request, &waiter) {
+            (Request::Open(ask), _) => Call::Open {
+                dir: ask.dir,
+                path: &ask.path,
+                flags: ask.flags,
+                mode: ask.mode,
+                resolve: ask.resolve,
+            },
+            (Request::Install { fd, cloexec }, Waiter::Install(n)) => Call::Install {
+                listener: self.listener,
+                fd: fd.as_raw_fd(),
+                id: n.id,
+                cloexec: *cloexec,
+            },
+            (Request::Through, Waiter::Through(through)) => through.ask(opener.most_sent()),
+            // Nothing of its own to ask: a caller that went away.
+            _ => return,
+        };
+        let cost = cost(&waiter, opener);
+        match opener.request(call) {
             Ok(sequence) => {
-                if self.in_flight.is_empty() {
-                    self.arm();
-                }
-                self.in_flight.push_back((sequence, Some(task)));
+                self.in_flight.push_back((sequence, waiter, cost));
+                self.bytes += cost;
+                self.time_oldest();
             }
             Err(e) => {
-                finished.push((task.n, Err(e)));
+                match waiter {
+                    Waiter::Open(task) => finished.push(Finished::Open(task.n, Err(e))),
+                    other => {
+                        if let Some(n) = other.call() {
+                            finished.push(Finished::Answer(*n, Answer::Errno(e)));
+                        }
+                    }
+                }
                 if opener.is_broken() {
                     self.fail_all(finished);
                 }
@@ -115,12 +281,19 @@ impl Opens {
         }
     }
 
-    fn arm(&self) {
-        let _ = timer::arm(&self.timer, Duration::from_millis(REPLY_TIMEOUT_MS));
+    /// The deadline runs for the oldest request out, unless it is an
+    /// install (or nothing is out).
+    fn time_oldest(&self) {
+        match self.in_flight.front() {
+            Some((_, waiter, _)) if !waiter.untimed() => {
+                let _ = timer::arm(&self.timer, Duration::from_millis(REPLY_TIMEOUT_MS));
+            }
+            _ => timer::disarm(&self.timer),
+        }
     }
 
     /// The opener's socket is readable (or hung up): takes the replies
-    /// there are (at most REPLIES_PER_STEP) and moves their tasks on.
+    /// there are (at most REPLIES_PER_STEP) and moves their calls on.
     pub fn on_readable(&mut self, opener: &Opener, events: &mut Events) -> Vec<Finished> {
         let mut finished = Vec::new();
         for _ in 0..REPLIES_PER_STEP {
@@ -130,16 +303,19 @@ impl Opens {
             let Some((sequence, reply)) = opener.reply() else {
                 break;
             };
-            match self.in_flight.pop_front() {
-                Some((expected, task)) if expected == sequence && !opener.is_broken() => {
-                    if let Some(mut task) = task {
-                        let next = task.answer(reply, events);
-                        self.go_on(task, next, opener, &mut finished);
+            let front = self.in_flight.pop_front();
+            if let Some((_, _, cost)) = &front {
+                self.bytes -= cost;
+            }
+            match front {
+                Some((expected, waiter, _)) if expected == sequence && !opener.is_broken() => {
+                    if !self.replied(waiter, reply, opener, events, &mut finished) {
+                        opener.set_broken();
                     }
                 }
                 front => {
-                    if let Some((_, Some(task))) = front {
-                        finished.push((task.n, Err(libc::EIO)));
+                    if let Some((_, waiter, _)) = front {
+                        waiter.failed(&mut finished);
                     }
                     opener.set_broken();
                 }
@@ -153,12 +329,54 @@ impl Opens {
             return finished;
         }
         self.refill(opener, &mut finished);
-        match self.in_flight.is_empty() {
-            // Progress: the opener has REPLY_TIMEOUT_MS again.
-            false => self.arm(),
-            true => timer::disarm(&self.timer),
-        }
+        // Progress: the oldest request out has REPLY_TIMEOUT_MS again.
+        self.time_oldest();
         finished
+    }
+
+    /// Moves a call on with its reply; false for a reply of the wrong
+    /// kind (the opener is then broken).
+    fn replied(
+        &mut self,
+        waiter: Waiter,
+        reply: Result<Replied, i32>,
+        opener: &Opener,
+        events: &mut Events,
+        finished: &mut Vec<Finished>,
+    ) -> bool {
+        match (waiter, reply) {
+            (Waiter::Gone, _) => {}
+            (Waiter::Open(mut task), Ok(Replied::Fd(fd))) => {
+                let next = task.answer(Ok(fd), events);
+                self.go_on(task, next, opener, finished);
+            }
+            (Waiter::Open(mut task), Err(e)) => {
+                let next = task.answer(Err(e), events);
+                self.go_on(task, next, opener, finished);
+            }
+            // The opener's ioctl answered the call.
+            (Waiter::Install(_), Ok(Replied::Value(_))) => {}
+            // A caller gone, or its call interrupted: nothing to answer.
+            (Waiter::Install(_), Err(libc::ENOENT | libc::ESRCH)) => {}
+            // As the call itself would have failed.
+            (Waiter::Install(n), Err(e @ (libc::EMFILE | libc::ENFILE | libc::EBADF))) => {
+                finished.push(Finished::Answer(n, Answer::Errno(e)));
+            }
+            (Waiter::Install(n), Err(e)) => finished.push(Finished::Undelivered(n, e)),
+            (Waiter::Through(through), Ok(Replied::Value(value))) => {
+                let n = *through.call();
+                finished.push(after(n, through.replied(Ok(value))));
+            }
+            (Waiter::Through(through), Err(e)) => {
+                let n = *through.call();
+                finished.push(after(n, through.replied(Err(e))));
+            }
+            (waiter, _) => {
+                waiter.failed(finished);
+                return false;
+            }
+        }
+        true
     }
 
     /// Is the opener's end closed, with nothing left to read?
@@ -173,13 +391,17 @@ impl Opens {
         ready && p.revents & libc::POLLIN == 0 && p.revents & (libc::POLLHUP | libc::POLLERR) != 0
     }
 
-    /// Sends for the waiting tasks while there is room in flight.
+    /// Sends for the waiting calls while there is room in flight.
     fn refill(&mut self, opener: &Opener, finished: &mut Vec<Finished>) {
-        while self.in_flight.len() < MOST_IN_FLIGHT {
-            let Some((task, ask)) = self.waiting.pop_front() else {
+        while self
+            .waiting
+            .front()
+            .is_some_and(|(w, _)| self.fits(w, opener))
+        {
+            let Some((waiter, request)) = self.waiting.pop_front() else {
                 break;
             };
-            self.send(task, ask, opener, finished);
+            self.send(waiter, request, opener, finished);
         }
     }
 
@@ -187,38 +409,38 @@ impl Opens {
     /// host loop), the opener is hung.
     pub fn on_deadline(&mut self, opener: &Opener, events: &mut Events) -> Vec<Finished> {
         timer::consume(&self.timer);
-        if self.in_flight.is_empty() {
+        if self.in_flight.front().is_none_or(|(_, w, _)| w.untimed()) {
             return Vec::new();
         }
-        let before = self.in_flight.front().map(|(s, _)| *s);
+        let before = self.in_flight.front().map(|(s, _, _)| *s);
         let mut finished = self.on_readable(opener, events);
-        if !opener.is_broken() && self.in_flight.front().map(|(s, _)| *s) == before {
+        if !opener.is_broken() && self.in_flight.front().map(|(s, _, _)| *s) == before {
             opener.set_broken();
             self.fail_all(&mut finished);
         }
         finished
     }
 
-    /// The opener broke: every open waiting fails with EIO.
+    /// The opener broke: every call waiting fails with EIO.
     fn fail_all(&mut self, finished: &mut Vec<Finished>) {
-        for (_, task) in self.in_flight.drain(..) {
-            if let Some(task) = task {
-                finished.push((task.n, Err(libc::EIO)));
-            }
+        for (_, waiter, _) in self.in_flight.drain(..) {
+            waiter.failed(finished);
         }
-        for (task, _) in self.waiting.drain(..) {
-            finished.push((task.n, Err(libc::EIO)));
+        self.bytes = 0;
+        for (waiter, _) in self.waiting.drain(..) {
+            waiter.failed(finished);
         }
         timer::disarm(&self.timer);
     }
 
-    /// Forgets the opens whose caller is gone (killed, or interrupted).
+    /// Forgets the calls whose caller is gone (killed, or interrupted).
     pub fn forget_vanished(&mut self, is_live: impl Fn(u64) -> bool) {
-        for (_, task) in self.in_flight.iter_mut() {
-            if task.as_ref().is_some_and(|t| !is_live(t.n.id)) {
-                *task = None;
+        for (_, waiter, _) in self.in_flight.iter_mut() {
+            if waiter.call().is_some_and(|n| !is_live(n.id)) {
+                *waiter = Waiter::Gone;
             }
         }
-        self.waiting.retain(|(t, _)| is_live(t.n.id));
+        self.waiting
+            .retain(|(w, _)| w.call().is_some_and(|n| is_live(n.id)));
     }
 }

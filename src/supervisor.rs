@@ -28,6 +28,7 @@ use crate::groups::Groups;
 use crate::limits::{CpuThrottle, MemoryLimit, Throttle};
 use crate::live;
 use crate::net::handler::{self, Outcome, Pending, PidfdCache, SendBudget};
+use crate::net::through::Through;
 use crate::net::unix::UnixGate;
 use crate::observed;
 use crate::onbehalf;
@@ -164,6 +165,8 @@ pub struct Sandbox {
     helpers: [libc::pid_t; 2],
     /// num_cpus: the CPUs the sandbox may run on (pidcalls.rs).
     cpus: Option<libc::cpu_set_t>,
+    /// Opens go through `open_on_behalf` (fs_deny, a private /proc).
+    opens_on_behalf: bool,
 }
 
 const TAG_LISTENER: u64 = 0;
@@ -197,6 +200,8 @@ pub struct Rules {
     pub metadata: MetadataRights,
     /// num_cpus: the CPUs the sandbox may run on.
     pub cpus: Option<libc::cpu_set_t>,
+    /// fs_deny or a private /proc: opens are made through the opener.
+    pub opens_on_behalf: bool,
 }
 
 /// Whose metadata a job may change, and as whom (src/fsmeta.rs).
@@ -330,7 +335,7 @@ impl Sandbox {
         };
         let opens = match &opener {
             Some(opener) => {
-                let opens = Opens::new()
+                let opens = Opens::new(child.listener.raw())
                     .map_err(|e| Error::os("timerfd", e))
                     .and_then(|opens| {
                         let readable = libc::EPOLLIN as u32;
@@ -404,6 +409,7 @@ impl Sandbox {
             watchdog_process: child.watchdog,
             helpers: [child.watchdog_pid, child.opener_pid],
             cpus: rules.cpus,
+            opens_on_behalf: rules.opens_on_behalf,
         })
     }
 
@@ -606,6 +612,9 @@ impl Sandbox {
         let Some(Some(pending)) = self.pending.get_mut(slot) else {
             return;
         };
+        if matches!(pending.what, handler::PendingCall::ThroughOpener(_)) {
+            return self.again_through_opener(slot);
+        }
         let call = pending.call();
         let mut ctx = handler::Context {
             call: &call,
@@ -625,6 +634,19 @@ impl Sandbox {
                 self.kill_all(libc::SIGKILL);
             }
         }
+    }
+
+    /// A parked unix connect or send may go on (its timer ticked, or its
+    /// socket is writable): the opener tries again.
+    fn again_through_opener(&mut self, slot: usize) {
+        let Some(pending) = self.pending.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        epoll_remove(self.fd(), pending.fd.as_raw_fd());
+        let handler::PendingCall::ThroughOpener(through) = pending.what else {
+            return;
+        };
+        self.through_opener(through);
     }
 
     fn drop_pending(&mut self, slot: usize) {
@@ -692,7 +714,7 @@ impl Sandbox {
                     }
                     continue;
                 }
-                if self.opener.is_some() && is_open(notification.nr) {
+                if self.opens_on_behalf && is_open(notification.nr) {
                     self.open_on_behalf(&notification);
                     if !pending {
                         return Ok(false);
@@ -723,6 +745,10 @@ impl Sandbox {
                         Ok(false) => Some(Answer::Errno(libc::EAGAIN)),
                         Err(_) => Some(Answer::Errno(libc::ENOMEM)),
                     },
+                    Outcome::ThroughOpener(through) => {
+                        self.through_opener(through);
+                        None
+                    }
                 };
                 if let Some(answer) = answer {
                     if let Err(errno) = self.listener.respond(notification.id, answer) {
@@ -939,7 +965,7 @@ impl Sandbox {
     fn open_on_behalf(&mut self, n: &Notification) {
         let waiting = self.opens.as_ref().map_or(0, Opens::count);
         if waiting >= MOST_OPENS {
-            return self.answer_open((*n, Err(libc::EAGAIN)));
+            return self.answer_open(*n, Err(libc::EAGAIN));
         }
         // Copies: the opener may take its time, and a callback may change
         // the live policy meanwhile.
@@ -948,7 +974,7 @@ impl Sandbox {
         let meminfo = call.as_ref().is_ok_and(|c| c.path.ends_with(b"meminfo"));
         let view = self.proc_view(meminfo);
         let (Some(opener), Some(opens)) = (&self.opener, &mut self.opens) else {
-            return self.answer_open((*n, Err(libc::EIO)));
+            return self.answer_open(*n, Err(libc::EIO));
         };
         let events = self.events.get_mut();
         let helpers = self.helpers;
@@ -984,25 +1010,76 @@ impl Sandbox {
 
     fn answer_opens(&mut self, finished: Vec<Finished>) {
         for done in finished {
-            self.answer_open(done);
+            match done {
+                Finished::Open(n, result) => self.answer_open(n, result),
+                Finished::Answer(n, answer) => self.answer_through_opener(n, answer),
+                Finished::Retry(through) => self.park_through_opener(through),
+                Finished::Undelivered(n, errno) => self.undelivered(n, errno),
+            }
         }
     }
 
-    /// Answers an open made on the caller's behalf (a caller interrupted
-    /// meanwhile has no call left to answer).
-    fn answer_open(&mut self, (n, result): Finished) {
-        let sent = match result {
-            // Opened while the caller waited: the fd is its call's.
-            Ok(Opened::Fd(fd, cloexec)) if self.listener.is_live(n.id) => {
-                self.listener.respond_with_fd(n.id, fd.as_raw_fd(), cloexec)
-            }
-            Ok(Opened::Fd(..)) => Ok(()),
-            Ok(Opened::PathOnly) => self.listener.respond(n.id, Answer::ContinueChecked),
-            Err(errno) => self.listener.respond(n.id, Answer::Errno(errno)),
-        };
-        if sent.is_err() && self.listener.is_live(n.id) {
+    /// Answers a call the opener was to make or finish (a caller
+    /// interrupted meanwhile has no call left to answer).
+    fn answer_through_opener(&mut self, n: Notification, answer: Answer) {
+        if let Err(errno) = self.listener.respond(n.id, answer) {
+            self.undelivered(n, errno);
+        }
+    }
+
+    /// An answer that could not be delivered leaves its caller blocked:
+    /// fail closed, the sandbox ends.
+    fn undelivered(&mut self, n: Notification, errno: i32) {
+        if self.listener.is_live(n.id) {
+            let _ = errno;
             self.kill_all(libc::SIGKILL);
         }
+    }
+
+    /// Answers an open made on the caller's behalf: an fd is installed in
+    /// the caller by the opener.
+    fn answer_open(&mut self, n: Notification, result: std::result::Result<Opened, i32>) {
+        match result {
+            Ok(Opened::Fd(fd, cloexec)) => self.install(n, fd, cloexec),
+            Ok(Opened::PathOnly) => self.answer_through_opener(n, Answer::ContinueChecked),
+            Err(errno) => self.answer_through_opener(n, Answer::Errno(errno)),
+        }
+    }
+
+    /// Answers `n` with a copy of `fd` in its caller's table, through the
+    /// opener: the kernel's ADDFD waits until the caller's thread runs,
+    /// which the job decides, so the host never makes it.
+    fn install(&mut self, n: Notification, fd: OwnedFd, cloexec: bool) {
+        let (Some(opener), Some(opens)) = (&self.opener, &mut self.opens) else {
+            return self.answer_through_opener(n, Answer::Errno(libc::EIO));
+        };
+        let finished = opens.install(n, fd, cloexec, opener);
+        self.answer_opens(finished);
+    }
+
+    /// A unix connect or send that met a full backlog or buffer: parked,
+    /// and asked again when it may go on (`again_through_opener`).
+    fn park_through_opener(&mut self, through: Through) {
+        let n = *through.call();
+        if !self.may_park() {
+            return self.answer_through_opener(n, Answer::Errno(libc::EAGAIN));
+        }
+        match crate::net::through::park(through) {
+            Ok(pending) => match self.park(pending) {
+                Ok(true) => {}
+                Ok(false) | Err(_) => self.answer_through_opener(n, Answer::Errno(libc::EAGAIN)),
+            },
+            Err((n, errno)) => self.answer_through_opener(n, Answer::Errno(errno)),
+        }
+    }
+
+    /// A unix connect or send, checked, made by the opener.
+    fn through_opener(&mut self, through: Through) {
+        let (Some(opener), Some(opens)) = (&self.opener, &mut self.opens) else {
+            return self.answer_through_opener(*through.call(), Answer::Errno(libc::EACCES));
+        };
+        let finished = opens.through(through, opener);
+        self.answer_opens(finished);
     }
 
     /// What of /proc the sandbox may see, with a private /proc; with
@@ -1097,16 +1174,9 @@ impl Sandbox {
         else {
             return false;
         };
-        let sent = match opened {
-            Ok(file) => {
-                let cloexec = crate::virtualfiles::cloexec(n);
-                self.listener
-                    .respond_with_fd(n.id, file.as_raw_fd(), cloexec)
-            }
-            Err(errno) => self.listener.respond(n.id, Answer::Errno(errno)),
-        };
-        if sent.is_err() {
-            self.kill_all(libc::SIGKILL);
+        match opened {
+            Ok(file) => self.install(*n, file, crate::virtualfiles::cloexec(n)),
+            Err(errno) => self.answer_through_opener(*n, Answer::Errno(errno)),
         }
         true
     }

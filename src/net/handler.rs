@@ -14,6 +14,7 @@
 
 use super::options;
 use super::sockaddr::{self, Address};
+use super::through::{Through, UnixConnect, UnixSend};
 use super::unix::{proc_path, UnixGate};
 use super::Protocol;
 use crate::events::{kind as event_kind, Destination as Dest, Event, Events, Verdict};
@@ -43,6 +44,9 @@ pub enum Outcome {
     Answer(Answer),
     /// Answered once the pending call's fd is ready.
     Pending(Pending),
+    /// A unix connect or send, checked, for the opener to make
+    /// ([`super::through`]).
+    ThroughOpener(Through),
 }
 
 /// A call waiting for its socket.
@@ -59,8 +63,10 @@ pub struct Pending {
 pub enum PendingCall {
     /// A connect in progress: the answer is SO_ERROR.
     Connect,
-    /// A unix connect refused for a full backlog: try again at each tick.
-    UnixConnect { socket: OwnedFd, target: OwnedFd },
+    /// A unix connect or send that met a full backlog or buffer: asked of
+    /// the opener again when the fd is ready (the supervisor does, not
+    /// `resume`).
+    ThroughOpener(Through),
     /// A send that would block: try again when writable.
     Send(Message),
     /// A sendmmsg that would block, or past a step's budget: go on when
@@ -75,20 +81,28 @@ pub enum PendingCall {
 /// A message copied out of the child, ready to send on a duplicate.
 pub struct Message {
     name: Option<Vec<u8>>,
-    data: Vec<u8>,
+    /// The socket file a unix destination names, pinned while the message
+    /// waits (its name is `/proc/self/fd/N` of this fd).
+    pub(super) target: Option<OwnedFd>,
+    pub(super) data: Vec<u8>,
     control: Vec<u8>,
     /// Duplicates of the fds an SCM_RIGHTS message passes, kept alive
     /// until the message is sent.
     _passed: Vec<OwnedFd>,
-    flags: i32,
+    /// Their numbers, in order (a unix send through the opener passes them
+    /// as one SCM_RIGHTS message).
+    pub(super) passed_fds: Vec<RawFd>,
+    pub(super) flags: i32,
     /// Send SIGPIPE to the caller on EPIPE (it did not ask for MSG_NOSIGNAL).
-    sigpipe: bool,
+    pub(super) sigpipe: bool,
     /// A stream socket: a send may go out in parts.
-    stream: bool,
+    pub(super) stream: bool,
+    /// A unix socket: the opener sends it (src/net/through.rs).
+    unix: bool,
     /// The caller would block: send everything before answering.
-    blocking: bool,
+    pub(super) blocking: bool,
     /// Bytes already sent.
-    sent: usize,
+    pub(super) sent: usize,
     /// Sent with the job's rights.
     job: Arc<JobCredentials>,
     /// The separate pieces copied for it (iovecs, fds passed): each cost
@@ -279,18 +293,6 @@ fn child_socket(ctx: &mut Context, tid: libc::pid_t, fd: u64) -> Result<(OwnedFd
     ctx.pidfds.dup(tid, fd as u32 as i32)
 }
 
-fn sockopt(fd: RawFd, level: i32, name: i32) -> Result<i32, i32> {
-    let mut value: i32 = 0;
-    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
-    // SAFETY: value and len are valid out pointers.
-    let r =
-        unsafe { libc::getsockopt(fd, level, name, &mut value as *mut i32 as *mut _, &mut len) };
-    if r != 0 {
-        return Err(sys::errno());
-    }
-    Ok(value)
-}
-
 /// The socket's family and protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -300,21 +302,21 @@ enum Kind {
 
 fn kind(socket: &OwnedFd) -> Result<Kind, i32> {
     let fd = socket.as_raw_fd();
-    let domain = sockopt(fd, libc::SOL_SOCKET, libc::SO_DOMAIN).map_err(|e| {
+    let domain = sys::socket_option(fd, libc::SOL_SOCKET, libc::SO_DOMAIN).map_err(|e| {
         if e == libc::ENOTSOCK {
             e
         } else {
             libc::EACCES
         }
     })?;
-    let kind = sockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE).map_err(|_| libc::EACCES)?;
+    let kind = sys::socket_option(fd, libc::SOL_SOCKET, libc::SO_TYPE).map_err(|_| libc::EACCES)?;
     match domain {
         libc::AF_UNIX => Ok(Kind::Unix {
             stream: kind != libc::SOCK_DGRAM,
         }),
         libc::AF_INET | libc::AF_INET6 => {
-            let protocol =
-                sockopt(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL).map_err(|_| libc::EACCES)?;
+            let protocol = sys::socket_option(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL)
+                .map_err(|_| libc::EACCES)?;
             match (kind, protocol) {
                 (libc::SOCK_STREAM, libc::IPPROTO_TCP) => Ok(Kind::Inet(Protocol::Tcp)),
                 (libc::SOCK_DGRAM, libc::IPPROTO_UDP) => Ok(Kind::Inet(Protocol::Udp)),
@@ -347,7 +349,7 @@ pub fn address_len(len: u64) -> Result<usize, i32> {
 /// fd that must stay open while they are used.
 struct Destination {
     bytes: Vec<u8>,
-    _target: Option<OwnedFd>,
+    target: Option<OwnedFd>,
 }
 
 /// Checks `address` for a `kind` socket and returns what to connect or
@@ -374,7 +376,7 @@ fn check_destination(
             )?;
             Ok(Some(Destination {
                 bytes: sockaddr::encode_bytes(sa),
-                _target: None,
+                target: None,
             }))
         }
         (Kind::Inet(_), _) => Err(libc::EAFNOSUPPORT),
@@ -386,7 +388,7 @@ fn check_destination(
                 sockaddr::encode_unix_bytes(&proc_path(&target, None)).ok_or(libc::ENAMETOOLONG)?;
             Ok(Some(Destination {
                 bytes,
-                _target: Some(target),
+                target: Some(target),
             }))
         }
         // Abstract and unnamed addresses: Landlock scopes them in the
@@ -469,12 +471,21 @@ pub fn connect(ctx: &mut Context, n: &Notification) -> Outcome {
         Ok(k) => k,
         Err(e) => return deny(e),
     };
-    let destination = match check_destination(ctx, tid, kind, &address) {
+    let mut destination = match check_destination(ctx, tid, kind, &address) {
         Ok(d) => d,
         Err(e) => return deny(e),
     };
     if !ctx.listener.is_live(n.id) {
         return deny(libc::EINTR);
+    }
+    if let Some(target) = destination.as_mut().and_then(|d| d.target.take()) {
+        let blocking = is_blocking(&socket, 0);
+        return Outcome::ThroughOpener(Through::Connect(UnixConnect {
+            n: *n,
+            socket,
+            target,
+            blocking,
+        }));
     }
     let bytes = destination
         .as_ref()
@@ -498,18 +509,6 @@ pub fn connect(ctx: &mut Context, n: &Notification) -> Outcome {
             events: libc::EPOLLOUT as u32,
             what: PendingCall::Connect,
         }),
-        Err(libc::EAGAIN) if blocking && matches!(kind, Kind::Unix { .. }) => {
-            match (retry_timer(), destination.and_then(|d| d._target)) {
-                (Ok(timer), Some(target)) => Outcome::Pending(Pending {
-                    id: n.id,
-                    tid,
-                    fd: timer,
-                    events: libc::EPOLLIN as u32,
-                    what: PendingCall::UnixConnect { socket, target },
-                }),
-                _ => deny(libc::EAGAIN),
-            }
-        }
         Err(e) => deny(e),
     }
 }
@@ -527,7 +526,7 @@ fn writable_now(socket: &OwnedFd) -> bool {
 /// The outcome of a finished connect, as the caller's own call would
 /// have returned it.
 fn connect_result(socket: &OwnedFd) -> Answer {
-    match sockopt(socket.as_raw_fd(), libc::SOL_SOCKET, libc::SO_ERROR) {
+    match sys::socket_option(socket.as_raw_fd(), libc::SOL_SOCKET, libc::SO_ERROR) {
         Ok(0) => Answer::Value(0),
         Ok(error) => Answer::Errno(error),
         Err(_) => Answer::Errno(libc::EIO),
@@ -535,7 +534,7 @@ fn connect_result(socket: &OwnedFd) -> Answer {
 }
 
 /// A timer ticking every 10 ms, for retries nothing else can signal.
-fn retry_timer() -> Result<OwnedFd, i32> {
+pub(super) fn retry_timer() -> Result<OwnedFd, i32> {
     // SAFETY: plain calls.
     let fd = unsafe {
         libc::timerfd_create(
@@ -718,7 +717,7 @@ fn progress(socket: &OwnedFd, message: &mut Message) -> Progress {
 }
 
 /// The child would have got SIGPIPE from its own send.
-fn raise_sigpipe(tid: libc::pid_t) {
+pub(super) fn raise_sigpipe(tid: libc::pid_t) {
     if let Ok(pidfd) = process::pidfd_open(tid, process::PIDFD_THREAD) {
         // SAFETY: a new fd we own.
         let pidfd = unsafe { sys::own(pidfd) };
@@ -773,14 +772,15 @@ fn prepare_message(
 ) -> Result<Message, i32> {
     // Before the destination: a refused flag shows the observer nothing.
     let send_flags = options::send_flags(flags)?;
-    let name = match name {
-        None => None,
+    let (name, target) = match name {
+        None => (None, None),
         Some(bytes) => {
             let address = sockaddr::parse(&bytes)?;
             match check_destination(ctx, tid, kind, &address)? {
-                Some(destination) => Some(destination.bytes),
+                // The target stays open as long as its name is used.
+                Some(destination) => (Some(destination.bytes), destination.target),
                 // AF_UNSPEC as a send destination: no address.
-                None => None,
+                None => (None, None),
             }
         }
     };
@@ -795,12 +795,15 @@ fn prepare_message(
     let passed_count = passed.len();
     Ok(Message {
         name,
+        target,
         data,
         control,
+        passed_fds: passed.iter().map(AsRawFd::as_raw_fd).collect(),
         _passed: passed,
         flags: send_flags & !(libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL),
         sigpipe: flags & libc::MSG_NOSIGNAL == 0,
         stream: is_stream(kind),
+        unix: matches!(kind, Kind::Unix { .. }),
         blocking: false,
         sent: 0,
         job: ctx.job.clone(),
@@ -856,7 +859,27 @@ fn send_checked(
         return deny(libc::EINTR);
     }
     let blocking = is_blocking(&socket, flags);
+    if message.unix {
+        return through_opener(n, socket, message, blocking, None);
+    }
     send_or_park(n, socket, message, blocking)
+}
+
+/// A unix send, for the opener to make.
+fn through_opener(
+    n: &Notification,
+    socket: OwnedFd,
+    mut message: Message,
+    blocking: bool,
+    entry: Option<u64>,
+) -> Outcome {
+    message.blocking = blocking;
+    Outcome::ThroughOpener(Through::Send(Box::new(UnixSend {
+        n: *n,
+        socket,
+        message,
+        entry,
+    })))
 }
 
 /// A child's `struct msghdr` (56 bytes, seven words on x86-64), as the
@@ -949,6 +972,9 @@ pub fn sendmmsg(ctx: &mut Context, n: &Notification) -> Outcome {
     };
     let flags = n.args[3] as i32;
     let blocking = is_blocking(&socket, flags);
+    if matches!(kind, Kind::Unix { .. }) {
+        return unix_sendmmsg(ctx, n, socket, kind, blocking);
+    }
     let mut batch = Batch {
         call: *n,
         kind,
@@ -968,6 +994,36 @@ pub fn sendmmsg(ctx: &mut Context, n: &Notification) -> Outcome {
             what: PendingCall::Batch(Box::new(batch)),
         }),
     }
+}
+
+/// sendmmsg on a unix socket: its first entry, sent by the opener; the
+/// call returns 1 (its caller sends the rest with further calls, as it
+/// must whenever fewer than `vlen` went).
+fn unix_sendmmsg(
+    ctx: &mut Context,
+    n: &Notification,
+    socket: OwnedFd,
+    kind: Kind,
+    blocking: bool,
+) -> Outcome {
+    let tid = n.pid as libc::pid_t;
+    if mmsg_count(n.args[2]) == 0 {
+        return Outcome::Answer(Answer::Value(0));
+    }
+    let pidfd = match ctx.pidfds.pidfd(tid) {
+        Ok(fd) => fd,
+        Err(e) => return deny(e),
+    };
+    let entry = mmsg_entry(n.args[1], 0);
+    let message = match copy_msghdr(ctx, tid, pidfd, kind, entry, n.args[3] as i32) {
+        Ok(m) => m,
+        Err(e) => return deny(e),
+    };
+    ctx.budget.charge(&message);
+    if !ctx.listener.is_live(n.id) {
+        return deny(libc::EINTR);
+    }
+    through_opener(n, socket, message, blocking, Some(entry))
 }
 
 /// How many entries of a sendmmsg's `vlen` (an unsigned int) are handled:
@@ -1246,17 +1302,8 @@ impl Pending {
                     Progress::Failed(e) => Some(Answer::Errno(e)),
                 }
             }
-            PendingCall::UnixConnect { socket, target } => {
-                let mut ticks = 0u64;
-                // SAFETY: reading the timer's 8-byte tick count.
-                unsafe { libc::read(self.fd.as_raw_fd(), &mut ticks as *mut u64 as *mut _, 8) };
-                let bytes = sockaddr::encode_unix_bytes(&proc_path(target, None))?;
-                match with_nonblocking(socket, || raw_connect(ctx.job, socket, &bytes)) {
-                    Ok((Ok(()), _)) => Some(Answer::Value(0)),
-                    Ok((Err(libc::EAGAIN), _)) => None,
-                    Ok((Err(e), _)) | Err(e) => Some(Answer::Errno(e)),
-                }
-            }
+            // Asked of the opener again by the supervisor.
+            PendingCall::ThroughOpener(_) => None,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod handler;
 pub mod options;
 pub mod sockaddr;
 pub mod spec;
+pub mod through;
 pub mod unix;
 
 use crate::error::{Error, Result};

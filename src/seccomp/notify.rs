@@ -113,20 +113,6 @@ impl Listener {
         raw::notif_id_valid(self.raw(), id)
     }
 
-    /// Answers a call with a new fd in the caller's table (a copy of `fd`,
-    /// close-on-exec if asked): the call returns its number. A target that
-    /// vanished meanwhile is fine; a full fd table (EMFILE) fails the call
-    /// with that errno, as the call itself would have.
-    pub fn respond_with_fd(&self, id: u64, fd: RawFd, cloexec: bool) -> SysResult<()> {
-        match raw::notif_addfd_send(self.raw(), id, fd, cloexec) {
-            Ok(_) | Err(libc::ENOENT) => Ok(()),
-            Err(errno @ (libc::EMFILE | libc::EBADF | libc::ENFILE)) => {
-                self.respond(id, Answer::Errno(errno))
-            }
-            Err(errno) => Err(errno),
-        }
-    }
-
     /// Answers a notification. A target that died or was interrupted
     /// meanwhile (ENOENT) is fine: with SA_RESTART it comes back under a new
     /// id and is decided again.

@@ -28,6 +28,19 @@ pub fn check(ret: libc::c_long) -> SysResult<libc::c_long> {
 }
 
 #[inline]
+/// getsockopt of an int option.
+pub fn socket_option(fd: RawFd, level: i32, name: i32) -> Result<i32, i32> {
+    let mut value: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: value and len are valid out pointers.
+    let r =
+        unsafe { libc::getsockopt(fd, level, name, &mut value as *mut i32 as *mut _, &mut len) };
+    if r != 0 {
+        return Err(errno());
+    }
+    Ok(value)
+}
+
 pub fn errno() -> i32 {
     // SAFETY: __errno_location returns the calling thread's errno slot.
     unsafe { *libc::__errno_location() }

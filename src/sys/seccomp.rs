@@ -16,13 +16,17 @@ pub const SECCOMP_IOCTL_NOTIF_RECV: libc::c_ulong = 0xc050_2100;
 pub const SECCOMP_IOCTL_NOTIF_SEND: libc::c_ulong = 0xc018_2101;
 pub const SECCOMP_IOCTL_NOTIF_ID_VALID: libc::c_ulong = 0x4008_2102;
 pub const SECCOMP_IOCTL_NOTIF_SET_FLAGS: libc::c_ulong = 0x4008_2104;
+/// The opener makes this ioctl (src/opener.s holds the number; a test of
+/// opener.rs checks it).
+#[allow(dead_code)]
 pub const SECCOMP_IOCTL_NOTIF_ADDFD: libc::c_ulong = 0x4018_2103;
 /// ADDFD also answers the notification with the new fd's number, in one
 /// step (Linux 5.14): the call cannot return before the fd is there.
-const SECCOMP_ADDFD_FLAG_SEND: u32 = 1 << 1;
+pub const SECCOMP_ADDFD_FLAG_SEND: u32 = 1 << 1;
 
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy)]
+#[allow(dead_code)]
 pub struct seccomp_notif_addfd {
     pub id: u64,
     pub flags: u32,
@@ -151,20 +155,4 @@ pub fn notif_set_flags(listener: RawFd, flags: u64) -> SysResult<()> {
     // SAFETY: the argument is an integer.
     check(unsafe { libc::ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags) } as libc::c_long)
         .map(drop)
-}
-
-/// `ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD)` with SEND: installs `fd` in
-/// the target (close-on-exec if asked) and answers the call with its
-/// number, which it returns.
-pub fn notif_addfd_send(listener: RawFd, id: u64, fd: RawFd, cloexec: bool) -> SysResult<i32> {
-    let addfd = seccomp_notif_addfd {
-        id,
-        flags: SECCOMP_ADDFD_FLAG_SEND,
-        srcfd: fd as u32,
-        newfd: 0,
-        newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
-    };
-    // SAFETY: addfd is a valid request of the kernel's layout.
-    retrying(|| unsafe { libc::ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) as libc::c_long })
-        .map(|n| n as i32)
 }

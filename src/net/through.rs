@@ -1,0 +1,163 @@
+//! Unix connects and sends made by the opener (src/opener.rs), a process
+//! of the sandbox, rather than by the supervisor: what the kernel records
+//! of the caller (`SO_PEERCRED` at connect, `SCM_CREDENTIALS` a receiver
+//! asks for with `SO_PASSCRED`, `SO_PASSPIDFD`) is then the sandbox's pid
+//! and credentials, never the host's. The address was copied and checked
+//! by the handler ([`super::handler`]); the socket file it names is pinned
+//! (an `O_PATH` fd) and handed to the opener with the caller's socket, so
+//! a rename after the check changes nothing. These calls never block the
+//! opener: a full backlog (connect) or buffer (send) comes back as EAGAIN,
+//! and a blocking caller's call is parked and asked again.
+
+use super::handler::{raise_sigpipe, retry_timer, Message, Pending, PendingCall};
+use crate::opener::Call;
+use crate::seccomp::notify::{Answer, Notification};
+use crate::sys::memory;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// A checked unix call for the opener to make.
+pub enum Through {
+    Connect(UnixConnect),
+    Send(Box<UnixSend>),
+}
+
+/// connect() of the caller's socket (our duplicate) to the socket file
+/// `target`.
+pub struct UnixConnect {
+    pub n: Notification,
+    pub socket: OwnedFd,
+    pub target: OwnedFd,
+    /// The caller's socket blocks: a full backlog is waited out.
+    pub blocking: bool,
+}
+
+/// sendto/sendmsg of a copied message, or the first entry of a sendmmsg
+/// (which then returns 1, as it may: its caller sends the rest with
+/// further calls).
+pub struct UnixSend {
+    pub n: Notification,
+    pub socket: OwnedFd,
+    pub message: Message,
+    /// The sendmmsg entry whose `msg_len` is written once it is sent.
+    pub entry: Option<u64>,
+}
+
+impl UnixSend {
+    /// What is left to send, or of a stream, its next part.
+    fn next_part(&self, most_sent: usize) -> &[u8] {
+        let rest = &self.message.data[self.message.sent..];
+        match self.message.stream {
+            true => &rest[..rest.len().min(most_sent)],
+            false => rest,
+        }
+    }
+}
+
+/// What a reply leads to.
+pub enum After {
+    Answer(Answer),
+    /// A blocking caller met a full backlog or buffer: park, ask again.
+    Retry(Through),
+}
+
+impl Through {
+    pub fn call(&self) -> &Notification {
+        match self {
+            Through::Connect(c) => &c.n,
+            Through::Send(s) => &s.n,
+        }
+    }
+
+    /// The data the next request carries.
+    pub fn data_len(&self, most_sent: usize) -> usize {
+        match self {
+            Through::Connect(_) => 0,
+            Through::Send(s) => s.next_part(most_sent).len(),
+        }
+    }
+
+    /// The request for the opener (a send's next part: a stream send goes
+    /// in parts of at most `most_sent`; fds go with the first).
+    pub fn ask(&self, most_sent: usize) -> Call<'_> {
+        match self {
+            Through::Connect(c) => Call::Connect {
+                socket: c.socket.as_raw_fd(),
+                target: c.target.as_raw_fd(),
+            },
+            Through::Send(s) => {
+                let m = &s.message;
+                Call::Send {
+                    socket: s.socket.as_raw_fd(),
+                    target: m.target.as_ref().map(AsRawFd::as_raw_fd),
+                    data: s.next_part(most_sent),
+                    passed: if m.sent == 0 { &m.passed_fds } else { &[] },
+                    flags: m.flags,
+                }
+            }
+        }
+    }
+
+    /// The call moved on by the opener's reply (a value or an errno).
+    pub fn replied(self, reply: Result<i64, i32>) -> After {
+        match self {
+            Through::Connect(c) => match reply {
+                Ok(_) => After::Answer(Answer::Value(0)),
+                Err(libc::EAGAIN) if c.blocking => After::Retry(Through::Connect(c)),
+                Err(e) => After::Answer(Answer::Errno(e)),
+            },
+            Through::Send(mut s) => {
+                let m = &mut s.message;
+                match reply {
+                    Ok(sent) => {
+                        m.sent += sent as usize;
+                        if m.stream && m.blocking && m.sent < m.data.len() {
+                            return After::Retry(Through::Send(s));
+                        }
+                    }
+                    Err(libc::EAGAIN) if m.blocking => return After::Retry(Through::Send(s)),
+                    Err(_) if m.sent > 0 => {}
+                    Err(libc::EPIPE) => {
+                        if m.sigpipe {
+                            raise_sigpipe(s.n.pid as libc::pid_t);
+                        }
+                        return After::Answer(Answer::Errno(libc::EPIPE));
+                    }
+                    Err(e) => return After::Answer(Answer::Errno(e)),
+                }
+                match s.entry {
+                    Some(entry) => {
+                        let len = (m.sent as u32).to_ne_bytes();
+                        let at = super::handler::mmsg_len_at(entry);
+                        let _ = memory::write(s.n.pid as libc::pid_t, at, &len);
+                        After::Answer(Answer::Value(1))
+                    }
+                    None => After::Answer(Answer::Value(m.sent as i64)),
+                }
+            }
+        }
+    }
+}
+
+/// Parks a call that met a full backlog or buffer: a stream send until
+/// its socket is writable; a connect or a datagram on a timer ticking
+/// every 10 ms (the kernel signals no room in another socket's queue).
+pub fn park(through: Through) -> Result<Pending, (Notification, i32)> {
+    let n = *through.call();
+    let (fd, events) = match &through {
+        Through::Send(s) if s.message.stream => {
+            let dup = s
+                .socket
+                .try_clone()
+                .map_err(|e| (n, e.raw_os_error().unwrap_or(libc::EIO)))?;
+            (dup, libc::EPOLLOUT as u32)
+        }
+        _ => (retry_timer().map_err(|e| (n, e))?, libc::EPOLLIN as u32),
+    };
+    Ok(Pending {
+        id: n.id,
+        tid: n.pid as libc::pid_t,
+        fd,
+        events,
+        what: PendingCall::ThroughOpener(through),
+    })
+}

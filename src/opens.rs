@@ -72,6 +72,8 @@ enum Waiter {
     Open(Task),
     Install(Notification),
     Through(Through),
+    /// The listener handed over (no caller).
+    Setup,
     /// Its caller is gone: the reply is dropped.
     Gone,
 }
@@ -82,7 +84,7 @@ impl Waiter {
             Waiter::Open(task) => Some(&task.n),
             Waiter::Install(n) => Some(n),
             Waiter::Through(t) => Some(t.call()),
-            Waiter::Gone => None,
+            Waiter::Setup | Waiter::Gone => None,
         }
     }
 
@@ -120,19 +122,25 @@ pub struct Opens {
     waiting: VecDeque<(Waiter, Request)>,
     /// Armed while a timed request is the oldest out.
     timer: OwnedFd,
-    /// The seccomp listener, which installs take (a duplicate is sent).
-    listener: RawFd,
 }
 
 impl Opens {
-    pub fn new(listener: RawFd) -> Result<Opens, i32> {
-        Ok(Opens {
+    /// The opener's queue; its first request hands the opener a copy of
+    /// the seccomp `listener`, for installs and direct answers.
+    pub fn new(opener: &Opener, listener: RawFd) -> Result<Opens, i32> {
+        let mut opens = Opens {
             in_flight: VecDeque::new(),
             bytes: 0,
             waiting: VecDeque::new(),
             timer: timer::create()?,
-            listener,
-        })
+        };
+        let sequence = opener.request(Call::Listener { listener })?;
+        opens
+            .in_flight
+            .push_back((sequence, Waiter::Setup, REQUEST_COST));
+        opens.bytes = REQUEST_COST;
+        opens.time_oldest();
+        Ok(opens)
     }
 
     pub fn timer(&self) -> RawFd {
@@ -249,7 +257,6 @@ impl Opens {
                 resolve: ask.resolve,
             },
             (Request::Install { fd, cloexec }, Waiter::Install(n)) => Call::Install {
-                listener: self.listener,
                 fd: fd.as_raw_fd(),
                 id: n.id,
                 cloexec: *cloexec,
@@ -346,6 +353,8 @@ impl Opens {
     ) -> bool {
         match (waiter, reply) {
             (Waiter::Gone, _) => {}
+            // The listener is the opener's fd 2 now.
+            (Waiter::Setup, Ok(Replied::Value(2))) => {}
             (Waiter::Open(mut task), Ok(Replied::Fd(fd))) => {
                 let next = task.answer(Ok(fd), events);
                 self.go_on(task, next, opener, finished);
@@ -366,6 +375,14 @@ impl Opens {
             (Waiter::Through(through), Ok(Replied::Value(value))) => {
                 let n = *through.call();
                 finished.push(after(n, through.replied(Ok(value))));
+            }
+            // Over, and answered by the opener (or its caller is gone).
+            (
+                Waiter::Through(_),
+                Ok(Replied::Answered(_) | Replied::Unanswered(_, libc::ENOENT)),
+            ) => {}
+            (Waiter::Through(through), Ok(Replied::Unanswered(_, e))) => {
+                finished.push(Finished::Undelivered(*through.call(), e));
             }
             (Waiter::Through(through), Err(e)) => {
                 let n = *through.call();

@@ -335,8 +335,8 @@ impl Sandbox {
         };
         let opens = match &opener {
             Some(opener) => {
-                let opens = Opens::new(child.listener.raw())
-                    .map_err(|e| Error::os("timerfd", e))
+                let opens = Opens::new(opener, child.listener.raw())
+                    .map_err(|e| Error::os("the opener's timer and first request", e))
                     .and_then(|opens| {
                         let readable = libc::EPOLLIN as u32;
                         epoll_add(epoll.as_raw_fd(), opener.socket(), readable, TAG_OPENER)?;

@@ -10,7 +10,7 @@
 //! and a blocking caller's call is parked and asked again.
 
 use super::handler::{raise_sigpipe, retry_timer, Message, Pending, PendingCall};
-use crate::opener::Call;
+use crate::opener::{Call, DirectAnswer};
 use crate::seccomp::notify::{Answer, Notification};
 use crate::sys::memory;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -43,6 +43,26 @@ pub struct UnixSend {
 }
 
 impl UnixSend {
+    /// When the opener may answer the call itself: once what it sends
+    /// ends the call (all that is left, for a blocking stream; any count
+    /// otherwise), unless the supervisor has more to do (a sendmmsg entry's
+    /// msg_len to write).
+    fn direct_answer(&self) -> Option<DirectAnswer> {
+        if self.entry.is_some() {
+            return None;
+        }
+        let m = &self.message;
+        let least = match m.stream && m.blocking {
+            true => (m.data.len() - m.sent) as i64,
+            false => 0,
+        };
+        Some(DirectAnswer {
+            id: self.n.id,
+            least,
+            plus: m.sent as i64,
+        })
+    }
+
     /// What is left to send, or of a stream, its next part.
     fn next_part(&self, most_sent: usize) -> &[u8] {
         let rest = &self.message.data[self.message.sent..];
@@ -80,9 +100,15 @@ impl Through {
     /// in parts of at most `most_sent`; fds go with the first).
     pub fn ask(&self, most_sent: usize) -> Call<'_> {
         match self {
+            // A connect that succeeded is over: the opener answers it.
             Through::Connect(c) => Call::Connect {
                 socket: c.socket.as_raw_fd(),
                 target: c.target.as_raw_fd(),
+                answer: Some(DirectAnswer {
+                    id: c.n.id,
+                    least: 0,
+                    plus: 0,
+                }),
             },
             Through::Send(s) => {
                 let m = &s.message;
@@ -92,6 +118,7 @@ impl Through {
                     data: s.next_part(most_sent),
                     passed: if m.sent == 0 { &m.passed_fds } else { &[] },
                     flags: m.flags,
+                    answer: s.direct_answer(),
                 }
             }
         }

@@ -169,17 +169,17 @@ check-header: build
 	    { echo "include/sandlock.h differs from the generated one: commit it"; exit 1; }
 
 # Only sandlock_* symbols may be exported, and the SONAME must be set.
-# The opener's machine code in src/opener.rs is src/opener.s assembled.
+# The opener's machine code in src/fs/opener.rs is src/fs/opener.s assembled.
 check-opener:
 	@mkdir -p target/opener
-	@as --64 -o target/opener/opener.o src/opener.s
+	@as --64 -o target/opener/opener.o src/fs/opener.s
 	@objcopy -O binary -j .text target/opener/opener.o target/opener/opener.bin
 	@od -An -v -tx1 target/opener/opener.bin | tr -s ' \n' '\n\n' | grep . > target/opener/assembled.hex
-	@sed -n '/^pub const PROGRAM_CODE/,/^];/p' src/opener.rs | grep -o '0x[0-9a-f][0-9a-f]' | \
+	@sed -n '/^pub const PROGRAM_CODE/,/^];/p' src/fs/opener.rs | grep -o '0x[0-9a-f][0-9a-f]' | \
 	    sed 's/^0x//' > target/opener/embedded.hex
 	@cmp -s target/opener/assembled.hex target/opener/embedded.hex || \
-	    { echo "src/opener.rs PROGRAM_CODE is not src/opener.s assembled"; exit 1; }
-	@echo "check-opener: src/opener.rs holds src/opener.s, assembled"
+	    { echo "src/fs/opener.rs PROGRAM_CODE is not src/fs/opener.s assembled"; exit 1; }
+	@echo "check-opener: src/fs/opener.rs holds src/fs/opener.s, assembled"
 
 check-exports: build
 	@extra=$$(nm -D --defined-only $(TARGET)/libsandlock.so | awk '{print $$3}' | grep -v '^sandlock_' || true); \

@@ -1,5 +1,5 @@
 /* The calls that change a directory's names, made by the supervisor under
- * fs_deny (src/names.rs), must answer as Landlock and the kernel do
+ * fs_deny (src/fs/names.rs), must answer as Landlock and the kernel do
  * without it. The job is this program re-executed in the sandbox: it
  * makes, renames, links and removes names in a writable tree (S/w) and a
  * read-only one (S/ro) and prints each errno; the host runs it on a fresh

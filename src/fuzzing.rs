@@ -23,9 +23,9 @@ pub use crate::net::handler::{
 };
 
 /// The path functions of fs_deny's resolver.
-pub use crate::observed::as_caller;
-pub use crate::onbehalf::followed;
-pub use crate::paths::split;
+pub use crate::fs::deny::as_caller;
+pub use crate::fs::open_on_behalf::followed;
+pub use crate::fs::paths::split;
 
 /// The property every port list keeps (src/net/spec.rs documents it for
 /// `Ports::List`): sorted, merged (neither overlapping nor touching),

@@ -2,64 +2,39 @@
 //! supervised from the host's own event loop. No threads, no root, no
 //! namespaces.
 //!
-//! The map:
-//! - [`policy`]: what a sandbox may do, checked as it is described;
-//! - [`landlock`]: the filesystem, TCP and scope ruleset;
-//! - [`net`]: network rules, and the trapped network calls made on the
-//!   child's behalf;
-//! - [`seccomp::filter`]: the BPF program (deny list, argument and arch checks);
-//! - [`seccomp::notify`]: the user-notification listener;
-//! - [`spawn`]: preparing everything, then clone3 and a raw-syscall child;
-//! - [`supervisor`]: one sandbox's fd, its non-blocking step and its end;
-//! - [`runner`]: a run to completion, stdin fed and the outputs captured,
-//!   from one poll loop;
-//! - [`groups`]: the sandbox's process groups, so a kill reaches every
-//!   process;
-//! - [`processes`]: every process of the sandbox, for the limits that
-//!   count or measure them;
-//! - [`limits`]: max_memory and max_cpu, enforced from timers in the fd;
-//! - `pidcalls`: calls that act on another process by its pid, kept to
-//!   the sandbox's own;
-//! - [`watchdog`]: kills the whole sandbox when the host frees it or dies;
+//! The map (one folder per kernel mechanism or concern):
+//! - `policy`: what a sandbox may do, checked as it is described;
+//! - `spawn`: everything prepared before clone3, the raw-syscall child,
+//!   and the helpers started in the sandbox (`watchdog`);
+//! - `seccomp`: the BPF filter, the user-notification listener, the
+//!   syscall table and every syscall's class;
+//! - `supervisor`: one sandbox's fd and non-blocking step, its events,
+//!   live policy, freeze, and a run to completion (`runner`);
+//! - `fs`: Landlock, paths resolved as the caller would, fs_deny, and the
+//!   calls made on the job's behalf through the opener;
+//! - `net`: network rules, and the trapped network calls made on the
+//!   child's behalf (unix ones by the opener: `through`);
+//! - `limits`: processes, groups, memory and CPU, calls on another pid;
+//! - `virt`: the clock, seeded randomness, virtual files, a private /proc
+//!   and new programs' auxiliary vector;
 //! - `ffi`: the C ABI, a thin guarded layer over the above;
 //! - `sys`: raw system calls and kernel structures;
 //! - `fuzzing` (feature `fuzzing` only): the pure parsers, for fuzz/.
 
-mod auxv;
-mod clock;
-pub mod error;
-pub mod events;
+mod error;
 mod ffi;
-mod freeze;
-mod fsmeta;
+mod fs;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod groups;
-pub mod landlock;
-pub mod limits;
-pub mod live;
-mod names;
-pub mod net;
-mod observed;
-mod onbehalf;
-pub mod opener;
-mod opens;
-mod paths;
-mod pidcalls;
-pub mod policy;
-pub mod processes;
-mod procfs;
-mod procview;
-pub mod runner;
-pub mod seccomp;
-mod seeded;
-pub mod spawn;
-pub mod supervisor;
+mod limits;
+mod net;
+mod policy;
+mod seccomp;
+mod spawn;
+mod supervisor;
 mod sys;
-pub mod syscall_table;
-mod virtualfiles;
-pub mod watchdog;
+mod virt;
 
 pub use error::{Error, Result};
 pub use policy::Policy;
@@ -72,7 +47,7 @@ use std::os::fd::RawFd;
 pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sandbox> {
     let prepared = spawn::Prepared::new(policy, argv, stdio)?;
     // Hostnames resolve now, once, and never inside a step.
-    let live = live::Live {
+    let live = supervisor::live_policy::Live {
         net: net::resolve(&policy.net)?,
         protocols: policy.net.protocols(),
         tracks_processes: policy.tracks_processes(),
@@ -82,7 +57,7 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         max_memory: policy.max_memory,
         traps_opens: policy.traps_opens(),
         private_proc: policy.private_proc,
-        fs_denied: live::Denied {
+        fs_denied: supervisor::live_policy::Denied {
             base: policy.compiled()?.fs_denied.clone(),
             added: Default::default(),
         },
@@ -93,13 +68,13 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         timeout_ms: policy.timeout_ms,
         max_cpu: policy.max_cpu,
         hostname: policy.hostname.clone(),
-        virtual_files: virtualfiles::of(
+        virtual_files: virt::virtual_files::of(
             policy.hostname.as_deref(),
             policy.num_cpus,
             policy.random_seed,
         ),
         random_seed: policy.random_seed,
-        wall_clock: policy.time_start.map(clock::WallClock::starting_at),
+        wall_clock: policy.time_start.map(virt::clock::WallClock::starting_at),
         metadata: supervisor::MetadataRights {
             writable: policy.compiled()?.fs_writable.clone(),
             readable: policy.compiled()?.fs_readable.clone(),
@@ -111,14 +86,15 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
         cpus: prepared.cpus(),
         opens_on_behalf: policy.opens_on_behalf(),
     };
-    let mut new_images = auxv::Rewriter::new(policy.random_seed, policy.time_start);
-    let watchdog = watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;
+    let mut new_images = virt::auxv::Rewriter::new(policy.random_seed, policy.time_start);
+    let watchdog =
+        spawn::watchdog::prepare().map_err(|e| Error::os("spawn: the watchdog's pipe", e))?;
     // Every sandbox has an opener: the fds that answer opens (fs_deny, a
     // private /proc, virtual files) are installed by it, and the unix
     // connects and sends of any sandbox (a socketpair is always there) are
     // made by it, so that no peer sees the host.
-    let opener = opener::prepare().map_err(|e| Error::os("spawn: the opener's socket", e))?;
+    let opener = fs::opener::prepare().map_err(|e| Error::os("spawn: the opener's socket", e))?;
     let child = spawn::spawn(&prepared, &watchdog, Some(&opener), new_images.as_mut())?;
-    let opener = Some(opener::Opener::new(opener.host_end, None));
+    let opener = Some(fs::opener::Opener::new(opener.host_end, None));
     Sandbox::new(child, rules, watchdog.write_end, opener, new_images)
 }

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::net::{spec, NetPolicy};
-use crate::syscall_table;
+use crate::seccomp::syscall_table;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
@@ -72,15 +72,15 @@ pub struct Policy {
 /// What every spawn of a policy installs, built once.
 pub struct Compiled {
     pub ruleset: OwnedFd,
-    /// Nests the job in a domain of its own below its helpers' (landlock.rs).
+    /// Nests the job in a domain of its own below its helpers' (fs/landlock.rs).
     pub helper_fence: OwnedFd,
     pub filter: Vec<libc::sock_filter>,
     /// The identities of the fs_deny paths and of what lies beneath them.
-    pub fs_denied: Arc<std::collections::HashSet<crate::paths::FileId>>,
-    /// The identities of the fs_write roots (src/fsmeta.rs).
-    pub fs_writable: Arc<std::collections::HashSet<crate::paths::FileId>>,
+    pub fs_denied: Arc<std::collections::HashSet<crate::fs::paths::FileId>>,
+    /// The identities of the fs_write roots (src/fs/metadata.rs).
+    pub fs_writable: Arc<std::collections::HashSet<crate::fs::paths::FileId>>,
     /// The identities of every tree's root, read or write.
-    pub fs_readable: Arc<std::collections::HashSet<crate::paths::FileId>>,
+    pub fs_readable: Arc<std::collections::HashSet<crate::fs::paths::FileId>>,
 }
 
 #[derive(Clone, Default)]
@@ -153,8 +153,8 @@ impl Policy {
             return Ok(compiled.clone());
         }
         let compiled = Arc::new(Compiled {
-            ruleset: crate::landlock::build_ruleset(self)?,
-            helper_fence: crate::landlock::build_helper_fence()?,
+            ruleset: crate::fs::landlock::build_ruleset(self)?,
+            helper_fence: crate::fs::landlock::build_helper_fence()?,
             filter: crate::seccomp::filter::build(self)?,
             fs_denied: Arc::new(self.denied_identities()?),
             fs_writable: Arc::new(Self::root_identities("fs_write", &self.fs_write)?),
@@ -191,10 +191,12 @@ impl Policy {
         add_tree(&mut self.fs_deny, "fs_deny", path)
     }
 
-    fn denied_identities(&self) -> Result<std::collections::HashSet<crate::paths::FileId>> {
+    fn denied_identities(&self) -> Result<std::collections::HashSet<crate::fs::paths::FileId>> {
         let mut ids = std::collections::HashSet::new();
         for path in &self.fs_deny {
-            ids.extend(crate::live::identities_beneath("fs_deny", path)?);
+            ids.extend(crate::supervisor::live_policy::identities_beneath(
+                "fs_deny", path,
+            )?);
         }
         Ok(ids)
     }
@@ -202,7 +204,7 @@ impl Policy {
     fn root_identities(
         what: &str,
         roots: &[PathBuf],
-    ) -> Result<std::collections::HashSet<crate::paths::FileId>> {
+    ) -> Result<std::collections::HashSet<crate::fs::paths::FileId>> {
         use std::os::unix::fs::MetadataExt;
         let mut ids = std::collections::HashSet::new();
         for path in roots {
@@ -315,7 +317,7 @@ impl Policy {
     /// observer asked for events about processes, or for exec and open
     /// (which stop the whole sandbox while the call is shown).
     pub fn tracks_processes(&self) -> bool {
-        use crate::events::kind;
+        use crate::supervisor::events::kind;
         self.max_processes.is_some()
             || self.max_memory.is_some()
             || self.max_cpu.is_some()
@@ -328,7 +330,7 @@ impl Policy {
     /// events, for fs_deny and open events (a denied file must not be
     /// exec'd either), and to rewrite each new program's auxiliary vector.
     pub fn traps_exec(&self) -> bool {
-        self.event_mask & crate::events::kind::EXEC != 0
+        self.event_mask & crate::supervisor::events::kind::EXEC != 0
             || self.traps_opens()
             || self.rewrites_auxv()
     }
@@ -342,7 +344,7 @@ impl Policy {
 
     /// Are opens and execs trapped (for open events or fs_deny)?
     pub fn traps_opens(&self) -> bool {
-        self.opens_on_behalf() || self.event_mask & crate::events::kind::OPEN != 0
+        self.opens_on_behalf() || self.event_mask & crate::supervisor::events::kind::OPEN != 0
     }
 
     /// Are opens made by the supervisor (through the opener)?
@@ -420,7 +422,7 @@ impl Policy {
     /// EINTR (README), and fork must not without need. (fs_deny and exec or
     /// open events find the processes when they stop the sandbox.)
     pub fn counts_forks(&self) -> bool {
-        use crate::events::kind;
+        use crate::supervisor::events::kind;
         self.max_processes.is_some()
             || self.max_memory.is_some()
             || self.max_cpu.is_some()
@@ -430,7 +432,7 @@ impl Policy {
     /// Asks for events of the kinds in `mask` (`events::kind`); the filter
     /// then traps what they need. 0 asks for none.
     pub fn observe(&mut self, mask: u32) -> Result<()> {
-        use crate::events::kind;
+        use crate::supervisor::events::kind;
         if mask & !kind::ALL != 0 {
             return Err(Error::invalid(format!(
                 "on_event: mask {mask:#x} has bits that name no event kind (known: {:#x})",

@@ -5,7 +5,7 @@ use super::policy::sandlock_policy;
 use super::sandbox::sandlock_sandbox;
 use super::{c_text, guarded};
 use crate::error::{Error, Result};
-use crate::events::{Destination, Event, Observer, Verdict};
+use crate::supervisor::events::{Destination, Event, Observer, Verdict};
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::net::SocketAddr;
 
@@ -114,7 +114,7 @@ fn bytes_to_c(bytes: &[u8]) -> CString {
 
 impl EventText {
     pub(crate) fn of(event: &Event) -> EventText {
-        let syscall = crate::syscall_table::name(event.nr).unwrap_or("");
+        let syscall = crate::seccomp::syscall_table::name(event.nr).unwrap_or("");
         let address = match &event.destination {
             Some(Destination::Inet { address, .. }) => address.ip().to_string().into_bytes(),
             Some(Destination::Unix(path)) => path.clone(),
@@ -161,7 +161,7 @@ impl EventText {
             port,
             address: self.address.as_ptr(),
             path: self.path.as_ptr(),
-            argv: if self.argv.is_empty() && event.kind != crate::events::kind::EXEC {
+            argv: if self.argv.is_empty() && event.kind != crate::supervisor::events::kind::EXEC {
                 std::ptr::null()
             } else {
                 self.argv_ptrs.as_ptr()
@@ -306,7 +306,7 @@ pub extern "C" fn sandlock_sandbox_next_event(
 /// Runs `change` on the sandbox's live policy.
 fn change_live(
     sb: *mut sandlock_sandbox,
-    change: impl FnOnce(&mut crate::live::Live) -> Result<()>,
+    change: impl FnOnce(&mut crate::supervisor::live_policy::Live) -> Result<()>,
 ) -> c_int {
     super::sandbox::with_handle(sb, |handle| {
         let mut live = handle
@@ -374,7 +374,7 @@ pub extern "C" fn sandlock_sandbox_fs_deny(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::kind;
+    use crate::supervisor::events::kind;
 
     #[test]
     fn the_c_constants_are_the_kinds() {

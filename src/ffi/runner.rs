@@ -6,7 +6,7 @@ use super::sandbox::{
     args_from, exit_status, sandlock_sandbox, sandlock_sandbox_free, spawn_handle,
 };
 use crate::error::{Error, Result};
-use crate::runner;
+use crate::supervisor::runner;
 use std::ffi::{c_char, c_int};
 use std::time::Duration;
 

@@ -51,7 +51,7 @@ pub struct sandlock_spawn_opts {
 /// by the step makes every other call on it fail with EBUSY.
 pub struct sandlock_sandbox {
     sandbox: RefCell<Sandbox>,
-    pub(crate) live: crate::live::Shared,
+    pub(crate) live: crate::supervisor::live_policy::Shared,
     pid: libc::pid_t,
     fd: c_int,
     error: RefCell<CString>,

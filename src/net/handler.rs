@@ -17,11 +17,11 @@ use super::sockaddr::{self, Address};
 use super::through::{Through, UnixConnect, UnixSend};
 use super::unix::{proc_path, UnixGate};
 use super::Protocol;
-use crate::events::{kind as event_kind, Destination as Dest, Event, Events, Verdict};
-use crate::live::Live;
-use crate::procfs;
 use crate::seccomp::notify::{Answer, Listener, Notification};
+use crate::supervisor::events::{kind as event_kind, Destination as Dest, Event, Events, Verdict};
+use crate::supervisor::live_policy::Live;
 use crate::sys::creds::{self, JobCredentials};
+use crate::sys::procfs;
 use crate::sys::{self, memory, process};
 use parking_lot::Mutex;
 use std::cell::RefCell;
@@ -181,7 +181,7 @@ fn refuse_denied(ctx: &Context, object: &OwnedFd) -> Result<(), i32> {
     if denied.is_empty() {
         return Ok(());
     }
-    match crate::paths::identities(object)?
+    match crate::fs::paths::identities(object)?
         .iter()
         .any(|id| denied.contains(id))
     {
@@ -1220,7 +1220,7 @@ pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
             )
         };
         if let (0, Some(dir), Address::UnixPath(path)) = (r, &parent, &address) {
-            let (_, name) = crate::paths::split(path);
+            let (_, name) = crate::fs::paths::split(path);
             if let Ok(name) = std::ffi::CString::new(name) {
                 // SAFETY: a valid dirfd and NUL-terminated name.
                 unsafe { libc::fchmodat(dir.as_raw_fd(), name.as_ptr(), 0o777 & !job_umask, 0) };

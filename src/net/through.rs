@@ -1,4 +1,4 @@
-//! Unix connects and sends made by the opener (src/opener.rs), a process
+//! Unix connects and sends made by the opener (src/fs/opener.rs), a process
 //! of the sandbox, rather than by the supervisor: what the kernel records
 //! of the caller (`SO_PEERCRED` at connect, `SCM_CREDENTIALS` a receiver
 //! asks for with `SO_PASSCRED`, `SO_PASSPIDFD`) is then the sandbox's pid
@@ -10,7 +10,7 @@
 //! and a blocking caller's call is parked and asked again.
 
 use super::handler::{raise_sigpipe, retry_timer, Message, Pending, PendingCall};
-use crate::opener::{Call, DirectAnswer};
+use crate::fs::opener::{Call, DirectAnswer};
 use crate::seccomp::notify::{Answer, Notification};
 use crate::sys::memory;
 use std::os::fd::{AsRawFd, OwnedFd};

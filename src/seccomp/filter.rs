@@ -14,7 +14,7 @@
 //!    namespace flags, socket families, types and protocols, the per-user
 //!    forms of setpriority and ioprio_set;
 //! 4. argument checks that go to the supervisor: sendto with an address;
-//!    the calls that act on a process by pid (pidcalls.rs) when the pid is
+//!    the calls that act on a process by pid (limits/pid_calls.rs) when the pid is
 //!    not 0 (the caller);
 //! 5. allow.
 //!
@@ -31,8 +31,8 @@
 //! "mismatch" into a jump past the section.
 
 use crate::error::{Error, Result};
-use crate::events::kind;
 use crate::policy::Policy;
+use crate::supervisor::events::kind;
 #[cfg(test)]
 use crate::sys::seccomp::AUDIT_ARCH_I386;
 use crate::sys::seccomp::{AUDIT_ARCH_X86_64, SECCOMP_RET_USER_NOTIF, X32_SYSCALL_BIT};
@@ -180,7 +180,7 @@ const IOPRIO_WHO_USER: u64 = 3;
 
 /// Calls that act on the process or thread their first argument names (0:
 /// the caller) with no check but the uid's. Any other target than the
-/// caller goes to the supervisor (src/pidcalls.rs).
+/// caller goes to the supervisor (src/limits/pid_calls.rs).
 pub const PID_CALLS: &[&str] = &[
     "prlimit64",
     "sched_setaffinity",
@@ -202,7 +202,8 @@ fn rule(conditions: Vec<SeccompCondition>) -> SeccompRule {
 }
 
 fn nr(name: &str) -> i64 {
-    crate::syscall_table::number(name).unwrap_or_else(|| panic!("{name} is in the syscall table"))
+    crate::seccomp::syscall_table::number(name)
+        .unwrap_or_else(|| panic!("{name} is in the syscall table"))
 }
 
 /// Syscall numbers denied whatever their arguments: the built-in list and
@@ -210,7 +211,7 @@ fn nr(name: &str) -> i64 {
 fn always_denied(policy: &Policy) -> Vec<i64> {
     let mut numbers: Vec<i64> = DENIED.iter().map(|name| nr(name)).collect();
     numbers.extend(policy.syscall_deny.iter().map(|(_, n)| *n));
-    // When an exec or open is checked with the sandbox stopped (freeze.rs),
+    // When an exec or open is checked with the sandbox stopped (supervisor/freeze.rs),
     // nothing may write its memory meanwhile: legacy AIO completes into a
     // stopped task's buffers (io_uring is denied always).
     if policy.traps_exec() {
@@ -234,7 +235,7 @@ pub(crate) fn argument_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>>
     };
     add("ioctl", rule(vec![cond(1, SeccompCmpOp::Eq, TIOCSTI)]));
     add("ioctl", rule(vec![cond(1, SeccompCmpOp::Eq, TIOCLINUX)]));
-    for &request in crate::fsmeta::INODE_FLAG_IOCTLS {
+    for &request in crate::fs::metadata::INODE_FLAG_IOCTLS {
         add("ioctl", rule(vec![cond(1, SeccompCmpOp::Eq, request)]));
     }
     add(
@@ -242,7 +243,7 @@ pub(crate) fn argument_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>>
         rule(vec![cond(0, SeccompCmpOp::Eq, PR_SET_SECCOMP)]),
     );
     if policy.tracks_processes() {
-        // The main process adopts the sandbox's orphans (spawn.rs), so the
+        // The main process adopts the sandbox's orphans (spawn/mod.rs), so the
         // supervisor finds every process under it: it must stay that way.
         add(
             "prctl",
@@ -362,7 +363,7 @@ fn socket_rules(policy: &Policy) -> Vec<SeccompRule> {
 /// calls whose destination lies in memory, bind when UDP (which Landlock
 /// does not cover) may be used, and the calls that make process groups.
 fn supervised_calls(policy: &Policy) -> Vec<i64> {
-    // setsid/setpgid: the supervisor keeps every process group (groups.rs).
+    // setsid/setpgid: the supervisor keeps every process group (limits/groups.rs).
     let mut calls = vec![
         nr("connect"),
         nr("sendmsg"),
@@ -374,8 +375,8 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
         calls.push(nr("bind"));
     }
     // Metadata changes and watches, which Landlock does not govern: made
-    // by the supervisor on objects of the policy's trees only (fsmeta.rs).
-    calls.extend(crate::fsmeta::CALLS.iter().map(|name| nr(name)));
+    // by the supervisor on objects of the policy's trees only (fs/metadata.rs).
+    calls.extend(crate::fs::metadata::CALLS.iter().map(|name| nr(name)));
     calls.push(nr("inotify_add_watch"));
     // New processes, when a limit counts them (clone: notify_rules).
     if policy.counts_forks() {
@@ -390,7 +391,7 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
     if policy.traps_opens() {
         calls.extend([nr("open"), nr("openat"), nr("openat2"), nr("creat")]);
         // And every other call that names a file, for fs_deny.
-        calls.extend(crate::observed::PATH_CALLS.iter().map(|name| nr(name)));
+        calls.extend(crate::fs::deny::PATH_CALLS.iter().map(|name| nr(name)));
     }
     // uname, answered with the policy's host name; opens, for the files
     // that say the host name or the CPUs.
@@ -415,7 +416,7 @@ fn supervised_calls(policy: &Policy) -> Vec<i64> {
         calls.push(nr("bind"));
     }
     // num_cpus: every affinity change, the caller's own too, is narrowed
-    // to the sandbox's CPUs (pidcalls.rs).
+    // to the sandbox's CPUs (limits/pid_calls.rs).
     if policy.num_cpus.is_some() {
         calls.push(nr("sched_setaffinity"));
     }
@@ -448,7 +449,7 @@ fn notify_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
     }
     // Only the clocks that tell the time of day: the others run as made.
     if policy.time_start.is_some() {
-        let wall_clocks = crate::clock::WALL_CLOCKS
+        let wall_clocks = crate::virt::clock::WALL_CLOCKS
             .iter()
             .map(|&id| rule(vec![cond(0, SeccompCmpOp::Eq, id as u64)]))
             .collect();
@@ -593,7 +594,7 @@ pub fn build(policy: &Policy) -> Result<Vec<libc::sock_filter>> {
     }
     for number in ["clone3"]
         .iter()
-        .chain(crate::fsmeta::UNSUPPORTED)
+        .chain(crate::fs::metadata::UNSUPPORTED)
         .map(|name| nr(name))
     {
         targets.insert(
@@ -788,18 +789,18 @@ mod tests {
     #[test]
     fn long_deny_lists_stay_within_jump_range() {
         let mut p = Policy::new();
-        for (name, _) in crate::syscall_table::SYSCALLS.iter().take(300) {
+        for (name, _) in crate::seccomp::syscall_table::SYSCALLS.iter().take(300) {
             p.syscall_deny(name).unwrap();
         }
         let program = build(&p).unwrap();
-        for (name, _) in crate::syscall_table::SYSCALLS.iter().take(300) {
+        for (name, _) in crate::seccomp::syscall_table::SYSCALLS.iter().take(300) {
             assert_eq!(
                 evaluate(&program, AUDIT_ARCH_X86_64, nr(name) as i32, [0; 6]),
                 EPERM,
                 "{name}"
             );
         }
-        let last = crate::syscall_table::SYSCALLS[330].0;
+        let last = crate::seccomp::syscall_table::SYSCALLS[330].0;
         assert_eq!(
             evaluate(&program, AUDIT_ARCH_X86_64, nr(last) as i32, [0; 6]),
             RET_ALLOW
@@ -1083,7 +1084,10 @@ mod tests {
     #[test]
     fn every_denied_name_is_known() {
         for name in DENIED {
-            assert!(crate::syscall_table::number(name).is_some(), "{name}");
+            assert!(
+                crate::seccomp::syscall_table::number(name).is_some(),
+                "{name}"
+            );
         }
     }
 }

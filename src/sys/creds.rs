@@ -3,7 +3,7 @@
 //! judged by the kernel with the job's rights, not the host's.
 //!
 //! A job keeps the uid, gid and groups of the thread that spawned it and
-//! has no capabilities at all (spawn.rs drops every set and locks the
+//! has no capabilities at all (spawn/mod.rs drops every set and locks the
 //! securebits), so those are fixed for its life. The kernel judges file
 //! operations by the fsuid, the fsgid, the groups and the effective
 //! capabilities of the calling thread; each of these is set here with the

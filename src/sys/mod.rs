@@ -8,6 +8,7 @@
 pub mod creds;
 pub mod memory;
 pub mod process;
+pub mod procfs;
 pub mod seccomp;
 pub mod timer;
 

@@ -16,8 +16,8 @@ pub const SECCOMP_IOCTL_NOTIF_RECV: libc::c_ulong = 0xc050_2100;
 pub const SECCOMP_IOCTL_NOTIF_SEND: libc::c_ulong = 0xc018_2101;
 pub const SECCOMP_IOCTL_NOTIF_ID_VALID: libc::c_ulong = 0x4008_2102;
 pub const SECCOMP_IOCTL_NOTIF_SET_FLAGS: libc::c_ulong = 0x4008_2104;
-/// The opener makes this ioctl (src/opener.s holds the number; a test of
-/// opener.rs checks it).
+/// The opener makes this ioctl (src/fs/opener.s holds the number; a test of
+/// fs/opener.rs checks it).
 #[allow(dead_code)]
 pub const SECCOMP_IOCTL_NOTIF_ADDFD: libc::c_ulong = 0x4018_2103;
 /// ADDFD also answers the notification with the new fd's number, in one

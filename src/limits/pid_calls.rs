@@ -15,7 +15,7 @@
 //! process or thread of this sandbox: a thread of the caller's own process,
 //! or a process whose chain of parents reaches the sandbox's main process
 //! without passing through one of the library's helpers. A process group
-//! must be one the sandbox made (groups.rs). Anything else, a pid that does
+//! must be one the sandbox made (limits/groups.rs). Anything else, a pid that does
 //! not exist included, is EPERM (so the answer says nothing of the host's
 //! processes) and a logged denial.
 //!
@@ -33,8 +33,8 @@
 //! with the sandbox's CPUs, and set by the supervisor on the target, so the
 //! job can move between its CPUs but never widen them.
 
-use crate::procfs::{self, gone};
 use crate::seccomp::notify::{Answer, Notification};
+use crate::sys::procfs::{self, gone};
 
 /// Longest chain of parents walked to find the main process: a deeper
 /// descendant is refused (a step must stay short: each link is a read).

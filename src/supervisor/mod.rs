@@ -20,27 +20,31 @@
 //! when the main process is reaped and the listener has hung up (no task
 //! carries the filter any more).
 
-use crate::auxv::{Rewriter, Settled, StoppedExecs};
+pub mod events;
+pub mod freeze;
+pub mod live_policy;
+pub mod runner;
+
 use crate::error::{Error, Result};
-use crate::events::{kind, Event, Events, Observer, Verdict};
-use crate::freeze::{self, Freeze, Quiet};
-use crate::groups::Groups;
-use crate::limits::{CpuThrottle, MemoryLimit, Throttle};
-use crate::live;
+use crate::fs::deny;
+use crate::fs::open_on_behalf;
+use crate::fs::open_on_behalf::Opened;
+use crate::fs::opener::Opener;
+use crate::fs::opener_calls::{Finished, Opens, MOST_OPENS};
+use crate::limits::groups::Groups;
+use crate::limits::processes::Processes;
+use crate::limits::usage::{CpuThrottle, MemoryLimit, Throttle};
 use crate::net::handler::{self, Outcome, Pending, PidfdCache, SendBudget};
 use crate::net::through::Through;
 use crate::net::unix::UnixGate;
-use crate::observed;
-use crate::onbehalf;
-use crate::onbehalf::Opened;
-use crate::opener::Opener;
-use crate::opens::{Finished, Opens, MOST_OPENS};
-use crate::processes::Processes;
-use crate::procview::{self, ProcView};
 use crate::seccomp::notify::{Answer, Listener, Notification};
 use crate::spawn::Child;
+use crate::supervisor::events::{kind, Event, Events, Observer, Verdict};
 use crate::sys::process::{self, ChildStatus};
 use crate::sys::timer;
+use crate::virt::auxv::{Rewriter, Settled, StoppedExecs};
+use crate::virt::private_proc::{self, ProcView};
+use freeze::{Freeze, Quiet};
 use std::cell::RefCell;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
@@ -112,10 +116,10 @@ pub struct Sandbox {
     denied: u64,
     /// What the host may change while the sandbox runs (network rules
     /// with hostnames resolved at spawn, limits).
-    live: live::Shared,
+    live: live_policy::Shared,
     /// The observer and the log of denials.
     events: RefCell<Events>,
-    /// exec and open calls waiting for the sandbox to stop (freeze.rs).
+    /// exec and open calls waiting for the sandbox to stop (supervisor/freeze.rs).
     freeze: Option<Freeze>,
     /// Makes opens on the child's behalf, in its Landlock domain (fs_deny).
     opener: Option<Opener>,
@@ -123,14 +127,14 @@ pub struct Sandbox {
     opens: Option<Opens>,
     /// The node name uname() reports, if the policy sets one.
     hostname: Option<String>,
-    /// Files whose contents the policy sets (src/virtualfiles.rs).
-    virtual_files: crate::virtualfiles::Files,
+    /// Files whose contents the policy sets (src/virt/virtual_files.rs).
+    virtual_files: crate::virt::virtual_files::Files,
     /// Their memfds, once opened.
-    virtual_memfds: crate::virtualfiles::Memfds,
+    virtual_memfds: crate::virt::virtual_files::Memfds,
     /// What getrandom answers, with a seed.
-    randomness: Option<crate::seeded::Stream>,
+    randomness: Option<crate::virt::seeded_random::Stream>,
     /// time_start: the wall clock the sandbox reads.
-    wall_clock: Option<crate::clock::WallClock>,
+    wall_clock: Option<crate::virt::clock::WallClock>,
     /// random_seed, time_start: what each exec'd program's auxiliary
     /// vector gets (the sandbox stops for every exec).
     new_images: Option<Rewriter>,
@@ -163,7 +167,7 @@ pub struct Sandbox {
     /// The library's helper processes (watchdog, opener; -1 if none): in
     /// the main process's tree but not the job's.
     helpers: [libc::pid_t; 2],
-    /// num_cpus: the CPUs the sandbox may run on (pidcalls.rs).
+    /// num_cpus: the CPUs the sandbox may run on (limits/pid_calls.rs).
     cpus: Option<libc::cpu_set_t>,
     /// Opens go through `open_on_behalf` (fs_deny, a private /proc).
     opens_on_behalf: bool,
@@ -181,22 +185,22 @@ const TAG_PENDING: u64 = 6;
 const TAG_EXIT: u64 = 1 << 40;
 /// The recheck timer of the execs stopped alone.
 const TAG_STOPPED_EXECS: u64 = 1 << 39;
-/// The opener's socket: replies (opens.rs).
+/// The opener's socket: replies (fs/opener_calls.rs).
 const TAG_OPENER: u64 = 1 << 38;
 /// The opener's deadline.
 const TAG_OPENER_TIMER: u64 = 1 << 37;
 
 /// What the sandbox's supervisor needs of the policy beyond the child.
 pub struct Rules {
-    pub live: live::Shared,
+    pub live: live_policy::Shared,
     pub unix: UnixGate,
     pub timeout_ms: Option<u64>,
     pub max_cpu: Option<u32>,
     pub hostname: Option<String>,
-    pub virtual_files: crate::virtualfiles::Files,
+    pub virtual_files: crate::virt::virtual_files::Files,
     pub random_seed: Option<u64>,
     /// time_start's clock, when set.
-    pub wall_clock: Option<crate::clock::WallClock>,
+    pub wall_clock: Option<crate::virt::clock::WallClock>,
     pub metadata: MetadataRights,
     /// num_cpus: the CPUs the sandbox may run on.
     pub cpus: Option<libc::cpu_set_t>,
@@ -204,12 +208,12 @@ pub struct Rules {
     pub opens_on_behalf: bool,
 }
 
-/// Whose metadata a job may change, and as whom (src/fsmeta.rs).
+/// Whose metadata a job may change, and as whom (src/fs/metadata.rs).
 pub struct MetadataRights {
     /// The roots of the fs_write trees.
-    pub writable: std::sync::Arc<std::collections::HashSet<crate::paths::FileId>>,
+    pub writable: std::sync::Arc<std::collections::HashSet<crate::fs::paths::FileId>>,
     /// The roots of every tree, read or write.
-    pub readable: std::sync::Arc<std::collections::HashSet<crate::paths::FileId>>,
+    pub readable: std::sync::Arc<std::collections::HashSet<crate::fs::paths::FileId>>,
     pub job: std::sync::Arc<crate::sys::creds::JobCredentials>,
 }
 
@@ -389,9 +393,9 @@ impl Sandbox {
             hostname: rules.hostname,
             virtual_files: rules.virtual_files,
             virtual_memfds: Default::default(),
-            randomness: rules
-                .random_seed
-                .map(|seed| crate::seeded::Stream::new(seed, crate::seeded::GETRANDOM)),
+            randomness: rules.random_seed.map(|seed| {
+                crate::virt::seeded_random::Stream::new(seed, crate::virt::seeded_random::GETRANDOM)
+            }),
             wall_clock: rules.wall_clock,
             new_images,
             stopped_execs,
@@ -598,7 +602,7 @@ impl Sandbox {
     }
 
     /// What the host may change while the sandbox runs.
-    pub fn live(&self) -> &live::Shared {
+    pub fn live(&self) -> &live_policy::Shared {
         &self.live
     }
 
@@ -795,7 +799,9 @@ impl Sandbox {
                 Outcome::Answer(self.list_directory(notification))
             }
             libc::SYS_uname => Outcome::Answer(self.uname(notification)),
-            nr if crate::fsmeta::is_metadata_call(nr) || nr == libc::SYS_inotify_add_watch => {
+            nr if crate::fs::metadata::is_metadata_call(nr)
+                || nr == libc::SYS_inotify_add_watch =>
+            {
                 Outcome::Answer(self.make_on_behalf(notification))
             }
             libc::SYS_getrandom => Outcome::Answer(self.getrandom(notification)),
@@ -832,13 +838,13 @@ impl Sandbox {
             | libc::SYS_ioprio_set => Outcome::Answer(self.pid_call(notification)),
             // Trapped for an observer that is gone or never came: the
             // number alone decides, the call runs as made.
-            nr if observed::reads_metadata_only(nr) && self.checks_paths() => {
+            nr if deny::reads_metadata_only(nr) && self.checks_paths() => {
                 Outcome::Answer(self.check_path_call(notification, false).0)
             }
-            nr if crate::names::is_name_call(nr) && self.checks_paths() => {
+            nr if crate::fs::names::is_name_call(nr) && self.checks_paths() => {
                 Outcome::Answer(self.make_on_behalf(notification))
             }
-            nr if observed::kind_of(nr).is_some() || observed::is_path_call(nr) => {
+            nr if deny::kind_of(nr).is_some() || deny::is_path_call(nr) => {
                 Outcome::Answer(Answer::ContinueOnRegisters)
             }
             _ => {
@@ -849,7 +855,7 @@ impl Sandbox {
                 // (the log keeps the thread's, which names the process of a
                 // single-threaded program).
                 let pid = match events.wants(kind::DENIAL) {
-                    true => crate::procfs::process_of(tid).unwrap_or(tid),
+                    true => crate::sys::procfs::process_of(tid).unwrap_or(tid),
                     false => tid,
                 };
                 events.decide(Event {
@@ -866,20 +872,20 @@ impl Sandbox {
         }
     }
 
-    /// A call acting on a process by its pid (pidcalls.rs): only the
+    /// A call acting on a process by its pid (limits/pid_calls.rs): only the
     /// sandbox's own, or a logged denial.
     fn pid_call(&mut self, n: &Notification) -> Answer {
         let groups = &self.groups;
         let main = self.pid;
         let has_group = |g: libc::pid_t| groups.has(main, g);
-        let sandbox = crate::pidcalls::Sandbox {
+        let sandbox = crate::limits::pid_calls::Sandbox {
             main,
             helpers: self.helpers,
             has_group: &has_group,
             cpus: self.cpus.as_ref(),
         };
         let listener = &self.listener;
-        match crate::pidcalls::decide(&sandbox, n, |id| listener.is_live(id)) {
+        match crate::limits::pid_calls::decide(&sandbox, n, |id| listener.is_live(id)) {
             Ok(answer) => answer,
             Err(refused) => self.denial(n, refused.errno, refused.detail),
         }
@@ -892,7 +898,7 @@ impl Sandbox {
         let events = self.events.get_mut();
         let tid = n.pid as libc::pid_t;
         let pid = match events.wants(kind::DENIAL) {
-            true => crate::procfs::process_of(tid).unwrap_or(tid),
+            true => crate::sys::procfs::process_of(tid).unwrap_or(tid),
             false => tid,
         };
         events.decide(Event {
@@ -923,7 +929,7 @@ impl Sandbox {
         let event = || Event {
             kind: kind::FORK,
             nr: n.nr,
-            pid: crate::procfs::process_of(tid).unwrap_or(tid),
+            pid: crate::sys::procfs::process_of(tid).unwrap_or(tid),
             tid,
             flags: n.args[0] as i64,
             ..Event::default()
@@ -940,7 +946,7 @@ impl Sandbox {
             }
             Answer::ContinueOnRegisters if events.wants(kind::FORK) => {
                 let mut shown = event();
-                shown.ppid = crate::procfs::parent_of(shown.pid).unwrap_or(0);
+                shown.ppid = crate::sys::procfs::parent_of(shown.pid).unwrap_or(0);
                 match events.decide(shown) {
                     Verdict::Allow | Verdict::Audit => answer,
                     Verdict::Deny(errno) => {
@@ -957,7 +963,7 @@ impl Sandbox {
         }
     }
 
-    /// An open with fs_deny (src/onbehalf.rs): planned on the copied path,
+    /// An open with fs_deny (src/fs/open_on_behalf.rs): planned on the copied path,
     /// shown to the observer, then made by the opener and handed over with
     /// ADDFD. The opener is asked without waiting: the call is answered
     /// here only if it needs no opener, else when the replies come
@@ -970,7 +976,7 @@ impl Sandbox {
         // Copies: the opener may take its time, and a callback may change
         // the live policy meanwhile.
         let denied = self.live.lock().fs_denied.clone();
-        let call = onbehalf::read_call(n);
+        let call = open_on_behalf::read_call(n);
         let meminfo = call.as_ref().is_ok_and(|c| c.path.ends_with(b"meminfo"));
         let view = self.proc_view(meminfo);
         let (Some(opener), Some(opens)) = (&self.opener, &mut self.opens) else {
@@ -1122,7 +1128,7 @@ impl Sandbox {
             Ok((dir, _)) => dir,
             Err(errno) => return Answer::Errno(errno),
         };
-        let filtered = procview::is_proc_root(&dir);
+        let filtered = private_proc::is_proc_root(&dir);
         if filtered && n.nr != libc::SYS_getdents64 {
             // The old record layout is not filtered: refused for /proc.
             return Answer::Errno(libc::ENOSYS);
@@ -1147,7 +1153,7 @@ impl Sandbox {
                 // A chunk of other processes only: read on, or the child
                 // would take it for the end.
                 Some(view) => {
-                    let kept = procview::filter_listing(got, view);
+                    let kept = private_proc::filter_listing(got, view);
                     if kept.is_empty() && !got.is_empty() {
                         continue;
                     }
@@ -1170,12 +1176,12 @@ impl Sandbox {
     /// call is no such open (it goes on to the other open handlers).
     fn open_virtual(&mut self, n: &Notification) -> bool {
         let Some(opened) =
-            crate::virtualfiles::open(n, &self.virtual_files, &mut self.virtual_memfds)
+            crate::virt::virtual_files::open(n, &self.virtual_files, &mut self.virtual_memfds)
         else {
             return false;
         };
         match opened {
-            Ok(file) => self.install(*n, file, crate::virtualfiles::cloexec(n)),
+            Ok(file) => self.install(*n, file, crate::virt::virtual_files::cloexec(n)),
             Err(errno) => self.answer_through_opener(*n, Answer::Errno(errno)),
         }
         true
@@ -1239,16 +1245,16 @@ impl Sandbox {
     /// Is this an exec or open the observer wants to see, or that must be
     /// checked against denied files (and so with the sandbox stopped)?
     fn wants_frozen(&self, n: &Notification) -> bool {
-        // Made on behalf instead (names.rs): nothing to stop for.
-        if crate::names::is_name_call(n.nr) {
+        // Made on behalf instead (fs/names.rs): nothing to stop for.
+        if crate::fs::names::is_name_call(n.nr) {
             return false;
         }
-        if observed::is_path_call(n.nr) {
+        if deny::is_path_call(n.nr) {
             let live = self.live.lock();
-            return !observed::reads_metadata_only(n.nr)
+            return !deny::reads_metadata_only(n.nr)
                 && (!live.fs_denied.is_empty() || live.private_proc);
         }
-        observed::kind_of(n.nr).is_some_and(|k| {
+        deny::kind_of(n.nr).is_some_and(|k| {
             self.events.borrow().wants(k)
                 || !self.live.lock().fs_denied.is_empty()
                 || (k == kind::EXEC && self.new_images.is_some())
@@ -1332,7 +1338,7 @@ impl Sandbox {
                 // its old one while watching it (`freeze::exec_state`).
                 let mut image_before = None;
                 if let (Some((pid, true)), Answer::ContinueFrozen) = (caller, answer) {
-                    match crate::procfs::read_bytes(format!("/proc/{pid}/auxv")) {
+                    match crate::sys::procfs::read_bytes(format!("/proc/{pid}/auxv")) {
                         Ok(image) => image_before = Some(image),
                         Err(_) => answer = Answer::Errno(libc::EAGAIN),
                     }
@@ -1384,7 +1390,7 @@ impl Sandbox {
         if !denied.is_empty()
             && settled_execs
                 .iter()
-                .any(|&pid| observed::image_reaches_denied(pid, &denied))
+                .any(|&pid| deny::image_reaches_denied(pid, &denied))
         {
             self.freeze_broken();
         }
@@ -1421,7 +1427,7 @@ impl Sandbox {
     /// rewriting and no observer asked to see it.
     fn stops_exec_alone(&self, n: &Notification) -> bool {
         self.stopped_execs.is_some()
-            && observed::kind_of(n.nr) == Some(kind::EXEC)
+            && deny::kind_of(n.nr) == Some(kind::EXEC)
             && !self.events.borrow().wants(kind::EXEC)
             && self.live.lock().fs_denied.is_empty()
     }
@@ -1433,8 +1439,8 @@ impl Sandbox {
         let tid = n.pid as libc::pid_t;
         // The stop goes last: an exec refused after it would leave its
         // caller stopped with nobody to continue it.
-        let watched = crate::procfs::process_of(tid).ok().and_then(|pid| {
-            let image = crate::procfs::read_bytes(format!("/proc/{pid}/auxv")).ok()?;
+        let watched = crate::sys::procfs::process_of(tid).ok().and_then(|pid| {
+            let image = crate::sys::procfs::read_bytes(format!("/proc/{pid}/auxv")).ok()?;
             let stopped_execs = self.stopped_execs.as_mut()?;
             stopped_execs.add(pid, tid, image).ok()?;
             // SAFETY: tgkill of a thread of the sandbox (its call is live).
@@ -1502,7 +1508,7 @@ impl Sandbox {
         for &pid in pids {
             match rewriter.fix(pid) {
                 Ok(_) => {}
-                Err(errno) if crate::procfs::gone(errno) => {}
+                Err(errno) if crate::sys::procfs::gone(errno) => {}
                 Err(errno) => failed = Some((pid, errno)),
             }
         }
@@ -1536,18 +1542,18 @@ impl Sandbox {
     /// denied files, show it, and answer. For an allowed call, also its
     /// process and whether it is an exec (see `Freeze::answered`).
     fn show_frozen(&mut self, n: &Notification) -> (Answer, Option<(libc::pid_t, bool)>) {
-        if observed::is_path_call(n.nr) {
+        if deny::is_path_call(n.nr) {
             return self.check_frozen_path_call(n);
         }
         let whole_argv = self.events.get_mut().wants(kind::EXEC);
-        let mut event = match observed::read_event(n, whole_argv) {
+        let mut event = match deny::read_event(n, whole_argv) {
             Ok(event) => event,
             Err(errno) => return (Answer::Errno(errno), None),
         };
         {
             let live = self.live.lock();
             if !live.fs_denied.is_empty() {
-                event.denied = match observed::reaches_denied(n, &event, &live.fs_denied) {
+                event.denied = match deny::reaches_denied(n, &event, &live.fs_denied) {
                     Ok(true) => libc::EACCES,
                     // Nothing there: the kernel's own lookup fails alike.
                     Ok(false) | Err(libc::ENOENT) | Err(libc::ENOTDIR) => 0,
@@ -1570,23 +1576,25 @@ impl Sandbox {
         }
     }
 
-    /// A call made on the job's behalf (src/fsmeta.rs: chmod, chown,
-    /// utimes, xattrs, inotify watches; src/names.rs: with fs_deny or a
+    /// A call made on the job's behalf (src/fs/metadata.rs: chmod, chown,
+    /// utimes, xattrs, inotify watches; src/fs/names.rs: with fs_deny or a
     /// private /proc, unlink, rename, link, mkdir, ... and truncate), on an
     /// object the policy's trees allow only. A refusal is logged.
     fn make_on_behalf(&mut self, n: &Notification) -> Answer {
         type Make = fn(
             &Notification,
-            &crate::fsmeta::Rights,
+            &crate::fs::metadata::Rights,
             &dyn Fn() -> bool,
-        ) -> std::result::Result<crate::fsmeta::Outcome, i32>;
+        ) -> std::result::Result<crate::fs::metadata::Outcome, i32>;
         let (make, view): (Make, _) = match n.nr {
-            libc::SYS_inotify_add_watch => (crate::fsmeta::add_watch, self.proc_view(false)),
-            nr if crate::names::is_name_call(nr) => (crate::names::change, self.proc_view(false)),
-            _ => (crate::fsmeta::change, None),
+            libc::SYS_inotify_add_watch => (crate::fs::metadata::add_watch, self.proc_view(false)),
+            nr if crate::fs::names::is_name_call(nr) => {
+                (crate::fs::names::change, self.proc_view(false))
+            }
+            _ => (crate::fs::metadata::change, None),
         };
         let denied = self.live.lock().fs_denied.clone();
-        let rights = crate::fsmeta::Rights {
+        let rights = crate::fs::metadata::Rights {
             writable: &self.metadata.writable,
             readable: &self.metadata.readable,
             denied: &denied,
@@ -1602,9 +1610,9 @@ impl Sandbox {
     fn answer_on_behalf(
         &mut self,
         n: &Notification,
-        outcome: std::result::Result<crate::fsmeta::Outcome, i32>,
+        outcome: std::result::Result<crate::fs::metadata::Outcome, i32>,
     ) -> Answer {
-        use crate::fsmeta::Refusal;
+        use crate::fs::metadata::Refusal;
         let (errno, detail) = match outcome {
             Ok(Ok(ret)) if ret >= 0 => return Answer::Value(ret),
             Ok(Ok(ret)) => return Answer::Errno(-ret as i32),
@@ -1618,7 +1626,7 @@ impl Sandbox {
         self.events.get_mut().decide(Event {
             kind: kind::DENIAL,
             nr: n.nr,
-            pid: crate::procfs::process_of(tid).unwrap_or(tid),
+            pid: crate::sys::procfs::process_of(tid).unwrap_or(tid),
             tid,
             denied: errno,
             detail,
@@ -1650,7 +1658,7 @@ impl Sandbox {
     ) -> (Answer, Option<(libc::pid_t, bool)>) {
         let denied = self.live.lock().fs_denied.clone();
         let view = self.proc_view(false);
-        let errno = match observed::path_call_refusal(n, &denied, view.as_ref()) {
+        let errno = match deny::path_call_refusal(n, &denied, view.as_ref()) {
             Ok(Some(errno)) => errno,
             // Nothing there: the kernel's own lookup fails alike.
             Ok(None) | Err(libc::ENOENT) | Err(libc::ENOTDIR) => 0,
@@ -1660,7 +1668,7 @@ impl Sandbox {
             return (Answer::Errno(libc::EINTR), None);
         }
         let tid = n.pid as libc::pid_t;
-        let pid = crate::procfs::process_of(tid).unwrap_or(tid);
+        let pid = crate::sys::procfs::process_of(tid).unwrap_or(tid);
         if errno != 0 {
             self.events.get_mut().decide(Event {
                 kind: kind::DENIAL,
@@ -1774,7 +1782,7 @@ impl Sandbox {
         // the main process's pid, which stays ours until reaped).
         unsafe { libc::kill(-self.pid, sig) };
         let _ = process::pidfd_send_signal(self.pidfd.as_raw_fd(), sig);
-        // The groups it made, through their leaders' pidfds (groups.rs).
+        // The groups it made, through their leaders' pidfds (limits/groups.rs).
         self.groups.signal_all(sig);
     }
 
@@ -1886,7 +1894,7 @@ mod tests {
 
     fn getppid_supervised() -> Policy {
         let mut policy = system_policy();
-        policy.supervise(crate::syscall_table::number("getppid").unwrap());
+        policy.supervise(crate::seccomp::syscall_table::number("getppid").unwrap());
         policy
     }
 

@@ -23,11 +23,11 @@
 //! process is the exception: it is the host's zombie, kept unreaped until
 //! the end, and stops counting when it exits.
 
-use crate::procfs::{
+use crate::seccomp::notify::{Answer, Notification};
+use crate::sys::procfs::{
     self, children_of_thread, gone, group_of, process_of, resident_private_bytes, thread_ended,
     threads_of,
 };
-use crate::seccomp::notify::{Answer, Notification};
 use crate::sys::{self, process};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};

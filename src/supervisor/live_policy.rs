@@ -8,9 +8,9 @@
 //! supervisor holds the lock only for a lookup, never across a callback.
 
 use crate::error::{Error, Result};
+use crate::fs::paths::FileId;
 use crate::net::spec::{self, Protocols};
 use crate::net::Resolved;
-use crate::paths::FileId;
 use parking_lot::Mutex;
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;

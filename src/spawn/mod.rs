@@ -11,16 +11,18 @@
 //! number on a close-on-exec socketpair, sets up stdio and execs. EOF on
 //! the socket means exec succeeded; a report means a step failed.
 
+pub mod watchdog;
+
 use crate::error::{strerror, Error, Result};
 use crate::policy::{Compiled, Policy};
 use crate::seccomp::notify::{Answer, Listener};
 use crate::sys::{self, process, seccomp as raw_seccomp};
-use crate::watchdog::{self, Armed};
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::sync::Arc;
+use watchdog::Armed;
 
 /// Most argv or envp entries accepted.
 pub const MAX_ARGS: usize = 1 << 16;
@@ -396,8 +398,8 @@ unsafe fn clone_with_pidfd(pidfd: &mut RawFd) -> sys::SysResult<libc::pid_t> {
 pub fn spawn(
     prepared: &Prepared,
     watchdog: &Armed,
-    opener: Option<&crate::opener::Prepared>,
-    new_images: Option<&mut crate::auxv::Rewriter>,
+    opener: Option<&crate::fs::opener::Prepared>,
+    new_images: Option<&mut crate::virt::auxv::Rewriter>,
 ) -> Result<Child> {
     let (parent_sock, child_sock) = socketpair()?;
     let mut pidfd: RawFd = -1;
@@ -433,7 +435,11 @@ pub fn spawn(
 /// The command's own image, stopped on its way to its first instruction
 /// (its exec was answered with a stop pending): its auxiliary vector is
 /// rewritten, then it is continued. A failure kills it.
-fn first_image(child: Child, rewriter: &mut crate::auxv::Rewriter, exe: &str) -> Result<Child> {
+fn first_image(
+    child: Child,
+    rewriter: &mut crate::virt::auxv::Rewriter,
+    exe: &str,
+) -> Result<Child> {
     let pidfd = child.pidfd.as_raw_fd();
     let fixed = match process::wait_stopped(pidfd) {
         Ok(true) => rewriter.fix(child.pid).and_then(|new| match new {
@@ -817,7 +823,7 @@ fn child_main(
     p: &Prepared,
     sock: RawFd,
     armed: &Armed,
-    opener: Option<&crate::opener::Prepared>,
+    opener: Option<&crate::fs::opener::Prepared>,
 ) -> ! {
     // Phase 1, on the host's fd table: touch no descriptor but the
     // listener the filter creates.
@@ -879,7 +885,7 @@ fn child_main(
     if let Err(e) = sys::landlock_restrict_self(p.compiled.ruleset.as_raw_fd(), 0) {
         fail(Stage::LANDLOCK, e);
     }
-    // In the domain, before the filter: see watchdog.rs.
+    // In the domain, before the filter: see spawn/watchdog.rs.
     let launch = watchdog::Launch {
         read_end: armed.read_end.as_raw_fd(),
         program: armed.program.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
@@ -891,7 +897,7 @@ fn child_main(
     // launch outlives the call, which returns once the watchdog exec'd.
     let watchdog =
         unsafe { watchdog::start_in_child(p.watchdog_stack.as_ptr() as *mut u8, &launch) };
-    // The opener too, the same way (src/opener.rs). Without it no open
+    // The opener too, the same way (src/fs/opener.rs). Without it no open
     // could be made: the sandbox must not start.
     let mut opener_pid = -1;
     if let Some(opener) = opener {

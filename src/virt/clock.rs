@@ -1,7 +1,7 @@
 //! The sandbox's wall clock (time_start): it shows the configured instant
 //! when the sandbox is spawned and advances with the host's.
 //!
-//! With the vDSO hidden from every new program (auxv.rs), the calls that
+//! With the vDSO hidden from every new program (virt/auxv.rs), the calls that
 //! tell the time of day are syscalls: clock_gettime on the wall clocks,
 //! gettimeofday and time are trapped and answered here, the host's clock
 //! plus a fixed offset, written into the caller's buffer. Every other

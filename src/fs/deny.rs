@@ -3,11 +3,11 @@
 //! into the event the observer sees; the kernel then runs the call on the
 //! same, unchanged memory.
 
-use crate::events::{kind, Event};
-use crate::paths;
-use crate::procfs;
+use crate::fs::paths;
 use crate::seccomp::notify::Notification;
+use crate::supervisor::events::{kind, Event};
 use crate::sys::memory;
+use crate::sys::procfs;
 use std::os::fd::AsRawFd;
 
 const PATH_MAX: usize = 4096;
@@ -62,7 +62,7 @@ fn read_pointers(tid: libc::pid_t, mut addr: u64, max: usize) -> Result<Vec<u64>
 /// log's bound): what a logged exec keeps, read without copying the rest.
 /// Where the bound cuts, the last argument is `events::TRUNCATED`.
 fn read_argv_prefix(tid: libc::pid_t, addr: u64, most: usize) -> Result<Vec<Vec<u8>>, i32> {
-    let marker = crate::events::TRUNCATED;
+    let marker = crate::supervisor::events::TRUNCATED;
     let mut room = most.saturating_sub(marker.len() + 1);
     let mut argv = Vec::new();
     if addr == 0 {
@@ -140,7 +140,7 @@ pub fn read_event(n: &Notification, whole_argv: bool) -> Result<Event, i32> {
     let argv = if kind == kind::EXEC && whole_argv {
         read_argv(tid, argv_at)?
     } else if kind == kind::EXEC {
-        read_argv_prefix(tid, argv_at, crate::events::LOG_ARGV_BYTES)?
+        read_argv_prefix(tid, argv_at, crate::supervisor::events::LOG_ARGV_BYTES)?
     } else {
         Vec::new()
     };
@@ -199,7 +199,7 @@ pub fn as_caller(path: &[u8], pid: libc::pid_t, tid: libc::pid_t) -> Vec<u8> {
 pub fn reaches_denied(
     n: &Notification,
     event: &Event,
-    denied: &crate::live::Denied,
+    denied: &crate::supervisor::live_policy::Denied,
 ) -> Result<bool, i32> {
     let tid = n.pid as libc::pid_t;
     let path = as_caller(event.path.as_deref().unwrap_or_default(), event.pid, tid);
@@ -445,8 +445,8 @@ pub fn reads_metadata_only(nr: i64) -> bool {
 /// would, with the sandbox stopped.
 pub fn path_call_refusal(
     n: &Notification,
-    denied: &crate::live::Denied,
-    view: Option<&crate::procview::ProcView>,
+    denied: &crate::supervisor::live_policy::Denied,
+    view: Option<&crate::virt::private_proc::ProcView>,
 ) -> Result<Option<i32>, i32> {
     let Some(args) = path_args(n.nr) else {
         return Ok(None);
@@ -483,14 +483,16 @@ pub fn path_call_refusal(
                     Err(libc::ENOENT) | Err(libc::ENOTDIR) => continue,
                     Err(e) => return Err(magic(e)),
                 };
-            if view.is_some_and(|view| crate::procview::foreign(&parent, view)) {
+            if view.is_some_and(|view| crate::virt::private_proc::foreign(&parent, view)) {
                 return Ok(Some(libc::ENOENT));
             }
             if a.object {
                 let flags = libc::O_PATH | if follow { 0 } else { libc::O_NOFOLLOW };
                 match paths::openat2(parent.as_raw_fd(), name, flags) {
                     Ok(target) => {
-                        if view.is_some_and(|view| crate::procview::foreign(&target, view)) {
+                        if view
+                            .is_some_and(|view| crate::virt::private_proc::foreign(&target, view))
+                        {
                             return Ok(Some(libc::ENOENT));
                         }
                         ids.extend(paths::identities(&target)?)
@@ -513,7 +515,10 @@ pub fn path_call_refusal(
 /// Does the program process `pid` runs now (stopped right after an exec)
 /// come from a denied file: its executable, or any file it has mapped (the
 /// ELF interpreter)? A file that cannot be checked counts as denied.
-pub fn image_reaches_denied(pid: libc::pid_t, denied: &crate::live::Denied) -> bool {
+pub fn image_reaches_denied(
+    pid: libc::pid_t,
+    denied: &crate::supervisor::live_policy::Denied,
+) -> bool {
     let reaches = |fd: &std::os::fd::OwnedFd| match paths::identities(fd) {
         Ok(ids) => ids.iter().any(|id| denied.contains(id)),
         Err(_) => true,

@@ -25,10 +25,10 @@
 //! libraries fall back to the older calls, which are handled here. The
 //! inode-flag ioctls (chattr) are denied in the filter too.
 
-use crate::live::Denied;
-use crate::observed::read_caller_path as path_at;
-use crate::paths::{self, FileId};
+use crate::fs::deny::read_caller_path as path_at;
+use crate::fs::paths::{self, FileId};
 use crate::seccomp::notify::Notification;
+use crate::supervisor::live_policy::Denied;
 use crate::sys::creds::{self, JobCredentials};
 use crate::sys::memory;
 use std::collections::HashSet;
@@ -140,12 +140,12 @@ struct Call {
 
 /// What a call made on the job's behalf may reach, and as whom: the roots
 /// of the writable trees and of every tree, the denied files, what a
-/// private /proc shows (also for names.rs).
+/// private /proc shows (also for fs/names.rs).
 pub struct Rights<'a> {
     pub writable: &'a HashSet<FileId>,
     pub readable: &'a HashSet<FileId>,
     pub denied: &'a Denied,
-    pub view: Option<&'a crate::procview::ProcView>,
+    pub view: Option<&'a crate::virt::private_proc::ProcView>,
     pub job: &'a JobCredentials,
 }
 
@@ -505,7 +505,7 @@ pub fn add_watch(
     let target = resolve(tid, &object)?;
     if rights
         .view
-        .is_some_and(|view| crate::procview::foreign(&target, view))
+        .is_some_and(|view| crate::virt::private_proc::foreign(&target, view))
     {
         return Err(libc::ENOENT);
     }
@@ -548,11 +548,14 @@ mod tests {
     #[test]
     fn every_call_listed_is_handled_and_in_the_table() {
         for name in CALLS {
-            let nr = crate::syscall_table::number(name).unwrap();
+            let nr = crate::seccomp::syscall_table::number(name).unwrap();
             assert!(is_metadata_call(nr), "{name}");
         }
         for name in UNSUPPORTED {
-            assert!(crate::syscall_table::number(name).is_some(), "{name}");
+            assert!(
+                crate::seccomp::syscall_table::number(name).is_some(),
+                "{name}"
+            );
         }
     }
 }

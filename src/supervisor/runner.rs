@@ -13,10 +13,8 @@
 //! open longer, and then the caller's deadline (if any) ends the wait.
 
 use crate::error::{Error, Result};
-use crate::policy::Policy;
 use crate::supervisor::{ExitReason, Sandbox, Step};
 use crate::sys;
-use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -89,21 +87,6 @@ pub fn pipes() -> Result<(HostEnds, ChildEnds)> {
     set_nonblocking(&host.stdout)?;
     set_nonblocking(&host.stderr)?;
     Ok((host, ChildEnds([stdin_read, stdout_write, stderr_write])))
-}
-
-/// Spawns `argv` under `policy` and runs it to completion: `input` on its
-/// stdin (then EOF), its outputs captured, killed after `timeout` (if any)
-/// with exit reason Timeout.
-pub fn run(
-    policy: &Policy,
-    argv: &[&OsStr],
-    input: &[u8],
-    timeout: Option<Duration>,
-) -> Result<Output> {
-    let (host, child) = pipes()?;
-    let mut sandbox = crate::spawn(policy, argv, child.fds())?;
-    drop(child);
-    drive(&mut sandbox, host, input, timeout)
 }
 
 /// Steps until nothing is pending; true once the sandbox is over.
@@ -283,6 +266,24 @@ pub fn drive(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Policy;
+    use std::ffi::OsStr;
+
+    /// Spawns `argv` under `policy` and runs it to completion: `input` on its
+    /// stdin (then EOF), its outputs captured, killed after `timeout` (if any)
+    /// with exit reason Timeout. (The C API's sandlock_run drives a sandbox
+    /// it spawned itself: `drive`.)
+    fn run(
+        policy: &Policy,
+        argv: &[&OsStr],
+        input: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<Output> {
+        let (host, child) = pipes()?;
+        let mut sandbox = crate::spawn(policy, argv, child.fds())?;
+        drop(child);
+        drive(&mut sandbox, host, input, timeout)
+    }
 
     fn shell() -> Policy {
         let mut policy = Policy::new();

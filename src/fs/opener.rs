@@ -10,7 +10,7 @@
 //! - unix connects and sends (src/net/through.rs): the peer sees the
 //!   sandbox's pid and credentials, never the host's.
 //!
-//! Its program is ours, hand-written (`src/opener.s`, assembled here as
+//! Its program is ours, hand-written (`src/fs/opener.s`, assembled here as
 //! bytes) and exec'd from a sealed memfd, like the watchdog's: no copy of
 //! the host's memory. fd 3 is a SOCK_SEQPACKET socket to the supervisor.
 //! A request is a sequence number, an operation, three arguments, 4096
@@ -22,7 +22,7 @@
 //! non-dumpable, and the job, in a Landlock domain nested below it, can
 //! neither signal nor trace it; still the supervisor never waits for it:
 //! a request is sent ([`Opener::request`]), the call that needs it waits
-//! parked (`Opens` in opens.rs), and the reply is taken
+//! parked (`Opens` in fs/opener_calls.rs), and the reply is taken
 //! ([`Opener::reply`]) when the socket is readable, in a later step.
 //! Requests are answered in order, so several may be out at once (at
 //! most [`MOST_IN_FLIGHT`], and at most [`Opener::room`] bytes, well under
@@ -34,7 +34,7 @@
 use crate::sys;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-/// `src/opener.s`, assembled (`make opener-check` compares).
+/// `src/fs/opener.s`, assembled (`make opener-check` compares).
 pub const PROGRAM_CODE: [u8; 1605] = [
     0xb8, 0x9d, 0x00, 0x00, 0x00, 0xbf, 0x04, 0x00, 0x00, 0x00, 0x31, 0xf6, 0x0f, 0x05, 0xb8, 0x5f,
     0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05, 0xb8, 0x20, 0x00, 0x00, 0x00, 0xbf, 0x03, 0x00, 0x00,
@@ -182,8 +182,8 @@ pub fn prepare() -> Result<Prepared, i32> {
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
-    let image = crate::watchdog::elf_image(&PROGRAM_CODE);
-    let program = crate::watchdog::sealed_memfd(c"sandlock-opener", &image)?;
+    let image = crate::spawn::watchdog::elf_image(&PROGRAM_CODE);
+    let program = crate::spawn::watchdog::sealed_memfd(c"sandlock-opener", &image)?;
     Ok(Prepared {
         host_end,
         child_end,
@@ -206,7 +206,7 @@ pub struct Opener {
     room: usize,
 }
 
-/// What the opener is asked to do (src/opener.s has the ops).
+/// What the opener is asked to do (src/fs/opener.s has the ops).
 pub enum Call<'a> {
     /// openat2(`dir`, `path`, {flags, mode, resolve}) as the sandbox would
     /// make it; the reply brings the opened fd.
@@ -259,7 +259,7 @@ pub struct DirectAnswer {
 }
 
 /// Most bytes one send through the opener takes (its buffer, DATA_MAX in
-/// src/opener.s; a socket buffer smaller than usual lowers it:
+/// src/fs/opener.s; a socket buffer smaller than usual lowers it:
 /// [`Opener::most_sent`]).
 pub const MOST_SENT: usize = 256 * 1024;
 /// What a request costs of the socket's buffer beyond its data: the
@@ -668,7 +668,7 @@ mod tests {
 
     fn pinned(path: &std::path::Path) -> OwnedFd {
         let name = path.as_os_str().as_encoded_bytes();
-        crate::paths::openat2(libc::AT_FDCWD, name, libc::O_PATH).unwrap()
+        crate::fs::paths::openat2(libc::AT_FDCWD, name, libc::O_PATH).unwrap()
     }
 
     fn unix_socket(kind: i32) -> OwnedFd {
@@ -737,8 +737,8 @@ mod tests {
             )
             .unwrap();
         let (a, b) = (
-            crate::paths::identity(path.as_raw_fd()).unwrap(),
-            crate::paths::identity(again.as_raw_fd()).unwrap(),
+            crate::fs::paths::identity(path.as_raw_fd()).unwrap(),
+            crate::fs::paths::identity(again.as_raw_fd()).unwrap(),
         );
         assert_eq!(a, b);
         stop(pid, opener);
@@ -886,7 +886,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// The numbers src/opener.s uses for ADDFD are the kernel's.
+    /// The numbers src/fs/opener.s uses for ADDFD are the kernel's.
     #[test]
     fn the_program_installs_with_the_kernels_numbers() {
         use crate::sys::seccomp::{seccomp_notif_addfd, SECCOMP_IOCTL_NOTIF_ADDFD};

@@ -103,7 +103,7 @@ pub fn base(
     }
 }
 
-/// `path`, spelled with the caller's pid (`observed::as_caller`), as a
+/// `path`, spelled with the caller's pid (`deny::as_caller`), as a
 /// magic link to one of task `tid`'s own fds, "/proc/<pid>/fd/<n>" or
 /// "/proc/<pid>/task/<tid>/fd/<n>", and what follows it: (the task whose
 /// table holds it, n, the rest). glibc itself goes through such links (its
@@ -130,8 +130,8 @@ pub fn own_fd_link(tid: libc::pid_t, path: &[u8]) -> Option<(libc::pid_t, i32, &
     let end = after.iter().position(|&b| b == b'/').unwrap_or(after.len());
     let fd = number(&after[..end])?;
     let tail = after[end..].strip_prefix(b"/").unwrap_or(&after[end..]);
-    let caller = crate::procfs::process_of(tid).ok()?;
-    if pid != caller || crate::procfs::process_of(owner).ok()? != caller {
+    let caller = crate::sys::procfs::process_of(tid).ok()?;
+    if pid != caller || crate::sys::procfs::process_of(owner).ok()? != caller {
         return None;
     }
     Some((owner, fd, tail))

@@ -6,21 +6,21 @@
 //! may read) and the address of the vDSO (`AT_SYSINFO_EHDR`), through
 //! which libc, Go and static binaries read the clocks without a syscall.
 //! Neither can be trapped. So every exec is trapped and the caller stopped
-//! (freeze.rs); once the exec has made the new image, the process stops on
+//! (supervisor/freeze.rs); once the exec has made the new image, the process stops on
 //! its way to its first instruction, and its vector is rewritten in place
 //! on its stack: `AT_RANDOM`'s bytes from the seed, and `AT_SYSINFO_EHDR`
 //! turned into `AT_IGNORE`, so that every reader of the clocks falls back
-//! to the syscalls the supervisor answers (clock.rs).
+//! to the syscalls the supervisor answers (virt/clock.rs).
 //!
 //! What is rewritten is the stack copy the program reads; the kernel's own
 //! copy (/proc/self/auxv) and the vDSO mapping stay. A program that looks
 //! for the vDSO in /proc/self/maps or /proc/self/auxv still finds it: that
 //! escapes the virtual clock, not the confinement (README).
 
-use crate::freeze::ExecState;
-use crate::procfs::{self, Read};
-use crate::seeded::Stream;
+use crate::supervisor::freeze::ExecState;
+use crate::sys::procfs::{self, Read};
 use crate::sys::{memory, timer, SysResult};
+use crate::virt::seeded_random::Stream;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
@@ -47,7 +47,7 @@ impl Rewriter {
             return None;
         }
         Some(Rewriter {
-            random: random_seed.map(|seed| Stream::new(seed, crate::seeded::AUXV)),
+            random: random_seed.map(|seed| Stream::new(seed, crate::virt::seeded_random::AUXV)),
             hide_vdso: time_start.is_some(),
         })
     }
@@ -141,7 +141,7 @@ impl StoppedExecs {
         timer::consume(&self.timer);
         let mut done = Vec::new();
         self.execs.retain(|(pid, tid, image, at)| {
-            match crate::freeze::exec_state(*pid, *tid, image) {
+            match crate::supervisor::freeze::exec_state(*pid, *tid, image) {
                 ExecState::Stopped => {
                     done.push(Settled::Stopped(*pid));
                     false

@@ -29,9 +29,9 @@
 //! every other process is stopped). An exec not past it within
 //! [`EXEC_DEADLINE`] kills the sandbox.
 
-use crate::processes::Processes;
-use crate::procfs::{self, gone};
+use crate::limits::processes::Processes;
 use crate::seccomp::notify::Notification;
+use crate::sys::procfs::{self, gone};
 use crate::sys::{timer, SysResult};
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
@@ -92,7 +92,7 @@ pub struct Exec {
     pub tid: libc::pid_t,
     /// Its process's auxiliary vector before the exec (see `exec_state`).
     pub image_before: Vec<u8>,
-    /// The new image is to be rewritten (auxv.rs).
+    /// The new image is to be rewritten (virt/auxv.rs).
     pub rewrite: bool,
 }
 

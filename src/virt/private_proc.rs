@@ -6,7 +6,7 @@
 //! supervisor and leave those pids out of /proc, and /proc/meminfo says
 //! the memory budget is the machine's.
 
-use crate::procfs;
+use crate::sys::procfs;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -102,7 +102,7 @@ pub fn meminfo(budget: u64, used: u64) -> Result<OwnedFd, i32> {
             }
         })
         .collect();
-    let file = crate::watchdog::sealed_memfd(c"meminfo", text.as_bytes())?;
+    let file = crate::spawn::watchdog::sealed_memfd(c"meminfo", text.as_bytes())?;
     // Read from the start, like the real one.
     // SAFETY: plain lseek on our fd.
     if unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_SET) } != 0 {

@@ -56,7 +56,8 @@ pub fn of(hostname: Option<&str>, num_cpus: Option<u32>, seed: Option<u64>) -> F
         // A fixed length of seeded bytes: a read past it ends the file
         // (the real ones never end).
         let bytes =
-            crate::seeded::Stream::new(seed, crate::seeded::DEV_RANDOM).bytes(URANDOM_BYTES);
+            crate::virt::seeded_random::Stream::new(seed, crate::virt::seeded_random::DEV_RANDOM)
+                .bytes(URANDOM_BYTES);
         files.push((b"/dev/urandom", bytes.clone()));
         files.push((b"/dev/random", bytes));
     }
@@ -156,17 +157,17 @@ pub fn open(n: &Notification, files: &Files, memfds: &mut Memfds) -> Option<Resu
 /// would (following symlinks; a trailing one too, as the files here are
 /// never opened for what a symlink itself is).
 fn reached(tid: libc::pid_t, dirfd: i32, path: &[u8]) -> Option<Identity> {
-    let pid = crate::procfs::process_of(tid).ok()?;
-    let path = crate::observed::as_caller(path, pid, tid);
-    let base = crate::paths::base(tid, Some(dirfd), &path, false).ok()?;
-    let target = crate::paths::openat2(base.as_raw_fd(), &path, libc::O_PATH).ok()?;
+    let pid = crate::sys::procfs::process_of(tid).ok()?;
+    let path = crate::fs::deny::as_caller(path, pid, tid);
+    let base = crate::fs::paths::base(tid, Some(dirfd), &path, false).ok()?;
+    let target = crate::fs::paths::openat2(base.as_raw_fd(), &path, libc::O_PATH).ok()?;
     // SAFETY: stat is plain data; a valid fd and out pointer.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     (unsafe { libc::fstat(target.as_raw_fd(), &mut st) } == 0).then(|| identity_of(&st))
 }
 
 fn memfd(contents: &[u8]) -> Result<OwnedFd, i32> {
-    let file = crate::watchdog::sealed_memfd(c"sandlock-virtual", contents)?;
+    let file = crate::spawn::watchdog::sealed_memfd(c"sandlock-virtual", contents)?;
     // SAFETY: plain lseek on our fd.
     if unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_SET) } != 0 {
         return Err(libc::EIO);

@@ -21,12 +21,12 @@
 //! ask the opener next ([`Next::Ask`]) and is given the reply in a later
 //! step ([`Task::answer`]), until it is [`Next::Done`].
 
-use crate::events::{kind, Event, Events, Verdict};
-use crate::live::Denied;
-use crate::paths;
-use crate::procview::{self, ProcView};
+use crate::fs::paths;
 use crate::seccomp::notify::Notification;
+use crate::supervisor::events::{kind, Event, Events, Verdict};
+use crate::supervisor::live_policy::Denied;
 use crate::sys::memory;
+use crate::virt::private_proc::{self, ProcView};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 const PATH_MAX: usize = 4096;
@@ -262,7 +262,7 @@ impl Task {
         events: &mut Events,
     ) -> (Task, Next) {
         let tid = n.pid as libc::pid_t;
-        let pid = crate::procfs::process_of(tid).unwrap_or(tid);
+        let pid = crate::sys::procfs::process_of(tid).unwrap_or(tid);
         let mut task = Task {
             n,
             call: OpenCall {
@@ -292,7 +292,7 @@ impl Task {
 
     /// Step 1: where the path leads.
     fn lookup(&mut self, events: &mut Events) -> Next {
-        let mut path = crate::observed::as_caller(&self.call.path, self.pid, self.tid);
+        let mut path = crate::fs::deny::as_caller(&self.call.path, self.pid, self.tid);
         let scoped = self.call.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
         let base = match paths::base(self.tid, self.call.dirfd, &path, scoped) {
             Ok(base) => base,
@@ -300,9 +300,9 @@ impl Task {
         };
         // "self" below /proc would be the opener's own: spelled with the
         // caller's pid instead, as an absolute /proc/self already is.
-        if path.first() != Some(&b'/') && procview::is_proc_root(&base) {
+        if path.first() != Some(&b'/') && private_proc::is_proc_root(&base) {
             let absolute = [b"/proc/", &path[..]].concat();
-            let spelled = crate::observed::as_caller(&absolute, self.pid, self.tid);
+            let spelled = crate::fs::deny::as_caller(&absolute, self.pid, self.tid);
             path = spelled[b"/proc/".len()..].to_vec();
         }
         let follow_bits = (libc::O_NOFOLLOW | libc::O_DIRECTORY) as u64;
@@ -330,7 +330,7 @@ impl Task {
                     self.planned(plan, events)
                 }
                 Err(libc::ENOENT) if self.creating() => {
-                    let path = crate::observed::as_caller(&self.call.path, self.pid, self.tid);
+                    let path = crate::fs::deny::as_caller(&self.call.path, self.pid, self.tid);
                     let (dir, name) = paths::split(&path);
                     if name.is_empty() || name == b"." || name == b".." {
                         return self.planned(Err(libc::EISDIR), events);
@@ -358,7 +358,7 @@ impl Task {
                     if self
                         .view
                         .as_ref()
-                        .is_some_and(|view| procview::foreign(&parent, view))
+                        .is_some_and(|view| private_proc::foreign(&parent, view))
                     {
                         return Err(libc::ENOENT);
                     }
@@ -410,18 +410,18 @@ impl Task {
         }
         // The helpers' own /proc entries (their memory, their fds): never,
         // whatever path led there.
-        if procview::of_any(&target, &self.helpers) {
+        if private_proc::of_any(&target, &self.helpers) {
             return Err(libc::EACCES);
         }
         if let Some(view) = &self.view {
-            if procview::foreign(&target, view) {
+            if private_proc::foreign(&target, view) {
                 return Err(libc::ENOENT);
             }
-            if let (Some((budget, used)), true) = (view.memory, procview::is_meminfo(&target)) {
+            if let (Some((budget, used)), true) = (view.memory, private_proc::is_meminfo(&target)) {
                 if self.call.flags & libc::O_ACCMODE as u64 != libc::O_RDONLY as u64 {
                     return Err(libc::EACCES);
                 }
-                return procview::meminfo(budget, used).map(Plan::Virtual);
+                return private_proc::meminfo(budget, used).map(Plan::Virtual);
             }
         }
         Ok(Plan::Existing(target))
@@ -441,7 +441,7 @@ impl Task {
                     nr: self.n.nr,
                     pid: self.pid,
                     tid: self.tid,
-                    ppid: crate::procfs::parent_of(self.pid).unwrap_or(0),
+                    ppid: crate::sys::procfs::parent_of(self.pid).unwrap_or(0),
                     denied,
                     path: Some(self.call.path.clone()),
                     flags: self.call.flags as i64,
@@ -463,10 +463,10 @@ impl Task {
             return Next::Done(Ok(Opened::PathOnly));
         }
         let umask = if has_side_effects(&self.call) {
-            if crate::procfs::fd_table_full(self.pid).unwrap_or(false) {
+            if crate::sys::procfs::fd_table_full(self.pid).unwrap_or(false) {
                 return Next::Done(Err(libc::EMFILE));
             }
-            crate::procfs::umask_of(self.pid).unwrap_or(0o077)
+            crate::sys::procfs::umask_of(self.pid).unwrap_or(0o077)
         } else {
             0
         };

@@ -28,8 +28,8 @@
 //! sandbox's (the host's, say) is refused with EPERM: a group signal would
 //! otherwise miss the process, which would hide there.
 
-use crate::procfs::{parent_of, process_of};
 use crate::seccomp::notify::{Answer, Notification};
+use crate::sys::procfs::{parent_of, process_of};
 use crate::sys::{self, process};
 use std::os::fd::{AsRawFd, OwnedFd};
 

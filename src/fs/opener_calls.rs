@@ -1,5 +1,5 @@
 //! Calls made through the opener, in flight: the opens of fs_deny and a
-//! private /proc (each an `onbehalf::Task` of one or two requests), the
+//! private /proc (each an `open_on_behalf::Task` of one or two requests), the
 //! installs of the fds that answer opens (an ADDFD waits until the caller's
 //! thread runs, which the job decides: the opener waits, the host does
 //! not), and unix connects (made from a process of the sandbox, so the peer
@@ -20,14 +20,14 @@
 //! caller's thread runs. At most MOST_OPENS calls wait at once (each holds
 //! fds of the host's); past it an open fails with EAGAIN.
 
-use crate::events::Events;
-use crate::live::Denied;
+use crate::fs::open_on_behalf::{Ask, Next, OpenCall, Opened, Task};
+use crate::fs::opener::{Call, Opener, Replied, MOST_IN_FLIGHT, REPLY_TIMEOUT_MS, REQUEST_COST};
 use crate::net::through::{After, Through};
-use crate::onbehalf::{Ask, Next, OpenCall, Opened, Task};
-use crate::opener::{Call, Opener, Replied, MOST_IN_FLIGHT, REPLY_TIMEOUT_MS, REQUEST_COST};
-use crate::procview::ProcView;
 use crate::seccomp::notify::{Answer, Notification};
+use crate::supervisor::events::Events;
+use crate::supervisor::live_policy::Denied;
 use crate::sys::timer;
+use crate::virt::private_proc::ProcView;
 use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! the timer is re-armed. Nothing runs between steps, and a program that
 //! allocates or computes pays no supervisor round trip for it.
 
-use crate::processes::Processes;
+use crate::limits::processes::Processes;
 use crate::sys::{timer, SysResult};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};

@@ -22,10 +22,10 @@
 //! directory. Only the job could move a denied object there in between,
 //! and every move it can make is one of these calls, checked.
 
-use crate::fsmeta::result;
-use crate::observed::read_caller_path as path_at;
-use crate::paths;
-use crate::paths::refuse_magic as magic;
+use crate::fs::deny::read_caller_path as path_at;
+use crate::fs::metadata::result;
+use crate::fs::paths;
+use crate::fs::paths::refuse_magic as magic;
 use crate::seccomp::notify::Notification;
 use crate::sys::creds;
 use crate::sys::memory;
@@ -55,7 +55,7 @@ pub fn is_name_call(nr: i64) -> bool {
 
 const PATH_MAX: usize = 4096;
 
-pub use crate::fsmeta::{Outcome, Refusal, Rights};
+pub use crate::fs::metadata::{Outcome, Refusal, Rights};
 
 /// A name in a pinned directory.
 struct Entry {
@@ -154,7 +154,7 @@ fn replaceable(entry: &Entry, rights: &Rights) -> Result<(), Refusal> {
 fn foreign(entry: &Entry, rights: &Rights) -> bool {
     rights
         .view
-        .is_some_and(|view| crate::procview::foreign(&entry.dir, view))
+        .is_some_and(|view| crate::virt::private_proc::foreign(&entry.dir, view))
 }
 
 /// A new file or directory gets the mode the job's umask gives: the
@@ -209,8 +209,8 @@ pub fn change(
     if !still_waiting() {
         return Err(libc::EINTR);
     }
-    let umask = crate::procfs::umask_of(tid).unwrap_or(0o077);
-    let host_umask = crate::procfs::umask_of(std::process::id() as libc::pid_t).unwrap_or(0);
+    let umask = crate::sys::procfs::umask_of(tid).unwrap_or(0o077);
+    let host_umask = crate::sys::procfs::umask_of(std::process::id() as libc::pid_t).unwrap_or(0);
     let fix_umask = umask != host_umask;
     let here = entry(tid, first.0, &first_path)?;
     if foreign(&here, rights) {
@@ -383,7 +383,7 @@ pub fn change(
                 // an fd, the directory it is in now; a file with no name
                 // yet (O_TMPFILE) was made where the job may write.
                 let refer = match own_fd {
-                    Some(_) if crate::fsmeta::nameless(&source) => Ok(()),
+                    Some(_) if crate::fs::metadata::nameless(&source) => Ok(()),
                     Some(_) => match paths::reaches(&source, |id| rights.writable.contains(id)) {
                         Ok(true) => Ok(()),
                         _ => Err(Refusal::OutsideWritable),

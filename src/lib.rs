@@ -84,7 +84,8 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
             ),
         },
         cpus: prepared.cpus(),
-        opens_on_behalf: policy.opens_on_behalf(),
+        features: policy.features(),
+        dispatch: seccomp::trapped::Dispatch::new(&policy.features(), &policy.supervised),
     };
     let mut new_images = virt::auxv::Rewriter::new(policy.random_seed, policy.time_start);
     let watchdog =

@@ -69,6 +69,36 @@ pub struct Policy {
     compiled: CompiledCache,
 }
 
+/// What the policy switches on, decided once at spawn and read by the
+/// filter (through the table of trapped calls, seccomp/trapped.rs), the
+/// supervisor and the spawn. What the host may change while the sandbox
+/// runs is apart (supervisor/live_policy.rs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features {
+    /// A UDP rule: binds are made on behalf.
+    pub udp: bool,
+    /// An observer of binds.
+    pub observes_bind: bool,
+    /// num_cpus: affinity changes are narrowed.
+    pub num_cpus: bool,
+    /// A limit or an observer counts processes: forks are trapped.
+    pub counts_forks: bool,
+    /// Execs are trapped (shown, checked against fs_deny, or their new
+    /// image rewritten).
+    pub traps_exec: bool,
+    /// Opens and every other call that names a file are trapped.
+    pub traps_opens: bool,
+    /// Opens are made by the opener (fs_deny, a private /proc).
+    pub opens_on_behalf: bool,
+    /// Virtual files (host name, CPUs, seeded randomness).
+    pub virtual_files: bool,
+    pub private_proc: bool,
+    pub hostname: bool,
+    pub random_seed: bool,
+    /// time_start: the wall clock is the sandbox's.
+    pub wall_clock: bool,
+}
+
 /// What every spawn of a policy installs, built once.
 pub struct Compiled {
     pub ruleset: OwnedFd,
@@ -345,6 +375,25 @@ impl Policy {
     /// Are opens and execs trapped (for open events or fs_deny)?
     pub fn traps_opens(&self) -> bool {
         self.opens_on_behalf() || self.event_mask & crate::supervisor::events::kind::OPEN != 0
+    }
+
+    /// What this policy switches on (see [`Features`]).
+    pub fn features(&self) -> Features {
+        use crate::supervisor::events::kind;
+        Features {
+            udp: self.net.protocols().udp,
+            observes_bind: self.event_mask & kind::BIND != 0,
+            num_cpus: self.num_cpus.is_some(),
+            counts_forks: self.counts_forks(),
+            traps_exec: self.traps_exec(),
+            traps_opens: self.traps_opens(),
+            opens_on_behalf: self.opens_on_behalf(),
+            virtual_files: self.virtual_files(),
+            private_proc: self.private_proc,
+            hostname: self.hostname.is_some(),
+            random_seed: self.random_seed.is_some(),
+            wall_clock: self.time_start.is_some(),
+        }
     }
 
     /// Are opens made by the supervisor (through the opener)?

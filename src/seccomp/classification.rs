@@ -93,7 +93,8 @@ const SIGNAL_SCOPE: &str =
     "signals: Landlock's signal scope (ABI 6) refuses any target outside the sandbox's domain";
 const PTRACE_CHECK: &str = "the kernel's ptrace access check, which Landlock refuses for a process outside the sandbox's domain";
 const OBSOLETE: &str = "not implemented on x86_64: the kernel answers ENOSYS";
-const META: &str = "metadata change: trapped and made on behalf (fs/metadata.rs), writable trees only";
+const META: &str =
+    "metadata change: trapped and made on behalf (fs/metadata.rs), writable trees only";
 const META_READ: &str =
     "names a file: checked against fs_deny (fs/deny.rs); Landlock does not govern metadata reads";
 const MEM: &str = "the caller's own address space";

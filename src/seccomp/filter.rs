@@ -30,15 +30,14 @@
 //! returns that are rewritten: "match" into the section's action,
 //! "mismatch" into a jump past the section.
 
+use super::trapped::{cond, nr, rule};
 use crate::error::{Error, Result};
 use crate::policy::Policy;
-use crate::supervisor::events::kind;
 #[cfg(test)]
 use crate::sys::seccomp::AUDIT_ARCH_I386;
 use crate::sys::seccomp::{AUDIT_ARCH_X86_64, SECCOMP_RET_USER_NOTIF, X32_SYSCALL_BIT};
 use seccompiler::{
-    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
-    SeccompFilter, SeccompRule, TargetArch,
+    sock_filter, BpfProgram, SeccompAction, SeccompCmpOp, SeccompFilter, SeccompRule, TargetArch,
 };
 use std::collections::BTreeMap;
 
@@ -170,41 +169,11 @@ const CLONE_NEWTIME: u64 = 0x80;
 /// signal is 0), and in any case a process out of the tree the supervisor
 /// counts.
 const CLONE_PARENT: u64 = 0x8000;
-const CLONE_THREAD: u64 = 0x1_0000;
 const PR_SET_CHILD_SUBREAPER: u64 = 36;
-const TIMER_ABSTIME: u64 = 1;
 /// setpriority()'s and ioprio_set()'s "every process of this uid": with
 /// the host's uid, the host's processes.
 const PRIO_USER: u64 = 2;
 const IOPRIO_WHO_USER: u64 = 3;
-
-/// Calls that act on the process or thread their first argument names (0:
-/// the caller) with no check but the uid's. Any other target than the
-/// caller goes to the supervisor (src/limits/pid_calls.rs).
-pub const PID_CALLS: &[&str] = &[
-    "prlimit64",
-    "sched_setaffinity",
-    "sched_setscheduler",
-    "sched_setparam",
-    "sched_setattr",
-];
-/// The same with `(which, who)` for their first two arguments.
-pub const WHO_CALLS: &[&str] = &["setpriority", "ioprio_set"];
-
-fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> SeccompCondition {
-    // Dword compares the low 32 bits only: `int` arguments (ioctl
-    // requests, families, options) cannot be smuggled in the high half.
-    SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value).expect("argument index below 6")
-}
-
-fn rule(conditions: Vec<SeccompCondition>) -> SeccompRule {
-    SeccompRule::new(conditions).expect("a rule has at least one condition")
-}
-
-fn nr(name: &str) -> i64 {
-    crate::seccomp::syscall_table::number(name)
-        .unwrap_or_else(|| panic!("{name} is in the syscall table"))
-}
 
 /// Syscall numbers denied whatever their arguments: the built-in list and
 /// the policy's names, sorted and without duplicates.
@@ -359,111 +328,6 @@ fn socket_rules(policy: &Policy) -> Vec<SeccompRule> {
     rules
 }
 
-/// Syscalls the supervisor decides whatever their arguments: the network
-/// calls whose destination lies in memory, bind when UDP (which Landlock
-/// does not cover) may be used, and the calls that make process groups.
-fn supervised_calls(policy: &Policy) -> Vec<i64> {
-    // setsid/setpgid: the supervisor keeps every process group (limits/groups.rs).
-    let mut calls = vec![
-        nr("connect"),
-        nr("sendmsg"),
-        nr("sendmmsg"),
-        nr("setsid"),
-        nr("setpgid"),
-    ];
-    if policy.net.protocols().udp {
-        calls.push(nr("bind"));
-    }
-    // Metadata changes and watches, which Landlock does not govern: made
-    // by the supervisor on objects of the policy's trees only (fs/metadata.rs).
-    calls.extend(crate::fs::metadata::CALLS.iter().map(|name| nr(name)));
-    calls.push(nr("inotify_add_watch"));
-    // New processes, when a limit counts them (clone: notify_rules).
-    if policy.counts_forks() {
-        calls.push(nr("fork"));
-        calls.push(nr("vfork"));
-    }
-    // Only what an observer asked for: without one, nothing more.
-    let events = policy.event_mask;
-    if policy.traps_exec() {
-        calls.extend([nr("execve"), nr("execveat")]);
-    }
-    if policy.traps_opens() {
-        calls.extend([nr("open"), nr("openat"), nr("openat2"), nr("creat")]);
-        // And every other call that names a file, for fs_deny.
-        calls.extend(crate::fs::deny::PATH_CALLS.iter().map(|name| nr(name)));
-    }
-    // uname, answered with the policy's host name; opens, for the files
-    // that say the host name or the CPUs.
-    if policy.hostname.is_some() {
-        calls.push(nr("uname"));
-    }
-    if policy.random_seed.is_some() {
-        calls.push(nr("getrandom"));
-    }
-    // The wall clock as the sandbox sees it (clock_gettime: notify_rules).
-    if policy.time_start.is_some() {
-        calls.extend([nr("gettimeofday"), nr("time")]);
-    }
-    if policy.virtual_files() && !policy.traps_opens() {
-        calls.extend([nr("open"), nr("openat"), nr("openat2")]);
-    }
-    // Directory listings, made by the supervisor, which filters /proc.
-    if policy.private_proc {
-        calls.extend([nr("getdents64"), nr("getdents")]);
-    }
-    if events & kind::BIND != 0 && !calls.contains(&nr("bind")) {
-        calls.push(nr("bind"));
-    }
-    // num_cpus: every affinity change, the caller's own too, is narrowed
-    // to the sandbox's CPUs (limits/pid_calls.rs).
-    if policy.num_cpus.is_some() {
-        calls.push(nr("sched_setaffinity"));
-    }
-    calls
-}
-
-/// The USER_NOTIF argument section: sendto() only with a destination (a
-/// NULL one sends to the connected peer, already checked at connect);
-/// clone() making a process rather than a thread, when a limit counts
-/// processes.
-fn notify_rules(policy: &Policy) -> BTreeMap<i64, Vec<SeccompRule>> {
-    let with_address = SeccompCondition::new(4, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, 0)
-        .expect("argument index below 6");
-    let mut rules = BTreeMap::from([(nr("sendto"), vec![rule(vec![with_address])])]);
-    // A pid (or process group) other than the caller's own: the supervisor
-    // checks it is the sandbox's. pid_t and `which`/`who` are ints: the low
-    // 32 bits are what the kernel reads, and what is compared.
-    for name in PID_CALLS {
-        rules.insert(nr(name), vec![rule(vec![cond(0, SeccompCmpOp::Ne, 0)])]);
-    }
-    for name in WHO_CALLS {
-        rules.insert(nr(name), vec![rule(vec![cond(1, SeccompCmpOp::Ne, 0)])]);
-    }
-    if policy.num_cpus.is_some() {
-        rules.remove(&nr("sched_setaffinity"));
-    }
-    if policy.counts_forks() {
-        let a_process = cond(0, SeccompCmpOp::MaskedEq(CLONE_THREAD), 0);
-        rules.insert(nr("clone"), vec![rule(vec![a_process])]);
-    }
-    // Only the clocks that tell the time of day: the others run as made.
-    if policy.time_start.is_some() {
-        let wall_clocks = crate::virt::clock::WALL_CLOCKS
-            .iter()
-            .map(|&id| rule(vec![cond(0, SeccompCmpOp::Eq, id as u64)]))
-            .collect();
-        rules.insert(nr("clock_gettime"), wall_clocks);
-        // Sleeps until a time of day, not for a while.
-        let until_wall_time = vec![
-            cond(0, SeccompCmpOp::Eq, libc::CLOCK_REALTIME as u64),
-            cond(1, SeccompCmpOp::MaskedEq(TIMER_ABSTIME), TIMER_ABSTIME),
-        ];
-        rules.insert(nr("clock_nanosleep"), vec![rule(until_wall_time)]);
-    }
-    rules
-}
-
 fn stmt(code: u16, k: u32) -> sock_filter {
     sock_filter {
         code,
@@ -576,17 +440,14 @@ fn lookup(entries: &[(u32, Target)]) -> (Vec<sock_filter>, Vec<usize>) {
 /// The whole program for `policy`.
 pub fn build(policy: &Policy) -> Result<Vec<libc::sock_filter>> {
     let checks = argument_rules(policy);
-    let notify_checks = notify_rules(policy);
+    // What goes to the supervisor: the table's rows for this policy.
+    let trapped = super::trapped::active(&policy.features(), &policy.supervised);
+    let notify_checks = trapped.matching;
     let mut targets: BTreeMap<u32, Target> = BTreeMap::new();
     for &number in checks.keys().chain(notify_checks.keys()) {
         targets.insert(number as u32, Target::ArgumentChecks);
     }
-    for number in policy
-        .supervised
-        .iter()
-        .copied()
-        .chain(supervised_calls(policy))
-    {
+    for number in trapped.every {
         targets.insert(number as u32, Target::Return(SECCOMP_RET_USER_NOTIF));
     }
     for number in SKIPPED.iter().map(|name| nr(name)) {
@@ -697,9 +558,61 @@ fn run(program: &[libc::sock_filter], arch: u32, nr: i32, args: [u64; 6]) -> (u3
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::seccomp::trapped::PID_CALLS;
+    use crate::supervisor::events::kind;
 
     const EPERM: u32 = RET_ERRNO | libc::EPERM as u32;
     const ENOSYS: u32 = RET_ERRNO | libc::ENOSYS as u32;
+
+    /// The filter's USER_NOTIF verdicts and the supervisor's dispatch come
+    /// from one table (seccomp/trapped.rs): a number the filter can send
+    /// to the supervisor has a handler, one with no handler is never sent,
+    /// and one trapped whole is sent whatever its arguments (unless
+    /// denied).
+    #[test]
+    fn what_the_filter_notifies_the_dispatch_handles() {
+        use crate::seccomp::trapped::{active, Dispatch};
+        let mut plain = Policy::new();
+        plain.fs_read(std::ffi::OsStr::new("/usr")).unwrap();
+        let mut every = Policy::new();
+        every.hostname("box").unwrap();
+        every.random_seed(7).unwrap();
+        every.time_start(1_000_000_000).unwrap();
+        every.private_proc(true).unwrap();
+        every.max_processes(8).unwrap();
+        every.num_cpus(1).unwrap();
+        every.net_allow("udp://127.0.0.1:53").unwrap();
+        every.observe(kind::ALL).unwrap();
+        every.supervise(nr("getpid"));
+        let notify = SECCOMP_RET_USER_NOTIF;
+        let denied = RET_ERRNO | libc::EPERM as u32;
+        for policy in [plain, every] {
+            let program = build(&policy).unwrap();
+            let features = policy.features();
+            let trapped = active(&features, &policy.supervised);
+            let dispatch = Dispatch::new(&features, &policy.supervised);
+            let mut handled = 0;
+            for number in 0..=470i64 {
+                let verdicts = [[0u64; 6], [u64::MAX; 6], [1; 6], [0, 1, 0, 0, 0, 0]]
+                    .map(|args| evaluate(&program, AUDIT_ARCH_X86_64, number as i32, args));
+                let notified = verdicts.contains(&notify);
+                let handler = dispatch.handler(number);
+                assert_eq!(
+                    notified,
+                    handler.is_some(),
+                    "{number}: {verdicts:x?} {handler:?}"
+                );
+                if trapped.every.contains(&number) && verdicts[0] != denied {
+                    assert!(
+                        verdicts.iter().all(|&v| v == notify),
+                        "{number}: {verdicts:x?}"
+                    );
+                }
+                handled += usize::from(handler.is_some());
+            }
+            assert!(handled >= 25, "{handled}");
+        }
+    }
 
     fn verdict(policy: &Policy, name: &str, args: [u64; 6]) -> u32 {
         let program = build(policy).unwrap();
@@ -816,7 +729,11 @@ mod tests {
         let policy = Policy::new();
         let program = build(&policy).unwrap();
         let mut checked: Vec<i64> = argument_rules(&policy).keys().copied().collect();
-        checked.extend(notify_rules(&policy).keys());
+        checked.extend(
+            crate::seccomp::trapped::active(&policy.features(), &[])
+                .matching
+                .keys(),
+        );
         let paths: Vec<usize> = (0..470)
             .filter(|nr| !checked.contains(&i64::from(*nr)))
             .map(|nr| run(&program, AUDIT_ARCH_X86_64, nr, [0; 6]).1)

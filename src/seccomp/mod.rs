@@ -6,3 +6,4 @@ pub mod classification;
 pub mod filter;
 pub mod notify;
 pub mod syscall_table;
+pub mod trapped;

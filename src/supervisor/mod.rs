@@ -38,6 +38,7 @@ use crate::net::handler::{self, Outcome, Pending, PidfdCache, SendBudget};
 use crate::net::through::Through;
 use crate::net::unix::UnixGate;
 use crate::seccomp::notify::{Answer, Listener, Notification};
+use crate::seccomp::trapped::{Dispatch, Handler};
 use crate::spawn::Child;
 use crate::supervisor::events::{kind, Event, Events, Observer, Verdict};
 use crate::sys::process::{self, ChildStatus};
@@ -48,13 +49,6 @@ use freeze::{Freeze, Quiet};
 use std::cell::RefCell;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
-
-fn is_open(nr: i64) -> bool {
-    matches!(
-        nr,
-        libc::SYS_open | libc::SYS_openat | libc::SYS_openat2 | libc::SYS_creat
-    )
-}
 
 /// Bounded work per step, so one busy sandbox cannot starve a host loop.
 pub const NOTIFICATIONS_PER_STEP: usize = 32;
@@ -171,6 +165,9 @@ pub struct Sandbox {
     cpus: Option<libc::cpu_set_t>,
     /// Opens go through `open_on_behalf` (fs_deny, a private /proc).
     opens_on_behalf: bool,
+    /// Each trapped number's handler: the same table the filter was
+    /// built from (seccomp/trapped.rs).
+    dispatch: Dispatch,
 }
 
 const TAG_LISTENER: u64 = 0;
@@ -204,8 +201,9 @@ pub struct Rules {
     pub metadata: MetadataRights,
     /// num_cpus: the CPUs the sandbox may run on.
     pub cpus: Option<libc::cpu_set_t>,
-    /// fs_deny or a private /proc: opens are made through the opener.
-    pub opens_on_behalf: bool,
+    /// What the policy switched on, and each trapped call's handler.
+    pub features: crate::policy::Features,
+    pub dispatch: Dispatch,
 }
 
 /// Whose metadata a job may change, and as whom (src/fs/metadata.rs).
@@ -413,7 +411,8 @@ impl Sandbox {
             watchdog_process: child.watchdog,
             helpers: [child.watchdog_pid, child.opener_pid],
             cpus: rules.cpus,
-            opens_on_behalf: rules.opens_on_behalf,
+            opens_on_behalf: rules.features.opens_on_behalf,
+            dispatch: rules.dispatch,
         })
     }
 
@@ -712,57 +711,7 @@ impl Sandbox {
             let pending = self.listener_readable();
             if let Some(notification) = notification {
                 handled += 1;
-                if !self.virtual_files.is_empty() && self.open_virtual(&notification) {
-                    if !pending {
-                        return Ok(false);
-                    }
-                    continue;
-                }
-                if self.opens_on_behalf && is_open(notification.nr) {
-                    self.open_on_behalf(&notification);
-                    if !pending {
-                        return Ok(false);
-                    }
-                    continue;
-                }
-                if self.stops_exec_alone(&notification) {
-                    self.stop_exec_alone(&notification);
-                    if !pending {
-                        return Ok(false);
-                    }
-                    continue;
-                }
-                if self.wants_frozen(&notification) {
-                    self.freeze_for(notification);
-                    if !pending {
-                        return Ok(false);
-                    }
-                    continue;
-                }
-                let answer = match self.decide(&notification) {
-                    Outcome::Answer(answer) => Some(answer),
-                    // Parked: answered when its fd is ready. If it cannot be
-                    // watched, fail the call rather than leave it hanging.
-                    Outcome::Pending(mut call) if !self.may_park() => Some(call.unparked()),
-                    Outcome::Pending(call) => match self.park(call) {
-                        Ok(true) => None,
-                        Ok(false) => Some(Answer::Errno(libc::EAGAIN)),
-                        Err(_) => Some(Answer::Errno(libc::ENOMEM)),
-                    },
-                    Outcome::ThroughOpener(through) => {
-                        self.through_opener(through);
-                        None
-                    }
-                };
-                if let Some(answer) = answer {
-                    if let Err(errno) = self.listener.respond(notification.id, answer) {
-                        // The task stays blocked if no answer lands: fail
-                        // closed by killing the sandbox rather than leaving
-                        // it hanging.
-                        self.kill_all(libc::SIGKILL);
-                        return Err(Error::os("seccomp: answering a notification", errno));
-                    }
-                }
+                self.handle(notification)?;
             }
             if !pending {
                 return Ok(false);
@@ -776,9 +725,83 @@ impl Sandbox {
         }
     }
 
-    /// The verdict for one trapped syscall: the dispatch on its number.
-    /// Whatever has no handler is denied.
-    fn decide(&mut self, notification: &Notification) -> Outcome {
+    /// One notification, from its handler to its answer: the handler is
+    /// the table's (seccomp/trapped.rs), and every answer given now is sent
+    /// by [`Sandbox::answer`]. Calls that finish later (parked, made
+    /// through the opener, stopped for a freeze or a new image) are
+    /// answered when they do, through the same rule.
+    fn handle(&mut self, n: Notification) -> Result<()> {
+        let outcome = match self.dispatch.handler(n.nr) {
+            Some(Handler::Open) => match self.open(&n) {
+                Some(outcome) => outcome,
+                None => return Ok(()),
+            },
+            Some(Handler::Exec) if self.stops_exec_alone(&n) => {
+                self.stop_exec_alone(&n);
+                return Ok(());
+            }
+            Some(Handler::Exec | Handler::PathCall) if self.wants_frozen(&n) => {
+                self.freeze_for(n);
+                return Ok(());
+            }
+            Some(handler) => self.decide(handler, &n),
+            None => {
+                Outcome::Answer(self.denial(&n, libc::EPERM, "no handler for this trapped syscall"))
+            }
+        };
+        let answer = match outcome {
+            Outcome::Answer(answer) => answer,
+            // Parked: answered when its fd is ready. If it cannot be
+            // watched, fail the call rather than leave it hanging.
+            Outcome::Pending(mut call) if !self.may_park() => call.unparked(),
+            Outcome::Pending(call) => match self.park(call) {
+                Ok(true) => return Ok(()),
+                Ok(false) => Answer::Errno(libc::EAGAIN),
+                Err(_) => Answer::Errno(libc::ENOMEM),
+            },
+            Outcome::ThroughOpener(through) => {
+                self.through_opener(through);
+                return Ok(());
+            }
+        };
+        self.answer(&n, answer)
+            .map_err(|errno| Error::os("seccomp: answering a notification", errno))
+    }
+
+    /// Sends an answer. One that cannot be delivered leaves its caller
+    /// blocked: the sandbox is killed (fail closed) and the errno returned.
+    /// A caller gone meanwhile has no call left to answer: not an error.
+    fn answer(&mut self, n: &Notification, answer: Answer) -> std::result::Result<(), i32> {
+        match self.listener.respond(n.id, answer) {
+            Err(errno) if self.listener.is_live(n.id) => {
+                self.kill_all(libc::SIGKILL);
+                Err(errno)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// An open: a virtual file, made on behalf, or let through (shown with
+    /// the sandbox stopped when it must be). None when it is taken care of
+    /// elsewhere (the opener, a freeze).
+    fn open(&mut self, n: &Notification) -> Option<Outcome> {
+        if !self.virtual_files.is_empty() && self.open_virtual(n) {
+            return None;
+        }
+        if self.opens_on_behalf {
+            self.open_on_behalf(n);
+            return None;
+        }
+        if self.wants_frozen(n) {
+            self.freeze_for(*n);
+            return None;
+        }
+        Some(Outcome::Answer(Answer::ContinueOnRegisters))
+    }
+
+    /// The answer of a trapped call whose handler decides it in this step
+    /// (or parks it, or hands it to the opener).
+    fn decide(&mut self, handler: Handler, notification: &Notification) -> Outcome {
         let mut ctx = handler::Context {
             call: notification,
             live: &self.live,
@@ -789,87 +812,61 @@ impl Sandbox {
             events: &self.events,
             job: &self.metadata.job,
         };
-        match notification.nr {
-            libc::SYS_connect => handler::connect(&mut ctx, notification),
-            libc::SYS_sendto => handler::sendto(&mut ctx, notification),
-            libc::SYS_sendmsg => handler::sendmsg(&mut ctx, notification),
-            libc::SYS_sendmmsg => handler::sendmmsg(&mut ctx, notification),
-            libc::SYS_bind => handler::bind(&mut ctx, notification),
-            libc::SYS_getdents64 | libc::SYS_getdents => {
-                Outcome::Answer(self.list_directory(notification))
-            }
-            libc::SYS_uname => Outcome::Answer(self.uname(notification)),
-            nr if crate::fs::metadata::is_metadata_call(nr)
-                || nr == libc::SYS_inotify_add_watch =>
-            {
-                Outcome::Answer(self.make_on_behalf(notification))
-            }
-            libc::SYS_getrandom => Outcome::Answer(self.getrandom(notification)),
-            libc::SYS_clock_nanosleep => match &self.wall_clock {
-                Some(clock) => clock.sleep_until(notification),
-                None => Outcome::Answer(Answer::Errno(libc::ENOSYS)),
+        let answer = match handler {
+            Handler::Connect => return handler::connect(&mut ctx, notification),
+            Handler::SendTo => return handler::sendto(&mut ctx, notification),
+            Handler::SendMsg => return handler::sendmsg(&mut ctx, notification),
+            Handler::SendMmsg => return handler::sendmmsg(&mut ctx, notification),
+            Handler::Bind => return handler::bind(&mut ctx, notification),
+            Handler::ClockSleep => match &self.wall_clock {
+                Some(clock) => return clock.sleep_until(notification),
+                None => Answer::Errno(libc::ENOSYS),
             },
-            libc::SYS_clock_gettime | libc::SYS_gettimeofday | libc::SYS_time => {
-                Outcome::Answer(match &self.wall_clock {
-                    Some(clock) => clock.answer(notification),
-                    None => Answer::Errno(libc::ENOSYS),
-                })
-            }
-            libc::SYS_fork | libc::SYS_vfork | libc::SYS_clone => {
-                Outcome::Answer(self.decide_fork(notification))
-            }
-            libc::SYS_setsid => {
+            Handler::Listing => self.list_directory(notification),
+            Handler::Uname => self.uname(notification),
+            Handler::Metadata => self.make_on_behalf(notification),
+            Handler::Random => self.getrandom(notification),
+            Handler::ClockRead => match &self.wall_clock {
+                Some(clock) => clock.answer(notification),
+                None => Answer::Errno(libc::ENOSYS),
+            },
+            Handler::Fork => self.decide_fork(notification),
+            Handler::Setsid => {
                 let listener = &self.listener;
-                Outcome::Answer(self.groups.setsid(notification, |id| listener.is_live(id)))
+                self.groups.setsid(notification, |id| listener.is_live(id))
             }
-            libc::SYS_setpgid => {
+            Handler::Setpgid => {
                 let listener = &self.listener;
-                Outcome::Answer(
-                    self.groups
-                        .setpgid(notification, self.pid, |id| listener.is_live(id)),
-                )
+                self.groups
+                    .setpgid(notification, self.pid, |id| listener.is_live(id))
             }
-            libc::SYS_prlimit64
-            | libc::SYS_sched_setaffinity
-            | libc::SYS_sched_setscheduler
-            | libc::SYS_sched_setparam
-            | libc::SYS_sched_setattr
-            | libc::SYS_setpriority
-            | libc::SYS_ioprio_set => Outcome::Answer(self.pid_call(notification)),
+            Handler::PidCall => self.pid_call(notification),
+            Handler::PathCall => self.path_call(notification),
             // Trapped for an observer that is gone or never came: the
             // number alone decides, the call runs as made.
-            nr if deny::reads_metadata_only(nr) && self.checks_paths() => {
-                Outcome::Answer(self.check_path_call(notification, false).0)
-            }
-            nr if crate::fs::names::is_name_call(nr) && self.checks_paths() => {
-                Outcome::Answer(self.make_on_behalf(notification))
-            }
-            nr if deny::kind_of(nr).is_some() || deny::is_path_call(nr) => {
-                Outcome::Answer(Answer::ContinueOnRegisters)
-            }
-            _ => {
-                self.denied += 1;
-                let events = self.events.get_mut();
-                let tid = notification.pid as libc::pid_t;
-                // The process's id costs a /proc read: only for an observer
-                // (the log keeps the thread's, which names the process of a
-                // single-threaded program).
-                let pid = match events.wants(kind::DENIAL) {
-                    true => crate::sys::procfs::process_of(tid).unwrap_or(tid),
-                    false => tid,
-                };
-                events.decide(Event {
-                    kind: kind::DENIAL,
-                    nr: notification.nr,
-                    pid,
-                    tid,
-                    denied: libc::EPERM,
-                    detail: "no handler for this trapped syscall",
-                    ..Event::default()
-                });
-                Outcome::Answer(Answer::Errno(libc::EPERM))
-            }
+            Handler::Exec | Handler::Open => Answer::ContinueOnRegisters,
+            Handler::Asked => self.denial(
+                notification,
+                libc::EPERM,
+                "no handler for this trapped syscall",
+            ),
+        };
+        Outcome::Answer(answer)
+    }
+
+    /// A call that names a file, outside a freeze: checked for fs_deny and
+    /// a private /proc, or made on behalf (names), or let through.
+    fn path_call(&mut self, n: &Notification) -> Answer {
+        if !self.checks_paths() {
+            return Answer::ContinueOnRegisters;
         }
+        if deny::reads_metadata_only(n.nr) {
+            return self.check_path_call(n, false).0;
+        }
+        if crate::fs::names::is_name_call(n.nr) {
+            return self.make_on_behalf(n);
+        }
+        Answer::ContinueOnRegisters
     }
 
     /// A call acting on a process by its pid (limits/pid_calls.rs): only the

@@ -24,6 +24,7 @@ pub mod events;
 pub mod freeze;
 pub mod live_policy;
 pub mod runner;
+pub mod shown;
 
 use crate::error::{Error, Result};
 use crate::fs::deny;
@@ -630,12 +631,9 @@ impl Sandbox {
             job: &self.metadata.job,
         };
         if let Some(answer) = pending.resume(&mut ctx) {
-            let id = pending.id;
+            let call = pending.call();
             self.drop_pending(slot);
-            // A caller interrupted meanwhile has no call left to answer.
-            if self.listener.respond(id, answer).is_err() && self.listener.is_live(id) {
-                self.kill_all(libc::SIGKILL);
-            }
+            let _ = self.answer(&call, answer);
         }
     }
 
@@ -774,7 +772,7 @@ impl Sandbox {
     fn answer(&mut self, n: &Notification, answer: Answer) -> std::result::Result<(), i32> {
         match self.listener.respond(n.id, answer) {
             Err(errno) if self.listener.is_live(n.id) => {
-                self.kill_all(libc::SIGKILL);
+                self.undelivered(*n, errno);
                 Err(errno)
             }
             _ => Ok(()),
@@ -1025,18 +1023,25 @@ impl Sandbox {
     /// Answers a call the opener was to make or finish (a caller
     /// interrupted meanwhile has no call left to answer).
     fn answer_through_opener(&mut self, n: Notification, answer: Answer) {
-        if let Err(errno) = self.listener.respond(n.id, answer) {
-            self.undelivered(n, errno);
-        }
+        let _ = self.answer(&n, answer);
     }
 
     /// An answer that could not be delivered leaves its caller blocked:
-    /// fail closed, the sandbox ends.
+    /// fail closed, the sandbox ends, and the log says why.
     fn undelivered(&mut self, n: Notification, errno: i32) {
-        if self.listener.is_live(n.id) {
-            let _ = errno;
-            self.kill_all(libc::SIGKILL);
+        if !self.listener.is_live(n.id) {
+            return;
         }
+        self.events.get_mut().note(Event {
+            kind: kind::DENIAL,
+            nr: n.nr,
+            pid: n.pid as libc::pid_t,
+            tid: n.pid as libc::pid_t,
+            denied: errno,
+            detail: "an answer could not be delivered: the sandbox is killed",
+            ..Event::default()
+        });
+        self.kill_all(libc::SIGKILL);
     }
 
     /// Answers an open made on the caller's behalf: an fd is installed in
@@ -1251,7 +1256,7 @@ impl Sandbox {
             return !deny::reads_metadata_only(n.nr)
                 && (!live.fs_denied.is_empty() || live.private_proc);
         }
-        deny::kind_of(n.nr).is_some_and(|k| {
+        shown::kind_of(n.nr).is_some_and(|k| {
             self.events.borrow().wants(k)
                 || !self.live.lock().fs_denied.is_empty()
                 || (k == kind::EXEC && self.new_images.is_some())
@@ -1268,7 +1273,7 @@ impl Sandbox {
         let freeze = match Freeze::new(n) {
             Ok(f) => f,
             Err(_) => {
-                let _ = self.listener.respond(n.id, Answer::Errno(libc::EAGAIN));
+                let _ = self.answer(&n, Answer::Errno(libc::EAGAIN));
                 return;
             }
         };
@@ -1280,7 +1285,7 @@ impl Sandbox {
         )
         .is_err()
         {
-            let _ = self.listener.respond(n.id, Answer::Errno(libc::EAGAIN));
+            let _ = self.answer(&n, Answer::Errno(libc::EAGAIN));
             return;
         }
         self.freeze = Some(freeze);
@@ -1340,9 +1345,7 @@ impl Sandbox {
                         Err(_) => answer = Answer::Errno(libc::EAGAIN),
                     }
                 }
-                if self.listener.respond(n.id, answer).is_err() {
-                    self.kill_all(libc::SIGKILL);
-                }
+                let _ = self.answer(&n, answer);
                 let allowed = answer == Answer::ContinueFrozen;
                 if let (Some((pid, exec)), Some(freeze), true) = (caller, &mut self.freeze, allowed)
                 {
@@ -1424,7 +1427,7 @@ impl Sandbox {
     /// rewriting and no observer asked to see it.
     fn stops_exec_alone(&self, n: &Notification) -> bool {
         self.stopped_execs.is_some()
-            && deny::kind_of(n.nr) == Some(kind::EXEC)
+            && shown::kind_of(n.nr) == Some(kind::EXEC)
             && !self.events.borrow().wants(kind::EXEC)
             && self.live.lock().fs_denied.is_empty()
     }
@@ -1453,9 +1456,9 @@ impl Sandbox {
             Some(()) => Answer::ContinueOnRegisters,
             None => Answer::Errno(libc::EAGAIN),
         };
-        if self.listener.respond(n.id, answer).is_err() {
+        if let Err(errno) = self.listener.respond(n.id, answer) {
             match self.listener.is_live(n.id) {
-                true => self.kill_all(libc::SIGKILL),
+                true => self.undelivered(*n, errno),
                 // The caller was killed in its call: no exec to watch.
                 false => {
                     if let Some(s) = self.stopped_execs.as_mut() {
@@ -1543,7 +1546,7 @@ impl Sandbox {
             return self.check_frozen_path_call(n);
         }
         let whole_argv = self.events.get_mut().wants(kind::EXEC);
-        let mut event = match deny::read_event(n, whole_argv) {
+        let mut event = match shown::read_event(n, whole_argv) {
             Ok(event) => event,
             Err(errno) => return (Answer::Errno(errno), None),
         };

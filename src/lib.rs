@@ -21,6 +21,8 @@
 //! - `sys`: raw system calls and kernel structures;
 //! - `fuzzing` (feature `fuzzing` only): the pure parsers, for fuzz/.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
 mod error;
 mod ffi;
 mod fs;

@@ -34,7 +34,8 @@ pub(crate) unsafe fn c_bytes<'a>(what: &str, ptr: *const c_char) -> Result<&'a [
     if ptr.is_null() {
         return Err(Error::invalid(format!("{what}: NULL string")));
     }
-    Ok(CStr::from_ptr(ptr).to_bytes())
+    // SAFETY: not NULL, and NUL-terminated by the caller's contract.
+    Ok(unsafe { CStr::from_ptr(ptr) }.to_bytes())
 }
 
 /// A path argument: raw bytes, no encoding required.
@@ -42,7 +43,8 @@ pub(crate) unsafe fn c_bytes<'a>(what: &str, ptr: *const c_char) -> Result<&'a [
 /// # Safety
 /// As [`c_bytes`].
 pub(crate) unsafe fn c_path<'a>(what: &str, ptr: *const c_char) -> Result<&'a OsStr> {
-    c_bytes(what, ptr).map(OsStr::from_bytes)
+    // SAFETY: the same contract as ours.
+    unsafe { c_bytes(what, ptr) }.map(OsStr::from_bytes)
 }
 
 /// A text argument: must be UTF-8.
@@ -50,7 +52,8 @@ pub(crate) unsafe fn c_path<'a>(what: &str, ptr: *const c_char) -> Result<&'a Os
 /// # Safety
 /// As [`c_bytes`].
 pub(crate) unsafe fn c_text<'a>(what: &str, ptr: *const c_char) -> Result<&'a str> {
-    let bytes = c_bytes(what, ptr)?;
+    // SAFETY: the same contract as ours.
+    let bytes = unsafe { c_bytes(what, ptr) }?;
     std::str::from_utf8(bytes).map_err(|_| {
         Error::invalid(format!(
             "{what}: \"{}\" is not valid UTF-8",

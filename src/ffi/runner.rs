@@ -58,10 +58,9 @@ fn into_c_buffer(mut bytes: Vec<u8>) -> Option<(*mut u8, usize)> {
 /// `data` must be NULL or come from `into_c_buffer` with `len`, once.
 unsafe fn free_c_buffer(data: *mut u8, len: usize) {
     if !data.is_null() {
-        drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(
-            data,
-            len + 1,
-        )));
+        // SAFETY: made by into_c_buffer as a boxed slice of len + 1 bytes,
+        // freed once (the caller's contract).
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len + 1)) });
     }
 }
 

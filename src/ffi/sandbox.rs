@@ -125,7 +125,8 @@ pub(crate) unsafe fn args_from<'a>(argv: *const *const c_char) -> Result<Vec<&'a
     }
     let mut args = Vec::new();
     for i in 0.. {
-        let arg = *argv.add(i);
+        // SAFETY: within the array, up to its NULL (the caller's contract).
+        let arg = unsafe { *argv.add(i) };
         if arg.is_null() {
             break;
         }
@@ -135,7 +136,8 @@ pub(crate) unsafe fn args_from<'a>(argv: *const *const c_char) -> Result<Vec<&'a
                 format!("spawn: more than {MAX_ARGS} arguments"),
             ));
         }
-        args.push(c_path("spawn: argv", arg)?);
+        // SAFETY: a C string of that array.
+        args.push(unsafe { c_path("spawn: argv", arg) }?);
     }
     Ok(args)
 }

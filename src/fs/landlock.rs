@@ -11,6 +11,8 @@
 //! rule allows every port the right is left unhandled (the supervisor
 //! alone decides).
 
+#![deny(unsafe_code)]
+
 use crate::error::{Error, Result};
 use crate::net::spec::{PortRange, Ports};
 use crate::policy::Policy;
@@ -36,20 +38,7 @@ fn write_access() -> BitFlags<AccessFs> {
 
 /// The Landlock ABI the running kernel offers (0 without Landlock).
 pub fn kernel_abi() -> i32 {
-    // SAFETY: LANDLOCK_CREATE_RULESET_VERSION takes a NULL attr and size 0.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<u8>(),
-            0usize,
-            1u32,
-        )
-    };
-    if ret < 0 {
-        0
-    } else {
-        ret as i32
-    }
+    crate::sys::landlock_abi()
 }
 
 fn compat_error(err: RulesetError) -> Error {

@@ -605,16 +605,20 @@ fn message(iov: &mut libc::iovec, control: &mut Control) -> libc::msghdr {
 /// # Safety
 /// `msg` must be a message recvmsg filled.
 unsafe fn received_fd(msg: &libc::msghdr) -> Option<OwnedFd> {
-    let cmsg = libc::CMSG_FIRSTHDR(msg);
-    if cmsg.is_null()
-        || (*cmsg).cmsg_level != libc::SOL_SOCKET
-        || (*cmsg).cmsg_type != libc::SCM_RIGHTS
-    {
-        return None;
+    // SAFETY: msg's control buffer is the one recvmsg filled (our
+    // contract); a header found there is whole, its data one int.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(msg);
+        if cmsg.is_null()
+            || (*cmsg).cmsg_level != libc::SOL_SOCKET
+            || (*cmsg).cmsg_type != libc::SCM_RIGHTS
+        {
+            return None;
+        }
+        Some(sys::own(std::ptr::read_unaligned(
+            libc::CMSG_DATA(cmsg) as *const i32
+        )))
     }
-    Some(sys::own(std::ptr::read_unaligned(
-        libc::CMSG_DATA(cmsg) as *const i32
-    )))
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@
 //! caller's thread runs. At most MOST_OPENS calls wait at once (each holds
 //! fds of the host's); past it an open fails with EAGAIN.
 
+#![deny(unsafe_code)]
+
 use crate::fs::open_on_behalf::{Ask, Next, OpenCall, Opened, Task};
 use crate::fs::opener::{Call, Opener, Replied, MOST_IN_FLIGHT, REPLY_TIMEOUT_MS, REQUEST_COST};
 use crate::net::through::{After, Through};
@@ -398,14 +400,8 @@ impl Opens {
 
     /// Is the opener's end closed, with nothing left to read?
     fn hung_up(&self, opener: &Opener) -> bool {
-        let mut p = libc::pollfd {
-            fd: opener.socket(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, zero timeout.
-        let ready = unsafe { libc::poll(&mut p, 1, 0) } > 0;
-        ready && p.revents & libc::POLLIN == 0 && p.revents & (libc::POLLHUP | libc::POLLERR) != 0
+        let revents = crate::sys::poll_now(opener.socket(), libc::POLLIN);
+        revents & libc::POLLIN == 0 && revents & (libc::POLLHUP | libc::POLLERR) != 0
     }
 
     /// Sends for the waiting calls while there is room in flight.

@@ -28,9 +28,11 @@
 //! sandbox's (the host's, say) is refused with EPERM: a group signal would
 //! otherwise miss the process, which would hide there.
 
+#![deny(unsafe_code)]
+
 use crate::seccomp::notify::{Answer, Notification};
+use crate::sys::process;
 use crate::sys::procfs::{parent_of, process_of};
-use crate::sys::{self, process};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Most groups kept; past it (after dropping the empty ones) setsid and
@@ -136,9 +138,7 @@ impl Groups {
                 return Err(libc::EAGAIN);
             }
         }
-        let pidfd = process::pidfd_open(leader, 0)?;
-        // SAFETY: a new fd we own.
-        let pidfd = unsafe { sys::own(pidfd) };
+        let pidfd = process::pidfd(leader, 0)?;
         if leader != caller && parent_of(leader) != Ok(caller) {
             return Err(libc::ESRCH);
         }

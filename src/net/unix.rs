@@ -6,6 +6,8 @@
 //! that lies beneath an `fs_write` tree. It then connects to the inode it
 //! checked, through `/proc/self/fd/N`, so a later rename changes nothing.
 
+#![deny(unsafe_code)]
+
 use crate::fs::paths::{self, openat2};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -60,12 +62,7 @@ impl UnixGate {
     pub fn open_socket(&self, tid: libc::pid_t, path: &[u8]) -> Result<OwnedFd, i32> {
         let base = paths::base(tid, None, path, false)?;
         let fd = openat2(base.as_raw_fd(), path, libc::O_PATH)?;
-        // SAFETY: stat is plain data.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: valid fd and out pointer.
-        if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
-            return Err(libc::EACCES);
-        }
+        let st = crate::sys::fstat(fd.as_raw_fd()).map_err(|_| libc::EACCES)?;
         if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
             return Err(libc::ECONNREFUSED);
         }

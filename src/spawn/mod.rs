@@ -367,30 +367,34 @@ const CLONE_FILES: u64 = libc::CLONE_FILES as u64;
 /// # Safety
 /// The child may only run async-signal-safe code.
 unsafe fn clone_with_pidfd(pidfd: &mut RawFd) -> sys::SysResult<libc::pid_t> {
-    let mut args = process::CloneArgs {
-        flags: process::CLONE_PIDFD | process::CLONE_CLEAR_SIGHAND | CLONE_FILES,
-        pidfd: pidfd as *mut RawFd as u64,
-        // No SIGCHLD: a host that reaps with waitpid(-1) cannot steal this
-        // child (it is only visible to waits with __WALL).
-        exit_signal: 0,
-        ..Default::default()
-    };
-    match process::clone3(&mut args) {
-        Err(libc::ENOSYS) | Err(libc::EPERM) => {}
-        other => return other,
+    // SAFETY: what the child may run is our caller's contract; pidfd is
+    // a valid out pointer for either call.
+    unsafe {
+        let mut args = process::CloneArgs {
+            flags: process::CLONE_PIDFD | process::CLONE_CLEAR_SIGHAND | CLONE_FILES,
+            pidfd: pidfd as *mut RawFd as u64,
+            // No SIGCHLD: a host that reaps with waitpid(-1) cannot steal this
+            // child (it is only visible to waits with __WALL).
+            exit_signal: 0,
+            ..Default::default()
+        };
+        match process::clone3(&mut args) {
+            Err(libc::ENOSYS) | Err(libc::EPERM) => {}
+            other => return other,
+        }
+        // clone(flags, stack, parent_tid, child_tid, tls): with CLONE_PIDFD the
+        // pidfd lands in parent_tid. The child resets every signal disposition
+        // itself, so CLONE_CLEAR_SIGHAND is not needed here.
+        sys::check(libc::syscall(
+            libc::SYS_clone,
+            (process::CLONE_PIDFD | CLONE_FILES) as libc::c_ulong,
+            0usize,
+            pidfd as *mut RawFd,
+            0usize,
+            0usize,
+        ))
+        .map(|pid| pid as libc::pid_t)
     }
-    // clone(flags, stack, parent_tid, child_tid, tls): with CLONE_PIDFD the
-    // pidfd lands in parent_tid. The child resets every signal disposition
-    // itself, so CLONE_CLEAR_SIGHAND is not needed here.
-    sys::check(libc::syscall(
-        libc::SYS_clone,
-        (process::CLONE_PIDFD | CLONE_FILES) as libc::c_ulong,
-        0usize,
-        pidfd as *mut RawFd,
-        0usize,
-        0usize,
-    ))
-    .map(|pid| pid as libc::pid_t)
 }
 
 /// Spawns the prepared command. Returns once it has exec'd, or the error

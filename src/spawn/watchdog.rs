@@ -167,13 +167,16 @@ pub const STACK_SIZE: usize = 64 * 1024;
 /// `stack` must point to STACK_SIZE writable bytes nothing else uses, and
 /// `launch` must stay valid until this returns.
 pub unsafe fn start_in_child(stack: *mut u8, launch: &Launch) -> libc::pid_t {
-    let top = (stack as usize + STACK_SIZE) & !15;
-    libc::clone(
-        watchdog_main,
-        top as *mut libc::c_void,
-        libc::CLONE_VM | libc::CLONE_VFORK,
-        launch as *const Launch as *mut libc::c_void,
-    )
+    // SAFETY: the stack and launch are as our contract says.
+    unsafe {
+        let top = (stack as usize + STACK_SIZE) & !15;
+        libc::clone(
+            watchdog_main,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK,
+            launch as *const Launch as *mut libc::c_void,
+        )
+    }
 }
 
 /// The watchdog until its exec, on its own stack in the child's memory:

@@ -29,6 +29,8 @@
 //! every other process is stopped). An exec not past it within
 //! [`EXEC_DEADLINE`] kills the sandbox.
 
+#![deny(unsafe_code)]
+
 use crate::limits::processes::Processes;
 use crate::seccomp::notify::Notification;
 use crate::sys::procfs::{self, gone};
@@ -338,8 +340,7 @@ pub fn stop_every_thread(processes: &mut Processes, groups: &[libc::pid_t]) {
     }
     for pid in processes.pids() {
         for tid in procfs::threads_of(pid).unwrap_or_default() {
-            // SAFETY: tgkill of a thread of a process we track.
-            unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGSTOP) };
+            let _ = crate::sys::tgkill(pid, tid, libc::SIGSTOP);
         }
     }
 }

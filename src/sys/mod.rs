@@ -29,6 +29,80 @@ pub fn check(ret: libc::c_long) -> SysResult<libc::c_long> {
 }
 
 #[inline]
+/// `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`:
+/// the Landlock ABI the kernel offers (0 without Landlock).
+pub fn landlock_abi() -> i32 {
+    // SAFETY: the VERSION query takes a NULL attr and size 0.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            1u32,
+        )
+    };
+    if ret < 0 {
+        0
+    } else {
+        ret as i32
+    }
+}
+
+/// `poll` of one fd without waiting: its revents (0: nothing yet).
+pub fn poll_now(fd: RawFd, events: i16) -> i16 {
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    match unsafe { libc::poll(&mut p, 1, 0) } {
+        1 => p.revents,
+        _ => 0,
+    }
+}
+
+/// `fstat(fd)`.
+pub fn fstat(fd: RawFd) -> SysResult<libc::stat> {
+    // SAFETY: stat is plain data, filled by the call.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid out pointer.
+    check(unsafe { libc::fstat(fd, &mut st) } as libc::c_long)?;
+    Ok(st)
+}
+
+/// `clock_gettime(clock)`.
+pub fn clock_now(clock: libc::clockid_t) -> SysResult<libc::timespec> {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid out pointer.
+    check(unsafe { libc::clock_gettime(clock, &mut now) } as libc::c_long)?;
+    Ok(now)
+}
+
+/// The host's time zone (`struct timezone`, two ints), as gettimeofday
+/// gives it.
+pub fn time_zone() -> SysResult<[i32; 2]> {
+    let mut zone = [0i32; 2];
+    // SAFETY: a NULL timeval and a buffer the size of struct timezone.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_gettimeofday,
+            std::ptr::null_mut::<libc::timeval>(),
+            zone.as_mut_ptr(),
+        )
+    })?;
+    Ok(zone)
+}
+
+/// `tgkill(pid, tid, sig)`.
+pub fn tgkill(pid: libc::pid_t, tid: libc::pid_t, sig: i32) -> SysResult<()> {
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, sig) }).map(drop)
+}
+
 /// getsockopt of an int option.
 pub fn socket_option(fd: RawFd, level: i32, name: i32) -> Result<i32, i32> {
     let mut value: i32 = 0;
@@ -52,7 +126,8 @@ pub fn errno() -> i32 {
 /// # Safety
 /// `fd` must be open and owned by nobody else.
 pub unsafe fn own(fd: RawFd) -> OwnedFd {
-    OwnedFd::from_raw_fd(fd)
+    // SAFETY: open and ownerless by our contract.
+    unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
 /// `close_range(first, last, flags)`.

@@ -30,12 +30,15 @@ pub struct CloneArgs {
 /// # Safety
 /// In a multithreaded caller the child may only run async-signal-safe code.
 pub unsafe fn clone3(args: &mut CloneArgs) -> SysResult<libc::pid_t> {
-    check(libc::syscall(
-        libc::SYS_clone3,
-        args as *mut CloneArgs,
-        std::mem::size_of::<CloneArgs>(),
-    ))
-    .map(|pid| pid as libc::pid_t)
+    // SAFETY: args is a valid clone_args of its size; what the child may run is our caller's contract.
+    unsafe {
+        check(libc::syscall(
+            libc::SYS_clone3,
+            args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        ))
+        .map(|pid| pid as libc::pid_t)
+    }
 }
 
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
@@ -136,6 +139,12 @@ pub const PIDFD_THREAD: u32 = libc::O_EXCL as u32;
 pub fn pidfd_open(pid: libc::pid_t, flags: u32) -> SysResult<RawFd> {
     // SAFETY: integer arguments only.
     check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) }).map(|fd| fd as RawFd)
+}
+
+/// `pidfd_open(pid, flags)`, owned.
+pub fn pidfd(pid: libc::pid_t, flags: u32) -> SysResult<std::os::fd::OwnedFd> {
+    // SAFETY: a new fd we own.
+    pidfd_open(pid, flags).map(|fd| unsafe { super::own(fd) })
 }
 
 /// `pidfd_getfd(pidfd, targetfd, 0)`: a duplicate of another process's fd

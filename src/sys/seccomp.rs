@@ -81,13 +81,16 @@ pub struct seccomp_notif_sizes {
 /// # Safety
 /// `prog` must point to a valid `sock_fprog`.
 pub unsafe fn set_mode_filter(flags: u32, prog: *const libc::sock_fprog) -> SysResult<RawFd> {
-    check(libc::syscall(
-        libc::SYS_seccomp,
-        SECCOMP_SET_MODE_FILTER,
-        flags,
-        prog,
-    ))
-    .map(|fd| fd as RawFd)
+    // SAFETY: prog is valid by our contract.
+    unsafe {
+        check(libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flags,
+            prog,
+        ))
+        .map(|fd| fd as RawFd)
+    }
 }
 
 /// `seccomp(SECCOMP_GET_NOTIF_SIZES)`.

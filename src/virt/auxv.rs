@@ -17,6 +17,8 @@
 //! for the vDSO in /proc/self/maps or /proc/self/auxv still finds it: that
 //! escapes the virtual clock, not the confinement (README).
 
+#![deny(unsafe_code)]
+
 use crate::supervisor::freeze::ExecState;
 use crate::sys::procfs::{self, Read};
 use crate::sys::{memory, timer, SysResult};

@@ -10,6 +10,8 @@
 //! of the wall clock (TIMER_ABSTIME) is parked on a timer at the host's
 //! equivalent instead: the sandbox's deadline, not the host's.
 
+#![deny(unsafe_code)]
+
 use crate::net::handler::{Outcome, Pending, PendingCall};
 use crate::seccomp::notify::{Answer, Notification};
 use crate::sys::{memory, timer};
@@ -102,18 +104,7 @@ impl WallClock {
         }
         if tz != 0 {
             // The host's time zone, as the kernel would give it.
-            let mut zone = [0i32; 2];
-            // SAFETY: a NULL timeval and a buffer the size of struct timezone.
-            let ret = unsafe {
-                libc::syscall(
-                    libc::SYS_gettimeofday,
-                    std::ptr::null_mut::<libc::timeval>(),
-                    zone.as_mut_ptr(),
-                )
-            };
-            if ret != 0 {
-                return Err(crate::sys::errno());
-            }
+            let zone = crate::sys::time_zone()?;
             let bytes: Vec<u8> = zone.iter().flat_map(|v| v.to_ne_bytes()).collect();
             memory::write(tid, tz, &bytes)?;
         }
@@ -152,14 +143,7 @@ fn host_instant(seconds: i64, nanos: i64, offset: i128) -> (i64, i64) {
 }
 
 fn host_nanos(clock: libc::clockid_t) -> Result<i128, i32> {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: now is a valid out pointer.
-    if unsafe { libc::clock_gettime(clock, &mut now) } != 0 {
-        return Err(crate::sys::errno());
-    }
+    let now = crate::sys::clock_now(clock)?;
     Ok(now.tv_sec as i128 * NANOS + now.tv_nsec as i128)
 }
 

@@ -59,10 +59,10 @@ pub fn reaches_denied(
     event: &Event,
     denied: &crate::supervisor::live_policy::Denied,
 ) -> Result<bool, i32> {
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let path = as_caller(event.path.as_deref().unwrap_or_default(), event.pid, tid);
     let nofollow = match n.nr {
-        libc::SYS_execveat => n.args[4] as i32 & libc::AT_SYMLINK_NOFOLLOW != 0,
+        libc::SYS_execveat => n.int(4) & libc::AT_SYMLINK_NOFOLLOW != 0,
         libc::SYS_execve => false,
         _ => event.flags as i32 & libc::O_NOFOLLOW != 0,
     };
@@ -70,7 +70,7 @@ pub fn reaches_denied(
         && event.flags as i32 & libc::O_CREAT != 0
         && event.flags as i32 & libc::O_EXCL == 0;
     let dirfd = match n.nr {
-        libc::SYS_openat | libc::SYS_openat2 | libc::SYS_execveat => Some(n.args[0] as i32),
+        libc::SYS_openat | libc::SYS_openat2 | libc::SYS_execveat => Some(n.int(0)),
         _ => None,
     };
     let magic = paths::refuse_magic;
@@ -309,7 +309,7 @@ pub fn path_call_refusal(
     let Some(args) = path_args(n.nr) else {
         return Ok(None);
     };
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let pid = procfs::process_of(tid)?;
     let magic = paths::refuse_magic;
     for a in args {

@@ -199,7 +199,7 @@ fn utimbuf(tid: libc::pid_t, addr: u64) -> Result<Option<[libc::timespec; 2]>, i
 /// Copies the call out of the caller: everything the check and the change
 /// use, read once.
 fn read_call(n: &Notification) -> Result<Call, i32> {
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let a = n.args;
     let fd = |i: usize| a[i] as i32;
     let path = |dirfd: Option<i32>, at: usize, follow: bool, empty_path: bool| {
@@ -451,7 +451,7 @@ pub fn change(
     if !still_waiting() {
         return Err(libc::EINTR);
     }
-    let object = resolve(n.pid as libc::pid_t, &call.object)?;
+    let object = resolve(n.tid(), &call.object)?;
     if let Err(refusal) = judge(&object, rights) {
         return Ok(Err(refusal));
     }
@@ -467,8 +467,8 @@ pub fn add_watch(
     rights: &Rights,
     still_waiting: &dyn Fn() -> bool,
 ) -> Result<Outcome, i32> {
-    let tid = n.pid as libc::pid_t;
-    let mask = n.args[2] as u32;
+    let tid = n.tid();
+    let mask = n.uint(2);
     let object = Object::Path {
         dirfd: None,
         path: path_at(tid, n.args[1])?,
@@ -492,7 +492,7 @@ pub fn add_watch(
     if !ids.iter().any(|id| rights.readable.contains(id)) {
         return Ok(Err(Refusal::OutsideTrees));
     }
-    let inotify = match n.args[0] as i32 {
+    let inotify = match n.int(0) {
         fd if fd < 0 => return Err(libc::EBADF),
         fd => paths::base(tid, Some(fd), b"", true)?,
     };

@@ -171,7 +171,7 @@ pub fn change(
     rights: &Rights,
     still_waiting: &dyn Fn() -> bool,
 ) -> Result<Outcome, i32> {
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let a = n.args;
     // (dirfd, path) of the first and second paths, by call.
     type PathArg = (Option<i32>, u64);

@@ -21,6 +21,8 @@
 //! ask the opener next ([`Next::Ask`]) and is given the reply in a later
 //! step ([`Task::answer`]), until it is [`Next::Done`].
 
+#![deny(unsafe_code)]
+
 use crate::fs::paths;
 use crate::seccomp::notify::Notification;
 use crate::supervisor::events::{kind, Event, Events, Verdict};
@@ -50,7 +52,7 @@ impl OpenCall {
 
 /// Copies the arguments of a trapped open, openat, openat2 or creat.
 pub fn read_call(n: &Notification) -> Result<OpenCall, i32> {
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let a = n.args;
     let int = |v: u64| v as u32 as u64;
     let dirfd = |v: u64| match v as i32 {
@@ -107,11 +109,7 @@ fn denied_object(target: &OwnedFd, denied: &Denied) -> Result<bool, i32> {
 }
 
 fn is_fifo(fd: &OwnedFd) -> bool {
-    // SAFETY: stat is plain data; a valid fd and out pointer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::fstat(fd.as_raw_fd(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO
-    }
+    crate::sys::fstat(fd.as_raw_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO)
 }
 
 /// openat2's resolve flags that scope even an absolute path to the dirfd.
@@ -123,21 +121,9 @@ const O_TMPFILE_BIT: u64 = 0x40_0000;
 /// What the symlink `name` in `parent` holds, if it is one.
 fn symlink_target(parent: &OwnedFd, name: &[u8]) -> Option<Vec<u8>> {
     let name = std::ffi::CString::new(name).ok()?;
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: name is NUL-terminated, buf a valid buffer of its length.
-    let n = unsafe {
-        libc::readlinkat(
-            parent.as_raw_fd(),
-            name.as_ptr(),
-            buf.as_mut_ptr() as *mut libc::c_char,
-            buf.len(),
-        )
-    };
-    if n <= 0 || n as usize >= buf.len() {
-        return None;
-    }
-    buf.truncate(n as usize);
-    Some(buf)
+    crate::sys::readlinkat(parent.as_raw_fd(), &name)
+        .ok()
+        .filter(|target| !target.is_empty())
 }
 
 /// The path a dangling symlink at `path` leads to (relative to the
@@ -261,7 +247,7 @@ impl Task {
         helpers: [libc::pid_t; 2],
         events: &mut Events,
     ) -> (Task, Next) {
-        let tid = n.pid as libc::pid_t;
+        let tid = n.tid();
         let pid = crate::sys::procfs::process_of(tid).unwrap_or(tid);
         let mut task = Task {
             n,
@@ -368,12 +354,9 @@ impl Task {
             }
             Stage::Reopen { fifo, blocking, .. } => Next::Done(reply.map(|fd| {
                 if fifo && blocking {
-                    // SAFETY: plain fcntl on our copy (it shares the file
-                    // description the child gets).
-                    unsafe {
-                        let now = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-                        libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, now & !libc::O_NONBLOCK);
-                    }
+                    // On our copy, which shares the file description the
+                    // child gets.
+                    let _ = crate::sys::clear_status_flags(fd.as_raw_fd(), libc::O_NONBLOCK);
                 }
                 Opened::Fd(fd, self.call.cloexec())
             })),

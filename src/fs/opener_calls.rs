@@ -161,7 +161,7 @@ impl Opens {
             .map(|(_, w, _)| w)
             .chain(self.waiting.iter().map(|(w, _)| w))
             .filter_map(Waiter::call)
-            .map(|n| n.pid as libc::pid_t)
+            .map(|n| n.tid())
     }
 
     /// A new open: started, and answered at once if it needs no opener
@@ -455,5 +455,197 @@ impl Opens {
         }
         self.waiting
             .retain(|(w, _)| w.call().is_some_and(|n| is_live(n.id)));
+    }
+}
+
+#[cfg(test)]
+#[allow(unsafe_code)]
+mod tests {
+    use super::*;
+    use crate::net::through::UnixConnect;
+    use std::os::unix::net::UnixStream;
+
+    /// The test plays the opener: the other end of the socket.
+    struct FakeOpener(OwnedFd);
+
+    impl FakeOpener {
+        /// The next request's sequence number and op (its fds closed).
+        fn take(&self) -> (u64, u64) {
+            let mut request = vec![0u8; 4160 + 16];
+            let mut control = [0u64; 160];
+            let mut iov = libc::iovec {
+                iov_base: request.as_mut_ptr() as *mut libc::c_void,
+                iov_len: request.len(),
+            };
+            // SAFETY: msghdr is plain data; the buffers outlive the call.
+            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+            msg.msg_controllen = std::mem::size_of_val(&control);
+            // SAFETY: as above.
+            let n = unsafe {
+                libc::recvmsg(
+                    self.0.as_raw_fd(),
+                    &mut msg,
+                    libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
+                )
+            };
+            assert!(n >= 64, "no request ({n})");
+            // SAFETY: the fds of the SCM_RIGHTS message recvmsg filled.
+            unsafe {
+                let cmsg = libc::CMSG_FIRSTHDR(&msg);
+                if !cmsg.is_null() {
+                    let count = ((*cmsg).cmsg_len - libc::CMSG_LEN(0) as usize) / 4;
+                    let fds = libc::CMSG_DATA(cmsg) as *const i32;
+                    for i in 0..count {
+                        libc::close(std::ptr::read_unaligned(fds.add(i)));
+                    }
+                }
+            }
+            let word = |i: usize| u64::from_ne_bytes(request[i * 8..i * 8 + 8].try_into().unwrap());
+            (word(0), word(1))
+        }
+
+        fn reply(&self, sequence: u64, result: i64, answered: i64) {
+            let words = [sequence as i64, result, answered];
+            // SAFETY: 24 bytes of a live array.
+            let n = unsafe {
+                libc::send(
+                    self.0.as_raw_fd(),
+                    words.as_ptr() as *const libc::c_void,
+                    24,
+                    0,
+                )
+            };
+            assert_eq!(n, 24);
+        }
+    }
+
+    fn pair() -> (Opener, FakeOpener) {
+        let mut fds = [-1; 2];
+        // SAFETY: a valid out array.
+        assert_eq!(
+            unsafe {
+                libc::socketpair(
+                    libc::AF_UNIX,
+                    libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                    0,
+                    fds.as_mut_ptr(),
+                )
+            },
+            0
+        );
+        // SAFETY: new fds we own.
+        let (ours, theirs) = unsafe { (crate::sys::own(fds[0]), crate::sys::own(fds[1])) };
+        (Opener::new(ours, None), FakeOpener(theirs))
+    }
+
+    fn call(id: u64) -> Notification {
+        Notification {
+            id,
+            pid: std::process::id(),
+            nr: libc::SYS_openat,
+            args: [0; 6],
+        }
+    }
+
+    fn armed(timer: RawFd) -> bool {
+        // SAFETY: itimerspec is plain data; a valid out pointer.
+        let mut spec: libc::itimerspec = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::timerfd_gettime(timer, &mut spec) }, 0);
+        spec.it_value.tv_sec != 0 || spec.it_value.tv_nsec != 0
+    }
+
+    fn answers(finished: &[Finished]) -> Vec<(u64, Answer)> {
+        finished
+            .iter()
+            .filter_map(|f| match f {
+                Finished::Answer(n, answer) => Some((n.id, *answer)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The listener goes first; an install is answered by the opener (no
+    /// deadline while it is the oldest out), its errors as the call's own;
+    /// a connect is timed, and a reply out of sequence breaks the opener
+    /// and fails what waits with EIO.
+    #[test]
+    fn replies_move_calls_on_in_order() {
+        let (opener, fake) = pair();
+        let listener = UnixStream::pair().unwrap().0;
+        let mut opens = Opens::new(&opener, listener.as_raw_fd()).unwrap();
+        let mut events = Events::new();
+        assert_eq!(fake.take(), (1, 4));
+        assert!(armed(opens.timer()));
+        fake.reply(1, 2, 0);
+        assert!(opens.on_readable(&opener, &mut events).is_empty());
+        assert!(!armed(opens.timer()));
+
+        let file: OwnedFd = UnixStream::pair().unwrap().0.into();
+        assert!(opens.install(call(10), file, true, &opener).is_empty());
+        assert_eq!(fake.take(), (2, 1));
+        assert!(!armed(opens.timer()), "an install is timed");
+        assert_eq!(opens.callers().count(), 1);
+        fake.reply(2, -(libc::EMFILE as i64), 0);
+        let done = opens.on_readable(&opener, &mut events);
+        assert_eq!(answers(&done), [(10, Answer::Errno(libc::EMFILE))]);
+
+        let connect = Through::Connect(UnixConnect {
+            n: call(11),
+            socket: UnixStream::pair().unwrap().0.into(),
+            target: UnixStream::pair().unwrap().0.into(),
+            blocking: true,
+        });
+        assert!(opens.through(connect, &opener).is_empty());
+        assert_eq!(fake.take(), (3, 2));
+        assert!(armed(opens.timer()));
+        fake.reply(99, 0, 1);
+        let done = opens.on_readable(&opener, &mut events);
+        assert!(opener.is_broken());
+        assert_eq!(answers(&done), [(11, Answer::Errno(libc::EIO))]);
+        assert_eq!(opens.count(), 0);
+    }
+
+    /// No more than MOST_IN_FLIGHT requests out: the rest wait, in order,
+    /// and go as replies come.
+    #[test]
+    fn requests_past_the_bound_wait_their_turn() {
+        let (opener, fake) = pair();
+        let listener = UnixStream::pair().unwrap().0;
+        let mut opens = Opens::new(&opener, listener.as_raw_fd()).unwrap();
+        let mut events = Events::new();
+        fake.take();
+        for id in 0..MOST_IN_FLIGHT as u64 + 3 {
+            let file: OwnedFd = UnixStream::pair().unwrap().0.into();
+            assert!(opens
+                .install(call(100 + id), file, false, &opener)
+                .is_empty());
+        }
+        let mut sent = Vec::new();
+        for _ in 0..MOST_IN_FLIGHT - 1 {
+            sent.push(fake.take().0);
+        }
+        assert_eq!(opens.count(), MOST_IN_FLIGHT + 3);
+        // The listener's reply frees one place, each install's another.
+        fake.reply(1, 2, 0);
+        opens.on_readable(&opener, &mut events);
+        sent.push(fake.take().0);
+        for &sequence in &sent.clone() {
+            fake.reply(sequence, 3, 0);
+            opens.on_readable(&opener, &mut events);
+        }
+        while sent.len() < MOST_IN_FLIGHT + 3 {
+            let (sequence, op) = fake.take();
+            assert_eq!(op, 1);
+            sent.push(sequence);
+            fake.reply(sequence, 3, 0);
+            opens.on_readable(&opener, &mut events);
+        }
+        let expected: Vec<u64> = (2..2 + MOST_IN_FLIGHT as u64 + 3).collect();
+        assert_eq!(sent, expected);
+        assert_eq!(opens.count(), 0);
+        assert!(!opener.is_broken());
     }
 }

@@ -155,7 +155,7 @@ impl Groups {
 
     /// setsid(): the caller leads a new group (and session).
     pub fn setsid(&mut self, n: &Notification, is_live: impl Fn(u64) -> bool) -> Answer {
-        let Ok(caller) = process_of(n.pid as libc::pid_t) else {
+        let Ok(caller) = process_of(n.tid()) else {
             return Answer::Errno(libc::ESRCH);
         };
         if let Err(e) = self.keep(caller, caller, || is_live(n.id)) {
@@ -175,11 +175,11 @@ impl Groups {
         main_group: libc::pid_t,
         is_live: impl Fn(u64) -> bool,
     ) -> Answer {
-        let (pid, pgid) = (n.args[0] as u32 as i32, n.args[1] as u32 as i32);
+        let (pid, pgid) = (n.uint(0) as i32, n.uint(1) as i32);
         if pid < 0 || pgid < 0 {
             return Answer::Errno(libc::EINVAL);
         }
-        let Ok(caller) = process_of(n.pid as libc::pid_t) else {
+        let Ok(caller) = process_of(n.tid()) else {
             return Answer::Errno(libc::ESRCH);
         };
         let target = if pid == 0 { caller } else { pid };

@@ -143,9 +143,9 @@ pub fn decide(
     n: &Notification,
     is_live: impl Fn(u64) -> bool,
 ) -> Result<Answer, Refused> {
-    let caller = n.pid as libc::pid_t;
-    let first = n.args[0] as u32 as i32;
-    let second = n.args[1] as u32 as i32;
+    let caller = n.tid();
+    let first = n.uint(0) as i32;
+    let second = n.uint(1) as i32;
     let checked = match n.nr {
         libc::SYS_sched_setaffinity if sandbox.cpus.is_some() => {
             return set_affinity(sandbox, n, is_live);
@@ -225,8 +225,8 @@ fn set_affinity(
     n: &Notification,
     is_live: impl Fn(u64) -> bool,
 ) -> Result<Answer, Refused> {
-    let caller = n.pid as libc::pid_t;
-    let pid = n.args[0] as u32 as i32;
+    let caller = n.tid();
+    let pid = n.uint(0) as i32;
     if pid < 0 {
         // The kernel's answer to a pid no process has.
         return Ok(Answer::Errno(libc::ESRCH));
@@ -235,7 +235,7 @@ fn set_affinity(
     let Some(allowed) = sandbox.cpus else {
         return Ok(Answer::Errno(libc::EPERM));
     };
-    let asked = match read_mask(caller, n.args[1] as u32 as u64, n.args[2]) {
+    let asked = match read_mask(caller, n.uint(1) as u64, n.args[2]) {
         Ok(mask) => mask,
         Err(libc::ESRCH) => return Ok(Answer::Errno(libc::ESRCH)),
         Err(_) => return Ok(Answer::Errno(libc::EFAULT)),

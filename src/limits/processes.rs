@@ -487,7 +487,7 @@ impl Processes {
         groups: &[libc::pid_t],
         is_live: impl Fn(u64) -> bool,
     ) -> Answer {
-        let tid = n.pid as libc::pid_t;
+        let tid = n.tid();
         self.prune();
         // A fork bomb at its limit costs one poll per attempt: settling
         // could only lower the count through forks in flight.

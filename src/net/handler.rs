@@ -110,6 +110,29 @@ pub struct Message {
     pieces: usize,
 }
 
+#[cfg(test)]
+impl Message {
+    /// A message of `data` as a test describes it.
+    pub(super) fn for_test(data: Vec<u8>, stream: bool, blocking: bool) -> Message {
+        Message {
+            name: None,
+            target: None,
+            data,
+            control: Vec::new(),
+            _passed: Vec::new(),
+            passed_fds: Vec::new(),
+            flags: 0,
+            sigpipe: false,
+            stream,
+            unix: true,
+            blocking,
+            sent: 0,
+            job: Arc::new(JobCredentials::of_this_thread().unwrap()),
+            pieces: 1,
+        }
+    }
+}
+
 /// The work one supervisor step may do on the job's sends (bytes copied
 /// out of the child and sent, messages handled), so that a step stays
 /// short whatever the job sends: a sendmmsg stops at the budget and
@@ -205,7 +228,7 @@ fn observe(ctx: &Context, kind: u32, destination: Dest, denied: i32) -> Result<(
     if denied == 0 && !ctx.events.borrow().wants(kind) {
         return Ok(());
     }
-    let tid = ctx.call.pid as libc::pid_t;
+    let tid = ctx.call.tid();
     let pid = procfs::process_of(tid).unwrap_or(tid);
     let event = Event {
         kind,
@@ -447,7 +470,7 @@ fn socket_and_address(
     ptr: usize,
     len: usize,
 ) -> Result<(OwnedFd, Vec<u8>, Address), i32> {
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let (socket, _) = child_socket(ctx, tid, n.args[0])?;
     let bytes = copy_address(tid, n.args[ptr], n.args[len])?;
     let address = sockaddr::parse(&bytes)?;
@@ -462,7 +485,7 @@ fn unspec_bytes() -> Vec<u8> {
 
 /// connect(fd, addr, addrlen)
 pub fn connect(ctx: &mut Context, n: &Notification) -> Outcome {
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let (socket, _, address) = match socket_and_address(ctx, n, 1, 2) {
         Ok(found) => found,
         Err(e) => return deny(e),
@@ -737,14 +760,14 @@ fn send_or_park(
         Progress::Done(sent) => Outcome::Answer(Answer::Value(sent as i64)),
         Progress::Wait => Outcome::Pending(Pending {
             id: n.id,
-            tid: n.pid as libc::pid_t,
+            tid: n.tid(),
             fd: socket,
             events: libc::EPOLLOUT as u32,
             what: PendingCall::Send(message),
         }),
         Progress::Failed(libc::EPIPE) => {
             if message.sigpipe {
-                raise_sigpipe(n.pid as libc::pid_t);
+                raise_sigpipe(n.tid());
             }
             deny(libc::EPIPE)
         }
@@ -820,12 +843,12 @@ fn is_stream(kind: Kind) -> bool {
 
 /// sendto(fd, buf, len, flags, addr, addrlen): trapped only with an address.
 pub fn sendto(ctx: &mut Context, n: &Notification) -> Outcome {
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let (socket, pidfd) = match child_socket(ctx, tid, n.args[0]) {
         Ok(s) => s,
         Err(e) => return deny(e),
     };
-    let flags = n.args[3] as i32;
+    let flags = n.int(3);
     let prepared = kind(&socket).and_then(|kind| {
         let name = if n.args[4] == 0 {
             None
@@ -943,12 +966,12 @@ fn copy_msghdr(
 /// sendmsg(fd, msg, flags): always trapped, since the address is in memory
 /// (a NULL msg_name checked now could be filled by a racing thread).
 pub fn sendmsg(ctx: &mut Context, n: &Notification) -> Outcome {
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let (socket, pidfd) = match child_socket(ctx, tid, n.args[0]) {
         Ok(s) => s,
         Err(e) => return deny(e),
     };
-    let flags = n.args[2] as i32;
+    let flags = n.int(2);
     let prepared = kind(&socket).and_then(|k| copy_msghdr(ctx, tid, pidfd, k, n.args[1], flags));
     send_checked(ctx, n, socket, prepared, flags)
 }
@@ -961,7 +984,7 @@ pub fn sendmsg(ctx: &mut Context, n: &Notification) -> Outcome {
 /// count sent so far, as it may. On a blocking stream socket each entry
 /// goes whole, as the kernel sends it.
 pub fn sendmmsg(ctx: &mut Context, n: &Notification) -> Outcome {
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let (socket, _) = match child_socket(ctx, tid, n.args[0]) {
         Ok(s) => s,
         Err(e) => return deny(e),
@@ -970,7 +993,7 @@ pub fn sendmmsg(ctx: &mut Context, n: &Notification) -> Outcome {
         Ok(k) => k,
         Err(e) => return deny(e),
     };
-    let flags = n.args[3] as i32;
+    let flags = n.int(3);
     let blocking = is_blocking(&socket, flags);
     if matches!(kind, Kind::Unix { .. }) {
         return unix_sendmmsg(ctx, n, socket, kind, blocking);
@@ -1006,7 +1029,7 @@ fn unix_sendmmsg(
     kind: Kind,
     blocking: bool,
 ) -> Outcome {
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     if mmsg_count(n.args[2]) == 0 {
         return Outcome::Answer(Answer::Value(0));
     }
@@ -1015,7 +1038,7 @@ fn unix_sendmmsg(
         Err(e) => return deny(e),
     };
     let entry = mmsg_entry(n.args[1], 0);
-    let message = match copy_msghdr(ctx, tid, pidfd, kind, entry, n.args[3] as i32) {
+    let message = match copy_msghdr(ctx, tid, pidfd, kind, entry, n.int(3)) {
         Ok(m) => m,
         Err(e) => return deny(e),
     };
@@ -1083,7 +1106,7 @@ impl Batch {
 
     /// Sends entries until done, refused, blocked or out of budget.
     fn advance(&mut self, ctx: &mut Context, socket: &OwnedFd) -> Advance {
-        let tid = self.call.pid as libc::pid_t;
+        let tid = self.call.tid();
         let whole_entries = is_stream(self.kind) && self.blocking;
         if let Some((entry, mut message)) = self.current.take() {
             let before = message.sent;
@@ -1117,7 +1140,7 @@ impl Batch {
             }
             let entry = mmsg_entry(self.call.args[1], self.next);
             self.next += 1;
-            let flags = self.call.args[3] as i32;
+            let flags = self.call.int(3);
             let mut message = match copy_msghdr(ctx, tid, pidfd, self.kind, entry, flags) {
                 Ok(m) => m,
                 Err(e) => return self.stopped(e),
@@ -1156,7 +1179,7 @@ impl Batch {
 /// bind(fd, addr, addrlen): trapped when UDP is allowed (TCP ports are
 /// Landlock's, but the trap sees every bind).
 pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let (socket, copied, address) = match socket_and_address(ctx, n, 1, 2) {
         Ok(found) => found,
         Err(e) => return deny(e),

@@ -147,7 +147,7 @@ impl Through {
                     Err(_) if m.sent > 0 => {}
                     Err(libc::EPIPE) => {
                         if m.sigpipe {
-                            raise_sigpipe(s.n.pid as libc::pid_t);
+                            raise_sigpipe(s.n.tid());
                         }
                         return After::Answer(Answer::Errno(libc::EPIPE));
                     }
@@ -157,7 +157,7 @@ impl Through {
                     Some(entry) => {
                         let len = (m.sent as u32).to_ne_bytes();
                         let at = super::handler::mmsg_len_at(entry);
-                        let _ = memory::write(s.n.pid as libc::pid_t, at, &len);
+                        let _ = memory::write(s.n.tid(), at, &len);
                         After::Answer(Answer::Value(1))
                     }
                     None => After::Answer(Answer::Value(m.sent as i64)),
@@ -184,9 +184,128 @@ pub fn park(through: Through) -> Result<Pending, (Notification, i32)> {
     };
     Ok(Pending {
         id: n.id,
-        tid: n.pid as libc::pid_t,
+        tid: n.tid(),
         fd,
         events,
         what: PendingCall::ThroughOpener(through),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixStream;
+
+    fn call() -> Notification {
+        Notification {
+            id: 7,
+            pid: std::process::id(),
+            nr: libc::SYS_sendmsg,
+            args: [0; 6],
+        }
+    }
+
+    fn socket() -> OwnedFd {
+        UnixStream::pair().unwrap().0.into()
+    }
+
+    fn send(len: usize, stream: bool, blocking: bool) -> Through {
+        Through::Send(Box::new(UnixSend {
+            n: call(),
+            socket: socket(),
+            message: Message::for_test(vec![1; len], stream, blocking),
+            entry: None,
+        }))
+    }
+
+    fn answer(after: After) -> Option<Answer> {
+        match after {
+            After::Answer(answer) => Some(answer),
+            After::Retry(_) => None,
+        }
+    }
+
+    #[test]
+    fn a_connect_ends_or_waits_out_a_full_backlog() {
+        let connect = |blocking| {
+            Through::Connect(UnixConnect {
+                n: call(),
+                socket: socket(),
+                target: socket(),
+                blocking,
+            })
+        };
+        assert_eq!(answer(connect(true).replied(Ok(0))), Some(Answer::Value(0)));
+        assert_eq!(answer(connect(true).replied(Err(libc::EAGAIN))), None);
+        assert_eq!(
+            answer(connect(false).replied(Err(libc::EAGAIN))),
+            Some(Answer::Errno(libc::EAGAIN))
+        );
+        assert_eq!(
+            answer(connect(true).replied(Err(libc::ECONNREFUSED))),
+            Some(Answer::Errno(libc::ECONNREFUSED))
+        );
+    }
+
+    /// A blocking stream send goes on until every byte went; anything
+    /// else ends with what went (or the errno when nothing did).
+    #[test]
+    fn a_send_goes_on_only_while_its_caller_would_block() {
+        let After::Retry(rest) = send(100, true, true).replied(Ok(40)) else {
+            panic!("a blocking stream send stopped after part of it");
+        };
+        assert_eq!(rest.data_len(1000), 60);
+        assert_eq!(answer(rest.replied(Ok(60))), Some(Answer::Value(100)));
+        assert_eq!(
+            answer(send(100, true, false).replied(Ok(40))),
+            Some(Answer::Value(40))
+        );
+        assert_eq!(
+            answer(send(100, false, true).replied(Ok(100))),
+            Some(Answer::Value(100))
+        );
+        assert_eq!(
+            answer(send(100, false, true).replied(Err(libc::EAGAIN))),
+            None
+        );
+        assert_eq!(
+            answer(send(100, false, false).replied(Err(libc::EAGAIN))),
+            Some(Answer::Errno(libc::EAGAIN))
+        );
+        assert_eq!(
+            answer(send(100, true, true).replied(Err(libc::EPIPE))),
+            Some(Answer::Errno(libc::EPIPE))
+        );
+        let After::Retry(rest) = send(100, true, true).replied(Ok(30)) else {
+            panic!("stopped");
+        };
+        assert_eq!(
+            answer(rest.replied(Err(libc::ECONNRESET))),
+            Some(Answer::Value(30))
+        );
+    }
+
+    /// The opener answers only what ends the call: a blocking stream send
+    /// once all that is left goes, anything else at once; never a
+    /// sendmmsg entry (its msg_len is the supervisor's to write).
+    #[test]
+    fn the_opener_answers_only_what_ends_the_call() {
+        let ask = |through: &Through| match through.ask(16) {
+            Call::Send { answer, data, .. } => (answer.map(|a| (a.least, a.plus)), data.len()),
+            _ => panic!("not a send"),
+        };
+        assert_eq!(ask(&send(10, true, true)), (Some((10, 0)), 10));
+        // Longer than a part: the first part cannot end it.
+        assert_eq!(ask(&send(40, true, true)), (Some((40, 0)), 16));
+        let After::Retry(rest) = send(40, true, true).replied(Ok(30)) else {
+            panic!("stopped");
+        };
+        assert_eq!(ask(&rest), (Some((10, 30)), 10));
+        assert_eq!(ask(&send(40, false, true)), (Some((0, 0)), 40));
+        let Through::Send(mut entry) = send(10, false, true) else {
+            unreachable!()
+        };
+        entry.entry = Some(0x1000);
+        assert_eq!(ask(&Through::Send(entry)), (None, 10));
+    }
 }

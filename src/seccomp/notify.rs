@@ -18,6 +18,29 @@ pub struct Notification {
     pub args: [u64; 6],
 }
 
+impl Notification {
+    /// The calling thread.
+    pub fn tid(&self) -> libc::pid_t {
+        self.pid as libc::pid_t
+    }
+
+    /// Argument `i` as the kernel reads an `int` (an fd, a pid, flags):
+    /// its low 32 bits, so nothing can hide in the high half.
+    pub fn int(&self, i: usize) -> i32 {
+        self.args[i] as i32
+    }
+
+    /// Argument `i` as an `unsigned int` (a count, flags).
+    pub fn uint(&self, i: usize) -> u32 {
+        self.args[i] as u32
+    }
+
+    /// Argument `i` as a pointer into the caller's memory (all 64 bits).
+    pub fn pointer(&self, i: usize) -> u64 {
+        self.args[i]
+    }
+}
+
 /// How the supervisor answers a notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {

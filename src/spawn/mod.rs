@@ -507,7 +507,7 @@ impl Handshake {
         let Ok(Some(n)) = listener.receive() else {
             return Ok(false);
         };
-        let own_exec = n.pid as libc::pid_t == self.pid && n.nr == libc::SYS_execve;
+        let own_exec = n.tid() == self.pid && n.nr == libc::SYS_execve;
         if own_exec && self.stop_at_exec {
             process::pidfd_send_signal(self.pidfd.as_raw_fd(), libc::SIGSTOP)
                 .map_err(|e| Error::os("spawn: stopping the child at its execve", e))?;

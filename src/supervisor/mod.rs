@@ -891,7 +891,7 @@ impl Sandbox {
     fn denial(&mut self, n: &Notification, errno: i32, detail: &'static str) -> Answer {
         self.denied += 1;
         let events = self.events.get_mut();
-        let tid = n.pid as libc::pid_t;
+        let tid = n.tid();
         let pid = match events.wants(kind::DENIAL) {
             true => crate::sys::procfs::process_of(tid).unwrap_or(tid),
             false => tid,
@@ -919,7 +919,7 @@ impl Sandbox {
         let groups = self.groups.ids(self.pid);
         let listener = &self.listener;
         let answer = processes.admit_fork(n, limit, &groups, |id| listener.is_live(id));
-        let tid = n.pid as libc::pid_t;
+        let tid = n.tid();
         let events = self.events.get_mut();
         let event = || Event {
             kind: kind::FORK,
@@ -1035,8 +1035,8 @@ impl Sandbox {
         self.events.get_mut().note(Event {
             kind: kind::DENIAL,
             nr: n.nr,
-            pid: n.pid as libc::pid_t,
-            tid: n.pid as libc::pid_t,
+            pid: n.tid(),
+            tid: n.tid(),
             denied: errno,
             detail: "an answer could not be delivered: the sandbox is killed",
             ..Event::default()
@@ -1120,12 +1120,8 @@ impl Sandbox {
     /// listing of /proc leaves out the pids outside the sandbox whatever
     /// the child swaps its fd for meanwhile.
     fn list_directory(&mut self, n: &Notification) -> Answer {
-        let tid = n.pid as libc::pid_t;
-        let (fd, at, count) = (
-            n.args[0] as i32,
-            n.args[1],
-            (n.args[2] as u32 as usize).min(LISTING_MOST),
-        );
+        let tid = n.tid();
+        let (fd, at, count) = (n.int(0), n.args[1], (n.uint(2) as usize).min(LISTING_MOST));
         let dir = match self.pidfds.dup(tid, fd) {
             Ok((dir, _)) => dir,
             Err(errno) => return Answer::Errno(errno),
@@ -1206,7 +1202,7 @@ impl Sandbox {
             let piece = &mut chunk[..(len - written).min(GETRANDOM_CHUNK)];
             stream.fill(piece);
             let at = n.args[0].wrapping_add(written as u64);
-            if crate::sys::memory::write(n.pid as libc::pid_t, at, piece).is_err() {
+            if crate::sys::memory::write(n.tid(), at, piece).is_err() {
                 break;
             }
             written += piece.len();
@@ -1238,7 +1234,7 @@ impl Sandbox {
                 std::mem::size_of::<libc::utsname>(),
             )
         };
-        match crate::sys::memory::write(n.pid as libc::pid_t, n.args[0], bytes) {
+        match crate::sys::memory::write(n.tid(), n.args[0], bytes) {
             Ok(()) => Answer::Value(0),
             Err(errno) => Answer::Errno(errno),
         }
@@ -1306,11 +1302,7 @@ impl Sandbox {
             return;
         };
         if !freeze.waiting.is_empty() {
-            let mut exempt: Vec<libc::pid_t> = freeze
-                .waiting
-                .iter()
-                .map(|n| n.pid as libc::pid_t)
-                .collect();
+            let mut exempt: Vec<libc::pid_t> = freeze.waiting.iter().map(|n| n.tid()).collect();
             exempt.extend(self.pending.iter().flatten().map(|p| p.tid));
             if let Some(opens) = &self.opens {
                 exempt.extend(opens.callers());
@@ -1349,11 +1341,11 @@ impl Sandbox {
                 let allowed = answer == Answer::ContinueFrozen;
                 if let (Some((pid, exec)), Some(freeze), true) = (caller, &mut self.freeze, allowed)
                 {
-                    freeze.answered(pid, n.pid as libc::pid_t, exec);
+                    freeze.answered(pid, n.tid(), exec);
                     if let (true, Some(image_before)) = (exec, image_before) {
                         freeze.watch_exec(freeze::Exec {
                             pid,
-                            tid: n.pid as libc::pid_t,
+                            tid: n.tid(),
                             image_before,
                             rewrite: self.new_images.is_some(),
                         });
@@ -1436,7 +1428,7 @@ impl Sandbox {
     /// before the new program's first instruction, where
     /// `settle_stopped_execs` rewrites and continues it. Fails closed.
     fn stop_exec_alone(&mut self, n: &Notification) {
-        let tid = n.pid as libc::pid_t;
+        let tid = n.tid();
         // The stop goes last: an exec refused after it would leave its
         // caller stopped with nobody to continue it.
         let watched = crate::sys::procfs::process_of(tid).ok().and_then(|pid| {
@@ -1622,7 +1614,7 @@ impl Sandbox {
             Ok(Err(Refusal::OutsideTrees)) => (libc::EACCES, "watch outside the policy's trees"),
         };
         self.denied += 1;
-        let tid = n.pid as libc::pid_t;
+        let tid = n.tid();
         self.events.get_mut().decide(Event {
             kind: kind::DENIAL,
             nr: n.nr,
@@ -1667,7 +1659,7 @@ impl Sandbox {
         if !self.listener.is_live(n.id) {
             return (Answer::Errno(libc::EINTR), None);
         }
-        let tid = n.pid as libc::pid_t;
+        let tid = n.tid();
         let pid = crate::sys::procfs::process_of(tid).unwrap_or(tid);
         if errno != 0 {
             self.events.get_mut().decide(Event {

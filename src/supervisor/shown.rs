@@ -116,7 +116,7 @@ fn read_argv(tid: libc::pid_t, addr: u64) -> Result<Vec<Vec<u8>>, i32> {
 /// whole (up to MAX_ARGV_TOTAL); without, only what the log keeps
 /// (`events::LOG_ARGV_BYTES`), so a job's huge argv costs the host no copy.
 pub fn read_event(n: &Notification, whole_argv: bool) -> Result<Event, i32> {
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let a = n.args;
     let (kind, path_at, argv_at, flags) = match n.nr {
         libc::SYS_execve => (kind::EXEC, a[0], a[1], 0),

@@ -97,6 +97,39 @@ pub fn time_zone() -> SysResult<[i32; 2]> {
     Ok(zone)
 }
 
+/// `readlinkat(dir, name)`: what the symlink holds (at most 4095 bytes).
+pub fn readlinkat(dir: RawFd, name: &std::ffi::CStr) -> SysResult<Vec<u8>> {
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: name is NUL-terminated, buf a valid buffer of its length.
+    let n = check(unsafe {
+        libc::readlinkat(
+            dir,
+            name.as_ptr(),
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+        )
+    } as libc::c_long)? as usize;
+    if n >= buf.len() {
+        return Err(libc::ENAMETOOLONG);
+    }
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// Clears `flags` from the fd's status flags (F_SETFL).
+pub fn clear_status_flags(fd: RawFd, flags: i32) -> SysResult<()> {
+    // SAFETY: plain fcntl calls on an fd.
+    let now = check(unsafe { libc::fcntl(fd, libc::F_GETFL) } as libc::c_long)? as i32;
+    // SAFETY: as above.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFL, now & !flags) } as libc::c_long).map(drop)
+}
+
+/// `lseek(fd, 0, SEEK_SET)`.
+pub fn rewind(fd: RawFd) -> SysResult<()> {
+    // SAFETY: plain lseek on an fd.
+    check(unsafe { libc::lseek(fd, 0, libc::SEEK_SET) } as libc::c_long).map(drop)
+}
+
 /// `tgkill(pid, tid, sig)`.
 pub fn tgkill(pid: libc::pid_t, tid: libc::pid_t, sig: i32) -> SysResult<()> {
     // SAFETY: integer arguments only.

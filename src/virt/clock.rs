@@ -43,9 +43,9 @@ impl WallClock {
 
     /// The answer to a trapped clock_gettime, gettimeofday or time.
     pub fn answer(&self, n: &Notification) -> Answer {
-        let tid = n.pid as libc::pid_t;
+        let tid = n.tid();
         let result = match n.nr {
-            libc::SYS_clock_gettime => self.clock_gettime(tid, n.args[0] as i32, n.args[1]),
+            libc::SYS_clock_gettime => self.clock_gettime(tid, n.int(0), n.args[1]),
             libc::SYS_gettimeofday => self.gettimeofday(tid, n.args[0], n.args[1]),
             libc::SYS_time => self.time(tid, n.args[0]),
             _ => Err(libc::ENOSYS),
@@ -60,7 +60,7 @@ impl WallClock {
     /// request is the sandbox's time; the call waits (parked, the step
     /// goes on) until the host's clock reaches the same instant.
     pub fn sleep_until(&self, n: &Notification) -> Outcome {
-        let tid = n.pid as libc::pid_t;
+        let tid = n.tid();
         let request = match memory::read(tid, n.args[2], 16) {
             Ok(bytes) => bytes,
             Err(errno) => return Outcome::Answer(Answer::Errno(errno)),

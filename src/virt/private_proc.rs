@@ -6,6 +6,8 @@
 //! supervisor and leave those pids out of /proc, and /proc/meminfo says
 //! the memory budget is the machine's.
 
+#![deny(unsafe_code)]
+
 use crate::sys::procfs;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -30,9 +32,7 @@ fn proc_dev() -> Option<u64> {
 const PROC_ROOT_INO: u64 = 1;
 
 fn stat(fd: &OwnedFd) -> Option<libc::stat> {
-    // SAFETY: stat is plain data; a valid fd and out pointer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    (unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } == 0).then_some(st)
+    crate::sys::fstat(fd.as_raw_fd()).ok()
 }
 
 /// Where in /proc an fd of procfs is (its path below /proc), if it is.
@@ -104,10 +104,7 @@ pub fn meminfo(budget: u64, used: u64) -> Result<OwnedFd, i32> {
         .collect();
     let file = crate::spawn::watchdog::sealed_memfd(c"meminfo", text.as_bytes())?;
     // Read from the start, like the real one.
-    // SAFETY: plain lseek on our fd.
-    if unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_SET) } != 0 {
-        return Err(libc::EIO);
-    }
+    crate::sys::rewind(file.as_raw_fd()).map_err(|_| libc::EIO)?;
     Ok(file)
 }
 
@@ -136,6 +133,7 @@ pub fn filter_listing(records: &[u8], view: &ProcView) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[allow(unsafe_code)]
 mod tests {
     use super::*;
 

@@ -128,10 +128,10 @@ impl Memfds {
 pub fn open(n: &Notification, files: &Files, memfds: &mut Memfds) -> Option<Result<OwnedFd, i32>> {
     let (dirfd, path_at, flags) = match n.nr {
         libc::SYS_open => (libc::AT_FDCWD, n.args[0], n.args[1]),
-        libc::SYS_openat | libc::SYS_openat2 => (n.args[0] as i32, n.args[1], n.args[2]),
+        libc::SYS_openat | libc::SYS_openat2 => (n.int(0), n.args[1], n.args[2]),
         _ => return None,
     };
-    let tid = n.pid as libc::pid_t;
+    let tid = n.tid();
     let path = memory::read_c_string(tid, path_at, 4096).ok()?;
     let index = match files.iter().position(|(p, _, _)| *p == path.as_slice()) {
         Some(index) => index,
@@ -143,7 +143,7 @@ pub fn open(n: &Notification, files: &Files, memfds: &mut Memfds) -> Option<Resu
     let contents = &files[index].1;
     // openat2's flags are in memory: refuse to guess, and refuse writes.
     if n.nr == libc::SYS_openat2 {
-        let how: u64 = memory::read_value(n.pid as libc::pid_t, flags).ok()?;
+        let how: u64 = memory::read_value(n.tid(), flags).ok()?;
         if how as i32 & libc::O_ACCMODE != libc::O_RDONLY {
             return Some(Err(libc::EACCES));
         }
@@ -181,7 +181,7 @@ pub fn cloexec(n: &Notification) -> bool {
     let flags = match n.nr {
         libc::SYS_open => n.args[1],
         libc::SYS_openat => n.args[2],
-        _ => memory::read_value::<u64>(n.pid as libc::pid_t, n.args[2]).unwrap_or(0),
+        _ => memory::read_value::<u64>(n.tid(), n.args[2]).unwrap_or(0),
     };
     flags as i32 & libc::O_CLOEXEC != 0
 }

@@ -845,47 +845,11 @@ mod tests {
             matches!(wait_reply(&opener), Some((s, Ok(Replied::Value(100_000)))) if s == asked)
         );
         let mut buf = vec![0u8; 200_000];
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr() as *mut libc::c_void,
-            iov_len: buf.len(),
-        };
-        let mut control = [0u64; 16];
-        // SAFETY: msghdr is plain data; the buffers outlive the call.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = std::mem::size_of_val(&control);
-        // SAFETY: as above.
-        let n = unsafe {
-            libc::recvmsg(
-                std::os::fd::AsRawFd::as_raw_fd(&receiver),
-                &mut msg,
-                libc::MSG_CMSG_CLOEXEC,
-            )
-        };
-        assert_eq!(n, 100_000);
+        let got = sys::receive(receiver.as_raw_fd(), &mut buf, 0);
+        assert_eq!(got.len, 100_000);
         assert!(buf[..100_000].iter().all(|&b| b == 7));
-        let (mut sender, mut fds) = (None, 0);
-        // SAFETY: walking the control messages recvmsg filled.
-        unsafe {
-            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-            while !cmsg.is_null() {
-                if (*cmsg).cmsg_type == libc::SCM_CREDENTIALS {
-                    let cred: libc::ucred =
-                        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const _);
-                    sender = Some(cred.pid);
-                }
-                if (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-                    let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const i32);
-                    drop(sys::own(fd));
-                    fds += 1;
-                }
-                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-            }
-        }
-        assert_eq!(sender, Some(pid));
-        assert_eq!(fds, 1);
+        assert_eq!(got.sender.map(|c| c.pid), Some(pid));
+        assert_eq!(got.fds.len(), 1);
         stop(pid, opener);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -472,37 +472,8 @@ mod tests {
         /// The next request's sequence number and op (its fds closed).
         fn take(&self) -> (u64, u64) {
             let mut request = vec![0u8; 4160 + 16];
-            let mut control = [0u64; 160];
-            let mut iov = libc::iovec {
-                iov_base: request.as_mut_ptr() as *mut libc::c_void,
-                iov_len: request.len(),
-            };
-            // SAFETY: msghdr is plain data; the buffers outlive the call.
-            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
-            msg.msg_controllen = std::mem::size_of_val(&control);
-            // SAFETY: as above.
-            let n = unsafe {
-                libc::recvmsg(
-                    self.0.as_raw_fd(),
-                    &mut msg,
-                    libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
-                )
-            };
-            assert!(n >= 64, "no request ({n})");
-            // SAFETY: the fds of the SCM_RIGHTS message recvmsg filled.
-            unsafe {
-                let cmsg = libc::CMSG_FIRSTHDR(&msg);
-                if !cmsg.is_null() {
-                    let count = ((*cmsg).cmsg_len - libc::CMSG_LEN(0) as usize) / 4;
-                    let fds = libc::CMSG_DATA(cmsg) as *const i32;
-                    for i in 0..count {
-                        libc::close(std::ptr::read_unaligned(fds.add(i)));
-                    }
-                }
-            }
+            let got = crate::sys::receive(self.0.as_raw_fd(), &mut request, libc::MSG_DONTWAIT);
+            assert!(got.len >= 64, "no request ({})", got.len);
             let word = |i: usize| u64::from_ne_bytes(request[i * 8..i * 8 + 8].try_into().unwrap());
             (word(0), word(1))
         }

@@ -130,6 +130,64 @@ pub fn rewind(fd: RawFd) -> SysResult<()> {
     check(unsafe { libc::lseek(fd, 0, libc::SEEK_SET) } as libc::c_long).map(drop)
 }
 
+/// What a test's recvmsg brought: the length, the fds passed (owned),
+/// and the sender's credentials if they came.
+#[cfg(test)]
+pub struct Received {
+    pub len: isize,
+    pub fds: Vec<OwnedFd>,
+    pub sender: Option<libc::ucred>,
+}
+
+/// recvmsg of one message into `data`, with room for 255 fds and
+/// credentials (tests only).
+#[cfg(test)]
+pub fn receive(fd: RawFd, data: &mut [u8], flags: i32) -> Received {
+    let mut control = [0u64; 160];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain data; the buffers outlive the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: as above.
+    let len = unsafe { libc::recvmsg(fd, &mut msg, flags | libc::MSG_CMSG_CLOEXEC) };
+    let mut received = Received {
+        len,
+        fds: Vec::new(),
+        sender: None,
+    };
+    if len < 0 {
+        return received;
+    }
+    // SAFETY: walking the control messages recvmsg filled.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let at = libc::CMSG_DATA(cmsg);
+            match (*cmsg).cmsg_type {
+                libc::SCM_CREDENTIALS => {
+                    received.sender = Some(std::ptr::read_unaligned(at as *const libc::ucred))
+                }
+                libc::SCM_RIGHTS => {
+                    let count = ((*cmsg).cmsg_len - libc::CMSG_LEN(0) as usize) / 4;
+                    for i in 0..count {
+                        let fd = std::ptr::read_unaligned((at as *const i32).add(i));
+                        received.fds.push(own(fd));
+                    }
+                }
+                _ => {}
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    received
+}
+
 /// `tgkill(pid, tid, sig)`.
 pub fn tgkill(pid: libc::pid_t, tid: libc::pid_t, sig: i32) -> SysResult<()> {
     // SAFETY: integer arguments only.

@@ -468,7 +468,160 @@ impl<'a> MappedFile<'a> {
 }
 
 #[cfg(test)]
+#[allow(unsafe_code)]
 mod tests {
+    use crate::supervisor::live_policy::{identities_beneath, Denied};
+    use std::ffi::CString;
+
+    /// A scratch tree: `denied/` (with a file), `open/` (with a file).
+    fn tree(name: &str) -> std::path::PathBuf {
+        let root =
+            std::env::temp_dir().join(format!("sandlock-deny-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for dir in ["denied", "open"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+            std::fs::write(root.join(dir).join("file"), b"x").unwrap();
+        }
+        root
+    }
+
+    fn denied(root: &std::path::Path) -> Denied {
+        let ids = identities_beneath("test", &root.join("denied")).unwrap();
+        Denied {
+            base: std::sync::Arc::new(ids.into_iter().collect()),
+            added: Default::default(),
+        }
+    }
+
+    /// A call as this thread would make it, its paths in our memory.
+    fn call(nr: i64, paths: &[(usize, &CString)], rest: &[(usize, u64)]) -> Notification {
+        let mut args = [0u64; 6];
+        for (at, path) in paths {
+            args[*at] = path.as_ptr() as u64;
+        }
+        for (at, value) in rest {
+            args[*at] = *value;
+        }
+        Notification {
+            id: 1,
+            // SAFETY: gettid has no arguments.
+            pid: unsafe { libc::syscall(libc::SYS_gettid) } as u32,
+            nr,
+            args,
+        }
+    }
+
+    fn c(path: &std::path::Path) -> CString {
+        CString::new(path.as_os_str().as_encoded_bytes()).unwrap()
+    }
+
+    /// The decisions fs_deny makes for the calls that name files, on the
+    /// test's own thread (no child needed): the object, a directory above
+    /// it, either side of a rename or link, `..` and symlinks that lead
+    /// in, and what stays allowed.
+    #[test]
+    fn calls_that_name_a_denied_file_are_refused() {
+        let root = tree("calls");
+        let denied = denied(&root);
+        std::os::unix::fs::symlink(root.join("denied/file"), root.join("open/link")).unwrap();
+        let at_cwd = libc::AT_FDCWD as u32 as u64;
+        let inside = c(&root.join("denied/file"));
+        let dir = c(&root.join("denied"));
+        let dotdot = c(&root.join("open/../denied/file"));
+        let link = c(&root.join("open/link"));
+        let outside = c(&root.join("open/file"));
+        let new_outside = c(&root.join("open/new"));
+        let missing = c(&root.join("denied/missing"));
+        let refusal = |n: &Notification| path_call_refusal(n, &denied, None);
+        let eacces = Ok(Some(libc::EACCES));
+        assert_eq!(refusal(&call(libc::SYS_stat, &[(0, &inside)], &[])), eacces);
+        assert_eq!(refusal(&call(libc::SYS_stat, &[(0, &dir)], &[])), eacces);
+        assert_eq!(refusal(&call(libc::SYS_stat, &[(0, &dotdot)], &[])), eacces);
+        // stat follows the link into the tree; lstat sees the link.
+        assert_eq!(refusal(&call(libc::SYS_stat, &[(0, &link)], &[])), eacces);
+        assert_eq!(
+            refusal(&call(libc::SYS_lstat, &[(0, &link)], &[])),
+            Ok(None)
+        );
+        assert_eq!(
+            refusal(&call(
+                libc::SYS_newfstatat,
+                &[(1, &link)],
+                &[(0, at_cwd), (3, libc::AT_SYMLINK_NOFOLLOW as u64)]
+            )),
+            Ok(None)
+        );
+        assert_eq!(
+            refusal(&call(libc::SYS_newfstatat, &[(1, &link)], &[(0, at_cwd)])),
+            eacces
+        );
+        // A name not there yet, in a denied directory: its parent decides.
+        assert_eq!(
+            refusal(&call(libc::SYS_mkdir, &[(0, &missing)], &[])),
+            eacces
+        );
+        assert_eq!(
+            refusal(&call(
+                libc::SYS_rename,
+                &[(0, &inside), (1, &new_outside)],
+                &[]
+            )),
+            eacces
+        );
+        assert_eq!(
+            refusal(&call(
+                libc::SYS_rename,
+                &[(0, &outside), (1, &missing)],
+                &[]
+            )),
+            eacces
+        );
+        assert_eq!(
+            refusal(&call(
+                libc::SYS_link,
+                &[(0, &inside), (1, &new_outside)],
+                &[]
+            )),
+            eacces
+        );
+        assert_eq!(
+            refusal(&call(libc::SYS_stat, &[(0, &outside)], &[])),
+            Ok(None)
+        );
+        assert_eq!(
+            refusal(&call(
+                libc::SYS_rename,
+                &[(0, &outside), (1, &new_outside)],
+                &[]
+            )),
+            Ok(None)
+        );
+        // Not a call that names files.
+        assert_eq!(refusal(&call(libc::SYS_getpid, &[], &[])), Ok(None));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn every_path_call_is_described_and_trapped_for_opens() {
+        for name in PATH_CALLS {
+            let nr = crate::seccomp::syscall_table::number(name).unwrap();
+            assert!(is_path_call(nr), "{name}");
+        }
+        let features = crate::policy::Features {
+            traps_opens: true,
+            ..Default::default()
+        };
+        let dispatch = crate::seccomp::trapped::Dispatch::new(&features, &[]);
+        for name in PATH_CALLS {
+            let nr = crate::seccomp::syscall_table::number(name).unwrap();
+            assert_eq!(
+                dispatch.handler(nr),
+                Some(crate::seccomp::trapped::Handler::PathCall),
+                "{name}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

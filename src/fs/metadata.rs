@@ -25,6 +25,8 @@
 //! libraries fall back to the older calls, which are handled here. The
 //! inode-flag ioctls (chattr) are denied in the filter too.
 
+#![deny(unsafe_code)]
+
 use crate::fs::deny::read_caller_path as path_at;
 use crate::fs::paths::{self, FileId};
 use crate::seccomp::notify::Notification;
@@ -348,11 +350,9 @@ fn judge(object: &OwnedFd, rights: &Rights) -> Result<(), Refusal> {
 /// An object no path of the host names: a pipe, a socket, a memfd, an
 /// unlinked file with no other link.
 pub fn nameless(object: &OwnedFd) -> bool {
-    // SAFETY: stat is plain data; a valid fd and out pointer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(object.as_raw_fd(), &mut st) } != 0 {
+    let Ok(st) = crate::sys::fstat(object.as_raw_fd()) else {
         return false;
-    }
+    };
     let named = paths::location(object.as_raw_fd()).is_none_or(|at| at.first() == Some(&b'/'));
     st.st_nlink == 0 || !named
 }
@@ -367,75 +367,34 @@ pub fn result(ret: libc::c_int) -> i64 {
 
 /// The change itself, on the pinned object; 0 or -errno.
 fn apply(object: &OwnedFd, call: &Call) -> i64 {
+    use crate::sys::file;
     let fd = object.as_raw_fd();
     let by_fd = matches!(call.object, Object::Fd(_));
     // The object itself, not what it points to: /proc/self/fd/N of an
     // O_PATH fd of a symlink is the symlink.
     let proc_path = paths::fd_link(fd);
-    let empty = c"";
-    // SAFETY (each call below): valid fds, NUL-terminated strings and
-    // buffers alive for the call.
-    unsafe {
-        match &call.change {
-            Change::Mode(mode) if by_fd => result(libc::fchmod(fd, *mode)),
-            Change::Mode(mode) => {
-                let mut st: libc::stat = std::mem::zeroed();
-                if libc::fstat(fd, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFLNK {
-                    return -i64::from(libc::EOPNOTSUPP);
-                }
-                result(libc::chmod(proc_path.as_ptr(), *mode))
-            }
-            Change::Owner(uid, gid) if by_fd => result(libc::fchown(fd, *uid, *gid)),
-            Change::Owner(uid, gid) => result(libc::fchownat(
-                fd,
-                empty.as_ptr(),
-                *uid,
-                *gid,
-                libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
-            )),
-            Change::Times(times) => {
-                let times = times.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
-                match by_fd {
-                    // The raw call: glibc's utimensat refuses a NULL path.
-                    true => result(libc::syscall(
-                        libc::SYS_utimensat,
-                        fd,
-                        std::ptr::null::<libc::c_char>(),
-                        times,
-                        0,
-                    ) as libc::c_int),
-                    false => result(libc::utimensat(
-                        fd,
-                        empty.as_ptr(),
-                        times,
-                        libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
-                    )),
-                }
-            }
-            Change::SetXattr { name, value, flags } => {
-                let value_ptr = value.as_ptr() as *const libc::c_void;
-                match by_fd {
-                    true => result(libc::fsetxattr(
-                        fd,
-                        name.as_ptr(),
-                        value_ptr,
-                        value.len(),
-                        *flags,
-                    )),
-                    false => result(libc::setxattr(
-                        proc_path.as_ptr(),
-                        name.as_ptr(),
-                        value_ptr,
-                        value.len(),
-                        *flags,
-                    )),
-                }
-            }
-            Change::RemoveXattr(name) => match by_fd {
-                true => result(libc::fremovexattr(fd, name.as_ptr())),
-                false => result(libc::removexattr(proc_path.as_ptr(), name.as_ptr())),
-            },
+    let done = match &call.change {
+        Change::Mode(mode) if by_fd => file::fchmod(fd, *mode),
+        Change::Mode(_)
+            if crate::sys::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK) =>
+        {
+            Err(libc::EOPNOTSUPP)
         }
+        Change::Mode(mode) => file::chmod(&proc_path, *mode),
+        Change::Owner(uid, gid) if by_fd => file::fchown(fd, *uid, *gid),
+        Change::Owner(uid, gid) => file::chown_object(fd, *uid, *gid),
+        Change::Times(times) if by_fd => file::futimens(fd, times.as_ref()),
+        Change::Times(times) => file::utime_object(fd, times.as_ref()),
+        Change::SetXattr { name, value, flags } if by_fd => {
+            file::fsetxattr(fd, name, value, *flags)
+        }
+        Change::SetXattr { name, value, flags } => file::setxattr(&proc_path, name, value, *flags),
+        Change::RemoveXattr(name) if by_fd => file::fremovexattr(fd, name),
+        Change::RemoveXattr(name) => file::removexattr(&proc_path, name),
+    };
+    match done {
+        Ok(()) => 0,
+        Err(errno) => -i64::from(errno),
     }
 }
 
@@ -501,17 +460,13 @@ pub fn add_watch(
     // IN_DONT_FOLLOW): its /proc/self/fd link leads to it, and must be
     // followed.
     creds::as_job(rights.job, || {
-        // SAFETY: a valid fd and NUL-terminated path.
-        let wd = unsafe {
-            libc::inotify_add_watch(
-                inotify.as_raw_fd(),
-                proc_path.as_ptr(),
-                mask & !IN_DONT_FOLLOW,
-            )
-        };
-        match wd {
-            -1 => -i64::from(crate::sys::errno()),
-            wd => i64::from(wd),
+        match crate::sys::file::inotify_add_watch(
+            inotify.as_raw_fd(),
+            &proc_path,
+            mask & !IN_DONT_FOLLOW,
+        ) {
+            Ok(wd) => i64::from(wd),
+            Err(errno) => -i64::from(errno),
         }
     })
     .map(Ok)

@@ -6,6 +6,7 @@
 #![allow(non_camel_case_types)]
 
 pub mod creds;
+pub mod file;
 pub mod memory;
 pub mod process;
 pub mod procfs;

@@ -12,6 +12,8 @@
 //! it becomes a [`Pending`] whose fd joins the sandbox's epoll set, and the
 //! answer goes out when that fd is ready.
 
+#![deny(unsafe_code)]
+
 use super::options;
 use super::sockaddr::{self, Address};
 use super::through::{Through, UnixConnect, UnixSend};
@@ -22,7 +24,7 @@ use crate::supervisor::events::{kind as event_kind, Destination as Dest, Event, 
 use crate::supervisor::live_policy::Live;
 use crate::sys::creds::{self, JobCredentials};
 use crate::sys::procfs;
-use crate::sys::{self, memory, process};
+use crate::sys::{self, memory, process, timer};
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -262,13 +264,10 @@ impl PidfdCache {
     const MAX: usize = 256;
 
     fn open(tid: libc::pid_t) -> Result<OwnedFd, i32> {
-        let pidfd = match process::pidfd_open(tid, process::PIDFD_THREAD) {
-            Ok(pidfd) => pidfd,
-            Err(libc::EINVAL) => process::pidfd_open(tid, 0)?,
-            Err(e) => return Err(e),
-        };
-        // SAFETY: a new fd we own.
-        Ok(unsafe { sys::own(pidfd) })
+        match process::pidfd(tid, process::PIDFD_THREAD) {
+            Err(libc::EINVAL) => process::pidfd(tid, 0),
+            other => other,
+        }
     }
 
     /// The pidfd of thread `tid`.
@@ -292,9 +291,8 @@ impl PidfdCache {
                 self.by_tid.insert(tid, Self::open(tid)?);
             }
             let pidfd = self.by_tid[&tid].as_raw_fd();
-            match process::pidfd_getfd(pidfd, fd) {
-                // SAFETY: a new fd we own.
-                Ok(dup) => return Ok((unsafe { sys::own(dup) }, pidfd)),
+            match process::dup_from(pidfd, fd) {
+                Ok(dup) => return Ok((dup, pidfd)),
                 Err(libc::ESRCH) if attempt == 0 => {
                     self.by_tid.remove(&tid);
                 }
@@ -424,22 +422,16 @@ fn check_destination(
 
 fn with_nonblocking<T>(socket: &OwnedFd, call: impl FnOnce() -> T) -> Result<(T, bool), i32> {
     let fd = socket.as_raw_fd();
-    // SAFETY: plain fcntl on our duplicate.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(sys::errno());
-    }
+    let flags = sys::status_flags(fd)?;
     let blocking = flags & libc::O_NONBLOCK == 0;
     // The duplicate shares the child's open file description, so the flag
     // is set for the shortest time and put back at once.
     if blocking {
-        // SAFETY: as above.
-        unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+        let _ = sys::set_status_flags(fd, flags | libc::O_NONBLOCK);
     }
     let result = call();
     if blocking {
-        // SAFETY: as above.
-        unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+        let _ = sys::set_status_flags(fd, flags);
     }
     Ok((result, blocking))
 }
@@ -447,19 +439,7 @@ fn with_nonblocking<T>(socket: &OwnedFd, call: impl FnOnce() -> T) -> Result<(T,
 /// connect() made with the job's rights: a unix socket's permissions and
 /// the capabilities are the job's, not the host's.
 fn raw_connect(job: &JobCredentials, socket: &OwnedFd, bytes: &[u8]) -> Result<(), i32> {
-    // SAFETY: bytes holds a sockaddr of its length.
-    let r = creds::as_job(job, || unsafe {
-        libc::connect(
-            socket.as_raw_fd(),
-            bytes.as_ptr() as *const libc::sockaddr,
-            bytes.len() as libc::socklen_t,
-        )
-    })?;
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(sys::errno())
-    }
+    creds::as_job(job, || sys::connect(socket.as_raw_fd(), bytes))?
 }
 
 /// The child's socket, and the address argument at `args[ptr]`/`args[len]`
@@ -537,13 +517,7 @@ pub fn connect(ctx: &mut Context, n: &Notification) -> Outcome {
 }
 
 fn writable_now(socket: &OwnedFd) -> bool {
-    let mut fd = libc::pollfd {
-        fd: socket.as_raw_fd(),
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, zero timeout.
-    unsafe { libc::poll(&mut fd, 1, 0) == 1 }
+    sys::poll_now(socket.as_raw_fd(), libc::POLLOUT) != 0
 }
 
 /// The outcome of a finished connect, as the caller's own call would
@@ -558,31 +532,7 @@ fn connect_result(socket: &OwnedFd) -> Answer {
 
 /// A timer ticking every 10 ms, for retries nothing else can signal.
 pub(super) fn retry_timer() -> Result<OwnedFd, i32> {
-    // SAFETY: plain calls.
-    let fd = unsafe {
-        libc::timerfd_create(
-            libc::CLOCK_MONOTONIC,
-            libc::TFD_CLOEXEC | libc::TFD_NONBLOCK,
-        )
-    };
-    if fd < 0 {
-        return Err(sys::errno());
-    }
-    // SAFETY: a new fd we own.
-    let fd = unsafe { sys::own(fd) };
-    let tick = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 10_000_000,
-    };
-    let spec = libc::itimerspec {
-        it_interval: tick,
-        it_value: tick,
-    };
-    // SAFETY: spec is valid.
-    if unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } != 0 {
-        return Err(sys::errno());
-    }
-    Ok(fd)
+    timer::every(std::time::Duration::from_millis(10))
 }
 
 fn read_iovecs(tid: libc::pid_t, ptr: u64, count: u64) -> Result<Vec<libc::iovec>, i32> {
@@ -654,9 +604,7 @@ fn translate_control(pidfd: RawFd, mut control: Vec<u8>) -> Result<(Vec<u8>, Vec
     let mut passed = Vec::with_capacity(slots.len());
     for slot in slots {
         let child_fd = i32::from_ne_bytes(control[slot..slot + 4].try_into().unwrap());
-        let dup = process::pidfd_getfd(pidfd, child_fd)?;
-        // SAFETY: a new fd we own.
-        let dup = unsafe { sys::own(dup) };
+        let dup = process::dup_from(pidfd, child_fd)?;
         control[slot..slot + 4].copy_from_slice(&dup.as_raw_fd().to_ne_bytes());
         passed.push(dup);
     }
@@ -690,34 +638,17 @@ pub fn passed_fd_slots(control: &[u8]) -> Result<Vec<usize>, i32> {
 
 /// One non-blocking sendmsg of what is left of `message` on our duplicate.
 fn send_now(socket: &OwnedFd, message: &mut Message) -> Result<usize, i32> {
-    let rest = &mut message.data[message.sent..];
-    let mut iov = libc::iovec {
-        iov_base: rest.as_mut_ptr() as *mut libc::c_void,
-        iov_len: rest.len(),
-    };
-    // SAFETY: msghdr is plain data; every pointer set below outlives the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    if let Some(name) = &message.name {
-        msg.msg_name = name.as_ptr() as *mut libc::c_void;
-        msg.msg_namelen = name.len() as libc::socklen_t;
-    }
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
+    let rest = &message.data[message.sent..];
     // Control data travels with the first byte only.
-    if !message.control.is_empty() && message.sent == 0 {
-        msg.msg_control = message.control.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = message.control.len();
-    }
+    let control = match message.sent {
+        0 => &message.control[..],
+        _ => &[],
+    };
     let flags = message.flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
-    // SAFETY: msg is valid for the call.
-    let n = creds::as_job(&message.job, || unsafe {
-        libc::sendmsg(socket.as_raw_fd(), &msg, flags)
-    })?;
-    if n < 0 {
-        Err(sys::errno())
-    } else {
-        Ok(n as usize)
-    }
+    let name = message.name.as_deref();
+    creds::as_job(&message.job, || {
+        sys::send_message(socket.as_raw_fd(), name, rest, control, flags)
+    })?
 }
 
 /// Sends as much as the caller's own call would have before returning: a
@@ -741,9 +672,7 @@ fn progress(socket: &OwnedFd, message: &mut Message) -> Progress {
 
 /// The child would have got SIGPIPE from its own send.
 pub(super) fn raise_sigpipe(tid: libc::pid_t) {
-    if let Ok(pidfd) = process::pidfd_open(tid, process::PIDFD_THREAD) {
-        // SAFETY: a new fd we own.
-        let pidfd = unsafe { sys::own(pidfd) };
+    if let Ok(pidfd) = process::pidfd(tid, process::PIDFD_THREAD) {
         let _ = process::pidfd_send_signal(pidfd.as_raw_fd(), libc::SIGPIPE);
     }
 }
@@ -776,9 +705,8 @@ fn send_or_park(
 }
 
 fn is_blocking(socket: &OwnedFd, flags: i32) -> bool {
-    // SAFETY: plain fcntl on our duplicate.
-    let fl = unsafe { libc::fcntl(socket.as_raw_fd(), libc::F_GETFL) };
-    fl >= 0 && fl & libc::O_NONBLOCK == 0 && flags & libc::MSG_DONTWAIT == 0
+    sys::status_flags(socket.as_raw_fd())
+        .is_ok_and(|fl| fl & libc::O_NONBLOCK == 0 && flags & libc::MSG_DONTWAIT == 0)
 }
 
 /// Checks the message's destination (if any) and builds what to send.
@@ -1234,31 +1162,22 @@ pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
     // the job's umask gives (the kernel applied the host's).
     let job_umask = procfs::umask_of(tid).unwrap_or(0o077);
     let r = match creds::as_job(ctx.job, || {
-        // SAFETY: bytes holds a sockaddr of its length.
-        let r = unsafe {
-            libc::bind(
-                socket.as_raw_fd(),
-                bytes.as_ptr() as *const libc::sockaddr,
-                bytes.len() as libc::socklen_t,
-            )
-        };
-        if let (0, Some(dir), Address::UnixPath(path)) = (r, &parent, &address) {
+        let bound = sys::bind(socket.as_raw_fd(), &bytes);
+        if let (Ok(()), Some(dir), Address::UnixPath(path)) = (bound, &parent, &address) {
             let (_, name) = crate::fs::paths::split(path);
             if let Ok(name) = std::ffi::CString::new(name) {
-                // SAFETY: a valid dirfd and NUL-terminated name.
-                unsafe { libc::fchmodat(dir.as_raw_fd(), name.as_ptr(), 0o777 & !job_umask, 0) };
+                let _ = sys::file::chmod_at(dir.as_raw_fd(), &name, 0o777 & !job_umask);
             }
         }
-        r
+        bound
     }) {
         Ok(r) => r,
         Err(e) => return deny(e),
     };
     drop(parent);
-    if r == 0 {
-        Outcome::Answer(Answer::Value(0))
-    } else {
-        deny(sys::errno())
+    match r {
+        Ok(()) => Outcome::Answer(Answer::Value(0)),
+        Err(e) => deny(e),
     }
 }
 
@@ -1302,13 +1221,7 @@ impl Pending {
                 Advance::Park => None,
             },
             PendingCall::Connect => Some(connect_result(&self.fd)),
-            PendingCall::WallClockSleep => {
-                let mut ticks = 0u64;
-                // SAFETY: reading the timer's 8-byte tick count.
-                let n =
-                    unsafe { libc::read(self.fd.as_raw_fd(), &mut ticks as *mut u64 as *mut _, 8) };
-                (n == 8).then_some(Answer::Value(0))
-            }
+            PendingCall::WallClockSleep => timer::fired(&self.fd).then_some(Answer::Value(0)),
             PendingCall::Send(message) => {
                 let before = message.sent;
                 let outcome = progress(&self.fd, message);

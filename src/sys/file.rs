@@ -80,6 +80,12 @@ pub fn removexattr(path: &CStr, name: &CStr) -> SysResult<()> {
     done(unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) })
 }
 
+/// fchmodat(dir, name, mode, 0).
+pub fn chmod_at(dir: RawFd, name: &CStr, mode: libc::mode_t) -> SysResult<()> {
+    // SAFETY: a NUL-terminated name.
+    done(unsafe { libc::fchmodat(dir, name.as_ptr(), mode, 0) })
+}
+
 /// inotify_add_watch(inotify, path, mask): the watch descriptor.
 pub fn inotify_add_watch(inotify: RawFd, path: &CStr, mask: u32) -> SysResult<i32> {
     // SAFETY: a NUL-terminated path.

@@ -189,6 +189,66 @@ pub fn receive(fd: RawFd, data: &mut [u8], flags: i32) -> Received {
     received
 }
 
+/// The fd's status flags (F_GETFL).
+pub fn status_flags(fd: RawFd) -> SysResult<i32> {
+    // SAFETY: a plain fcntl on an fd.
+    check(unsafe { libc::fcntl(fd, libc::F_GETFL) } as libc::c_long).map(|f| f as i32)
+}
+
+/// Sets the fd's status flags (F_SETFL).
+pub fn set_status_flags(fd: RawFd, flags: i32) -> SysResult<()> {
+    // SAFETY: a plain fcntl on an fd.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } as libc::c_long).map(drop)
+}
+
+/// `connect(fd, address)`, `address` a sockaddr of its length.
+pub fn connect(fd: RawFd, address: &[u8]) -> SysResult<()> {
+    let len = address.len() as libc::socklen_t;
+    // SAFETY: address holds a sockaddr of its length.
+    check(
+        unsafe { libc::connect(fd, address.as_ptr() as *const libc::sockaddr, len) }
+            as libc::c_long,
+    )
+    .map(drop)
+}
+
+/// `bind(fd, address)`, `address` a sockaddr of its length.
+pub fn bind(fd: RawFd, address: &[u8]) -> SysResult<()> {
+    let len = address.len() as libc::socklen_t;
+    // SAFETY: address holds a sockaddr of its length.
+    check(unsafe { libc::bind(fd, address.as_ptr() as *const libc::sockaddr, len) } as libc::c_long)
+        .map(drop)
+}
+
+/// `sendmsg(fd, {name, one buffer, control}, flags)`: the bytes sent.
+pub fn send_message(
+    fd: RawFd,
+    name: Option<&[u8]>,
+    data: &[u8],
+    control: &[u8],
+    flags: i32,
+) -> SysResult<usize> {
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain data; zero is an empty one.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(name) = name {
+        msg.msg_name = name.as_ptr() as *mut libc::c_void;
+        msg.msg_namelen = name.len() as libc::socklen_t;
+    }
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !control.is_empty() {
+        msg.msg_control = control.as_ptr() as *mut libc::c_void;
+        msg.msg_controllen = control.len();
+    }
+    // SAFETY: every pointer in msg outlives the call; the kernel only
+    // reads them.
+    check(unsafe { libc::sendmsg(fd, &msg, flags) } as libc::c_long).map(|n| n as usize)
+}
+
 /// `tgkill(pid, tid, sig)`.
 pub fn tgkill(pid: libc::pid_t, tid: libc::pid_t, sig: i32) -> SysResult<()> {
     // SAFETY: integer arguments only.

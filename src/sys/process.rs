@@ -147,6 +147,12 @@ pub fn pidfd(pid: libc::pid_t, flags: u32) -> SysResult<std::os::fd::OwnedFd> {
     pidfd_open(pid, flags).map(|fd| unsafe { super::own(fd) })
 }
 
+/// [`pidfd_getfd`], owned.
+pub fn dup_from(pidfd: RawFd, target_fd: RawFd) -> SysResult<std::os::fd::OwnedFd> {
+    // SAFETY: a new fd we own.
+    pidfd_getfd(pidfd, target_fd).map(|fd| unsafe { super::own(fd) })
+}
+
 /// `pidfd_getfd(pidfd, targetfd, 0)`: a duplicate of another process's fd
 /// (the same open file description).
 pub fn pidfd_getfd(pidfd: RawFd, target_fd: RawFd) -> SysResult<RawFd> {

@@ -95,6 +95,39 @@ pub fn after(after: Duration) -> SysResult<OwnedFd> {
 
 /// Takes an expiry off `timer` (non-blocking): a level-triggered timer left
 /// expired keeps the sandbox fd readable and would spin the host.
+/// A timer that fires every `period`, the first time one period from now.
+pub fn every(period: Duration) -> SysResult<OwnedFd> {
+    let timer = create()?;
+    let tick = libc::timespec {
+        tv_sec: period.as_secs() as libc::time_t,
+        tv_nsec: period.subsec_nanos() as libc::c_long,
+    };
+    let spec = libc::itimerspec {
+        it_interval: tick,
+        it_value: tick,
+    };
+    // SAFETY: spec is valid.
+    check(
+        unsafe { libc::timerfd_settime(timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) }
+            as libc::c_long,
+    )?;
+    Ok(timer)
+}
+
+/// Whether `timer` fired since it was last read (and reads it).
+pub fn fired(timer: &OwnedFd) -> bool {
+    let mut ticks = 0u64;
+    // SAFETY: reading the timer's 8-byte tick count into a u64.
+    let n = unsafe {
+        libc::read(
+            timer.as_raw_fd(),
+            &mut ticks as *mut u64 as *mut libc::c_void,
+            8,
+        )
+    };
+    n == 8
+}
+
 pub fn consume(timer: &OwnedFd) {
     let mut ticks = 0u64;
     // SAFETY: reading the timer's 8-byte tick count into a u64.

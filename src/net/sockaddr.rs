@@ -1,6 +1,8 @@
 //! Socket addresses copied out of a child, parsed without trusting them,
 //! and encoded back for the calls the supervisor makes on its behalf.
 
+#![deny(unsafe_code)]
+
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// Largest address the kernel accepts (`sizeof(struct sockaddr_storage)`).
@@ -76,92 +78,100 @@ pub fn parse(bytes: &[u8]) -> Result<Address, i32> {
     }
 }
 
-/// The kernel's encoding of an inet address: (storage, length).
-pub fn encode(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: sockaddr_storage is plain data; zeroed is valid.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let len = match addr {
+/// The kernel's encoding of an inet address (a sockaddr_in or
+/// sockaddr_in6, in its bytes), ready for a connect/sendmsg/bind of its
+/// length.
+pub fn encode_bytes(addr: &SocketAddr) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(28);
+    match addr {
         SocketAddr::V4(v4) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: v4.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(v4.ip().octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_in fits in sockaddr_storage.
-            unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_in, sin) };
-            std::mem::size_of::<libc::sockaddr_in>()
+            bytes.extend((libc::AF_INET as libc::sa_family_t).to_ne_bytes());
+            bytes.extend(v4.port().to_be_bytes());
+            bytes.extend(v4.ip().octets());
+            bytes.extend([0u8; 8]);
         }
         SocketAddr::V6(v6) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: v6.port().to_be(),
-                sin6_flowinfo: v6.flowinfo().to_be(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: v6.ip().octets(),
-                },
-                sin6_scope_id: v6.scope_id(),
-            };
-            // SAFETY: sockaddr_in6 fits in sockaddr_storage.
-            unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_in6, sin6) };
-            std::mem::size_of::<libc::sockaddr_in6>()
+            bytes.extend((libc::AF_INET6 as libc::sa_family_t).to_ne_bytes());
+            bytes.extend(v6.port().to_be_bytes());
+            bytes.extend(v6.flowinfo().to_be_bytes());
+            bytes.extend(v6.ip().octets());
+            bytes.extend(v6.scope_id().to_ne_bytes());
         }
-    };
-    (storage, len as libc::socklen_t)
+    }
+    bytes
 }
 
-/// An AF_UNIX address for `path` (which must fit in sun_path).
-pub fn encode_unix(path: &[u8]) -> Option<(libc::sockaddr_un, libc::socklen_t)> {
-    // SAFETY: sockaddr_un is plain data; zeroed is valid.
-    let mut sun: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    if path.len() >= sun.sun_path.len() {
+/// Room in sockaddr_un for a path and its NUL.
+const SUN_PATH: usize = 108;
+
+/// An AF_UNIX address for `path` (which must fit in sun_path, with its
+/// NUL), in its bytes: the family, the path, the NUL.
+pub fn encode_unix_bytes(path: &[u8]) -> Option<Vec<u8>> {
+    if path.len() >= SUN_PATH {
         return None;
     }
-    sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    for (dst, &src) in sun.sun_path.iter_mut().zip(path) {
-        *dst = src as libc::c_char;
-    }
-    let len = std::mem::size_of::<libc::sa_family_t>() + path.len() + 1;
-    Some((sun, len as libc::socklen_t))
-}
-
-/// As bytes, ready for a connect/sendmsg/bind of their length.
-fn as_bytes<T>(value: &T, len: libc::socklen_t) -> Vec<u8> {
-    let len = (len as usize).min(std::mem::size_of::<T>());
-    // SAFETY: reading at most size_of::<T>() bytes of a plain value.
-    unsafe { std::slice::from_raw_parts(value as *const T as *const u8, len) }.to_vec()
-}
-
-/// [`encode`], as bytes.
-pub fn encode_bytes(addr: &SocketAddr) -> Vec<u8> {
-    let (storage, len) = encode(addr);
-    as_bytes(&storage, len)
-}
-
-/// [`encode_unix`], as bytes.
-pub fn encode_unix_bytes(path: &[u8]) -> Option<Vec<u8>> {
-    encode_unix(path).map(|(sun, len)| as_bytes(&sun, len))
+    let mut bytes = Vec::with_capacity(2 + path.len() + 1);
+    bytes.extend((libc::AF_UNIX as libc::sa_family_t).to_ne_bytes());
+    bytes.extend_from_slice(path);
+    bytes.push(0);
+    Some(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn bytes_of<T>(value: &T, len: usize) -> Vec<u8> {
-        // SAFETY: reading len <= size_of::<T>() bytes of a plain value.
-        unsafe { std::slice::from_raw_parts(value as *const T as *const u8, len).to_vec() }
-    }
-
     #[test]
     fn inet_round_trips() {
         for text in ["127.0.0.1:80", "[::1]:443", "[::ffff:10.0.0.1]:53"] {
             let addr: SocketAddr = text.parse().unwrap();
-            let (storage, len) = encode(&addr);
-            let parsed = parse(&bytes_of(&storage, len as usize)).unwrap();
+            let parsed = parse(&encode_bytes(&addr)).unwrap();
             assert_eq!(parsed, Address::Inet(addr), "{text}");
         }
+    }
+
+    /// The kernel takes the encodings as its own structs (and their
+    /// sizes are the structs').
+    #[test]
+    fn the_kernel_takes_the_encodings() {
+        assert_eq!(
+            encode_bytes(&"127.0.0.1:0".parse().unwrap()).len(),
+            std::mem::size_of::<libc::sockaddr_in>()
+        );
+        assert_eq!(
+            encode_bytes(&"[::1]:0".parse().unwrap()).len(),
+            std::mem::size_of::<libc::sockaddr_in6>()
+        );
+        for (family, text) in [(libc::AF_INET, "127.0.0.1:0"), (libc::AF_INET6, "[::1]:0")] {
+            let socket = std::net::UdpSocket::bind(if family == libc::AF_INET {
+                "127.0.0.1:0"
+            } else {
+                "[::1]:0"
+            })
+            .unwrap();
+            let other: SocketAddr = text.parse().unwrap();
+            let fresh = std::net::UdpSocket::bind(other).unwrap();
+            let target = encode_bytes(&socket.local_addr().unwrap());
+            use std::os::fd::AsRawFd;
+            assert_eq!(crate::sys::connect(fresh.as_raw_fd(), &target), Ok(()));
+            assert_eq!(fresh.peer_addr().unwrap(), socket.local_addr().unwrap());
+        }
+        let dir = std::env::temp_dir().join(format!("sandlock-sockaddr-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("s");
+        let _server = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let socket = std::os::unix::net::UnixDatagram::unbound().unwrap();
+        let bytes = encode_unix_bytes(path.as_os_str().as_encoded_bytes()).unwrap();
+        use std::os::fd::AsRawFd;
+        // A datagram socket to a stream listener: the kernel found the
+        // listener (a wrong type, not a missing file).
+        assert_eq!(
+            crate::sys::connect(socket.as_raw_fd(), &bytes),
+            Err(libc::EPROTOTYPE)
+        );
+        assert_eq!(encode_unix_bytes(&[b'a'; 108]), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -173,9 +183,8 @@ mod tests {
         assert_eq!(parse(&v6), Err(libc::EINVAL));
         assert_eq!(parse(&[0, 0, 1, 2, 3]), Ok(Address::Unspec));
         assert_eq!(parse(&[17, 0, 0]), Ok(Address::Other(17)));
-        let (sun, len) = encode_unix(b"/run/x.sock").unwrap();
         assert_eq!(
-            parse(&bytes_of(&sun, len as usize)),
+            parse(&encode_unix_bytes(b"/run/x.sock").unwrap()),
             Ok(Address::UnixPath(b"/run/x.sock".to_vec()))
         );
         assert_eq!(parse(&[1, 0, 0, b'a']), Ok(Address::UnixOther));

@@ -72,6 +72,23 @@ pub fn fstat(fd: RawFd) -> SysResult<libc::stat> {
     Ok(st)
 }
 
+/// `stat(path)`.
+pub fn stat(path: &std::ffi::CStr) -> SysResult<libc::stat> {
+    // SAFETY: stat is plain data, filled by the call.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a valid out pointer.
+    check(unsafe { libc::stat(path.as_ptr(), &mut st) } as libc::c_long)?;
+    Ok(st)
+}
+
+/// `open(path, flags)`, owned.
+pub fn open(path: &std::ffi::CStr, flags: i32) -> SysResult<OwnedFd> {
+    // SAFETY: a NUL-terminated path.
+    let fd = check(unsafe { libc::open(path.as_ptr(), flags) } as libc::c_long)?;
+    // SAFETY: a new fd we own.
+    Ok(unsafe { own(fd as RawFd) })
+}
+
 /// `clock_gettime(clock)`.
 pub fn clock_now(clock: libc::clockid_t) -> SysResult<libc::timespec> {
     let mut now = libc::timespec {

@@ -14,6 +14,8 @@
 //! one: an escape from the virtualization, not from a confinement, as
 //! these files hold nothing the sandbox may not read.
 
+#![deny(unsafe_code)]
+
 use crate::seccomp::notify::Notification;
 use crate::sys::memory;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -39,11 +41,10 @@ fn identified(files: Vec<(&'static [u8], Vec<u8>)>) -> Files {
     files
         .into_iter()
         .map(|(path, contents)| {
-            let id = std::ffi::CString::new(path).ok().and_then(|c| {
-                // SAFETY: stat is plain data; c is NUL-terminated.
-                let mut st: libc::stat = unsafe { std::mem::zeroed() };
-                (unsafe { libc::stat(c.as_ptr(), &mut st) } == 0).then(|| identity_of(&st))
-            });
+            let id = std::ffi::CString::new(path)
+                .ok()
+                .and_then(|c| crate::sys::stat(&c).ok())
+                .map(|st| identity_of(&st));
             (path, contents, id)
         })
         .collect()
@@ -113,13 +114,7 @@ impl Memfds {
         let file = self.0[index].as_ref().ok_or(libc::EIO)?;
         let path = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
             .map_err(|_| libc::EIO)?;
-        // SAFETY: path is NUL-terminated.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Err(crate::sys::errno());
-        }
-        // SAFETY: a new fd we own.
-        Ok(unsafe { crate::sys::own(fd) })
+        crate::sys::open(&path, libc::O_RDONLY | libc::O_CLOEXEC)
     }
 }
 
@@ -161,17 +156,14 @@ fn reached(tid: libc::pid_t, dirfd: i32, path: &[u8]) -> Option<Identity> {
     let path = crate::fs::deny::as_caller(path, pid, tid);
     let base = crate::fs::paths::base(tid, Some(dirfd), &path, false).ok()?;
     let target = crate::fs::paths::openat2(base.as_raw_fd(), &path, libc::O_PATH).ok()?;
-    // SAFETY: stat is plain data; a valid fd and out pointer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    (unsafe { libc::fstat(target.as_raw_fd(), &mut st) } == 0).then(|| identity_of(&st))
+    crate::sys::fstat(target.as_raw_fd())
+        .ok()
+        .map(|st| identity_of(&st))
 }
 
 fn memfd(contents: &[u8]) -> Result<OwnedFd, i32> {
     let file = crate::spawn::watchdog::sealed_memfd(c"sandlock-virtual", contents)?;
-    // SAFETY: plain lseek on our fd.
-    if unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_SET) } != 0 {
-        return Err(libc::EIO);
-    }
+    crate::sys::rewind(file.as_raw_fd()).map_err(|_| libc::EIO)?;
     Ok(file)
 }
 

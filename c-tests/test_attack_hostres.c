@@ -291,25 +291,27 @@ static sandlock_policy *job_policy(void) {
     return p;
 }
 
-static long vm_rss_kib(void) {
-    FILE *f = fopen("/proc/self/status", "r");
+/* The "<format> kB" line of a /proc file, in KiB (-1 if absent). */
+static long proc_kib(const char *file, const char *format) {
+    FILE *f = fopen(file, "r");
     char line[256];
     long kib = -1;
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+        if (sscanf(line, format, &kib) == 1) break;
     if (f) fclose(f);
     return kib;
 }
 
-static long shmem_kib(void) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Shmem: %ld kB", &kib) == 1) break;
-    if (f) fclose(f);
-    return kib;
+/* job_policy with a random seed (getrandom and /dev/urandom answered). */
+static sandlock_policy *seeded_policy(void) {
+    sandlock_policy *p = job_policy();
+    CHECK(sandlock_policy_random_seed(p, 42) == 0, "random_seed: %s", sandlock_policy_error(p));
+    return p;
 }
+
+static long vm_rss_kib(void) { return proc_kib("/proc/self/status", "VmRSS: %ld kB"); }
+
+static long shmem_kib(void) { return proc_kib("/proc/meminfo", "Shmem: %ld kB"); }
 
 /* Supervises `sb` until it ends or `until` (if given) appears in out,
  * timing every step; *longest gets the most CPU time one step used, in
@@ -354,6 +356,20 @@ static sandlock_sandbox *start_job(sandlock_policy *p, const char *cmd, const ch
     return r == 0 ? sb : NULL;
 }
 
+/* A job started and supervised until `until` is in its output (or it
+ * ends, or `limit_ms`): the sandbox, or NULL (the policy freed) when it
+ * could not start. */
+static sandlock_sandbox *run_job(sandlock_policy *p, const char *cmd, const char *arg, int n, int *fd, char *out,
+                                 size_t size, long limit_ms, const char *until, long *longest) {
+    sandlock_sandbox *sb = start_job(p, cmd, arg, n, fd);
+    if (!sb) {
+        sandlock_policy_free(p);
+        return NULL;
+    }
+    supervise_timed(sb, *fd, out, size, limit_ms, until, longest, cmd);
+    return sb;
+}
+
 /* The end of a test's job: the sandbox, its output pipe, the policy. */
 static void end_job(sandlock_sandbox *sb, int fd, sandlock_policy *p) {
     if (sb) sandlock_sandbox_free(sb);
@@ -368,11 +384,10 @@ static void denied_execs_with_huge_argv_do_not_grow_the_host(void) {
     CHECK(sandlock_policy_fs_deny(p, denied) == 0, "fs_deny: %s", sandlock_policy_error(p));
     long before = vm_rss_kib();
     int fd;
-    sandlock_sandbox *sb = start_job(p, "execs", denied, 300, &fd);
-    if (!sb) { sandlock_policy_free(p); return; }
     char out[1024] = "";
     long longest;
-    supervise_timed(sb, fd, out, sizeof out, 120000, NULL, &longest, "execs");
+    sandlock_sandbox *sb = run_job(p, "execs", denied, 300, &fd, out, sizeof out, 120000, NULL, &longest);
+    if (!sb) return;
     long after = vm_rss_kib();
     int entries = 0, marked = 0;
     uint64_t dropped = 0;
@@ -403,15 +418,13 @@ static void denied_execs_with_huge_argv_do_not_grow_the_host(void) {
 
 /* Class 15: getrandom makes and writes its answer in small pieces. */
 static void a_huge_getrandom_does_not_stall_the_host(void) {
-    sandlock_policy *p = job_policy();
-    CHECK(sandlock_policy_random_seed(p, 42) == 0, "random_seed: %s", sandlock_policy_error(p));
+    sandlock_policy *p = seeded_policy();
     long before = vm_rss_kib();
     int fd;
-    sandlock_sandbox *sb = start_job(p, "getrandom", "", 0, &fd);
-    if (!sb) { sandlock_policy_free(p); return; }
     char out[1024] = "";
     long longest;
-    supervise_timed(sb, fd, out, sizeof out, 60000, NULL, &longest, "getrandom");
+    sandlock_sandbox *sb = run_job(p, "getrandom", "", 0, &fd, out, sizeof out, 60000, NULL, &longest);
+    if (!sb) return;
     long after = vm_rss_kib();
     printf("  most CPU in one step %ld us; good %ld, half %ld, small %ld; host RSS %ld -> %ld KiB\n", longest,
            key_value(out, "good"), key_value(out, "half"), key_value(out, "small"), before, after);
@@ -425,15 +438,13 @@ static void a_huge_getrandom_does_not_stall_the_host(void) {
 
 /* Class 15: a virtual file opened many times is one memfd. */
 static void many_opens_of_a_virtual_file_share_one_memfd(void) {
-    sandlock_policy *p = job_policy();
-    CHECK(sandlock_policy_random_seed(p, 42) == 0, "random_seed: %s", sandlock_policy_error(p));
+    sandlock_policy *p = seeded_policy();
     long before = shmem_kib();
     int fd;
-    sandlock_sandbox *sb = start_job(p, "urandom", "", 300, &fd);
-    if (!sb) { sandlock_policy_free(p); return; }
     char out[1024] = "";
     long longest;
-    supervise_timed(sb, fd, out, sizeof out, 30000, "opened", &longest, "urandom");
+    sandlock_sandbox *sb = run_job(p, "urandom", "", 300, &fd, out, sizeof out, 30000, "opened", &longest);
+    if (!sb) return;
     usleep(100000);
     drain_into(fd, out, sizeof out, &(size_t){strlen(out)});
     long after = shmem_kib();
@@ -554,11 +565,10 @@ static void many_groups_do_not_fill_the_hosts_fd_table(void) {
     sandlock_policy *p = job_policy();
     int fds_before = count_open_fds();
     int fd;
-    sandlock_sandbox *sb = start_job(p, "groups", "", 1100, &fd);
-    if (!sb) { sandlock_policy_free(p); return; }
     char out[512] = "";
     long longest;
-    supervise_timed(sb, fd, out, sizeof out, 120000, "other", &longest, "groups");
+    sandlock_sandbox *sb = run_job(p, "groups", "", 1100, &fd, out, sizeof out, 120000, "other", &longest);
+    if (!sb) return;
     int fds_during = count_open_fds();
     supervise_timed(sb, fd, out, sizeof out, 10000, NULL, &longest, "groups");
     printf("  setsid ok %ld eagain %ld; host fds %d, %d at the job's end\n", key_value(out, "ok"),
@@ -574,11 +584,10 @@ static void live_groups_are_bounded_and_all_killed(void) {
     sandlock_policy *p = job_policy();
     int fds_before = count_open_fds();
     int fd;
-    sandlock_sandbox *sb = start_job(p, "live_groups", "", 300, &fd);
-    if (!sb) { sandlock_policy_free(p); return; }
     char out[512] = "";
     long longest;
-    supervise_timed(sb, fd, out, sizeof out, 60000, "other", &longest, "live groups");
+    sandlock_sandbox *sb = run_job(p, "live_groups", "", 300, &fd, out, sizeof out, 60000, "other", &longest);
+    if (!sb) return;
     usleep(50000);
     drain_into(fd, out, sizeof out, &(size_t){strlen(out)});
     int fds_during = count_open_fds();

@@ -137,6 +137,13 @@ impl Through {
             Through::Send(mut s) => {
                 let m = &mut s.message;
                 match reply {
+                    // More than is left was never sent: a reply the kernel
+                    // cannot have given fails the call, not the host.
+                    Ok(sent)
+                        if usize::try_from(sent).map_or(true, |n| n > m.data.len() - m.sent) =>
+                    {
+                        return After::Answer(Answer::Errno(libc::EIO));
+                    }
                     Ok(sent) => {
                         m.sent += sent as usize;
                         if m.stream && m.blocking && m.sent < m.data.len() {

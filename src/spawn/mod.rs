@@ -455,8 +455,7 @@ fn first_image(
         Err(errno) => Err(errno),
     };
     if let Err(errno) = fixed {
-        let _ = process::pidfd_send_signal(pidfd, libc::SIGKILL);
-        while let Err(libc::EINTR) = process::waitid_pidfd(pidfd, 0) {}
+        process::kill_and_reap(pidfd);
         return Err(Error::new(
             errno,
             format!(
@@ -626,8 +625,7 @@ impl Handshake {
     /// Kills and reaps the child after a failure on either side. (Its
     /// watchdog goes with the write end the caller drops.)
     fn abandon(&self) {
-        let _ = process::pidfd_send_signal(self.pidfd.as_raw_fd(), libc::SIGKILL);
-        while let Err(libc::EINTR) = process::waitid_pidfd(self.pidfd.as_raw_fd(), 0) {}
+        process::kill_and_reap(self.pidfd.as_raw_fd());
     }
 
     fn failure(&self, prepared: &Prepared, report: Report) -> Error {

@@ -294,14 +294,12 @@ impl Sandbox {
             };
             Ok((epoll, (timer, memory, cpu)))
         };
-        let (epoll, (timer, memory, cpu)) = match build(&child) {
-            Ok(parts) => parts,
-            Err(e) => {
-                let _ = process::pidfd_send_signal(child.pidfd.as_raw_fd(), libc::SIGKILL);
-                while let Err(libc::EINTR) = process::waitid_pidfd(child.pidfd.as_raw_fd(), 0) {}
-                return Err(e);
-            }
+        // A part that cannot be set up: the child must not live on.
+        let abandon = |e: Error| {
+            process::kill_and_reap(child.pidfd.as_raw_fd());
+            e
         };
+        let (epoll, (timer, memory, cpu)) = build(&child).map_err(abandon)?;
         let (tracks, counts_forks) = {
             let live = rules.live.lock();
             (live.tracks_processes, live.counts_forks)
@@ -311,53 +309,35 @@ impl Sandbox {
         // throttle's SIGCONT would continue a stopped exec early).
         let alone = new_images.is_some() && !rules.live.lock().traps_opens && cpu.is_none();
         let stopped_execs = match alone {
-            true => {
-                let s = StoppedExecs::new().map_err(|e| Error::os("timerfd", e));
-                let s = s.and_then(|s| {
-                    epoll_add(
-                        epoll.as_raw_fd(),
-                        s.timer.as_raw_fd(),
-                        libc::EPOLLIN as u32,
-                        TAG_STOPPED_EXECS,
-                    )
-                    .map(|()| s)
-                });
-                match s {
-                    Ok(s) => Some(s),
-                    Err(e) => {
-                        let _ = process::pidfd_send_signal(child.pidfd.as_raw_fd(), libc::SIGKILL);
-                        while let Err(libc::EINTR) =
-                            process::waitid_pidfd(child.pidfd.as_raw_fd(), 0)
-                        {
-                        }
-                        return Err(e);
-                    }
-                }
-            }
+            true => Some(
+                StoppedExecs::new()
+                    .map_err(|e| Error::os("timerfd", e))
+                    .and_then(|s| {
+                        let readable = libc::EPOLLIN as u32;
+                        epoll_add(
+                            epoll.as_raw_fd(),
+                            s.timer.as_raw_fd(),
+                            readable,
+                            TAG_STOPPED_EXECS,
+                        )?;
+                        Ok(s)
+                    })
+                    .map_err(abandon)?,
+            ),
             false => None,
         };
         let opens = match &opener {
-            Some(opener) => {
-                let opens = Opens::new(opener, child.listener.raw())
+            Some(opener) => Some(
+                Opens::new(opener, child.listener.raw())
                     .map_err(|e| Error::os("the opener's timer and first request", e))
                     .and_then(|opens| {
                         let readable = libc::EPOLLIN as u32;
                         epoll_add(epoll.as_raw_fd(), opener.socket(), readable, TAG_OPENER)?;
                         epoll_add(epoll.as_raw_fd(), opens.timer(), readable, TAG_OPENER_TIMER)?;
                         Ok(opens)
-                    });
-                match opens {
-                    Ok(opens) => Some(opens),
-                    Err(e) => {
-                        let _ = process::pidfd_send_signal(child.pidfd.as_raw_fd(), libc::SIGKILL);
-                        while let Err(libc::EINTR) =
-                            process::waitid_pidfd(child.pidfd.as_raw_fd(), 0)
-                        {
-                        }
-                        return Err(e);
-                    }
-                }
-            }
+                    })
+                    .map_err(abandon)?,
+            ),
             None => None,
         };
         let processes = tracks.then(|| {
@@ -1703,17 +1683,22 @@ impl Sandbox {
             self.memory = None;
             if self.main_status.is_none() && !self.timed_out {
                 self.over_memory = true;
-                self.events.get_mut().note(Event {
-                    kind: kind::LIMIT,
-                    nr: -1,
-                    pid: self.pid,
-                    denied: libc::ENOMEM,
-                    detail: "max_memory",
-                    ..Event::default()
-                });
-                self.kill_all(libc::SIGKILL);
+                self.end_by_limit(libc::ENOMEM, "max_memory");
             }
         }
+    }
+
+    /// A limit ends the sandbox: logged, then every process killed.
+    fn end_by_limit(&mut self, denied: i32, detail: &'static str) {
+        self.events.get_mut().note(Event {
+            kind: kind::LIMIT,
+            nr: -1,
+            pid: self.pid,
+            denied,
+            detail,
+            ..Event::default()
+        });
+        self.kill_all(libc::SIGKILL);
     }
 
     /// max_cpu's timer: stop or continue every process of the sandbox.
@@ -1727,15 +1712,7 @@ impl Sandbox {
             Ok(Throttle::Broken) => {
                 self.cpu = None;
                 self.broken = true;
-                self.events.get_mut().note(Event {
-                    kind: kind::LIMIT,
-                    nr: -1,
-                    pid: self.pid,
-                    denied: libc::EPERM,
-                    detail: "max_cpu",
-                    ..Event::default()
-                });
-                self.kill_all(libc::SIGKILL);
+                self.end_by_limit(libc::EPERM, "max_cpu");
             }
             // Not while a freeze holds the sandbox: its end continues it.
             Ok(Throttle::Continue) if self.freeze.is_some() => {}

@@ -147,6 +147,13 @@ pub fn pidfd(pid: libc::pid_t, flags: u32) -> SysResult<std::os::fd::OwnedFd> {
     pidfd_open(pid, flags).map(|fd| unsafe { super::own(fd) })
 }
 
+/// SIGKILL the process of `pidfd` and reap it: a child that must not
+/// live on (its setup failed).
+pub fn kill_and_reap(pidfd: RawFd) {
+    let _ = pidfd_send_signal(pidfd, libc::SIGKILL);
+    while let Err(libc::EINTR) = waitid_pidfd(pidfd, 0) {}
+}
+
 /// [`pidfd_getfd`], owned.
 pub fn dup_from(pidfd: RawFd, target_fd: RawFd) -> SysResult<std::os::fd::OwnedFd> {
     // SAFETY: a new fd we own.

@@ -449,6 +449,14 @@ impl Opens {
     /// Forgets the calls whose caller is gone (killed, or interrupted).
     pub fn forget_vanished(&mut self, is_live: impl Fn(u64) -> bool) {
         for (_, waiter, _) in self.in_flight.iter_mut() {
+            // An install out is settled by its reply alone: while the
+            // opener's ADDFD (with its answer) waits for the caller's
+            // thread to run, the kernel holds the call as answered, so
+            // ID_VALID says it is gone; a failed install then hands it back,
+            // still to answer (EMFILE), and a caller really gone is ESRCH.
+            if matches!(waiter, Waiter::Install(_)) {
+                continue;
+            }
             if waiter.call().is_some_and(|n| !is_live(n.id)) {
                 *waiter = Waiter::Gone;
             }
@@ -577,6 +585,42 @@ mod tests {
         assert!(opener.is_broken());
         assert_eq!(answers(&done), [(11, Answer::Errno(libc::EIO))]);
         assert_eq!(opens.count(), 0);
+    }
+
+    /// An install out is not forgotten when ID_VALID fails (as it does
+    /// while the opener's ADDFD waits for the caller to run): its EMFILE
+    /// still answers the call. An open out is forgotten.
+    #[test]
+    fn an_install_out_outlives_id_valid() {
+        let (opener, fake) = pair();
+        let listener = UnixStream::pair().unwrap().0;
+        let mut opens = Opens::new(&opener, listener.as_raw_fd()).unwrap();
+        let mut events = Events::new();
+        fake.take();
+        fake.reply(1, 2, 0);
+        opens.on_readable(&opener, &mut events);
+        let file: OwnedFd = UnixStream::pair().unwrap().0.into();
+        assert!(opens.install(call(20), file, true, &opener).is_empty());
+        let (sequence, _) = fake.take();
+        opens.forget_vanished(|_| false);
+        assert_eq!(opens.count(), 1, "the install out was forgotten");
+        fake.reply(sequence, -(libc::EMFILE as i64), 0);
+        let done = opens.on_readable(&opener, &mut events);
+        assert_eq!(answers(&done), [(20, Answer::Errno(libc::EMFILE))]);
+
+        let waiting: OwnedFd = UnixStream::pair().unwrap().0.into();
+        let blocker: OwnedFd = UnixStream::pair().unwrap().0.into();
+        for (id, fd) in [(21, blocker), (22, waiting)] {
+            opens.install(call(id), fd, true, &opener);
+        }
+        assert_eq!(opens.count(), 2);
+        opens.forget_vanished(|id| id != 22);
+        assert_eq!(
+            opens.count(),
+            2,
+            "installs out are settled by their replies"
+        );
+        assert!(!opener.is_broken());
     }
 
     /// No more than MOST_IN_FLIGHT requests out: the rest wait, in order,

@@ -520,6 +520,24 @@ mod tests {
         (Opener::new(ours, None), FakeOpener(theirs))
     }
 
+    /// The opener's calls, their first request (the listener) sent.
+    fn opens_for(opener: &Opener) -> Opens {
+        // Sent with the request at once: our copy may close after.
+        let listener = UnixStream::pair().unwrap().0;
+        Opens::new(opener, listener.as_raw_fd()).unwrap()
+    }
+
+    /// An opener that holds the listener, ready for calls.
+    fn running() -> (Opener, FakeOpener, Opens, Events) {
+        let (opener, fake) = pair();
+        let mut opens = opens_for(&opener);
+        let mut events = Events::new();
+        assert_eq!(fake.take(), (1, 4));
+        fake.reply(1, 2, 0);
+        assert!(opens.on_readable(&opener, &mut events).is_empty());
+        (opener, fake, opens, events)
+    }
+
     fn call(id: u64) -> Notification {
         Notification {
             id,
@@ -553,8 +571,7 @@ mod tests {
     #[test]
     fn replies_move_calls_on_in_order() {
         let (opener, fake) = pair();
-        let listener = UnixStream::pair().unwrap().0;
-        let mut opens = Opens::new(&opener, listener.as_raw_fd()).unwrap();
+        let mut opens = opens_for(&opener);
         let mut events = Events::new();
         assert_eq!(fake.take(), (1, 4));
         assert!(armed(opens.timer()));
@@ -592,13 +609,7 @@ mod tests {
     /// still answers the call. An open out is forgotten.
     #[test]
     fn an_install_out_outlives_id_valid() {
-        let (opener, fake) = pair();
-        let listener = UnixStream::pair().unwrap().0;
-        let mut opens = Opens::new(&opener, listener.as_raw_fd()).unwrap();
-        let mut events = Events::new();
-        fake.take();
-        fake.reply(1, 2, 0);
-        opens.on_readable(&opener, &mut events);
+        let (opener, fake, mut opens, mut events) = running();
         let file: OwnedFd = UnixStream::pair().unwrap().0.into();
         assert!(opens.install(call(20), file, true, &opener).is_empty());
         let (sequence, _) = fake.take();
@@ -628,10 +639,9 @@ mod tests {
     #[test]
     fn requests_past_the_bound_wait_their_turn() {
         let (opener, fake) = pair();
-        let listener = UnixStream::pair().unwrap().0;
-        let mut opens = Opens::new(&opener, listener.as_raw_fd()).unwrap();
+        let mut opens = opens_for(&opener);
         let mut events = Events::new();
-        fake.take();
+        assert_eq!(fake.take(), (1, 4));
         for id in 0..MOST_IN_FLIGHT as u64 + 3 {
             let file: OwnedFd = UnixStream::pair().unwrap().0.into();
             assert!(opens

@@ -20,6 +20,8 @@
 //! when the main process is reaped and the listener has hung up (no task
 //! carries the filter any more).
 
+#![deny(unsafe_code)]
+
 pub mod events;
 pub mod freeze;
 pub mod live_policy;
@@ -43,7 +45,7 @@ use crate::seccomp::trapped::{Dispatch, Handler};
 use crate::spawn::Child;
 use crate::supervisor::events::{kind, Event, Events, Observer, Verdict};
 use crate::sys::process::{self, ChildStatus};
-use crate::sys::timer;
+use crate::sys::{epoll, timer};
 use crate::virt::auxv::{Rewriter, Settled, StoppedExecs};
 use crate::virt::private_proc::{self, ProcView};
 use freeze::{Freeze, Quiet};
@@ -219,20 +221,10 @@ pub struct MetadataRights {
 /// The timers of the limits, in the epoll set.
 type Timers = (Option<OwnedFd>, Option<MemoryLimit>, Option<CpuThrottle>);
 
-fn epoll_add(epoll: RawFd, fd: RawFd, events: u32, tag: u64) -> Result<()> {
-    let mut event = libc::epoll_event { events, u64: tag };
-    // SAFETY: event is valid for the call.
-    if unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, fd, &mut event) } != 0 {
-        return Err(Error::last_os("epoll_ctl(ADD)"));
-    }
-    Ok(())
-}
-
-/// Stops watching a source that has said all it will: a level-triggered
-/// hang-up or exit left in the set would spin the host.
-fn epoll_remove(epoll: RawFd, fd: RawFd) {
-    // SAFETY: removing an fd needs no event.
-    unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
+/// Adds a source to the sandbox's event set, reported with `tag`
+/// whenever it is readable.
+fn watch(epoll: RawFd, fd: RawFd, tag: u64) -> Result<()> {
+    epoll::watch_readable(epoll, fd, tag).map_err(|e| Error::os("epoll_ctl(ADD)", e))
 }
 
 impl Sandbox {
@@ -246,31 +238,14 @@ impl Sandbox {
         new_images: Option<Rewriter>,
     ) -> Result<Sandbox> {
         let build = |child: &Child| -> Result<(OwnedFd, Timers)> {
-            // SAFETY: plain call.
-            let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-            if epoll < 0 {
-                return Err(Error::last_os("epoll_create1"));
-            }
-            // SAFETY: just created.
-            let epoll = unsafe { crate::sys::own(epoll) };
-            let readable = libc::EPOLLIN as u32;
-            epoll_add(
-                epoll.as_raw_fd(),
-                child.listener.raw(),
-                readable,
-                TAG_LISTENER,
-            )?;
-            epoll_add(
-                epoll.as_raw_fd(),
-                child.pidfd.as_raw_fd(),
-                readable,
-                TAG_PIDFD,
-            )?;
+            let epoll = epoll::create().map_err(|e| Error::os("epoll_create1", e))?;
+            watch(epoll.as_raw_fd(), child.listener.raw(), TAG_LISTENER)?;
+            watch(epoll.as_raw_fd(), child.pidfd.as_raw_fd(), TAG_PIDFD)?;
             let timer = match rules.timeout_ms {
                 Some(ms) => {
                     let t = timer::after(Duration::from_millis(ms))
                         .map_err(|e| Error::os("timerfd", e))?;
-                    epoll_add(epoll.as_raw_fd(), t.as_raw_fd(), readable, TAG_TIMER)?;
+                    watch(epoll.as_raw_fd(), t.as_raw_fd(), TAG_TIMER)?;
                     Some(t)
                 }
                 None => None,
@@ -279,7 +254,7 @@ impl Sandbox {
             let memory = match samples_memory {
                 true => {
                     let m = MemoryLimit::new().map_err(|e| Error::os("timerfd", e))?;
-                    epoll_add(epoll.as_raw_fd(), m.timer.as_raw_fd(), readable, TAG_MEMORY)?;
+                    watch(epoll.as_raw_fd(), m.timer.as_raw_fd(), TAG_MEMORY)?;
                     Some(m)
                 }
                 false => None,
@@ -287,7 +262,7 @@ impl Sandbox {
             let cpu = match rules.max_cpu {
                 Some(percent) => {
                     let c = CpuThrottle::new(percent).map_err(|e| Error::os("timerfd", e))?;
-                    epoll_add(epoll.as_raw_fd(), c.timer.as_raw_fd(), readable, TAG_CPU)?;
+                    watch(epoll.as_raw_fd(), c.timer.as_raw_fd(), TAG_CPU)?;
                     Some(c)
                 }
                 None => None,
@@ -313,13 +288,7 @@ impl Sandbox {
                 StoppedExecs::new()
                     .map_err(|e| Error::os("timerfd", e))
                     .and_then(|s| {
-                        let readable = libc::EPOLLIN as u32;
-                        epoll_add(
-                            epoll.as_raw_fd(),
-                            s.timer.as_raw_fd(),
-                            readable,
-                            TAG_STOPPED_EXECS,
-                        )?;
+                        watch(epoll.as_raw_fd(), s.timer.as_raw_fd(), TAG_STOPPED_EXECS)?;
                         Ok(s)
                     })
                     .map_err(abandon)?,
@@ -331,9 +300,8 @@ impl Sandbox {
                 Opens::new(opener, child.listener.raw())
                     .map_err(|e| Error::os("the opener's timer and first request", e))
                     .and_then(|opens| {
-                        let readable = libc::EPOLLIN as u32;
-                        epoll_add(epoll.as_raw_fd(), opener.socket(), readable, TAG_OPENER)?;
-                        epoll_add(epoll.as_raw_fd(), opens.timer(), readable, TAG_OPENER_TIMER)?;
+                        watch(epoll.as_raw_fd(), opener.socket(), TAG_OPENER)?;
+                        watch(epoll.as_raw_fd(), opens.timer(), TAG_OPENER_TIMER)?;
                         Ok(opens)
                     })
                     .map_err(abandon)?,
@@ -439,23 +407,14 @@ impl Sandbox {
                 revents: 0,
             },
         ];
-        // SAFETY: fds is a valid array.
-        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0
-            && crate::sys::errno() != libc::EINTR
-        {
-            return Err(Error::last_os("poll"));
+        match crate::sys::poll(&mut fds, -1) {
+            Ok(_) | Err(libc::EINTR) => Ok(()),
+            Err(errno) => Err(Error::os("poll", errno)),
         }
-        Ok(())
     }
 
     fn listener_readable(&self) -> bool {
-        let mut fd = libc::pollfd {
-            fd: self.listener.raw(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, zero timeout.
-        unsafe { libc::poll(&mut fd, 1, 0) > 0 && fd.revents & libc::POLLIN != 0 }
+        crate::sys::poll_now(self.listener.raw(), libc::POLLIN) & libc::POLLIN != 0
     }
 
     /// Handles what is pending, without blocking.
@@ -466,24 +425,20 @@ impl Sandbox {
         self.send_budget.renew();
         self.written = 0;
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 32];
-        // SAFETY: events is a valid buffer; a zero timeout never blocks.
-        let n = unsafe { libc::epoll_wait(self.fd(), events.as_mut_ptr(), events.len() as i32, 0) };
-        if n < 0 && crate::sys::errno() != libc::EINTR {
-            return Err(Error::last_os("epoll_wait"));
-        }
+        let n = epoll::ready_now(self.fd(), &mut events).map_err(|e| Error::os("epoll_wait", e))?;
         let mut listener = 0u32;
-        for event in &events[..n.max(0) as usize] {
+        for event in &events[..n] {
             let (ready, tag) = (event.events, event.u64);
             match tag {
                 TAG_LISTENER => listener = ready,
                 TAG_PIDFD => {
                     self.main_exited = true;
-                    epoll_remove(self.fd(), self.pidfd.as_raw_fd());
+                    epoll::unwatch(self.fd(), self.pidfd.as_raw_fd());
                     if let Some(processes) = &mut self.processes {
                         processes.main_exited();
                     }
-                    // SAFETY: plain call: the main process's parent is us.
-                    self.note_exit(self.pid, unsafe { libc::getpid() });
+                    // The main process's parent is us.
+                    self.note_exit(self.pid, crate::sys::getpid());
                 }
                 TAG_TIMER => self.on_timeout(),
                 TAG_MEMORY => self.on_memory_sample(),
@@ -511,7 +466,7 @@ impl Sandbox {
             // The kernel drops the filter early in do_exit, so this may come
             // before the main process is a zombie: its pidfd says when.
             self.hung_up = true;
-            epoll_remove(self.fd(), self.listener.raw());
+            epoll::unwatch(self.fd(), self.listener.raw());
         }
         if self.main_exited && self.hung_up {
             // Execs still watched are judged before the end is reported
@@ -623,7 +578,7 @@ impl Sandbox {
         let Some(pending) = self.pending.get_mut(slot).and_then(Option::take) else {
             return;
         };
-        epoll_remove(self.fd(), pending.fd.as_raw_fd());
+        epoll::unwatch(self.fd(), pending.fd.as_raw_fd());
         let handler::PendingCall::ThroughOpener(through) = pending.what else {
             return;
         };
@@ -632,7 +587,7 @@ impl Sandbox {
 
     fn drop_pending(&mut self, slot: usize) {
         if let Some(pending) = self.pending.get_mut(slot).and_then(Option::take) {
-            epoll_remove(self.fd(), pending.fd.as_raw_fd());
+            epoll::unwatch(self.fd(), pending.fd.as_raw_fd());
         }
     }
 
@@ -666,12 +621,13 @@ impl Sandbox {
                 self.pending.len() - 1
             }
         };
-        epoll_add(
+        epoll::watch(
             self.fd(),
             pending.fd.as_raw_fd(),
             pending.events,
             TAG_PENDING + slot as u64,
-        )?;
+        )
+        .map_err(|e| Error::os("epoll_ctl(ADD)", e))?;
         self.pending[slot] = Some(pending);
         Ok(true)
     }
@@ -984,7 +940,7 @@ impl Sandbox {
     fn after_opener(&mut self, finished: Vec<Finished>) {
         if let Some(opener) = self.opener.as_ref().filter(|o| o.is_broken()) {
             // Nothing more will come: a hang-up left watched would spin.
-            epoll_remove(self.fd(), opener.socket());
+            epoll::unwatch(self.fd(), opener.socket());
         }
         self.answer_opens(finished);
     }
@@ -1121,12 +1077,10 @@ impl Sandbox {
         };
         let mut buf = vec![0u8; count];
         let out = loop {
-            // SAFETY: buf is a valid buffer of its length.
-            let got = unsafe { libc::syscall(n.nr, dir.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
-            if got < 0 {
-                return Answer::Errno(crate::sys::errno());
-            }
-            let got = &buf[..got as usize];
+            let got = match crate::sys::list_directory(n.nr, dir.as_raw_fd(), &mut buf) {
+                Ok(got) => &buf[..got],
+                Err(errno) => return Answer::Errno(errno),
+            };
             match &view {
                 // A chunk of other processes only: read on, or the child
                 // would take it for the end.
@@ -1197,24 +1151,16 @@ impl Sandbox {
     /// uname(buf) with the policy's host name: the host's struct, its
     /// nodename replaced, written into the child's buffer.
     fn uname(&self, n: &Notification) -> Answer {
-        // SAFETY: utsname is plain data; uname fills it.
-        let mut names: libc::utsname = unsafe { std::mem::zeroed() };
-        if unsafe { libc::uname(&mut names) } != 0 {
-            return Answer::Errno(crate::sys::errno());
-        }
+        let mut names = match crate::sys::uname() {
+            Ok(names) => names,
+            Err(errno) => return Answer::Errno(errno),
+        };
         let name = self.hostname.as_deref().unwrap_or_default().as_bytes();
         names.nodename = [0; 65];
         for (slot, &byte) in names.nodename.iter_mut().zip(name.iter().take(64)) {
             *slot = byte as libc::c_char;
         }
-        // SAFETY: viewing a plain-data struct as its bytes.
-        let bytes = unsafe {
-            std::slice::from_raw_parts(
-                &names as *const libc::utsname as *const u8,
-                std::mem::size_of::<libc::utsname>(),
-            )
-        };
-        match crate::sys::memory::write(n.tid(), n.args[0], bytes) {
+        match crate::sys::memory::write(n.tid(), n.args[0], crate::sys::utsname_bytes(&names)) {
             Ok(()) => Answer::Value(0),
             Err(errno) => Answer::Errno(errno),
         }
@@ -1253,14 +1199,7 @@ impl Sandbox {
                 return;
             }
         };
-        if epoll_add(
-            self.fd(),
-            freeze.timer.as_raw_fd(),
-            libc::EPOLLIN as u32,
-            TAG_FREEZE,
-        )
-        .is_err()
-        {
+        if watch(self.fd(), freeze.timer.as_raw_fd(), TAG_FREEZE).is_err() {
             let _ = self.answer(&n, Answer::Errno(libc::EAGAIN));
             return;
         }
@@ -1415,10 +1354,10 @@ impl Sandbox {
             let image = crate::sys::procfs::read_bytes(format!("/proc/{pid}/auxv")).ok()?;
             let stopped_execs = self.stopped_execs.as_mut()?;
             stopped_execs.add(pid, tid, image).ok()?;
-            // SAFETY: tgkill of a thread of the sandbox (its call is live).
-            match unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGSTOP) } {
-                0 => Some(()),
-                _ => {
+            // A thread of the sandbox (its call is live).
+            match crate::sys::tgkill(pid, tid, libc::SIGSTOP) {
+                Ok(()) => Some(()),
+                Err(_) => {
                     stopped_execs.forget(tid);
                     None
                 }
@@ -1458,8 +1397,8 @@ impl Sandbox {
             match outcome {
                 Settled::Stopped(pid) => {
                     if self.rewrite_new_images(&[pid]) {
-                        // SAFETY: a process of the sandbox, stopped by us.
-                        unsafe { libc::kill(pid, libc::SIGCONT) };
+                        // A process of the sandbox, stopped by us.
+                        let _ = crate::sys::kill(pid, libc::SIGCONT);
                     }
                 }
                 Settled::Late(pid) => self.fail_new_image(pid, libc::ETIMEDOUT),
@@ -1665,7 +1604,7 @@ impl Sandbox {
 
     fn on_timeout(&mut self) {
         if let Some(timer) = self.timer.take() {
-            epoll_remove(self.fd(), timer.as_raw_fd());
+            epoll::unwatch(self.fd(), timer.as_raw_fd());
         }
         if self.main_status.is_none() {
             self.timed_out = true;
@@ -1747,9 +1686,9 @@ impl Sandbox {
         if self.main_status.is_some() {
             return;
         }
-        // SAFETY: plain kill of our own child's process group (its id is
-        // the main process's pid, which stays ours until reaped).
-        unsafe { libc::kill(-self.pid, sig) };
+        // Our own child's process group: its id is the main process's pid,
+        // which stays ours until reaped.
+        let _ = crate::sys::kill(-self.pid, sig);
         let _ = process::pidfd_send_signal(self.pidfd.as_raw_fd(), sig);
         // The groups it made, through their leaders' pidfds (limits/groups.rs).
         self.groups.signal_all(sig);
@@ -1832,7 +1771,6 @@ mod tests {
     use crate::policy::Policy;
     use std::ffi::OsStr;
     use std::io::Read;
-    use std::os::fd::FromRawFd;
 
     fn system_policy() -> Policy {
         let mut policy = Policy::new();
@@ -1847,18 +1785,14 @@ mod tests {
 
     /// `sh -c script` under `policy` with stdout on a pipe we read.
     fn spawn_sh(policy: &Policy, script: &str) -> (Sandbox, std::fs::File) {
-        let mut fds = [0; 2];
-        // SAFETY: fds is a valid array.
-        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        let (read, write) = crate::sys::pipe().unwrap();
         let sandbox = crate::spawn(
             policy,
             &[OsStr::new("/bin/sh"), OsStr::new("-c"), OsStr::new(script)],
-            [-1, fds[1], -1],
+            [-1, write.as_raw_fd(), -1],
         )
         .unwrap();
-        // SAFETY: both ends are ours.
-        unsafe { libc::close(fds[1]) };
-        (sandbox, unsafe { std::fs::File::from_raw_fd(fds[0]) })
+        (sandbox, std::fs::File::from(read))
     }
 
     fn getppid_supervised() -> Policy {
@@ -1867,16 +1801,18 @@ mod tests {
         policy
     }
 
-    fn wait_readable(fd: RawFd) {
-        let mut p = libc::pollfd {
+    fn readable(fd: RawFd) -> libc::pollfd {
+        libc::pollfd {
             fd,
             events: libc::POLLIN,
             revents: 0,
-        };
-        // SAFETY: one valid pollfd.
+        }
+    }
+
+    fn wait_readable(fd: RawFd) {
         assert_eq!(
-            unsafe { libc::poll(&mut p, 1, 10_000) },
-            1,
+            crate::sys::poll(&mut [readable(fd)], 10_000),
+            Ok(1),
             "fd {fd} never became readable"
         );
     }
@@ -1945,14 +1881,9 @@ mod tests {
     #[test]
     fn hang_up_then_reap() {
         let (mut sandbox, _out) = spawn_sh(&system_policy(), "exit 5");
-        let mut fd = libc::pollfd {
-            fd: sandbox.listener.raw(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        assert_eq!(unsafe { libc::poll(&mut fd, 1, 10_000) }, 1);
-        assert_ne!(fd.revents & libc::POLLHUP, 0);
+        let mut fds = [readable(sandbox.listener.raw())];
+        assert_eq!(crate::sys::poll(&mut fds, 10_000), Ok(1));
+        assert_ne!(fds[0].revents & libc::POLLHUP, 0);
         sandbox.wait().unwrap();
         assert_eq!(sandbox.exit_reason(), ExitReason::Normal(5));
     }
@@ -1963,13 +1894,11 @@ mod tests {
         policy.timeout_ms(150).unwrap();
         let (mut sandbox, _out) = spawn_sh(&policy, "sleep 5");
         assert_eq!(sandbox.timeout_ms(), -1);
-        let mut fd = libc::pollfd {
-            fd: sandbox.fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd. Only the timer can wake this poll.
-        assert_eq!(unsafe { libc::poll(&mut fd, 1, 10_000) }, 1);
+        // Only the timer can wake this poll.
+        assert_eq!(
+            crate::sys::poll(&mut [readable(sandbox.fd())], 10_000),
+            Ok(1)
+        );
         sandbox.wait().unwrap();
         assert_eq!(sandbox.exit_reason(), ExitReason::Timeout);
     }

@@ -49,27 +49,14 @@ pub struct HostEnds {
     stderr: OwnedFd,
 }
 
-/// A close-on-exec pipe: (read end, write end).
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [-1; 2];
-    // SAFETY: fds has room for the two descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(Error::last_os("run: pipe2"));
-    }
-    // SAFETY: both were just created and belong to nobody else.
-    Ok(unsafe { (sys::own(fds[0]), sys::own(fds[1])) })
+    sys::pipe().map_err(|e| Error::os("run: pipe2", e))
 }
 
 fn set_nonblocking(fd: &OwnedFd) -> Result<()> {
-    // SAFETY: fcntl on an fd we own.
-    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
-    // SAFETY: as above.
-    if flags < 0
-        || unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0
-    {
-        return Err(Error::last_os("run: fcntl(O_NONBLOCK)"));
-    }
-    Ok(())
+    sys::status_flags(fd.as_raw_fd())
+        .and_then(|flags| sys::set_status_flags(fd.as_raw_fd(), flags | libc::O_NONBLOCK))
+        .map_err(|e| Error::os("run: fcntl(O_NONBLOCK)", e))
 }
 
 /// The three pipes of a run. Only the host's ends are non-blocking: the
@@ -109,26 +96,22 @@ const READ_CHUNK: usize = 64 * 1024;
 fn drain(fd: &OwnedFd, out: &mut Vec<u8>) -> Result<bool> {
     let mut buf = vec![0u8; READ_CHUNK];
     for _ in 0..READS_PER_WAKE {
-        // SAFETY: buf is valid for its length.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr() as *mut _, buf.len()) };
-        match n {
-            0 => return Ok(true),
-            n if n > 0 => {
+        match sys::read(fd.as_raw_fd(), &mut buf) {
+            Ok(0) => return Ok(true),
+            Ok(n) => {
                 // Whatever the size, but an allocation that fails is an
                 // error of the run (the sandbox is killed), never an abort
                 // of the host, as a plain extend would make it.
-                out.try_reserve(n as usize).map_err(|_| {
+                out.try_reserve(n).map_err(|_| {
                     Error::new(
                         libc::ENOMEM,
                         format!("run: no memory for more than {} bytes of output", out.len()),
                     )
                 })?;
-                out.extend_from_slice(&buf[..n as usize]);
+                out.extend_from_slice(&buf[..n]);
             }
-            _ => match sys::errno() {
-                libc::EAGAIN | libc::EINTR => return Ok(false),
-                errno => return Err(Error::os("run: reading the output", errno)),
-            },
+            Err(libc::EAGAIN | libc::EINTR) => return Ok(false),
+            Err(errno) => return Err(Error::os("run: reading the output", errno)),
         }
     }
     Ok(false)
@@ -224,14 +207,11 @@ pub fn drive(
             (false, true) => sandbox.timeout_ms(),
             (false, false) => sooner(sandbox.timeout_ms(), millis_until(deadline)),
         };
-        // SAFETY: fds is a valid array; negative fds are skipped.
-        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait) };
-        if ready < 0 {
-            match sys::errno() {
-                libc::EINTR => continue,
-                errno => return Err(Error::os("run: poll", errno)),
-            }
-        }
+        let ready = match sys::poll(&mut fds, wait) {
+            Ok(ready) => ready,
+            Err(libc::EINTR) => continue,
+            Err(errno) => return Err(Error::os("run: poll", errno)),
+        };
         let past_deadline = deadline.is_some_and(|at| Instant::now() >= at);
         if exited && ready == 0 && past_deadline {
             // The outputs are held open from outside the sandbox.

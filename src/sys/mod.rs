@@ -6,6 +6,7 @@
 #![allow(non_camel_case_types)]
 
 pub mod creds;
+pub mod epoll;
 pub mod file;
 pub mod memory;
 pub mod process;
@@ -297,6 +298,77 @@ pub fn errno() -> i32 {
 pub unsafe fn own(fd: RawFd) -> OwnedFd {
     // SAFETY: open and ownerless by our contract.
     unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// A close-on-exec pipe: (read end, write end).
+pub fn pipe() -> SysResult<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1; 2];
+    // SAFETY: fds has room for the two descriptors.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } as libc::c_long)?;
+    // SAFETY: both were just created and belong to nobody else.
+    Ok(unsafe { (own(fds[0]), own(fds[1])) })
+}
+
+/// `read(fd, buf)`: the count read (0 at EOF).
+pub fn read(fd: RawFd, buf: &mut [u8]) -> SysResult<usize> {
+    // SAFETY: buf is valid for its length.
+    check(
+        unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) } as libc::c_long,
+    )
+    .map(|n| n as usize)
+}
+
+/// `poll(fds, timeout_ms)` (negative: no timeout): how many are ready;
+/// entries with a negative fd are skipped by the kernel.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> SysResult<usize> {
+    // SAFETY: fds is a valid array of its length.
+    check(
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) }
+            as libc::c_long,
+    )
+    .map(|n| n as usize)
+}
+
+/// `kill(pid, sig)` (a negative pid: the process group).
+pub fn kill(pid: libc::pid_t, sig: i32) -> SysResult<()> {
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::kill(pid, sig) } as libc::c_long).map(drop)
+}
+
+/// `getpid()`.
+pub fn getpid() -> libc::pid_t {
+    // SAFETY: plain call, cannot fail.
+    unsafe { libc::getpid() }
+}
+
+/// `uname()`: the host's names.
+pub fn uname() -> SysResult<libc::utsname> {
+    // SAFETY: utsname is plain data; uname fills it.
+    let mut names: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid out pointer.
+    check(unsafe { libc::uname(&mut names) } as libc::c_long)?;
+    Ok(names)
+}
+
+/// `uname`'s struct as the bytes a caller's buffer receives.
+pub fn utsname_bytes(names: &libc::utsname) -> &[u8] {
+    // SAFETY: utsname is plain data (arrays of c_char), viewed whole.
+    unsafe {
+        std::slice::from_raw_parts(
+            names as *const libc::utsname as *const u8,
+            std::mem::size_of::<libc::utsname>(),
+        )
+    }
+}
+
+/// One directory-listing call (`getdents` or `getdents64`, by `nr`) on
+/// `dir` into `buf`: the bytes of records it wrote (0 at the end).
+pub fn list_directory(nr: libc::c_long, dir: RawFd, buf: &mut [u8]) -> SysResult<usize> {
+    if nr != libc::SYS_getdents64 && nr != libc::SYS_getdents {
+        return Err(libc::ENOSYS);
+    }
+    // SAFETY: buf is a valid buffer of its length.
+    check(unsafe { libc::syscall(nr, dir, buf.as_mut_ptr(), buf.len()) }).map(|n| n as usize)
 }
 
 /// `close_range(first, last, flags)`.

@@ -97,7 +97,15 @@ pub fn spawn(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Sand
     // connects and sends of any sandbox (a socketpair is always there) are
     // made by it, so that no peer sees the host.
     let opener = fs::opener::prepare().map_err(|e| Error::os("spawn: the opener's socket", e))?;
-    let child = spawn::spawn(&prepared, &watchdog, Some(&opener), new_images.as_mut())?;
+    let child = spawn::spawn(&prepared, &watchdog, Some(&opener), new_images.is_some())?;
+    if let Some(rewriter) = new_images.as_mut() {
+        supervisor::exec_watch::first_image(
+            &child.pidfd,
+            child.pid,
+            rewriter,
+            prepared.shown_exe(),
+        )?;
+    }
     let opener = Some(fs::opener::Opener::new(opener.host_end, None));
     Sandbox::new(child, rules, watchdog.write_end, opener, new_images)
 }

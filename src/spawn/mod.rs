@@ -242,6 +242,11 @@ impl Prepared {
         self.cpus
     }
 
+    /// The command as messages name it.
+    pub fn shown_exe(&self) -> &str {
+        &self.shown_exe
+    }
+
     pub fn new(policy: &Policy, argv: &[&OsStr], stdio: [RawFd; 3]) -> Result<Prepared> {
         let argv0 = *argv
             .first()
@@ -398,12 +403,14 @@ unsafe fn clone_with_pidfd(pidfd: &mut RawFd) -> sys::SysResult<libc::pid_t> {
 }
 
 /// Spawns the prepared command. Returns once it has exec'd, or the error
-/// that stopped it (the child is then reaped).
+/// that stopped it (the child is then reaped). `stop_at_exec`: its exec is
+/// answered with a stop pending, and it is returned stopped before its
+/// first instruction (supervisor/exec_watch.rs `first_image` goes on).
 pub fn spawn(
     prepared: &Prepared,
     watchdog: &Armed,
     opener: Option<&crate::fs::opener::Prepared>,
-    new_images: Option<&mut crate::virt::auxv::Rewriter>,
+    stop_at_exec: bool,
 ) -> Result<Child> {
     let (parent_sock, child_sock) = socketpair()?;
     let mut pidfd: RawFd = -1;
@@ -427,45 +434,9 @@ pub fn spawn(
         watchdog: None,
         watchdog_pid: -1,
         opener_pid: -1,
-        stop_at_exec: new_images.is_some(),
+        stop_at_exec,
     };
-    let child = child.run(prepared)?;
-    match new_images {
-        Some(rewriter) => first_image(child, rewriter, &prepared.shown_exe),
-        None => Ok(child),
-    }
-}
-
-/// The command's own image, stopped on its way to its first instruction
-/// (its exec was answered with a stop pending): its auxiliary vector is
-/// rewritten, then it is continued. A failure kills it.
-fn first_image(
-    child: Child,
-    rewriter: &mut crate::virt::auxv::Rewriter,
-    exe: &str,
-) -> Result<Child> {
-    let pidfd = child.pidfd.as_raw_fd();
-    let fixed = match process::wait_stopped(pidfd) {
-        Ok(true) => rewriter.fix(child.pid).and_then(|new| match new {
-            true => process::pidfd_send_signal(pidfd, libc::SIGCONT),
-            false => Err(libc::EIO),
-        }),
-        // Killed before it ran: its end is the supervisor's to report.
-        Ok(false) => Ok(()),
-        Err(errno) => Err(errno),
-    };
-    if let Err(errno) = fixed {
-        process::kill_and_reap(pidfd);
-        return Err(Error::new(
-            errno,
-            format!(
-                "spawn: rewriting the auxiliary vector of \"{}\" (random_seed, time_start): {}",
-                exe,
-                strerror(errno)
-            ),
-        ));
-    }
-    Ok(child)
+    child.run(prepared)
 }
 
 struct Handshake {

@@ -23,16 +23,18 @@
 //! The kernel reads the arguments again only when the allowed caller runs
 //! its call, after the answer: so the sandbox stays stopped until each
 //! allowed caller is past that read. An exec is past it once the caller
-//! stops on its way back (the stop is pending for it too) or is gone; an
-//! open once the caller is seen anywhere but running (the path is copied
-//! first thing, and an open may block for good, on a FIFO say, while
-//! every other process is stopped). An exec not past it within
-//! [`EXEC_DEADLINE`] kills the sandbox.
+//! stops on its way back (the stop is pending for it too) or is gone
+//! (watched by exec_watch.rs, which says when each is settled); an open
+//! once the caller is seen anywhere but running (the path is copied first
+//! thing, and an open may block for good, on a FIFO say, while every other
+//! process is stopped). A call not past it within [`EXEC_DEADLINE`] kills
+//! the sandbox.
 
 #![deny(unsafe_code)]
 
 use crate::limits::processes::Processes;
 use crate::seccomp::notify::Notification;
+use crate::supervisor::exec_watch::{self, Ending, Settled};
 use crate::sys::procfs::{self, gone};
 use crate::sys::{timer, SysResult};
 use std::collections::VecDeque;
@@ -41,31 +43,24 @@ use std::time::{Duration, Instant};
 
 /// How long stopping may take before the calls are refused.
 pub const DEADLINE: Duration = Duration::from_secs(1);
-/// How long an allowed exec may take to read its arguments.
-pub const EXEC_DEADLINE: Duration = Duration::from_secs(10);
-/// How often the stop is checked meanwhile: soon at first (a stop or an
-/// exec usually lands within tens of microseconds, and the sandbox waits
-/// stopped meanwhile), then at most this often.
-const FIRST_RECHECK: Duration = Duration::from_micros(25);
-const RECHECK: Duration = Duration::from_micros(200);
+/// How long an allowed call may take to read its arguments.
+pub use exec_watch::EXEC_DEADLINE;
 
 pub struct Freeze {
     /// The calls to show once the sandbox is quiet, oldest first.
     pub waiting: VecDeque<Notification>,
-    /// Allowed callers whose call has not read its arguments yet: (process,
-    /// thread, an exec?), and when they were answered.
-    pub answered: Vec<(libc::pid_t, libc::pid_t, bool)>,
+    /// Allowed open callers whose call has not read its path yet
+    /// (process, thread), and when the first was answered.
+    pub answered: Vec<(libc::pid_t, libc::pid_t)>,
     answered_at: Option<Instant>,
-    /// Allowed exec callers, until seen stopped on their way back (a new
-    /// image, or a failure) or ended.
-    execs: Vec<Exec>,
-    /// Processes stopped at the start of a new program, or after a failed
-    /// exec, for the supervisor to rewrite before it continues them.
-    pub new_images: Vec<libc::pid_t>,
-    /// Every allowed exec seen stopped past its call, rewritten or not:
-    /// the supervisor checks what each one really runs before the sandbox
-    /// goes on.
+    /// Processes stopped past an allowed exec (a new image, or back after
+    /// a failure): the supervisor checks what each really runs, and
+    /// rewrites its new image, before the sandbox goes on.
     pub settled_execs: Vec<libc::pid_t>,
+    /// An allowed exec's program ran without its stop.
+    exec_ran: bool,
+    /// An allowed exec did not stop within EXEC_DEADLINE.
+    exec_late: bool,
     /// Tasks of the sandbox the last quiet check saw, callers included.
     tasks: usize,
     /// The tasks the quiet check saw stopped, to check they stay so.
@@ -86,35 +81,6 @@ pub enum Drained {
     Stuck,
     /// A task seen stopped ran meanwhile (see `Freeze::still_held`).
     Broken,
-}
-
-/// An allowed exec being watched.
-pub struct Exec {
-    pub pid: libc::pid_t,
-    pub tid: libc::pid_t,
-    /// Its process's auxiliary vector before the exec (see `exec_state`).
-    pub image_before: Vec<u8>,
-    /// The new image is to be rewritten (virt/auxv.rs).
-    pub rewrite: bool,
-}
-
-/// Where a watched exec stands.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ExecState {
-    /// Stopped past its exec (a new image, or back after a failure).
-    Stopped,
-    /// Killed (SIGKILL) before it got there.
-    Killed,
-    /// Not seen stopped yet: still in its exec (or, when its new image
-    /// cannot be told from the old, running unstopped: that ends as
-    /// `Drained::Stuck` at EXEC_DEADLINE).
-    Running,
-    /// Its new program ran without the stop that was pending for it
-    /// (someone continued it, see `still_held`): it ended other than by
-    /// SIGKILL, or it sleeps (S) in a new image, which only its own code
-    /// can have asked for (the exec itself waits uninterruptibly, D, and a
-    /// task on its way out of the kernel is R).
-    Unstopped,
 }
 
 /// A task the quiet check saw unable to run.
@@ -144,12 +110,12 @@ impl Freeze {
             waiting: VecDeque::from([first]),
             answered: Vec::new(),
             answered_at: None,
-            execs: Vec::new(),
-            new_images: Vec::new(),
             settled_execs: Vec::new(),
+            exec_ran: false,
+            exec_late: false,
             tasks: usize::MAX,
             held: Vec::new(),
-            timer: timer::after(FIRST_RECHECK)?,
+            timer: timer::after(exec_watch::recheck_delay(0))?,
             since: Instant::now(),
             rounds: 1,
         })
@@ -176,9 +142,8 @@ impl Freeze {
         self.not_yet()
     }
 
-    /// The next recheck's delay: doubling from FIRST_RECHECK up to RECHECK.
     fn next_recheck(&mut self) -> Duration {
-        let delay = (FIRST_RECHECK * 2u32.pow(self.rounds.min(8))).min(RECHECK);
+        let delay = exec_watch::recheck_delay(self.rounds);
         self.rounds += 1;
         delay
     }
@@ -191,27 +156,26 @@ impl Freeze {
         Quiet::NotYet
     }
 
-    /// Notes an allowed caller: the sandbox stays stopped until its call is
-    /// past reading its arguments.
-    pub fn answered(&mut self, pid: libc::pid_t, tid: libc::pid_t, exec: bool) {
+    /// Notes an allowed open: the sandbox stays stopped until its call is
+    /// past reading its path. (Allowed execs are watched by exec_watch.rs,
+    /// and their ends handed over by `exec_settled`.)
+    pub fn answered_open(&mut self, pid: libc::pid_t, tid: libc::pid_t) {
         // The caller alone in the sandbox: nobody can change its memory.
-        // (Execs are watched anyway: `watch_exec`.)
-        if self.tasks <= 1 || exec {
+        if self.tasks <= 1 {
             return;
         }
-        self.answered.push((pid, tid, exec));
+        self.answered.push((pid, tid));
         self.answered_at.get_or_insert_with(Instant::now);
         self.rounds = 0;
     }
 
-    /// Notes an allowed exec: the sandbox stays stopped until the caller
-    /// stops on its way back (its stop is pending), even when it is alone,
-    /// so that a new program that runs without that stop is caught, and a
-    /// new image to rewrite is rewritten before it runs.
-    pub fn watch_exec(&mut self, exec: Exec) {
-        self.execs.push(exec);
-        self.answered_at.get_or_insert_with(Instant::now);
-        self.rounds = 0;
+    /// An exec let through during this freeze is done waiting for.
+    pub fn exec_settled(&mut self, settled: &Settled) {
+        match settled.how {
+            Ending::Stopped => self.settled_execs.push(settled.pid),
+            Ending::Ran => self.exec_ran = true,
+            Ending::Late => self.exec_late = true,
+        }
     }
 
     /// Has every task the quiet check saw stopped stayed so? A SIGCONT
@@ -235,44 +199,26 @@ impl Freeze {
     }
 
     /// Are the allowed callers past their arguments? Re-arms the timer
-    /// when not yet.
-    pub fn drained(&mut self) -> Drained {
-        if !self.still_held() {
+    /// when opens are not yet; `execs_watched`: an exec let through is
+    /// still unsettled (its watch's timer comes back here).
+    pub fn drained(&mut self, execs_watched: bool) -> Drained {
+        if !self.still_held() || self.exec_ran {
             return Drained::Broken;
         }
-        let mut stopped = Vec::new();
-        let mut settled = Vec::new();
-        let mut unstopped = false;
-        self.execs
-            .retain(|e| match exec_state(e.pid, e.tid, &e.image_before) {
-                ExecState::Stopped => {
-                    settled.push(e.pid);
-                    if e.rewrite && !stopped.contains(&e.pid) {
-                        stopped.push(e.pid);
-                    }
-                    false
-                }
-                ExecState::Killed => false,
-                ExecState::Unstopped => {
-                    unstopped = true;
-                    false
-                }
-                ExecState::Running => true,
-            });
-        self.new_images.extend(stopped);
-        self.settled_execs.extend(settled);
-        if unstopped {
-            return Drained::Broken;
+        if self.exec_late {
+            return Drained::Stuck;
         }
         self.answered
-            .retain(|&(pid, tid, exec)| match procfs::task_state(pid, tid) {
-                Ok('T' | 't' | 'Z' | 'X') => false,
+            .retain(|&(pid, tid)| match procfs::task_state(pid, tid) {
                 Ok('R') => true,
-                Ok(_) => exec,
+                Ok(_) => false,
                 Err(e) => !gone(e),
             });
-        if self.answered.is_empty() && self.execs.is_empty() {
-            return Drained::Yes;
+        if self.answered.is_empty() {
+            return match execs_watched {
+                true => Drained::NotYet,
+                false => Drained::Yes,
+            };
         }
         let late = self
             .answered_at
@@ -283,53 +229,6 @@ impl Freeze {
         }
         Drained::NotYet
     }
-}
-
-/// Where a watched exec stands (see `ExecState`).
-pub fn exec_state(pid: libc::pid_t, tid: libc::pid_t, image_before: &[u8]) -> ExecState {
-    match exec_settled(pid, tid) {
-        Some(true) => ExecState::Stopped,
-        Some(false) => match procfs::killed_zombie(pid) {
-            Ok(true) => ExecState::Killed,
-            // Reaped already, or ended some other way: it ran.
-            _ => ExecState::Unstopped,
-        },
-        None => {
-            let sleeping = matches!(procfs::task_state(pid, pid), Ok('S'));
-            let new_image = procfs::read_bytes(format!("/proc/{pid}/auxv"))
-                .is_ok_and(|image| image != image_before);
-            match sleeping && new_image {
-                true => ExecState::Unstopped,
-                false => ExecState::Running,
-            }
-        }
-    }
-}
-
-/// Where thread `tid` of process `pid`, answered for an exec, stands:
-/// Some(true) when the process is stopped past the exec (whether it made a
-/// new image or failed), Some(false) when it is gone, None while the exec
-/// still runs. A thread other than the first takes the process's pid when
-/// its exec succeeds: until its own tid is gone, the first thread may be
-/// the old one, stopped or being killed.
-fn exec_settled(pid: libc::pid_t, tid: libc::pid_t) -> Option<bool> {
-    let state = |pid, tid| match procfs::task_state(pid, tid) {
-        Ok('T' | 't') => Some(true),
-        Ok('Z' | 'X') => Some(false),
-        Ok(_) => None,
-        Err(e) if gone(e) => Some(false),
-        // Unreadable: still counted as running, until the deadline.
-        Err(_) => None,
-    };
-    if tid != pid {
-        match state(pid, tid) {
-            // Stopped with its own tid: its exec failed.
-            Some(true) => return Some(true),
-            None => return None,
-            Some(false) => {}
-        }
-    }
-    state(pid, pid)
 }
 
 /// Sends SIGSTOP to every thread of every known process (the caller of

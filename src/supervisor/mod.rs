@@ -23,6 +23,7 @@
 #![deny(unsafe_code)]
 
 pub mod events;
+pub mod exec_watch;
 pub mod freeze;
 pub mod live_policy;
 pub mod runner;
@@ -46,8 +47,9 @@ use crate::spawn::Child;
 use crate::supervisor::events::{kind, Event, Events, Observer, Verdict};
 use crate::sys::process::{self, ChildStatus};
 use crate::sys::{epoll, timer};
-use crate::virt::auxv::{Rewriter, Settled, StoppedExecs};
+use crate::virt::auxv::Rewriter;
 use crate::virt::private_proc::{self, ProcView};
+use exec_watch::{Ending, ExecWatch};
 use freeze::{Freeze, Quiet};
 use std::cell::RefCell;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -135,8 +137,11 @@ pub struct Sandbox {
     /// random_seed, time_start: what each exec'd program's auxiliary
     /// vector gets (the sandbox stops for every exec).
     new_images: Option<Rewriter>,
-    /// Execs stopped alone for that, when nothing else stops the sandbox.
-    stopped_execs: Option<StoppedExecs>,
+    /// Execs stop alone for that when nothing else stops the sandbox.
+    stops_execs_alone: bool,
+    /// Execs let through with a stop pending, until each stops past its
+    /// call (made at the first).
+    exec_watch: Option<ExecWatch>,
     /// Where pathname unix sockets may be reached.
     unix: UnixGate,
     /// Where metadata may be changed, made here on the job's behalf.
@@ -173,6 +178,14 @@ pub struct Sandbox {
     dispatch: Dispatch,
 }
 
+/// What became of an answer sent.
+#[derive(Debug, PartialEq, Eq)]
+enum Delivered {
+    Yes,
+    /// The caller was killed in its call: there was nothing to answer.
+    CallerGone,
+}
+
 const TAG_LISTENER: u64 = 0;
 const TAG_PIDFD: u64 = 1;
 const TAG_TIMER: u64 = 2;
@@ -183,8 +196,8 @@ const TAG_FREEZE: u64 = 5;
 const TAG_PENDING: u64 = 6;
 /// A process's exit, for exit events: TAG_EXIT + pid (above every slot).
 const TAG_EXIT: u64 = 1 << 40;
-/// The recheck timer of the execs stopped alone.
-const TAG_STOPPED_EXECS: u64 = 1 << 39;
+/// The recheck timer of the watched execs (exec_watch.rs).
+const TAG_EXEC_WATCH: u64 = 1 << 39;
 /// The opener's socket: replies (fs/opener_calls.rs).
 const TAG_OPENER: u64 = 1 << 38;
 /// The opener's deadline.
@@ -282,19 +295,8 @@ impl Sandbox {
         // Execs stop alone unless something stops the whole sandbox anyway
         // (open events and fs_deny freeze for their calls, and the CPU
         // throttle's SIGCONT would continue a stopped exec early).
-        let alone = new_images.is_some() && !rules.live.lock().traps_opens && cpu.is_none();
-        let stopped_execs = match alone {
-            true => Some(
-                StoppedExecs::new()
-                    .map_err(|e| Error::os("timerfd", e))
-                    .and_then(|s| {
-                        watch(epoll.as_raw_fd(), s.timer.as_raw_fd(), TAG_STOPPED_EXECS)?;
-                        Ok(s)
-                    })
-                    .map_err(abandon)?,
-            ),
-            false => None,
-        };
+        let stops_execs_alone =
+            new_images.is_some() && !rules.live.lock().traps_opens && cpu.is_none();
         let opens = match &opener {
             Some(opener) => Some(
                 Opens::new(opener, child.listener.raw())
@@ -345,7 +347,8 @@ impl Sandbox {
             }),
             wall_clock: rules.wall_clock,
             new_images,
-            stopped_execs,
+            stops_execs_alone,
+            exec_watch: None,
             unix: rules.unix,
             metadata: rules.metadata,
             pending: Vec::new(),
@@ -444,7 +447,7 @@ impl Sandbox {
                 TAG_MEMORY => self.on_memory_sample(),
                 TAG_CPU => self.on_cpu_sample(),
                 TAG_FREEZE => self.advance_freeze(),
-                TAG_STOPPED_EXECS => self.settle_stopped_execs(),
+                TAG_EXEC_WATCH => self.settle_execs(),
                 TAG_OPENER => self.on_opener_readable(),
                 TAG_OPENER_TIMER => self.on_opener_deadline(),
                 tag if tag >= TAG_EXIT => {
@@ -471,8 +474,8 @@ impl Sandbox {
         if self.main_exited && self.hung_up {
             // Execs still watched are judged before the end is reported
             // (the main process itself may be one, a zombie until reaped).
-            if self.stopped_execs.is_some() {
-                self.settle_stopped_execs();
+            if self.exec_watch.is_some() {
+                self.settle_execs();
             }
             if self.freeze.is_some() {
                 self.advance_freeze();
@@ -699,19 +702,21 @@ impl Sandbox {
             }
         };
         self.answer(&n, answer)
+            .map(|_| ())
             .map_err(|errno| Error::os("seccomp: answering a notification", errno))
     }
 
-    /// Sends an answer. One that cannot be delivered leaves its caller
+    /// Sends an answer (`Delivered`, or the errno of one that was not). One that cannot be delivered leaves its caller
     /// blocked: the sandbox is killed (fail closed) and the errno returned.
     /// A caller gone meanwhile has no call left to answer: not an error.
-    fn answer(&mut self, n: &Notification, answer: Answer) -> std::result::Result<(), i32> {
+    fn answer(&mut self, n: &Notification, answer: Answer) -> std::result::Result<Delivered, i32> {
         match self.listener.respond(n.id, answer) {
+            Ok(()) => Ok(Delivered::Yes),
             Err(errno) if self.listener.is_live(n.id) => {
                 self.undelivered(*n, errno);
                 Err(errno)
             }
-            _ => Ok(()),
+            Err(_) => Ok(Delivered::CallerGone),
         }
     }
 
@@ -1247,46 +1252,42 @@ impl Sandbox {
                     answer = Answer::Errno(libc::EAGAIN);
                     self.freeze_broken();
                 }
-                // An exec's image before it, to tell its new program from
-                // its old one while watching it (`freeze::exec_state`).
-                let mut image_before = None;
+                // An allowed exec is watched until its caller stops past
+                // it (exec_watch.rs): the sandbox stays stopped meanwhile.
+                let mut watched = false;
                 if let (Some((pid, true)), Answer::ContinueFrozen) = (caller, answer) {
-                    match crate::sys::procfs::read_bytes(format!("/proc/{pid}/auxv")) {
-                        Ok(image) => image_before = Some(image),
-                        Err(_) => answer = Answer::Errno(libc::EAGAIN),
+                    watched = self.watch_exec(pid, n.tid(), true);
+                    if !watched {
+                        answer = Answer::Errno(libc::EAGAIN);
                     }
                 }
-                let _ = self.answer(&n, answer);
+                let delivered = self.answer(&n, answer);
+                if watched && delivered != Ok(Delivered::Yes) {
+                    self.unwatch_exec(n.tid());
+                }
                 let allowed = answer == Answer::ContinueFrozen;
-                if let (Some((pid, exec)), Some(freeze), true) = (caller, &mut self.freeze, allowed)
+                if let (Some((pid, false)), Some(freeze), true) =
+                    (caller, &mut self.freeze, allowed)
                 {
-                    freeze.answered(pid, n.tid(), exec);
-                    if let (true, Some(image_before)) = (exec, image_before) {
-                        freeze.watch_exec(freeze::Exec {
-                            pid,
-                            tid: n.tid(),
-                            image_before,
-                            rewrite: self.new_images.is_some(),
-                        });
-                    }
+                    freeze.answered_open(pid, n.tid());
                 }
             }
         }
+        let execs_watched = self
+            .exec_watch
+            .as_ref()
+            .is_some_and(ExecWatch::watches_frozen);
         let Some(freeze) = &mut self.freeze else {
             return;
         };
-        let drained = freeze.drained();
-        let mut new_images = std::mem::take(&mut freeze.new_images);
+        let drained = freeze.drained(execs_watched);
+        if drained == freeze::Drained::NotYet {
+            return;
+        }
+        let mut settled_execs = std::mem::take(&mut freeze.settled_execs);
         // Two threads of one process may both have exec'd: one image.
-        new_images.sort_unstable();
-        new_images.dedup();
-        let settled_execs = match drained {
-            freeze::Drained::NotYet => {
-                freeze.new_images = new_images;
-                return;
-            }
-            _ => std::mem::take(&mut freeze.settled_execs),
-        };
+        settled_execs.sort_unstable();
+        settled_execs.dedup();
         match drained {
             freeze::Drained::NotYet => return,
             freeze::Drained::Stuck => self.kill_all(libc::SIGKILL),
@@ -1306,7 +1307,7 @@ impl Sandbox {
             self.freeze_broken();
         }
         self.freeze = None;
-        self.rewrite_new_images(&new_images);
+        self.rewrite_new_images(&settled_execs);
         // A kill verdict lands while everything is still stopped: nothing
         // of the sandbox runs another instruction.
         self.apply_kill_verdict();
@@ -1334,58 +1335,73 @@ impl Sandbox {
         self.kill_all(libc::SIGKILL);
     }
 
-    /// An exec to stop alone (see `StoppedExecs`): when its new image needs
+    /// An exec to stop alone (see exec_watch.rs): when its new image needs
     /// rewriting and no observer asked to see it.
     fn stops_exec_alone(&self, n: &Notification) -> bool {
-        self.stopped_execs.is_some()
+        self.stops_execs_alone
             && shown::kind_of(n.nr) == Some(kind::EXEC)
             && !self.events.borrow().wants(kind::EXEC)
             && self.live.lock().fs_denied.is_empty()
     }
 
-    /// Lets the exec through with a stop pending for its caller: it stops
-    /// before the new program's first instruction, where
-    /// `settle_stopped_execs` rewrites and continues it. Fails closed.
+    /// Lets the exec through with a stop pending for its caller alone: it
+    /// stops before the new program's first instruction, where
+    /// `settle_execs` rewrites and continues it. Fails closed.
     fn stop_exec_alone(&mut self, n: &Notification) {
         let tid = n.tid();
+        let watched = crate::sys::procfs::process_of(tid)
+            .ok()
+            .filter(|&pid| self.watch_exec(pid, tid, false));
         // The stop goes last: an exec refused after it would leave its
         // caller stopped with nobody to continue it.
-        let watched = crate::sys::procfs::process_of(tid).ok().and_then(|pid| {
-            let image = crate::sys::procfs::read_bytes(format!("/proc/{pid}/auxv")).ok()?;
-            let stopped_execs = self.stopped_execs.as_mut()?;
-            stopped_execs.add(pid, tid, image).ok()?;
+        let stopped = watched.is_some_and(|pid| {
             // A thread of the sandbox (its call is live).
-            match crate::sys::tgkill(pid, tid, libc::SIGSTOP) {
-                Ok(()) => Some(()),
-                Err(_) => {
-                    stopped_execs.forget(tid);
-                    None
-                }
-            }
+            crate::sys::tgkill(pid, tid, libc::SIGSTOP).is_ok()
         });
-        let answer = match watched {
-            Some(()) => Answer::ContinueOnRegisters,
-            None => Answer::Errno(libc::EAGAIN),
+        let answer = match stopped {
+            true => Answer::ContinueOnRegisters,
+            false => Answer::Errno(libc::EAGAIN),
         };
-        if let Err(errno) = self.listener.respond(n.id, answer) {
-            match self.listener.is_live(n.id) {
-                true => self.undelivered(*n, errno),
-                // The caller was killed in its call: no exec to watch.
-                false => {
-                    if let Some(s) = self.stopped_execs.as_mut() {
-                        s.forget(tid);
-                    }
-                }
-            }
+        // Refused, or its caller killed in its call: no exec to watch.
+        if self.answer(n, answer) != Ok(Delivered::Yes) || !stopped {
+            self.unwatch_exec(tid);
         }
     }
 
-    /// The stopped-alone execs' timer: each stopped one rewritten (or left,
-    /// its exec having failed) and continued; one that never stopped (a
-    /// process of the sandbox continued it, or the exec hangs) or cannot be
-    /// rewritten kills the sandbox.
-    fn settle_stopped_execs(&mut self) {
-        let settled = match self.stopped_execs.as_mut().map(StoppedExecs::settle) {
+    /// Watches the exec about to be let through for thread `tid` of
+    /// process `pid` (its image now read, to tell its new program from its
+    /// old one). False when it cannot be watched: the exec must be refused.
+    fn watch_exec(&mut self, pid: libc::pid_t, tid: libc::pid_t, during_freeze: bool) -> bool {
+        let Ok(image) = crate::sys::procfs::read_bytes(format!("/proc/{pid}/auxv")) else {
+            return false;
+        };
+        if self.exec_watch.is_none() {
+            let Ok(watch) = ExecWatch::new() else {
+                return false;
+            };
+            if self::watch(self.fd(), watch.timer.as_raw_fd(), TAG_EXEC_WATCH).is_err() {
+                return false;
+            }
+            self.exec_watch = Some(watch);
+        }
+        self.exec_watch
+            .as_mut()
+            .is_some_and(|w| w.watch(pid, tid, image, during_freeze).is_ok())
+    }
+
+    fn unwatch_exec(&mut self, tid: libc::pid_t) {
+        if let Some(watch) = &mut self.exec_watch {
+            watch.forget(tid);
+        }
+    }
+
+    /// The watched execs' timer. An exec let through during a freeze is
+    /// the freeze's to settle (it ends once each is); one stopped alone is
+    /// rewritten (or left, its exec having failed) and continued. One that
+    /// never stopped (a process of the sandbox continued it, or the exec
+    /// hangs) or cannot be rewritten kills the sandbox.
+    fn settle_execs(&mut self) {
+        let settled = match self.exec_watch.as_mut().map(ExecWatch::settle) {
             Some(Ok(settled)) => settled,
             Some(Err(_)) => {
                 self.kill_all(libc::SIGKILL);
@@ -1393,16 +1409,26 @@ impl Sandbox {
             }
             None => return,
         };
-        for outcome in settled {
-            match outcome {
-                Settled::Stopped(pid) => {
-                    if self.rewrite_new_images(&[pid]) {
+        for exec in settled {
+            // A stopped one is continued with the sandbox, whichever way it
+            // stopped.
+            let freeze_settles = exec.during_freeze || exec.how == Ending::Stopped;
+            if let (Some(freeze), true) = (&mut self.freeze, freeze_settles) {
+                freeze.exec_settled(&exec);
+                continue;
+            }
+            match exec.how {
+                Ending::Stopped => {
+                    if self.rewrite_new_images(&[exec.pid]) {
                         // A process of the sandbox, stopped by us.
-                        let _ = crate::sys::kill(pid, libc::SIGCONT);
+                        let _ = crate::sys::kill(exec.pid, libc::SIGCONT);
                     }
                 }
-                Settled::Late(pid) => self.fail_new_image(pid, libc::ETIMEDOUT),
+                Ending::Ran | Ending::Late => self.fail_new_image(exec.pid, libc::ETIMEDOUT),
             }
+        }
+        if self.freeze.is_some() {
+            self.advance_freeze();
         }
     }
 

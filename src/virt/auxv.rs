@@ -5,9 +5,10 @@
 //! turns into the stack protector and pointer guard, and which programs
 //! may read) and the address of the vDSO (`AT_SYSINFO_EHDR`), through
 //! which libc, Go and static binaries read the clocks without a syscall.
-//! Neither can be trapped. So every exec is trapped and the caller stopped
-//! (supervisor/freeze.rs); once the exec has made the new image, the process stops on
-//! its way to its first instruction, and its vector is rewritten in place
+//! Neither can be trapped. So every exec is trapped and answered with a
+//! stop pending for its caller (supervisor/exec_watch.rs); once the exec
+//! has made the new image, the process stops on its way to its first
+//! instruction, and its vector is rewritten in place
 //! on its stack: `AT_RANDOM`'s bytes from the seed, and `AT_SYSINFO_EHDR`
 //! turned into `AT_IGNORE`, so that every reader of the clocks falls back
 //! to the syscalls the supervisor answers (virt/clock.rs).
@@ -19,12 +20,9 @@
 
 #![deny(unsafe_code)]
 
-use crate::supervisor::freeze::ExecState;
 use crate::sys::procfs::{self, Read};
-use crate::sys::{memory, timer, SysResult};
+use crate::sys::{memory, SysResult};
 use crate::virt::seeded_random::Stream;
-use std::os::fd::OwnedFd;
-use std::time::{Duration, Instant};
 
 const AT_NULL: u64 = 0;
 const AT_IGNORE: u64 = 1;
@@ -86,91 +84,6 @@ impl Rewriter {
             }
         }
         Ok(true)
-    }
-}
-
-/// Execs stopped one at a time, when nothing else needs the whole sandbox
-/// stopped (no exec or open events, no fs_deny, no CPU throttle): the
-/// caller alone gets a SIGSTOP before its exec is let through, so it stops
-/// on its way to the new image's first instruction, and is continued once
-/// rewritten. Nothing is read from its memory to decide the exec, so no
-/// other task needs stopping; another process of the sandbox could still
-/// SIGCONT it early (an escape from the virtualization, not from the
-/// confinement: the kill that follows is below).
-pub struct StoppedExecs {
-    /// (process, thread, its auxiliary vector before the exec, answered at).
-    execs: Vec<(libc::pid_t, libc::pid_t, Vec<u8>, Instant)>,
-    /// Rechecks until each is stopped, in the sandbox fd.
-    pub timer: OwnedFd,
-    rounds: u32,
-}
-
-/// What became of a stopped exec.
-pub enum Settled {
-    /// Stopped past its exec (a new image, or back after a failure).
-    Stopped(libc::pid_t),
-    /// Ran without the stop (continued by someone else), or not stopped
-    /// in time.
-    Late(libc::pid_t),
-}
-
-/// How long an exec may take to stop after its answer.
-pub const EXEC_DEADLINE: Duration = Duration::from_secs(10);
-
-impl StoppedExecs {
-    pub fn new() -> SysResult<StoppedExecs> {
-        Ok(StoppedExecs {
-            execs: Vec::new(),
-            timer: timer::create()?,
-            rounds: 0,
-        })
-    }
-
-    /// Notes an exec answered with a stop pending, and checks soon.
-    pub fn add(&mut self, pid: libc::pid_t, tid: libc::pid_t, image: Vec<u8>) -> SysResult<()> {
-        self.execs.push((pid, tid, image, Instant::now()));
-        self.rounds = 0;
-        self.rearm()
-    }
-
-    /// Stops watching thread `tid`'s exec (never let through).
-    pub fn forget(&mut self, tid: libc::pid_t) {
-        self.execs.retain(|(_, t, _, _)| *t != tid);
-    }
-
-    /// The execs that are done waiting for; re-arms the timer for the rest.
-    pub fn settle(&mut self) -> SysResult<Vec<Settled>> {
-        timer::consume(&self.timer);
-        let mut done = Vec::new();
-        self.execs.retain(|(pid, tid, image, at)| {
-            match crate::supervisor::freeze::exec_state(*pid, *tid, image) {
-                ExecState::Stopped => {
-                    done.push(Settled::Stopped(*pid));
-                    false
-                }
-                ExecState::Killed => false,
-                ExecState::Unstopped => {
-                    done.push(Settled::Late(*pid));
-                    false
-                }
-                ExecState::Running if at.elapsed() > EXEC_DEADLINE => {
-                    done.push(Settled::Late(*pid));
-                    false
-                }
-                ExecState::Running => true,
-            }
-        });
-        if !self.execs.is_empty() {
-            self.rearm()?;
-        }
-        Ok(done)
-    }
-
-    fn rearm(&mut self) -> SysResult<()> {
-        let delay = (Duration::from_micros(25) * 2u32.pow(self.rounds.min(8)))
-            .min(Duration::from_micros(200));
-        self.rounds += 1;
-        timer::arm(&self.timer, delay)
     }
 }
 

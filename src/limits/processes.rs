@@ -23,12 +23,14 @@
 //! process is the exception: it is the host's zombie, kept unreaped until
 //! the end, and stops counting when it exits.
 
+#![deny(unsafe_code)]
+
 use crate::seccomp::notify::{Answer, Notification};
 use crate::sys::procfs::{
     self, children_of_thread, gone, group_of, process_of, resident_private_bytes, thread_ended,
     threads_of,
 };
-use crate::sys::{self, process};
+use crate::sys::{self, epoll, process};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -116,22 +118,14 @@ pub struct Processes {
 fn process_cpu_ns(pid: libc::pid_t) -> Option<u64> {
     const CPUCLOCK_SCHED: libc::clockid_t = 2;
     let clock = (!(pid as libc::clockid_t) << 3) | CPUCLOCK_SCHED;
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: t is valid for the call.
-    if unsafe { libc::clock_gettime(clock, &mut t) } != 0 {
-        return None;
-    }
+    let t = sys::clock_now(clock).ok()?;
     Some(t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64)
 }
 
 /// CPU time of the reaped children of `pid` (its `cutime + cstime`, in
 /// clock ticks: the kernel keeps nanoseconds and rounds only what it shows).
 fn children_cpu_ns(pid: libc::pid_t) -> Option<u64> {
-    // SAFETY: plain call.
-    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let ticks_per_second = sys::clock_ticks_per_second();
     let ticks = procfs::children_cpu_ticks(pid).ok()?;
     Some(ticks.saturating_mul(1_000_000_000 / ticks_per_second))
 }
@@ -150,11 +144,7 @@ impl Processes {
             helpers: helpers
                 .into_iter()
                 .filter(|&pid| pid > 0)
-                .filter_map(|pid| {
-                    let fd = process::pidfd_open(pid, 0).ok()?;
-                    // SAFETY: a new fd we own.
-                    Some((pid, unsafe { sys::own(fd) }))
-                })
+                .filter_map(|pid| Some((pid, process::pidfd(pid, 0).ok()?)))
                 .collect(),
             known: Vec::new(),
             in_flight: Vec::new(),
@@ -187,13 +177,7 @@ impl Processes {
     /// Is `pid` a helper still running (its pidfd not yet readable)?
     fn is_helper(&self, pid: libc::pid_t) -> bool {
         self.helpers.iter().any(|(helper, pidfd)| {
-            let mut ready = libc::pollfd {
-                fd: pidfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd, no wait.
-            *helper == pid && unsafe { libc::poll(&mut ready, 1, 0) } == 0
+            *helper == pid && sys::poll_now(pidfd.as_raw_fd(), libc::POLLIN) == 0
         })
     }
 
@@ -204,16 +188,15 @@ impl Processes {
         if pid == self.main && self.main_exited {
             return;
         }
-        match process::pidfd_open(pid, 0) {
-            Ok(fd) => {
+        match process::pidfd(pid, 0) {
+            Ok(pidfd) => {
                 self.untracked.retain(|&p| p != pid);
                 if self.watch_exits {
-                    self.watch_exit(pid, fd);
+                    self.watch_exit(pid, pidfd.as_raw_fd());
                 }
                 self.known.push(Known {
                     pid,
-                    // SAFETY: a new fd we own.
-                    pidfd: unsafe { sys::own(fd) },
+                    pidfd,
                     cpu_seen_ns: 0,
                     children_cpu_seen_ns: children_cpu_ns(pid).unwrap_or(0),
                     sampled: false,
@@ -249,28 +232,15 @@ impl Processes {
         if pid == self.main {
             return;
         }
-        let mut event = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: self.exit_tag + pid as u64,
-        };
-        // SAFETY: event is valid for the call. A failure only loses the
-        // exit event, not the count.
-        unsafe { libc::epoll_ctl(self.epoll, libc::EPOLL_CTL_ADD, pidfd, &mut event) };
+        // A failure only loses the exit event, not the count.
+        let _ = epoll::watch_readable(self.epoll, pidfd, self.exit_tag + pid as u64);
     }
 
     /// A watched process exited: stop watching it (its pidfd stays
     /// readable), and say who its parent was.
     pub fn exited(&mut self, pid: libc::pid_t) -> libc::pid_t {
         if let Some(known) = self.known.iter().find(|k| k.pid == pid) {
-            // SAFETY: removing needs no event.
-            unsafe {
-                libc::epoll_ctl(
-                    self.epoll,
-                    libc::EPOLL_CTL_DEL,
-                    known.pidfd.as_raw_fd(),
-                    std::ptr::null_mut(),
-                )
-            };
+            epoll::unwatch(self.epoll, known.pidfd.as_raw_fd());
         }
         procfs::parent_of(pid).unwrap_or(0)
     }
@@ -280,8 +250,8 @@ impl Processes {
         if !self.untracked.is_empty() {
             let untracked = std::mem::take(&mut self.untracked);
             for pid in untracked {
-                // SAFETY: signal 0 only checks that the pid exists.
-                if unsafe { libc::kill(pid, 0) } == 0 || sys::errno() == libc::EPERM {
+                // Signal 0 only checks that the pid exists.
+                if matches!(sys::kill(pid, 0), Ok(()) | Err(libc::EPERM)) {
                     self.learn(pid);
                 }
             }
@@ -298,8 +268,7 @@ impl Processes {
                 revents: 0,
             })
             .collect();
-        // SAFETY: fds is a valid array; zero timeout.
-        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) } <= 0 {
+        if !matches!(sys::poll(&mut fds, 0), Ok(ready) if ready > 0) {
             return;
         }
         let mut ready = fds.iter().map(|f| f.revents);
@@ -634,29 +603,22 @@ mod tests {
     use super::*;
 
     /// A child of the test that sleeps until killed.
-    fn sleeper() -> libc::pid_t {
-        // SAFETY: fork in a test; the child only pauses.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            loop {
-                // SAFETY: plain call.
-                unsafe { libc::pause() };
-            }
-        }
-        pid
+    fn sleeper() -> std::process::Child {
+        std::process::Command::new("sleep")
+            .arg("1000")
+            .spawn()
+            .expect("sleep")
     }
 
-    fn end(pid: libc::pid_t) {
-        // SAFETY: our own child.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
-        }
+    fn end(mut child: std::process::Child) {
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[test]
     fn a_helper_is_known_by_its_pidfd_not_its_number() {
-        let helper = sleeper();
+        let child = sleeper();
+        let helper = child.id() as libc::pid_t;
         let processes = Processes::new(
             std::process::id() as libc::pid_t,
             [helper, -1],
@@ -665,7 +627,7 @@ mod tests {
             0,
         );
         assert!(processes.is_helper(helper));
-        end(helper);
+        end(child);
         // Gone (and reaped): its number is anybody's now.
         assert!(!processes.is_helper(helper));
     }
@@ -675,8 +637,8 @@ mod tests {
         let (a, b) = (sleeper(), sleeper());
         let mut processes =
             Processes::new(std::process::id() as libc::pid_t, [-1, -1], false, -1, 0);
-        processes.learn(a);
-        processes.learn(b);
+        processes.learn(a.id() as libc::pid_t);
+        processes.learn(b.id() as libc::pid_t);
         // Three processes, one per call: two calls say "not yet".
         assert!(matches!(processes.resident_bytes_slice(1), Ok(None)));
         assert!(matches!(processes.resident_bytes_slice(1), Ok(None)));
@@ -687,5 +649,114 @@ mod tests {
         assert!(matches!(processes.resident_bytes_slice(64), Ok(Some(_))));
         end(a);
         end(b);
+    }
+
+    /// This test's own thread: the forking thread the supervisor sees.
+    fn this_thread() -> libc::pid_t {
+        let link = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+        let tid = link.file_name().and_then(|t| t.to_str()).expect("a tid");
+        tid.parse().expect("a number")
+    }
+
+    fn fork_call(tid: libc::pid_t) -> Notification {
+        Notification {
+            id: 7,
+            pid: tid as u32,
+            nr: libc::SYS_fork,
+            args: [0; 6],
+        }
+    }
+
+    /// Counting the forks of this test's thread, as the sandbox's main
+    /// process.
+    fn counting() -> (Processes, libc::pid_t) {
+        let me = std::process::id() as libc::pid_t;
+        (Processes::new(me, [-1, -1], true, -1, 0), this_thread())
+    }
+
+    #[test]
+    fn a_fork_at_the_limit_is_refused_and_not_counted() {
+        let (mut processes, tid) = counting();
+        assert_eq!(processes.count(), 1);
+        let answer = processes.admit_fork(&fork_call(tid), Some(1), &[], |_| true);
+        assert_eq!(answer, Answer::Errno(libc::EAGAIN));
+        assert_eq!(processes.count(), 1);
+        // No limit: the same call goes on, and counts while in flight.
+        let answer = processes.admit_fork(&fork_call(tid), None, &[], |_| true);
+        assert_eq!(answer, Answer::ContinueOnRegisters);
+        assert_eq!(processes.count(), 2);
+    }
+
+    #[test]
+    fn an_admitted_fork_counts_until_its_child_is_found_and_reaped() {
+        let (mut processes, tid) = counting();
+        let answer = processes.admit_fork(&fork_call(tid), Some(2), &[], |_| true);
+        assert_eq!(answer, Answer::ContinueOnRegisters);
+        // The fork in flight holds the second place: another thread's is
+        // refused.
+        assert_eq!(processes.count(), 2);
+        let (to_thread, parked) = std::sync::mpsc::channel::<()>();
+        let (tell, told) = std::sync::mpsc::channel();
+        let other = std::thread::spawn(move || {
+            tell.send(this_thread()).unwrap();
+            let _ = parked.recv();
+        });
+        let other_tid = told.recv().unwrap();
+        let refused = processes.admit_fork(&fork_call(other_tid), Some(2), &[], |_| true);
+        drop(to_thread);
+        other.join().unwrap();
+        assert_eq!(refused, Answer::Errno(libc::EAGAIN));
+        // The fork lands: this thread's new child.
+        let child = sleeper();
+        let pid = child.id() as libc::pid_t;
+        processes.refresh(&[]);
+        assert!(processes.pids().contains(&pid));
+        assert_eq!(
+            processes.count(),
+            2,
+            "the child replaces its fork in flight"
+        );
+        end(child);
+        processes.refresh(&[]);
+        assert!(!processes.pids().contains(&pid));
+        assert_eq!(processes.count(), 1, "a reaped child no longer counts");
+    }
+
+    #[test]
+    fn a_fork_whose_caller_stopped_waiting_is_interrupted() {
+        let (mut processes, tid) = counting();
+        let answer = processes.admit_fork(&fork_call(tid), None, &[], |_| false);
+        assert_eq!(answer, Answer::Errno(libc::EINTR));
+        assert_eq!(processes.count(), 1);
+    }
+
+    #[test]
+    fn a_thread_trapped_again_is_done_with_its_last_fork() {
+        let (mut processes, tid) = counting();
+        processes.admit_fork(&fork_call(tid), None, &[], |_| true);
+        // No child came of the first: only the second is in flight.
+        processes.admit_fork(&fork_call(tid), None, &[], |_| true);
+        assert_eq!(processes.count(), 2);
+    }
+
+    #[test]
+    fn a_cancelled_fork_stops_counting() {
+        let (mut processes, tid) = counting();
+        processes.admit_fork(&fork_call(tid), None, &[], |_| true);
+        assert_eq!(processes.count(), 2);
+        // Another thread's cancel takes nothing back.
+        processes.cancel_fork(tid + 1_000_000);
+        assert_eq!(processes.count(), 2);
+        processes.cancel_fork(tid);
+        assert_eq!(processes.count(), 1);
+    }
+
+    #[test]
+    fn a_fork_by_a_thread_that_is_gone_is_refused() {
+        let (mut processes, _) = counting();
+        // A thread id that cannot exist (above the kernel's pid_max).
+        let answer = processes.admit_fork(&fork_call(1 << 30), None, &[], |_| true);
+        assert_eq!(answer, Answer::Errno(libc::ESRCH));
+        assert_eq!(processes.count(), 1);
     }
 }

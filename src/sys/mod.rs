@@ -101,6 +101,12 @@ pub fn clock_now(clock: libc::clockid_t) -> SysResult<libc::timespec> {
     Ok(now)
 }
 
+/// The clock ticks per second that /proc's CPU times count in (at least 1).
+pub fn clock_ticks_per_second() -> u64 {
+    // SAFETY: a plain query, no pointers.
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64
+}
+
 /// The host's time zone (`struct timezone`, two ints), as gettimeofday
 /// gives it.
 pub fn time_zone() -> SysResult<[i32; 2]> {

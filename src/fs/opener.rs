@@ -648,6 +648,16 @@ mod tests {
             }
         }
         drop(prepared.child_end);
+        // Its first reply must not count the fork and exec of this (large,
+        // busy) test process against REPLY_TIMEOUT_MS: wait until it runs
+        // the opener's program.
+        let ours = std::fs::read_link("/proc/self/exe").unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == ours)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         (pid, Opener::new(prepared.host_end, None))
     }
 

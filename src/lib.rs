@@ -9,7 +9,8 @@
 //! - `seccomp`: the BPF filter, the user-notification listener, the
 //!   syscall table and every syscall's class;
 //! - `supervisor`: one sandbox's fd and non-blocking step, its events,
-//!   live policy, freeze, and a run to completion (`runner`);
+//!   live policy, freeze, the watch of execs until they stop before their
+//!   first instruction (`exec_watch`), and a run to completion (`runner`);
 //! - `fs`: Landlock, paths resolved as the caller would, fs_deny, and the
 //!   calls made on the job's behalf through the opener;
 //! - `net`: network rules, and the trapped network calls made on the

@@ -357,11 +357,11 @@ pub fn nameless(object: &OwnedFd) -> bool {
     st.st_nlink == 0 || !named
 }
 
-/// A call's C return as the notification's answer: 0, or -errno.
-pub fn result(ret: libc::c_int) -> i64 {
-    match ret {
-        0 => 0,
-        _ => -i64::from(crate::sys::errno()),
+/// A call's outcome as the notification's answer: 0, or -errno.
+pub fn result(done: crate::sys::SysResult<()>) -> i64 {
+    match done {
+        Ok(()) => 0,
+        Err(errno) => -i64::from(errno),
     }
 }
 

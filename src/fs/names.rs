@@ -22,12 +22,15 @@
 //! directory. Only the job could move a denied object there in between,
 //! and every move it can make is one of these calls, checked.
 
+#![deny(unsafe_code)]
+
 use crate::fs::deny::read_caller_path as path_at;
 use crate::fs::metadata::result;
 use crate::fs::paths;
 use crate::fs::paths::refuse_magic as magic;
 use crate::seccomp::notify::Notification;
 use crate::sys::creds;
+use crate::sys::file;
 use crate::sys::memory;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -103,10 +106,7 @@ fn not_a_directory(entry: &Entry) -> bool {
     let Some(found) = object(entry) else {
         return false;
     };
-    // SAFETY: stat is plain data; a valid fd and out pointer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    let stated = unsafe { libc::fstat(found.as_raw_fd(), &mut st) } == 0;
-    stated && st.st_mode & libc::S_IFMT != libc::S_IFDIR
+    crate::sys::fstat(found.as_raw_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT != libc::S_IFDIR)
 }
 
 fn is_dot(entry: &Entry) -> bool {
@@ -160,8 +160,7 @@ fn foreign(entry: &Entry, rights: &Rights) -> bool {
 /// A new file or directory gets the mode the job's umask gives: the
 /// kernel applied the host's.
 fn apply_umask(entry: &Entry, mode: u32, umask: u32) {
-    // SAFETY: a valid dirfd and NUL-terminated name.
-    unsafe { libc::fchmodat(entry.dir.as_raw_fd(), entry.name.as_ptr(), mode & !umask, 0) };
+    let _ = file::chmod_at(entry.dir.as_raw_fd(), &entry.name, mode & !umask);
 }
 
 /// The whole call: copy, resolve, judge, then make it with the job's
@@ -218,7 +217,7 @@ pub fn change(
     }
     let job = rights.job;
     let dir = here.dir.as_raw_fd();
-    let name = here.name.as_ptr();
+    let name = here.name.as_c_str();
     match n.nr {
         libc::SYS_truncate => {
             let follow = paths::base(tid, None, &first_path, false)
@@ -232,11 +231,7 @@ pub fn change(
                 return Ok(Err(Refusal::OutsideWritable));
             }
             let proc_path = paths::fd_link(follow.as_raw_fd());
-            // SAFETY: a NUL-terminated path.
-            creds::as_job(job, || {
-                result(unsafe { libc::truncate(proc_path.as_ptr(), a[1] as i64) })
-            })
-            .map(Ok)
+            creds::as_job(job, || result(file::truncate(&proc_path, a[1] as i64))).map(Ok)
         }
         libc::SYS_unlink | libc::SYS_rmdir | libc::SYS_unlinkat => {
             let remove_dir = n.nr == libc::SYS_rmdir
@@ -258,8 +253,7 @@ pub fn change(
                 return Ok(Err(refusal));
             }
             let flags = if remove_dir { libc::AT_REMOVEDIR } else { 0 };
-            // SAFETY: a valid dirfd and NUL-terminated name.
-            creds::as_job(job, || result(unsafe { libc::unlinkat(dir, name, flags) })).map(Ok)
+            creds::as_job(job, || result(file::unlinkat(dir, name, flags))).map(Ok)
         }
         libc::SYS_mkdir | libc::SYS_mkdirat => {
             let mode = (if n.nr == libc::SYS_mkdir { a[1] } else { a[2] }) as u32 & 0o7777;
@@ -270,8 +264,7 @@ pub fn change(
                 return Ok(Err(refusal));
             }
             creds::as_job(job, || {
-                // SAFETY: a valid dirfd and NUL-terminated name.
-                let r = result(unsafe { libc::mkdirat(dir, name, mode) });
+                let r = result(file::mkdirat(dir, name, mode));
                 if r == 0 && fix_umask {
                     apply_umask(&here, mode, umask);
                 }
@@ -291,8 +284,7 @@ pub fn change(
                 return Ok(Err(refusal));
             }
             creds::as_job(job, || {
-                // SAFETY: a valid dirfd and NUL-terminated name.
-                let r = result(unsafe { libc::mknodat(dir, name, mode, dev as libc::dev_t) });
+                let r = result(file::mknodat(dir, name, mode, dev as libc::dev_t));
                 if r == 0 && fix_umask {
                     apply_umask(&here, mode & 0o7777, umask);
                 }
@@ -310,11 +302,7 @@ pub fn change(
             if let Err(refusal) = changeable(&here, rights) {
                 return Ok(Err(refusal));
             }
-            // SAFETY: NUL-terminated strings and a valid dirfd.
-            creds::as_job(job, || {
-                result(unsafe { libc::symlinkat(target.as_ptr(), dir, name) })
-            })
-            .map(Ok)
+            creds::as_job(job, || result(file::symlinkat(&target, dir, name))).map(Ok)
         }
         libc::SYS_link
         | libc::SYS_linkat
@@ -399,16 +387,13 @@ pub fn change(
                 // Through the pinned source: /proc/self/fd/N followed once
                 // is that very object, a symlink included.
                 return creds::as_job(job, || {
-                    // SAFETY: NUL-terminated strings and valid dirfds.
-                    result(unsafe {
-                        libc::linkat(
-                            libc::AT_FDCWD,
-                            proc_path.as_ptr(),
-                            there.dir.as_raw_fd(),
-                            there.name.as_ptr(),
-                            libc::AT_SYMLINK_FOLLOW,
-                        )
-                    })
+                    result(file::linkat(
+                        libc::AT_FDCWD,
+                        &proc_path,
+                        there.dir.as_raw_fd(),
+                        &there.name,
+                        libc::AT_SYMLINK_FOLLOW,
+                    ))
                 })
                 .map(Ok);
             }
@@ -426,18 +411,13 @@ pub fn change(
                 return Ok(Err(refusal));
             }
             creds::as_job(job, || {
-                // SAFETY: NUL-terminated names and valid dirfds.
-                let r = unsafe {
-                    libc::syscall(
-                        libc::SYS_renameat2,
-                        dir,
-                        name,
-                        there.dir.as_raw_fd(),
-                        there.name.as_ptr(),
-                        flags,
-                    )
-                };
-                result(r as libc::c_int)
+                result(file::renameat2(
+                    dir,
+                    name,
+                    there.dir.as_raw_fd(),
+                    &there.name,
+                    flags,
+                ))
             })
             .map(Ok)
         }

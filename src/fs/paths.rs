@@ -3,19 +3,14 @@
 //! links (which would resolve in the supervisor, not in the child). And
 //! what a resolved object is: its identity and its ancestors'.
 
+#![deny(unsafe_code)]
+
 use crate::sys::{self, process};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStringExt;
 
 const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
 
 /// What a lookup through a /proc magic link answers (openat2 gives
 /// ELOOP): EACCES, as Landlock refuses what it cannot check; the link
@@ -44,34 +39,13 @@ pub fn location(fd: RawFd) -> Option<Vec<u8>> {
 /// openat2 with RESOLVE_NO_MAGICLINKS, close-on-exec.
 pub fn openat2(dir: RawFd, path: &[u8], flags: i32) -> Result<OwnedFd, i32> {
     let path = CString::new(path).map_err(|_| libc::EINVAL)?;
-    let how = OpenHow {
-        flags: (flags | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve: RESOLVE_NO_MAGICLINKS,
-    };
-    // SAFETY: path and how are valid for the call.
-    let fd = sys::check(unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir,
-            path.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    })?;
-    // SAFETY: a new fd we own.
-    Ok(unsafe { sys::own(fd as RawFd) })
+    let flags = (flags | libc::O_CLOEXEC) as u64;
+    sys::file::openat2(dir, &path, flags, 0, RESOLVE_NO_MAGICLINKS)
 }
 
 pub fn open_plain(path: &str, flags: i32) -> Result<OwnedFd, i32> {
     let path = CString::new(path).map_err(|_| libc::EINVAL)?;
-    // SAFETY: path is NUL-terminated.
-    let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(sys::errno());
-    }
-    // SAFETY: a new fd we own.
-    Ok(unsafe { sys::own(fd) })
+    sys::open(&path, flags | libc::O_CLOEXEC)
 }
 
 /// The directory task `tid` resolves `path` from: `/` for an absolute
@@ -93,12 +67,8 @@ pub fn base(
             libc::O_PATH | libc::O_DIRECTORY,
         ),
         Some(fd) => {
-            let pidfd = process::pidfd_open(tid, process::PIDFD_THREAD)?;
-            // SAFETY: a new fd we own.
-            let pidfd = unsafe { sys::own(pidfd) };
-            let dup = process::pidfd_getfd(pidfd.as_raw_fd(), fd)?;
-            // SAFETY: a new fd we own.
-            Ok(unsafe { sys::own(dup) })
+            let pidfd = process::pidfd(tid, process::PIDFD_THREAD)?;
+            process::dup_from(pidfd.as_raw_fd(), fd)
         }
     }
 }
@@ -151,12 +121,7 @@ pub fn split(path: &[u8]) -> (&[u8], &[u8]) {
 pub type FileId = (u64, u64);
 
 pub fn identity(fd: RawFd) -> Result<FileId, i32> {
-    // SAFETY: stat is plain data.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: valid fd and out pointer.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return Err(sys::errno());
-    }
+    let st = sys::fstat(fd)?;
     Ok((st.st_dev, st.st_ino))
 }
 
@@ -216,11 +181,7 @@ pub fn reaches(target: &OwnedFd, found: impl Fn(&FileId) -> bool) -> Result<bool
 /// directory), or None for an object in no directory (a pipe, a socket,
 /// an unlinked file).
 fn object_and_directory(target: &OwnedFd) -> Result<(FileId, Option<OwnedFd>), i32> {
-    // SAFETY: stat is plain data; a valid fd and out pointer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(target.as_raw_fd(), &mut st) } != 0 {
-        return Err(libc::EACCES);
-    }
+    let st = sys::fstat(target.as_raw_fd()).map_err(|_| libc::EACCES)?;
     let own = (st.st_dev, st.st_ino);
     let dir = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
         openat2(target.as_raw_fd(), b".", libc::O_PATH | libc::O_DIRECTORY)
@@ -259,12 +220,8 @@ pub fn interpreter(target: &OwnedFd) -> Result<Option<Vec<u8>>, i32> {
     )
     .map_err(|_| libc::EACCES)?;
     let mut head = vec![0u8; 256];
-    // SAFETY: head is a valid buffer of its length.
-    let n = unsafe { libc::pread(file.as_raw_fd(), head.as_mut_ptr() as *mut _, head.len(), 0) };
-    if n < 0 {
-        return Err(libc::EACCES);
-    }
-    head.truncate(n as usize);
+    let n = sys::file::pread(file.as_raw_fd(), &mut head, 0).map_err(|_| libc::EACCES)?;
+    head.truncate(n);
     if let Some(line) = head.strip_prefix(b"#!") {
         let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
         let path: Vec<u8> = line
@@ -295,16 +252,7 @@ pub fn interpreter(target: &OwnedFd) -> Result<Option<Vec<u8>>, i32> {
         return Ok(None);
     }
     let mut headers = vec![0u8; (phentsize * phnum) as usize];
-    // SAFETY: headers is a valid buffer of its length.
-    let n = unsafe {
-        libc::pread(
-            file.as_raw_fd(),
-            headers.as_mut_ptr() as *mut _,
-            headers.len(),
-            phoff as i64,
-        )
-    };
-    if n != headers.len() as isize {
+    if sys::file::pread(file.as_raw_fd(), &mut headers, phoff as i64) != Ok(headers.len()) {
         return Err(libc::EACCES);
     }
     for h in headers.chunks_exact(phentsize as usize) {
@@ -312,16 +260,7 @@ pub fn interpreter(target: &OwnedFd) -> Result<Option<Vec<u8>>, i32> {
         if u32::from_le_bytes(h[0..4].try_into().unwrap_or_default()) == PT_INTERP {
             let (offset, size) = (word(h, 8), word(h, 32).min(4096));
             let mut path = vec![0u8; size as usize];
-            // SAFETY: path is a valid buffer of its length.
-            let n = unsafe {
-                libc::pread(
-                    file.as_raw_fd(),
-                    path.as_mut_ptr() as *mut _,
-                    path.len(),
-                    offset as i64,
-                )
-            };
-            if n != path.len() as isize {
+            if sys::file::pread(file.as_raw_fd(), &mut path, offset as i64) != Ok(path.len()) {
                 return Err(libc::EACCES);
             }
             let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());

@@ -1,10 +1,12 @@
 //! Metadata calls on a pinned object: by fd, or through its
-//! `/proc/self/fd/N` link (`path`), which names the object itself. Each is
-//! one system call; errors are errnos.
+//! `/proc/self/fd/N` link (`path`), which names the object itself; the
+//! calls that change names in a pinned directory; and the opening and
+//! reading of files the supervisor judges. Each is one system call; errors
+//! are errnos.
 
-use super::{check, SysResult};
+use super::{check, own, SysResult};
 use std::ffi::CStr;
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 
 fn done(ret: libc::c_int) -> SysResult<()> {
     check(ret as libc::c_long).map(drop)
@@ -91,4 +93,112 @@ pub fn inotify_add_watch(inotify: RawFd, path: &CStr, mask: u32) -> SysResult<i3
     // SAFETY: a NUL-terminated path.
     check(unsafe { libc::inotify_add_watch(inotify, path.as_ptr(), mask) } as libc::c_long)
         .map(|wd| wd as i32)
+}
+
+/// `struct open_how` of openat2.
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// openat2(dir, path, {flags, mode, resolve}), owned.
+pub fn openat2(dir: RawFd, path: &CStr, flags: u64, mode: u64, resolve: u64) -> SysResult<OwnedFd> {
+    let how = OpenHow {
+        flags,
+        mode,
+        resolve,
+    };
+    // SAFETY: a NUL-terminated path and an open_how of the size passed.
+    let fd = check(unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir,
+            path.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    })?;
+    // SAFETY: a new fd we own.
+    Ok(unsafe { own(fd as RawFd) })
+}
+
+/// pread(fd, buf, offset): the count read (0 at EOF).
+pub fn pread(fd: RawFd, buf: &mut [u8], offset: libc::off_t) -> SysResult<usize> {
+    let data = buf.as_mut_ptr() as *mut libc::c_void;
+    // SAFETY: buf is valid for its length.
+    check(unsafe { libc::pread(fd, data, buf.len(), offset) } as libc::c_long).map(|n| n as usize)
+}
+
+/// truncate(path, length).
+pub fn truncate(path: &CStr, length: libc::off_t) -> SysResult<()> {
+    // SAFETY: a NUL-terminated path.
+    done(unsafe { libc::truncate(path.as_ptr(), length) })
+}
+
+/// unlinkat(dir, name, flags).
+pub fn unlinkat(dir: RawFd, name: &CStr, flags: i32) -> SysResult<()> {
+    // SAFETY: a NUL-terminated name.
+    done(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) })
+}
+
+/// mkdirat(dir, name, mode).
+pub fn mkdirat(dir: RawFd, name: &CStr, mode: libc::mode_t) -> SysResult<()> {
+    // SAFETY: a NUL-terminated name.
+    done(unsafe { libc::mkdirat(dir, name.as_ptr(), mode) })
+}
+
+/// mknodat(dir, name, mode, dev).
+pub fn mknodat(dir: RawFd, name: &CStr, mode: libc::mode_t, dev: libc::dev_t) -> SysResult<()> {
+    // SAFETY: a NUL-terminated name.
+    done(unsafe { libc::mknodat(dir, name.as_ptr(), mode, dev) })
+}
+
+/// symlinkat(target, dir, name): a symlink `name` in `dir` holding `target`.
+pub fn symlinkat(target: &CStr, dir: RawFd, name: &CStr) -> SysResult<()> {
+    // SAFETY: NUL-terminated strings.
+    done(unsafe { libc::symlinkat(target.as_ptr(), dir, name.as_ptr()) })
+}
+
+/// linkat(old_dir, old_name, new_dir, new_name, flags).
+pub fn linkat(
+    old_dir: RawFd,
+    old_name: &CStr,
+    new_dir: RawFd,
+    new_name: &CStr,
+    flags: i32,
+) -> SysResult<()> {
+    // SAFETY: NUL-terminated names.
+    done(unsafe {
+        libc::linkat(
+            old_dir,
+            old_name.as_ptr(),
+            new_dir,
+            new_name.as_ptr(),
+            flags,
+        )
+    })
+}
+
+/// renameat2(old_dir, old_name, new_dir, new_name, flags).
+pub fn renameat2(
+    old_dir: RawFd,
+    old_name: &CStr,
+    new_dir: RawFd,
+    new_name: &CStr,
+    flags: u32,
+) -> SysResult<()> {
+    // SAFETY: NUL-terminated names, integers otherwise.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            old_dir,
+            old_name.as_ptr(),
+            new_dir,
+            new_name.as_ptr(),
+            flags,
+        )
+    })
+    .map(drop)
 }

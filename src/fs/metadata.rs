@@ -392,10 +392,7 @@ fn apply(object: &OwnedFd, call: &Call) -> i64 {
         Change::RemoveXattr(name) if by_fd => file::fremovexattr(fd, name),
         Change::RemoveXattr(name) => file::removexattr(&proc_path, name),
     };
-    match done {
-        Ok(()) => 0,
-        Err(errno) => -i64::from(errno),
-    }
+    result(done)
 }
 
 /// The whole call: copy, resolve, judge, then change with the job's

@@ -12,16 +12,19 @@ fn done(ret: libc::c_int) -> SysResult<()> {
     check(ret as libc::c_long).map(drop)
 }
 
+/// fchmod(fd, mode).
 pub fn fchmod(fd: RawFd, mode: libc::mode_t) -> SysResult<()> {
     // SAFETY: integer arguments only.
     done(unsafe { libc::fchmod(fd, mode) })
 }
 
+/// chmod(path, mode) (a `/proc/self/fd/N` link: the object itself).
 pub fn chmod(path: &CStr, mode: libc::mode_t) -> SysResult<()> {
     // SAFETY: a NUL-terminated path.
     done(unsafe { libc::chmod(path.as_ptr(), mode) })
 }
 
+/// fchown(fd, uid, gid).
 pub fn fchown(fd: RawFd, uid: libc::uid_t, gid: libc::gid_t) -> SysResult<()> {
     // SAFETY: integer arguments only.
     done(unsafe { libc::fchown(fd, uid, gid) })
@@ -60,23 +63,27 @@ pub fn utime_object(fd: RawFd, times: Option<&[libc::timespec; 2]>) -> SysResult
     done(unsafe { libc::utimensat(fd, c"".as_ptr(), times, flags) })
 }
 
+/// fsetxattr(fd, name, value, flags).
 pub fn fsetxattr(fd: RawFd, name: &CStr, value: &[u8], flags: i32) -> SysResult<()> {
     let data = value.as_ptr() as *const libc::c_void;
     // SAFETY: a NUL-terminated name and a buffer of its length.
     done(unsafe { libc::fsetxattr(fd, name.as_ptr(), data, value.len(), flags) })
 }
 
+/// setxattr(path, name, value, flags).
 pub fn setxattr(path: &CStr, name: &CStr, value: &[u8], flags: i32) -> SysResult<()> {
     let data = value.as_ptr() as *const libc::c_void;
     // SAFETY: NUL-terminated strings and a buffer of its length.
     done(unsafe { libc::setxattr(path.as_ptr(), name.as_ptr(), data, value.len(), flags) })
 }
 
+/// fremovexattr(fd, name).
 pub fn fremovexattr(fd: RawFd, name: &CStr) -> SysResult<()> {
     // SAFETY: a NUL-terminated name.
     done(unsafe { libc::fremovexattr(fd, name.as_ptr()) })
 }
 
+/// removexattr(path, name).
 pub fn removexattr(path: &CStr, name: &CStr) -> SysResult<()> {
     // SAFETY: NUL-terminated strings.
     done(unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) })

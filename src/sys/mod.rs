@@ -292,6 +292,7 @@ pub fn socket_option(fd: RawFd, level: i32, name: i32) -> Result<i32, i32> {
     Ok(value)
 }
 
+/// The calling thread's errno (of the last failed libc call).
 pub fn errno() -> i32 {
     // SAFETY: __errno_location returns the calling thread's errno slot.
     unsafe { *libc::__errno_location() }

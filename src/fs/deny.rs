@@ -468,7 +468,6 @@ impl<'a> MappedFile<'a> {
 }
 
 #[cfg(test)]
-#[allow(unsafe_code)]
 mod tests {
     use crate::supervisor::live_policy::{identities_beneath, Denied};
     use std::ffi::CString;
@@ -505,7 +504,7 @@ mod tests {
         Notification {
             id: 1,
             // SAFETY: gettid has no arguments.
-            pid: unsafe { libc::syscall(libc::SYS_gettid) } as u32,
+            pid: crate::sys::gettid() as u32,
             nr,
             args,
         }

@@ -31,6 +31,8 @@
 //! excepted), missing or out of sequence breaks the opener for good, and
 //! every call through it fails with EIO from then on.
 
+#![deny(unsafe_code)]
+
 use crate::sys;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
@@ -154,34 +156,15 @@ pub struct Prepared {
 }
 
 pub fn prepare() -> Result<Prepared, i32> {
-    let mut fds = [-1; 2];
-    // SAFETY: fds is a valid out array.
-    if unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    } != 0
-    {
-        return Err(sys::errno());
-    }
-    // SAFETY: both are new fds we own.
-    let (host_end, child_end) = unsafe { (sys::own(fds[0]), sys::own(fds[1])) };
+    let (host_end, child_end) = sys::unix_pair(libc::SOCK_SEQPACKET)?;
     // Room for a large send through the opener and the requests around
     // it: as much as the kernel grants (net.core.wmem_max, doubled).
-    let want: libc::c_int = 4 << 20;
-    // SAFETY: a valid int option.
-    unsafe {
-        libc::setsockopt(
-            host_end.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            &want as *const libc::c_int as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
+    let _ = sys::set_socket_option(
+        host_end.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_SNDBUF,
+        4 << 20,
+    );
     let image = crate::spawn::watchdog::elf_image(&PROGRAM_CODE);
     let program = crate::spawn::watchdog::sealed_memfd(c"sandlock-opener", &image)?;
     Ok(Prepared {
@@ -302,10 +285,28 @@ struct Request {
 }
 const HEADER: usize = 64;
 
-/// Space for one SCM_RIGHTS message of up to 255 fds, aligned as a
-/// cmsghdr: the socket and its target, and the fds a send passes.
-#[repr(C, align(8))]
-struct Control([u8; 1040]);
+impl Request {
+    /// The request as the opener reads it: the header's words, then the
+    /// bytes.
+    fn wire(&self) -> [u8; HEADER + 4096] {
+        let mut wire = [0u8; HEADER + 4096];
+        let words = [
+            self.sequence,
+            self.op,
+            self.a,
+            self.b,
+            self.c,
+            self.d,
+            self.e,
+            self.f,
+        ];
+        for (slot, word) in wire.chunks_exact_mut(8).zip(words) {
+            slot.copy_from_slice(&word.to_ne_bytes());
+        }
+        wire[HEADER..].copy_from_slice(&self.bytes);
+        wire
+    }
+}
 
 impl Opener {
     pub fn new(sock: OwnedFd, process: Option<OwnedFd>) -> Opener {
@@ -487,13 +488,12 @@ impl Opener {
             mode,
             resolve,
         })?;
-        let mut ready = libc::pollfd {
+        let mut ready = [libc::pollfd {
             fd: self.sock.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut ready, 1, REPLY_TIMEOUT_MS as i32) };
+        }];
+        let _ = sys::poll(&mut ready, REPLY_TIMEOUT_MS as i32);
         match self.reply() {
             Some((s, Ok(Replied::Fd(fd)))) if s == sequence => Ok(fd),
             Some((s, Err(e))) if s == sequence => Err(e),
@@ -501,48 +501,20 @@ impl Opener {
         }
     }
 
-    /// One request: `len` bytes of it, then `data`, with `fds`.
+    /// One request: `len` bytes of it, then `data`, with `fds`. Never
+    /// blocks: a full queue (which MOST_IN_FLIGHT and MOST_SENT keep from
+    /// happening) is a broken opener.
     fn send(&self, request: &Request, len: usize, data: &[u8], fds: &[RawFd]) -> Result<(), i32> {
-        let mut iov = [
-            libc::iovec {
-                iov_base: request as *const Request as *mut libc::c_void,
-                iov_len: len,
-            },
-            libc::iovec {
-                iov_base: data.as_ptr() as *mut libc::c_void,
-                iov_len: data.len(),
-            },
-        ];
-        let mut control = Control([0; 1040]);
-        let mut msg = message(&mut iov[0], &mut control);
-        msg.msg_iovlen = if data.is_empty() { 1 } else { 2 };
-        // SAFETY: CMSG_SPACE of the fds fits the buffer (at most 255).
-        unsafe {
-            msg.msg_controllen = libc::CMSG_SPACE(4 * fds.len() as u32) as usize;
-            let cmsg = libc::CMSG_FIRSTHDR(&msg);
-            (*cmsg).cmsg_level = libc::SOL_SOCKET;
-            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(4 * fds.len() as u32) as usize;
-            let slots = libc::CMSG_DATA(cmsg) as *mut i32;
-            for (i, fd) in fds.iter().enumerate() {
-                std::ptr::write_unaligned(slots.add(i), *fd);
-            }
-        }
-        let len = len + data.len();
-        // SAFETY: msg is valid for the call. Never blocks: a full queue
-        // (which MOST_IN_FLIGHT and MOST_SENT keep from happening) is a
-        // broken opener.
-        let sent = unsafe {
-            libc::sendmsg(
-                self.sock.as_raw_fd(),
-                &msg,
-                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-            )
+        let wire = request.wire();
+        let parts: &[&[u8]] = match data.is_empty() {
+            true => &[&wire[..len]],
+            false => &[&wire[..len], data],
         };
-        if sent != len as isize {
-            return Err(libc::EIO);
+        let flags = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT;
+        match sys::send_with_fds(self.sock.as_raw_fd(), parts, fds, flags) {
+            Ok(sent) if sent == len + data.len() => Ok(()),
+            _ => Err(libc::EIO),
         }
-        Ok(())
     }
 
     /// The next reply, if one has come: its sequence number and the
@@ -550,30 +522,20 @@ impl Opener {
     /// nothing is there yet. A malformed reply, or the opener's end
     /// closed, breaks the opener: `(0, Err(EIO))`.
     pub fn reply(&self) -> Option<(u64, Result<Replied, i32>)> {
-        let mut reply = [0i64; 3];
-        let mut iov = libc::iovec {
-            iov_base: reply.as_mut_ptr() as *mut libc::c_void,
-            iov_len: 24,
-        };
-        let mut control = Control([0; 1040]);
-        let mut msg = message(&mut iov, &mut control);
-        // SAFETY: msg is valid for the call.
-        let n = unsafe {
-            libc::recvmsg(
-                self.sock.as_raw_fd(),
-                &mut msg,
-                libc::MSG_CMSG_CLOEXEC | libc::MSG_DONTWAIT,
-            )
-        };
-        if n < 0 && matches!(sys::errno(), libc::EAGAIN | libc::EINTR) {
-            return None;
-        }
-        // SAFETY: recvmsg filled msg (or left our zeroed control buffer).
-        let fd = unsafe { received_fd(&msg) };
-        if n != 24 {
+        let mut bytes = [0u8; 24];
+        let (fd, whole) =
+            match sys::receive_with_fd(self.sock.as_raw_fd(), &mut bytes, libc::MSG_DONTWAIT) {
+                Err(libc::EAGAIN | libc::EINTR) => return None,
+                Ok((n, fd)) => (fd, n == bytes.len()),
+                Err(_) => (None, false),
+            };
+        if !whole {
             self.broken.set(true);
             return Some((0, Err(libc::EIO)));
         }
+        let word =
+            |i: usize| i64::from_ne_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+        let reply = [word(0), word(1), word(2)];
         let result = match (reply[1], fd, reply[2]) {
             (r, Some(fd), 0) if r >= 0 => Ok(Replied::Fd(fd)),
             (r, None, 0) if r >= 0 => Ok(Replied::Value(r)),
@@ -589,39 +551,8 @@ impl Opener {
     }
 }
 
-/// A msghdr of one iovec and room for two fds; both must outlive its use.
-fn message(iov: &mut libc::iovec, control: &mut Control) -> libc::msghdr {
-    // SAFETY: msghdr is plain data; zero is a valid empty one.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.0.as_mut_ptr() as *mut libc::c_void;
-    msg.msg_controllen = control.0.len();
-    msg
-}
-
-/// The fd an SCM_RIGHTS message brought, owned (so closed if unused).
-///
-/// # Safety
-/// `msg` must be a message recvmsg filled.
-unsafe fn received_fd(msg: &libc::msghdr) -> Option<OwnedFd> {
-    // SAFETY: msg's control buffer is the one recvmsg filled (our
-    // contract); a header found there is whole, its data one int.
-    unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(msg);
-        if cmsg.is_null()
-            || (*cmsg).cmsg_level != libc::SOL_SOCKET
-            || (*cmsg).cmsg_type != libc::SCM_RIGHTS
-        {
-            return None;
-        }
-        Some(sys::own(std::ptr::read_unaligned(
-            libc::CMSG_DATA(cmsg) as *const i32
-        )))
-    }
-}
-
 #[cfg(test)]
+#[allow(unsafe_code)]
 mod tests {
     use super::*;
 

@@ -33,7 +33,10 @@
 //! with the sandbox's CPUs, and set by the supervisor on the target, so the
 //! job can move between its CPUs but never widen them.
 
+#![deny(unsafe_code)]
+
 use crate::seccomp::notify::{Answer, Notification};
+use crate::sys::cpus;
 use crate::sys::procfs::{self, gone};
 
 /// Longest chain of parents walked to find the main process: a deeper
@@ -46,10 +49,6 @@ const PRIO_USER: i32 = 2;
 const IOPRIO_WHO_PROCESS: i32 = 1;
 const IOPRIO_WHO_PGRP: i32 = 2;
 const IOPRIO_WHO_USER: i32 = 3;
-
-/// The size of the CPU mask the kernel reads at most, and the supervisor
-/// copies: `cpu_set_t` (1024 CPUs).
-const MASK_BYTES: usize = std::mem::size_of::<libc::cpu_set_t>();
 
 /// What the supervisor knows of the sandbox for these checks.
 pub struct Sandbox<'a> {
@@ -179,40 +178,12 @@ pub fn decide(
 }
 
 /// The mask a `sched_setaffinity(pid, len, mask)` asks for, read as the
-/// kernel reads it: at most MASK_BYTES, and a shorter mask is the low CPUs
-/// only. EFAULT when it cannot be read.
+/// kernel reads it: at most cpus::SET_BYTES (`cpu_set_t`, 1024 CPUs),
+/// and a shorter mask is the low CPUs only. EFAULT when it cannot be read.
 fn read_mask(tid: libc::pid_t, len: u64, addr: u64) -> Result<libc::cpu_set_t, i32> {
-    let len = (len.min(MASK_BYTES as u64)) as usize;
+    let len = (len.min(cpus::SET_BYTES as u64)) as usize;
     let bytes = crate::sys::memory::read(tid, addr, len)?;
-    // SAFETY: cpu_set_t is plain data; all zeroes is the empty set.
-    let mut mask: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: bytes.len() <= MASK_BYTES, the size of mask.
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            bytes.as_ptr(),
-            &mut mask as *mut libc::cpu_set_t as *mut u8,
-            bytes.len(),
-        )
-    };
-    Ok(mask)
-}
-
-/// The CPUs of both sets.
-pub fn intersect(a: &libc::cpu_set_t, b: &libc::cpu_set_t) -> libc::cpu_set_t {
-    // SAFETY: plain data.
-    let mut both: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    for cpu in 0..libc::CPU_SETSIZE as usize {
-        // SAFETY: cpu is below CPU_SETSIZE.
-        if unsafe { libc::CPU_ISSET(cpu, a) && libc::CPU_ISSET(cpu, b) } {
-            unsafe { libc::CPU_SET(cpu, &mut both) };
-        }
-    }
-    both
-}
-
-fn is_empty(set: &libc::cpu_set_t) -> bool {
-    // SAFETY: plain call on a valid set.
-    unsafe { libc::CPU_COUNT(set) == 0 }
+    Ok(cpus::from_bytes(&bytes))
 }
 
 /// sched_setaffinity under num_cpus: the target checked as any pid call,
@@ -240,8 +211,8 @@ fn set_affinity(
         Err(libc::ESRCH) => return Ok(Answer::Errno(libc::ESRCH)),
         Err(_) => return Ok(Answer::Errno(libc::EFAULT)),
     };
-    let narrowed = intersect(&asked, allowed);
-    if is_empty(&narrowed) {
+    let narrowed = cpus::intersect(&asked, allowed);
+    if cpus::count(&narrowed) == 0 {
         return Ok(Answer::Errno(libc::EINVAL));
     }
     // Read and checked while the caller waits: `caller` (and a pid the
@@ -250,11 +221,9 @@ fn set_affinity(
         return Ok(Answer::Errno(libc::EINTR));
     }
     let target = if pid == 0 { caller } else { pid };
-    // SAFETY: narrowed is a valid set of MASK_BYTES.
-    let ret = unsafe { libc::sched_setaffinity(target, MASK_BYTES, &narrowed) };
-    Ok(match ret {
-        0 => Answer::Value(0),
-        _ => Answer::Errno(crate::sys::errno()),
+    Ok(match cpus::set_affinity(target, &narrowed) {
+        Ok(()) => Answer::Value(0),
+        Err(errno) => Answer::Errno(errno),
     })
 }
 
@@ -262,23 +231,22 @@ fn set_affinity(
 mod tests {
     use super::*;
 
-    fn set(cpus: &[usize]) -> libc::cpu_set_t {
-        // SAFETY: plain data.
-        let mut s: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        for &c in cpus {
-            unsafe { libc::CPU_SET(c, &mut s) };
+    fn set(members: &[usize]) -> libc::cpu_set_t {
+        let mut s = cpus::empty();
+        for &c in members {
+            cpus::add(&mut s, c);
         }
         s
     }
 
     #[test]
     fn narrowing_keeps_only_allowed_cpus() {
-        let both = intersect(&set(&[0, 1, 5, 1000]), &set(&[1, 2, 1000]));
+        let both = cpus::intersect(&set(&[0, 1, 5, 1000]), &set(&[1, 2, 1000]));
         for cpu in 0..libc::CPU_SETSIZE as usize {
             let expected = cpu == 1 || cpu == 1000;
-            assert_eq!(unsafe { libc::CPU_ISSET(cpu, &both) }, expected, "{cpu}");
+            assert_eq!(cpus::has(&both, cpu), expected, "{cpu}");
         }
-        assert!(is_empty(&intersect(&set(&[3]), &set(&[0, 1]))));
+        assert_eq!(cpus::count(&cpus::intersect(&set(&[3]), &set(&[0, 1]))), 0);
     }
 
     #[test]
@@ -293,8 +261,7 @@ mod tests {
             has_group: &no_groups,
             cpus: None,
         };
-        // SAFETY: plain call.
-        let tid = unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t;
+        let tid = crate::sys::gettid();
         assert_eq!(belongs(&sandbox, tid, me), Ok(true));
         let mut child = std::process::Command::new("sleep")
             .arg("5")
@@ -302,8 +269,7 @@ mod tests {
             .unwrap();
         let child_pid = child.id() as libc::pid_t;
         assert_eq!(belongs(&sandbox, tid, child_pid), Ok(true));
-        // SAFETY: plain call.
-        let parent = unsafe { libc::getppid() };
+        let parent = crate::sys::getppid();
         assert_eq!(belongs(&sandbox, tid, parent), Ok(false));
         assert_eq!(belongs(&sandbox, tid, 1), Ok(false));
         // A helper and what is under it: not the job's.

@@ -5,6 +5,7 @@
 
 #![allow(non_camel_case_types)]
 
+pub mod cpus;
 pub mod creds;
 pub mod epoll;
 pub mod file;
@@ -273,10 +274,124 @@ pub fn send_message(
     check(unsafe { libc::sendmsg(fd, &msg, flags) } as libc::c_long).map(|n| n as usize)
 }
 
+/// Room for one SCM_RIGHTS message of up to 253 fds, aligned as a
+/// cmsghdr.
+const RIGHTS_ROOM: usize = 130;
+
+/// `sendmsg(fd, parts gathered, SCM_RIGHTS of fds, flags)`: the bytes
+/// sent. At most four parts and 253 fds (EINVAL past that).
+pub fn send_with_fds(fd: RawFd, parts: &[&[u8]], fds: &[RawFd], flags: i32) -> SysResult<usize> {
+    let mut control = [0u64; RIGHTS_ROOM];
+    // SAFETY: a size computation only.
+    let room = unsafe { libc::CMSG_SPACE(4 * fds.len() as u32) } as usize;
+    if parts.len() > 4 || fds.is_empty() || room > std::mem::size_of_val(&control) {
+        return Err(libc::EINVAL);
+    }
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; 4];
+    for (slot, part) in iov.iter_mut().zip(parts) {
+        slot.iov_base = part.as_ptr() as *mut libc::c_void;
+        slot.iov_len = part.len();
+    }
+    // SAFETY: msghdr is plain data; zero is an empty one.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = parts.len();
+    msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = room;
+    // SAFETY: the control buffer holds `room` bytes (checked above), so
+    // its first header and the fds' slots lie inside it.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(4 * fds.len() as u32) as usize;
+        let slots = libc::CMSG_DATA(cmsg) as *mut i32;
+        for (i, fd) in fds.iter().enumerate() {
+            std::ptr::write_unaligned(slots.add(i), *fd);
+        }
+    }
+    // SAFETY: every pointer in msg outlives the call; the kernel only
+    // reads them.
+    check(unsafe { libc::sendmsg(fd, &msg, flags) } as libc::c_long).map(|n| n as usize)
+}
+
+/// `recvmsg(fd, data, flags | MSG_CMSG_CLOEXEC)` of one message that may
+/// pass one fd: the bytes received and that fd, owned (so closed if
+/// unused). Fds past the first are closed.
+pub fn receive_with_fd(
+    fd: RawFd,
+    data: &mut [u8],
+    flags: i32,
+) -> SysResult<(usize, Option<OwnedFd>)> {
+    let mut control = [0u64; RIGHTS_ROOM];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain data; zero is an empty one.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: the buffers outlive the call.
+    let received = check(
+        unsafe { libc::recvmsg(fd, &mut msg, flags | libc::MSG_CMSG_CLOEXEC) } as libc::c_long,
+    )?;
+    let mut first = None;
+    // SAFETY: walking the control messages recvmsg filled: each header it
+    // finds is whole, its data the fds it counts.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let at = libc::CMSG_DATA(cmsg) as *const i32;
+                let count = ((*cmsg).cmsg_len - libc::CMSG_LEN(0) as usize) / 4;
+                for i in 0..count {
+                    let passed = own(std::ptr::read_unaligned(at.add(i)));
+                    first.get_or_insert(passed);
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Ok((received as usize, first))
+}
+
 /// `tgkill(pid, tid, sig)`.
 pub fn tgkill(pid: libc::pid_t, tid: libc::pid_t, sig: i32) -> SysResult<()> {
     // SAFETY: integer arguments only.
     check(unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, sig) }).map(drop)
+}
+
+/// `socketpair(AF_UNIX, kind | SOCK_CLOEXEC)`: two connected ends.
+pub fn unix_pair(kind: i32) -> SysResult<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1; 2];
+    // SAFETY: fds is a valid out array of two ints.
+    check(unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            kind | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    } as libc::c_long)?;
+    // SAFETY: both fds were just created and are ours.
+    Ok(unsafe { (own(fds[0]), own(fds[1])) })
+}
+
+/// setsockopt of an int option.
+pub fn set_socket_option(fd: RawFd, level: i32, name: i32, value: i32) -> SysResult<()> {
+    let len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: value is a valid int of that length.
+    check(
+        unsafe { libc::setsockopt(fd, level, name, &value as *const i32 as *const _, len) }
+            as libc::c_long,
+    )
+    .map(drop)
 }
 
 /// getsockopt of an int option.
@@ -340,6 +455,19 @@ pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> SysResult<usize> {
 pub fn kill(pid: libc::pid_t, sig: i32) -> SysResult<()> {
     // SAFETY: integer arguments only.
     check(unsafe { libc::kill(pid, sig) } as libc::c_long).map(drop)
+}
+
+/// `gettid()`: the calling thread's id (tests stand in for a caller).
+#[cfg(test)]
+pub fn gettid() -> libc::pid_t {
+    // SAFETY: plain call, cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// `getppid()`.
+pub fn getppid() -> libc::pid_t {
+    // SAFETY: plain call, cannot fail.
+    unsafe { libc::getppid() }
 }
 
 /// `getpid()`.

@@ -48,12 +48,12 @@ static void a_killed_host_takes_its_sandbox_along(void) {
     if (!gone && sandbox > 0) kill(sandbox, SIGKILL);
 }
 
-static void a_killed_host_takes_a_daemon_along(void) {
+static void daemon_outlives_no_killed_host(int kill_all) {
     make_scratch();
     char pidfile[300];
     snprintf(pidfile, sizeof pidfile, "%s/daemon.pid", scratch);
     setenv("HELPER_WRITE_DIR", scratch, 1);
-    const char *args[] = {"daemon", pidfile, NULL};
+    const char *args[] = {"daemon", pidfile, kill_all ? "kill_all" : NULL, NULL};
     pid_t sandbox = 0;
     pid_t host = start_host(args, &sandbox);
     unsetenv("HELPER_WRITE_DIR");
@@ -67,8 +67,20 @@ static void a_killed_host_takes_a_daemon_along(void) {
     cleanup_scratch();
 }
 
+static void a_killed_host_takes_a_daemon_along(void) {
+    daemon_outlives_no_killed_host(0);
+}
+
+/* The job first kills everything it can signal: the library's helpers
+ * (the watchdog among them) must not be among it, or a host killed next
+ * would leave the daemon running. */
+static void a_job_cannot_disarm_the_host_death_cleanup(void) {
+    daemon_outlives_no_killed_host(1);
+}
+
 int main(void) {
     RUN(a_killed_host_takes_its_sandbox_along);
     RUN(a_killed_host_takes_a_daemon_along);
+    RUN(a_job_cannot_disarm_the_host_death_cleanup);
     HARNESS_END();
 }

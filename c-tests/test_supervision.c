@@ -287,6 +287,38 @@ static void cannot_hide_in_the_hosts_process_group(void) {
     sandlock_policy_free(p);
 }
 
+/* The job's first process sees exactly the children it made: the
+ * library's helpers (watchdog, opener) are not among them, so wait()
+ * with none of its own is ECHILD at once, as unsandboxed; also with
+ * fs_deny and a private /proc. Python's os.wait() loop too. */
+static void the_job_sees_only_its_own_children(void) {
+    for (int variant = 0; variant < 3; variant++) {
+        sandlock_policy *p = base_policy();
+        if (variant == 1) sandlock_policy_fs_deny(p, "/etc/shadow");
+        if (variant == 2) sandlock_policy_private_proc(p, 1);
+        sandlock_policy_timeout_ms(p, 20000);
+        struct outcome o = probe(p, "wait_no_child", "-");
+        CHECK(o.spawn == 0 && o.reason == SANDLOCK_EXIT_NORMAL && o.code == 0,
+              "variant %d: wait() with no child: reason %d code %d sig %d: %s", variant, o.reason, o.code,
+              o.sig, o.out);
+        if (access("/usr/bin/python3", X_OK) == 0) {
+            const char *py[] = {"/usr/bin/python3", "-c",
+                                "import os, subprocess\n"
+                                "subprocess.run(['/bin/true'])\n"
+                                "n = 0\n"
+                                "while True:\n"
+                                "    try: os.wait(); n += 1\n"
+                                "    except ChildProcessError: break\n"
+                                "print('ECHILD after', n)\n",
+                                NULL};
+            o = run(p, py);
+            CHECK(o.reason == SANDLOCK_EXIT_NORMAL && o.code == 0 && strstr(o.out, "ECHILD after 0"),
+                  "variant %d: python's os.wait() loop: reason %d code %d: %s", variant, o.reason, o.code, o.out);
+        }
+        sandlock_policy_free(p);
+    }
+}
+
 int main(void) {
     RUN(free_kills_a_setsid_daemon);
     RUN(cannot_hide_in_the_hosts_process_group);
@@ -298,5 +330,6 @@ int main(void) {
     RUN(kill_and_signals_are_reported);
     RUN(exited_waits_for_every_process);
     RUN(spawning_while_threads_allocate);
+    RUN(the_job_sees_only_its_own_children);
     HARNESS_END();
 }

@@ -185,24 +185,11 @@ fn resolve_executable(argv0: &OsStr, env: &[(OsString, OsString)]) -> Result<OsS
 /// The first `n` CPUs of those the host may run on (fewer if it has
 /// fewer).
 fn first_cpus(n: u32) -> Result<libc::cpu_set_t> {
-    // SAFETY: cpu_set_t is plain data; the call fills it.
-    let mut host: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut host) } != 0
-    {
-        return Err(Error::last_os("num_cpus: sched_getaffinity"));
-    }
-    // SAFETY: as above.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    let mut taken = 0;
-    for cpu in 0..libc::CPU_SETSIZE as usize {
-        if taken == n {
-            break;
-        }
-        // SAFETY: cpu is below CPU_SETSIZE.
-        if unsafe { libc::CPU_ISSET(cpu, &host) } {
-            unsafe { libc::CPU_SET(cpu, &mut set) };
-            taken += 1;
-        }
+    let host = sys::cpus::affinity(0).map_err(|e| Error::os("num_cpus: sched_getaffinity", e))?;
+    let mut set = sys::cpus::empty();
+    let mine = (0..libc::CPU_SETSIZE as usize).filter(|&cpu| sys::cpus::has(&host, cpu));
+    for cpu in mine.take(n as usize) {
+        sys::cpus::add(&mut set, cpu);
     }
     Ok(set)
 }
@@ -314,30 +301,60 @@ pub struct Child {
     pub pid: libc::pid_t,
     pub pidfd: OwnedFd,
     pub listener: Listener,
-    /// The watchdog, if one is running, and its pid (a child of the main
-    /// process, which is not one of the sandbox's processes).
-    pub watchdog: Option<OwnedFd>,
-    pub watchdog_pid: libc::pid_t,
-    /// The opener's pid (the same), or -1.
-    pub opener_pid: libc::pid_t,
+    /// The watchdog and the opener, if running: children of the host (see
+    /// spawn/watchdog.rs `start_in_child`), not of the job.
+    pub watchdog: Option<Helper>,
+    pub opener: Option<Helper>,
+}
+
+/// A helper process of a sandbox, held by a pidfd. It is the host's
+/// child, so it is reaped here: dropping it kills and reaps it, and
+/// [`Helper::end_within`] first gives it time to end by itself.
+pub struct Helper {
+    pub pid: libc::pid_t,
+    pidfd: OwnedFd,
+}
+
+impl Helper {
+    /// Holds child `pid` of ours (None when it is gone already: reaped by
+    /// the host's own wait, which leaves nothing to do).
+    fn of(pid: libc::pid_t) -> Option<Helper> {
+        let pidfd = process::pidfd(pid, 0).ok()?;
+        Some(Helper { pid, pidfd })
+    }
+
+    pub fn pidfd(&self) -> RawFd {
+        self.pidfd.as_raw_fd()
+    }
+
+    /// Waits up to `ms` for it to exit (its end of the sandbox closed, it
+    /// ends by itself), then reaps it, killing it first if it has not.
+    pub fn end_within(self, ms: i32) {
+        let _ = sys::poll(
+            &mut [libc::pollfd {
+                fd: self.pidfd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }],
+            ms,
+        );
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        process::kill_and_reap(self.pidfd());
+    }
+}
+
+/// Both helpers' pids (-1 when not running), for the process count to
+/// leave out.
+pub fn helper_pids(watchdog: &Option<Helper>, opener: &Option<Helper>) -> [libc::pid_t; 2] {
+    [watchdog, opener].map(|h| h.as_ref().map_or(-1, |h| h.pid))
 }
 
 fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [-1; 2];
-    // SAFETY: fds is a valid out array of two ints.
-    let ret = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if ret != 0 {
-        return Err(Error::last_os("spawn: socketpair"));
-    }
-    // SAFETY: both fds were just created and are ours.
-    Ok(unsafe { (sys::own(fds[0]), sys::own(fds[1])) })
+    sys::unix_pair(libc::SOCK_SEQPACKET).map_err(|e| Error::os("spawn: socketpair", e))
 }
 
 /// Blocks every signal on this thread and restores the old mask on drop,
@@ -432,8 +449,7 @@ pub fn spawn(
         sock: parent_sock,
         child_sock: Some(child_sock),
         watchdog: None,
-        watchdog_pid: -1,
-        opener_pid: -1,
+        opener: None,
         stop_at_exec,
     };
     child.run(prepared)
@@ -446,9 +462,9 @@ struct Handshake {
     /// The child's end, which shares our fd table until the child has
     /// unshared it: closed only after the first report.
     child_sock: Option<OwnedFd>,
-    watchdog: Option<OwnedFd>,
-    watchdog_pid: libc::pid_t,
-    opener_pid: libc::pid_t,
+    /// Dropped with the handshake when the spawn fails: killed and reaped.
+    watchdog: Option<Helper>,
+    opener: Option<Helper>,
     /// The command's exec is answered with a stop pending, so that it
     /// stops before the new program's first instruction.
     stop_at_exec: bool,
@@ -623,17 +639,13 @@ impl Handshake {
         // From here on the child has its own fd table (or is dead).
         self.child_sock = None;
         if let Ok(Some(report)) = &first {
-            // Alive while our write end is open, so the pid is still its.
-            if report.watchdog > 0 {
-                if let Ok(fd) = process::pidfd_open(report.watchdog, 0) {
-                    // SAFETY: a new fd we own.
-                    self.watchdog = Some(unsafe { sys::own(fd) });
-                    self.watchdog_pid = report.watchdog;
-                }
-            }
-            if report.opener > 0 {
-                self.opener_pid = report.opener;
-            }
+            // Our children: each pid stays theirs until we reap it.
+            self.watchdog = (report.watchdog > 0)
+                .then(|| Helper::of(report.watchdog))
+                .flatten();
+            self.opener = (report.opener > 0)
+                .then(|| Helper::of(report.opener))
+                .flatten();
         }
         let first = match first {
             Ok(Some(r)) => r,
@@ -666,9 +678,8 @@ impl Handshake {
                     pid: self.pid,
                     pidfd: self.pidfd,
                     listener,
-                    watchdog: self.watchdog,
-                    watchdog_pid: self.watchdog_pid,
-                    opener_pid: self.opener_pid,
+                    watchdog: self.watchdog.take(),
+                    opener: self.opener.take(),
                 }),
                 Ok(Some(report)) => Err(self.failure(prepared, report)),
                 Err(e) => {
@@ -691,14 +702,16 @@ impl Handshake {
 // ---- the child, between clone and exec: raw syscalls only ----
 
 /// Writes a failure report and exits. Never returns, never allocates.
-fn child_fail(sock: RawFd, stage: Stage, errno: i32, listener: RawFd, watchdog: i32) -> ! {
+/// `helpers`: the watchdog's and the opener's pids (or -1), for the host
+/// to reap (they are its children).
+fn child_fail(sock: RawFd, stage: Stage, errno: i32, listener: RawFd, helpers: [i32; 2]) -> ! {
     let report = Report {
         kind: REPORT_FAILED,
         stage: stage.0,
         value: errno,
         listener,
-        watchdog,
-        opener: -1,
+        watchdog: helpers[0],
+        opener: helpers[1],
     };
     // SAFETY: raw write of a stack value, then _exit.
     unsafe {
@@ -800,7 +813,7 @@ fn child_main(
 ) -> ! {
     // Phase 1, on the host's fd table: touch no descriptor but the
     // listener the filter creates.
-    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1, -1) };
+    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1, [-1, -1]) };
     if let Err(e) = child_reset_signals() {
         fail(Stage::SIGNALS, e);
     }
@@ -862,8 +875,7 @@ fn child_main(
     let launch = watchdog::Launch {
         read_end: armed.read_end.as_raw_fd(),
         program: armed.program.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
-        // SAFETY: raw syscall.
-        host: unsafe { libc::getppid() },
+        host: sys::getppid(),
         argv: p.watchdog_argv.as_ptr(),
     };
     // SAFETY: the stack is ours (in this child's copy of memory) and
@@ -884,20 +896,21 @@ fn child_main(
         let started =
             unsafe { watchdog::start_in_child(p.watchdog_stack.as_ptr() as *mut u8, &launch) };
         if started <= 0 {
-            child_fail(sock, Stage::OPENER, libc::EAGAIN, -1, watchdog);
+            child_fail(sock, Stage::OPENER, libc::EAGAIN, -1, [watchdog, -1]);
         }
         opener_pid = started;
     }
     let opener = opener_pid;
     if let Err(e) = sys::landlock_restrict_self(p.compiled.helper_fence.as_raw_fd(), 0) {
-        child_fail(sock, Stage::LANDLOCK, e, -1, watchdog);
+        child_fail(sock, Stage::LANDLOCK, e, -1, [watchdog, opener]);
     }
     let listener = match child_install_filter(p) {
         Ok(fd) => fd,
-        Err(e) => child_fail(sock, Stage::SECCOMP, e, -1, watchdog),
+        Err(e) => child_fail(sock, Stage::SECCOMP, e, -1, [watchdog, opener]),
     };
-    let fail =
-        |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, listener, watchdog) };
+    let fail = |stage: Stage, errno: i32| -> ! {
+        child_fail(sock, stage, errno, listener, [watchdog, opener])
+    };
     // SAFETY: raw syscall; the filter allows unshare without namespace flags.
     if unsafe { libc::unshare(libc::CLONE_FILES) } != 0 {
         fail(Stage::UNSHARE, sys::errno());
@@ -925,7 +938,7 @@ fn child_main(
         }
         libc::close(listener);
     }
-    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1, -1) };
+    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1, [-1, -1]) };
     let mut sock = sock;
     if sock <= 2 {
         // SAFETY: raw fcntl.
@@ -934,7 +947,7 @@ fn child_main(
             Err(e) => fail(Stage::STDIO, e),
         }
     }
-    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1, -1) };
+    let fail = |stage: Stage, errno: i32| -> ! { child_fail(sock, stage, errno, -1, [-1, -1]) };
     if let Err(e) = child_stdio(p.stdio) {
         fail(Stage::STDIO, e);
     }

@@ -157,11 +157,13 @@ pub struct Launch {
 pub const STACK_SIZE: usize = 64 * 1024;
 
 /// In the child, after landlock_restrict_self and before the filter: start
-/// the watchdog. CLONE_VM | CLONE_VFORK: no copy of the (host's) address
-/// space, and the child waits only until the watchdog has exec'd. No exit
-/// signal: the job's wait() never sees it (only a wait with __WALL would),
-/// and when the job's first process ends, init adopts and reaps it; it is
-/// never the host's to reap. Returns its pid, or -1.
+/// the watchdog (or the opener). CLONE_VM | CLONE_VFORK: no copy of the
+/// (host's) address space, and the child waits only until the helper has
+/// exec'd. CLONE_PARENT: the helper is the host's child, not the job's, so
+/// the job sees exactly the children it made (`wait()` is ECHILD when it
+/// made none; a clone child with no exit signal would not do, as every
+/// exec resets the exit signal to SIGCHLD). The host reaps it
+/// (spawn::Helper). Returns its pid, or -1.
 ///
 /// # Safety
 /// `stack` must point to STACK_SIZE writable bytes nothing else uses, and
@@ -173,7 +175,7 @@ pub unsafe fn start_in_child(stack: *mut u8, launch: &Launch) -> libc::pid_t {
         libc::clone(
             watchdog_main,
             top as *mut libc::c_void,
-            libc::CLONE_VM | libc::CLONE_VFORK,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PARENT,
             launch as *const Launch as *mut libc::c_void,
         )
     }

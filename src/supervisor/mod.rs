@@ -43,7 +43,7 @@ use crate::net::through::Through;
 use crate::net::unix::UnixGate;
 use crate::seccomp::notify::{Answer, Listener, Notification};
 use crate::seccomp::trapped::{Dispatch, Handler};
-use crate::spawn::Child;
+use crate::spawn::{Child, Helper};
 use crate::supervisor::events::{kind, Event, Events, Observer, Verdict};
 use crate::sys::process::{self, ChildStatus};
 use crate::sys::{epoll, timer};
@@ -163,11 +163,11 @@ pub struct Sandbox {
     /// The host's end of the watchdog's pipe: closing it (here on drop, or
     /// by the kernel when the host dies) kills the whole sandbox.
     watchdog: Option<OwnedFd>,
-    /// The watchdog process itself (not our child: the job's first
-    /// process's, then init's).
-    watchdog_process: Option<OwnedFd>,
-    /// The library's helper processes (watchdog, opener; -1 if none): in
-    /// the main process's tree but not the job's.
+    /// The helper processes themselves: our children, reaped on drop.
+    watchdog_process: Option<Helper>,
+    opener_process: Option<Helper>,
+    /// Their pids (watchdog, opener; -1 if none): processes of the
+    /// sandbox's Landlock domain that are not the job's.
     helpers: [libc::pid_t; 2],
     /// num_cpus: the CPUs the sandbox may run on (limits/pid_calls.rs).
     cpus: Option<libc::cpu_set_t>,
@@ -185,6 +185,10 @@ enum Delivered {
     /// The caller was killed in its call: there was nothing to answer.
     CallerGone,
 }
+
+/// How long a helper may take to end by itself once its end of the
+/// sandbox is closed (it has one sweep to make, then exits).
+const HELPER_END_MS: i32 = 1000;
 
 const TAG_LISTENER: u64 = 0;
 const TAG_PIDFD: u64 = 1;
@@ -313,7 +317,7 @@ impl Sandbox {
         let processes = tracks.then(|| {
             Processes::new(
                 child.pid,
-                [child.watchdog_pid, child.opener_pid],
+                crate::spawn::helper_pids(&child.watchdog, &child.opener),
                 counts_forks,
                 epoll.as_raw_fd(),
                 TAG_EXIT,
@@ -360,8 +364,9 @@ impl Sandbox {
             memory,
             cpu,
             watchdog: Some(watchdog),
+            helpers: crate::spawn::helper_pids(&child.watchdog, &child.opener),
             watchdog_process: child.watchdog,
-            helpers: [child.watchdog_pid, child.opener_pid],
+            opener_process: child.opener,
             cpus: rules.cpus,
             opens_on_behalf: rules.features.opens_on_behalf,
             dispatch: rules.dispatch,
@@ -1783,11 +1788,19 @@ impl Drop for Sandbox {
         if let (true, Some(watchdog)) = (self.hung_up, &self.watchdog_process) {
             // No task carries the filter: nothing is left for the watchdog
             // to kill, so it need not look.
-            let _ = process::pidfd_send_signal(watchdog.as_raw_fd(), libc::SIGKILL);
+            let _ = process::pidfd_send_signal(watchdog.pidfd(), libc::SIGKILL);
         }
-        // Whatever escaped every group dies now, by the watchdog's hand (it
-        // is not our child: init reaps it).
+        // Whatever escaped every group dies now, by the watchdog's hand;
+        // the opener ends at the close of its socket. Both are our
+        // children: reaped before we return (killed if they take longer
+        // than HELPER_END_MS), so the host keeps no zombie of ours.
         drop(self.watchdog.take());
+        self.opens = None;
+        self.opener = None;
+        let helpers = [self.watchdog_process.take(), self.opener_process.take()];
+        for helper in helpers.into_iter().flatten() {
+            helper.end_within(HELPER_END_MS);
+        }
     }
 }
 

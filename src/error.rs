@@ -1,8 +1,6 @@
 //! One error type for the whole library: an errno the C caller gets back
 //! negated, and a message that names the input or the step that failed.
 
-#![deny(unsafe_code)]
-
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

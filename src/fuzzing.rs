@@ -2,8 +2,6 @@
 //! internal functions re-exported, only with the `fuzzing` feature. Not an
 //! API: nothing here is stable, and none of it is in the C library.
 
-#![deny(unsafe_code)]
-
 /// The text of network rules (`net_allow`, `net_bind`, `net_deny`).
 pub use crate::net::spec::{
     effective_destination, parse_cidr, parse_ports, parse_rule, Cidr, PortRange, Ports, Protocols,

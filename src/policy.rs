@@ -2,8 +2,6 @@
 //! value: it checks each input as it is added and is only read afterwards,
 //! so one policy can spawn many sandboxes from many threads.
 
-#![deny(unsafe_code)]
-
 use crate::error::{Error, Result};
 use crate::net::{spec, NetPolicy};
 use crate::seccomp::syscall_table;

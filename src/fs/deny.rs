@@ -4,8 +4,6 @@
 //! it would be, and refused when it reaches a denied file; and the new
 //! image of an allowed exec checked before its first instruction.
 
-#![deny(unsafe_code)]
-
 use crate::fs::paths;
 use crate::seccomp::notify::Notification;
 use crate::supervisor::events::{kind, Event};

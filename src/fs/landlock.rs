@@ -11,8 +11,6 @@
 //! rule allows every port the right is left unhandled (the supervisor
 //! alone decides).
 
-#![deny(unsafe_code)]
-
 use crate::error::{Error, Result};
 use crate::net::spec::{PortRange, Ports};
 use crate::policy::Policy;

@@ -25,8 +25,6 @@
 //! libraries fall back to the older calls, which are handled here. The
 //! inode-flag ioctls (chattr) are denied in the filter too.
 
-#![deny(unsafe_code)]
-
 use crate::fs::deny::read_caller_path as path_at;
 use crate::fs::paths::{self, FileId};
 use crate::seccomp::notify::Notification;

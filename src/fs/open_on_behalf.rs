@@ -21,8 +21,6 @@
 //! ask the opener next ([`Next::Ask`]) and is given the reply in a later
 //! step ([`Task::answer`]), until it is [`Next::Done`].
 
-#![deny(unsafe_code)]
-
 use crate::fs::paths;
 use crate::seccomp::notify::Notification;
 use crate::supervisor::events::{kind, Event, Events, Verdict};

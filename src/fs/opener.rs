@@ -31,8 +31,6 @@
 //! excepted), missing or out of sequence breaks the opener for good, and
 //! every call through it fails with EIO from then on.
 
-#![deny(unsafe_code)]
-
 use crate::sys;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 

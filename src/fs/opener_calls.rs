@@ -20,8 +20,6 @@
 //! caller's thread runs. At most MOST_OPENS calls wait at once (each holds
 //! fds of the host's); past it an open fails with EAGAIN.
 
-#![deny(unsafe_code)]
-
 use crate::fs::open_on_behalf::{Ask, Next, OpenCall, Opened, Task};
 use crate::fs::opener::{Call, Opener, Replied, MOST_IN_FLIGHT, REPLY_TIMEOUT_MS, REQUEST_COST};
 use crate::net::through::{After, Through};

@@ -3,8 +3,6 @@
 //! links (which would resolve in the supervisor, not in the child). And
 //! what a resolved object is: its identity and its ancestors'.
 
-#![deny(unsafe_code)]
-
 use crate::sys::{self, process};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

@@ -28,8 +28,6 @@
 //! sandbox's (the host's, say) is refused with EPERM: a group signal would
 //! otherwise miss the process, which would hide there.
 
-#![deny(unsafe_code)]
-
 use crate::seccomp::notify::{Answer, Notification};
 use crate::sys::process;
 use crate::sys::procfs::{parent_of, process_of};

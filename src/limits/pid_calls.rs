@@ -33,8 +33,6 @@
 //! with the sandbox's CPUs, and set by the supervisor on the target, so the
 //! job can move between its CPUs but never widen them.
 
-#![deny(unsafe_code)]
-
 use crate::seccomp::notify::{Answer, Notification};
 use crate::sys::cpus;
 use crate::sys::procfs::{self, gone};

@@ -23,8 +23,6 @@
 //! process is the exception: it is the host's zombie, kept unreaped until
 //! the end, and stops counting when it exits.
 
-#![deny(unsafe_code)]
-
 use crate::seccomp::notify::{Answer, Notification};
 use crate::sys::procfs::{
     self, children_of_thread, gone, group_of, process_of, resident_private_bytes, thread_ended,

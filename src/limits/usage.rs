@@ -3,8 +3,6 @@
 //! the timer is re-armed. Nothing runs between steps, and a program that
 //! allocates or computes pays no supervisor round trip for it.
 
-#![deny(unsafe_code)]
-
 use crate::limits::processes::Processes;
 use crate::sys::{timer, SysResult};
 use std::os::fd::OwnedFd;

@@ -12,8 +12,6 @@
 //! it becomes a [`Pending`] whose fd joins the sandbox's epoll set, and the
 //! answer goes out when that fd is ready.
 
-#![deny(unsafe_code)]
-
 use super::options;
 use super::sockaddr::{self, Address};
 use super::through::{Through, UnixConnect, UnixSend};

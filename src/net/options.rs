@@ -17,8 +17,6 @@
 //! send made on the job's behalf would have the kernel transmit, later,
 //! from a buffer of the supervisor's that the host has since reused.
 
-#![deny(unsafe_code)]
-
 /// (level, optname) pairs setsockopt refuses with EPERM.
 pub const REDIRECTING_SOCKOPTS: &[(i32, i32)] = &[
     // Zero-copy sends (see the module's comment).

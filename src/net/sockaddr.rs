@@ -1,8 +1,6 @@
 //! Socket addresses copied out of a child, parsed without trusting them,
 //! and encoded back for the calls the supervisor makes on its behalf.
 
-#![deny(unsafe_code)]
-
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// Largest address the kernel accepts (`sizeof(struct sockaddr_storage)`).

@@ -11,8 +11,6 @@
 //! `10.1`), malformed or with trailing junk is refused with a message that
 //! names the call and quotes the spec, rather than guessed at.
 
-#![deny(unsafe_code)]
-
 use crate::error::{Error, Result};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

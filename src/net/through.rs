@@ -9,8 +9,6 @@
 //! opener: a full backlog (connect) or buffer (send) comes back as EAGAIN,
 //! and a blocking caller's call is parked and asked again.
 
-#![deny(unsafe_code)]
-
 use super::handler::{raise_sigpipe, retry_timer, Message, Pending, PendingCall};
 use crate::fs::opener::{Call, DirectAnswer};
 use crate::seccomp::notify::{Answer, Notification};

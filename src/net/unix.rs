@@ -6,8 +6,6 @@
 //! that lies beneath an `fs_write` tree. It then connects to the inode it
 //! checked, through `/proc/self/fd/N`, so a later rename changes nothing.
 
-#![deny(unsafe_code)]
-
 use crate::fs::paths::{self, openat2};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;

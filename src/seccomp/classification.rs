@@ -50,8 +50,6 @@
 //!   neither Landlock nor the supervisor checks (only the kernel's usual
 //!   permission checks): a known gap, the reason says what it can do.
 
-#![deny(unsafe_code)]
-
 /// What confines a syscall in a sandbox (see the module's comment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Class {

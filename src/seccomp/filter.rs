@@ -30,8 +30,6 @@
 //! returns that are rewritten: "match" into the section's action,
 //! "mismatch" into a jump past the section.
 
-#![deny(unsafe_code)]
-
 use super::trapped::{cond, nr, rule};
 use crate::error::{Error, Result};
 use crate::policy::Policy;

@@ -2,8 +2,6 @@
 //! check it is still live, answer it. Every answer goes through
 //! [`Listener::respond`]; a vanished target is not an error.
 
-#![deny(unsafe_code)]
-
 use crate::sys::seccomp::{self as raw, seccomp_notif, seccomp_notif_resp};
 use crate::sys::SysResult;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

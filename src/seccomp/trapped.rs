@@ -8,8 +8,6 @@
 //! (a name the host asked to supervise) goes to the observer
 //! (`Handler::Asked`).
 
-#![deny(unsafe_code)]
-
 use crate::policy::Features;
 use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
 use std::collections::{BTreeMap, BTreeSet};

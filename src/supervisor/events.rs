@@ -7,8 +7,6 @@
 //! supervisor acts on (on-behalf calls), or were read while the whole
 //! sandbox was stopped (exec, open: see `freeze`).
 
-#![deny(unsafe_code)]
-
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 

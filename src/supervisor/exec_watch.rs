@@ -20,8 +20,6 @@
 //! [`ExecWatch`] rechecks them on a timer in the sandbox fd (never in a
 //! step), soon at first, and gives each [`EXEC_DEADLINE`].
 
-#![deny(unsafe_code)]
-
 use crate::error::{Error, Result};
 use crate::sys::procfs::{self, gone};
 use crate::sys::{process, timer, SysResult};

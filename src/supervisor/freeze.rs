@@ -30,8 +30,6 @@
 //! process is stopped). A call not past it within [`EXEC_DEADLINE`] kills
 //! the sandbox.
 
-#![deny(unsafe_code)]
-
 use crate::limits::processes::Processes;
 use crate::seccomp::notify::Notification;
 use crate::supervisor::exec_watch::{self, Ending, Settled};

@@ -7,8 +7,6 @@
 //! callback (running inside a step) changes it through the handle. The
 //! supervisor holds the lock only for a lookup, never across a callback.
 
-#![deny(unsafe_code)]
-
 use crate::error::{Error, Result};
 use crate::fs::paths::FileId;
 use crate::net::spec::{self, Protocols};

@@ -20,8 +20,6 @@
 //! when the main process is reaped and the listener has hung up (no task
 //! carries the filter any more).
 
-#![deny(unsafe_code)]
-
 pub mod events;
 pub mod exec_watch;
 pub mod freeze;

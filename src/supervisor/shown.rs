@@ -3,8 +3,6 @@
 //! into the event the observer sees; the kernel then runs the call on the
 //! same, unchanged memory.
 
-#![deny(unsafe_code)]
-
 use crate::fs::deny::PATH_MAX;
 use crate::seccomp::notify::Notification;
 use crate::supervisor::events::{kind, Event};

@@ -18,8 +18,6 @@
 //! for the vDSO in /proc/self/maps or /proc/self/auxv still finds it: that
 //! escapes the virtual clock, not the confinement (README).
 
-#![deny(unsafe_code)]
-
 use crate::sys::procfs::{self, Read};
 use crate::sys::{memory, SysResult};
 use crate::virt::seeded_random::Stream;

@@ -10,8 +10,6 @@
 //! of the wall clock (TIMER_ABSTIME) is parked on a timer at the host's
 //! equivalent instead: the sandbox's deadline, not the host's.
 
-#![deny(unsafe_code)]
-
 use crate::net::handler::{Outcome, Pending, PendingCall};
 use crate::seccomp::notify::{Answer, Notification};
 use crate::sys::{memory, timer};

@@ -6,8 +6,6 @@
 //! supervisor and leave those pids out of /proc, and /proc/meminfo says
 //! the memory budget is the machine's.
 
-#![deny(unsafe_code)]
-
 use crate::sys::procfs;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;

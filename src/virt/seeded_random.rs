@@ -3,8 +3,6 @@
 //! xoshiro256** seeded through splitmix64: deterministic and well mixed,
 //! not cryptographic (that is the point of a seed).
 
-#![deny(unsafe_code)]
-
 /// The purposes a seed serves, each its own stream, so that one's use
 /// does not shift another's.
 pub const GETRANDOM: u64 = 0;

@@ -14,8 +14,6 @@
 //! one: an escape from the virtualization, not from a confinement, as
 //! these files hold nothing the sandbox may not read.
 
-#![deny(unsafe_code)]
-
 use crate::seccomp::notify::Notification;
 use crate::sys::memory;
 use std::os::fd::{AsRawFd, OwnedFd};

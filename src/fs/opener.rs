@@ -246,8 +246,11 @@ pub const MOST_SENT: usize = 256 * 1024;
 /// What a request costs of the socket's buffer beyond its data: the
 /// request itself and the kernel's bookkeeping.
 pub const REQUEST_COST: usize = std::mem::size_of::<Request>() + 1024;
-/// Most fds one send passes on (the kernel's SCM_MAX_FD).
-const MOST_PASSED: usize = 253;
+/// Most fds one send passes on: the kernel's SCM_MAX_FD (253) less the
+/// socket and its target, which travel in the same message to the opener.
+/// More would fail that message (EINVAL) and break the opener for the
+/// whole sandbox; the send is refused with EINVAL instead.
+pub const MOST_PASSED: usize = 253 - 2;
 
 const OP_OPEN: u64 = 0;
 const OP_INSTALL: u64 = 1;
@@ -791,6 +794,45 @@ mod tests {
         assert_eq!(got.fds.len(), 1);
         stop(pid, opener);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A send passing more fds than one message to the opener can carry
+    /// is refused by itself: the opener is not broken for the calls after.
+    #[test]
+    fn too_many_passed_fds_refuse_the_send_not_the_opener() {
+        let (pid, opener) = start();
+        let socket = unix_socket(libc::SOCK_DGRAM);
+        let passed = vec![socket.as_raw_fd(); MOST_PASSED + 1];
+        let refused = opener.request(Call::Send {
+            socket: socket.as_raw_fd(),
+            target: Some(socket.as_raw_fd()),
+            data: b"x",
+            passed: &passed,
+            flags: 0,
+            answer: None,
+        });
+        assert_eq!(refused, Err(libc::EINVAL));
+        assert!(!opener.is_broken());
+        // As many as fit still go: the kernel takes the whole message.
+        let (ours, theirs) = sys::unix_pair(libc::SOCK_DGRAM).unwrap();
+        let passed = vec![socket.as_raw_fd(); MOST_PASSED];
+        let asked = opener
+            .request(Call::Send {
+                socket: ours.as_raw_fd(),
+                target: None,
+                data: b"x",
+                passed: &passed,
+                flags: 0,
+                answer: None,
+            })
+            .unwrap();
+        assert!(matches!(wait_reply(&opener), Some((s, Ok(Replied::Value(1)))) if s == asked));
+        let mut buf = [0u8; 4];
+        assert_eq!(
+            sys::receive(theirs.as_raw_fd(), &mut buf, 0).fds.len(),
+            MOST_PASSED
+        );
+        stop(pid, opener);
     }
 
     /// The numbers src/fs/opener.s uses for ADDFD are the kernel's.

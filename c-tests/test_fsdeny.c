@@ -1015,6 +1015,46 @@ out:
     cleanup_scratch();
 }
 
+/* A process's own fds through their links (/dev/fd/N, /proc/self/fd/N,
+ * /dev/stdin: glibc, bash's process substitution and diff go through
+ * them) are what they hold: a pipe is fine, a file is judged as itself,
+ * a directory fd is a start like any other. */
+static void own_fds_through_their_links(void) {
+    make_scratch();
+    char root[400];
+    struct tree t;
+    snprintf(root, sizeof root, "%s/t", scratch);
+    make_tree(&t, root);
+    sandlock_policy *p = tree_policy(&t, 1, 0);
+    if (!p) goto out;
+    const char *script =
+        "stat -L -c %F /dev/fd/1; stat -L -c %F /proc/self/fd/1\n"
+        "exec 3<public; cat /proc/self/fd/3 /dev/fd/3\n"
+        "exec 4<.; cat /dev/fd/4/public; cat /dev/fd/4/denied/secret 2>/dev/null || echo refused-beneath\n"
+        "[ -x /bin/bash ] && /bin/bash -c 'diff <(echo a) <(echo a) && echo substituted'\n"
+        "cat /dev/stdin 2>/dev/null || echo refused-stdin\n";
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    char secret[600];
+    at(secret, sizeof secret, t.denied, "secret");
+    /* stdin: the host's own fd of the denied file; read as fd 0 it is the
+     * host's choice, reopened through its link it is the denied file. */
+    int in = open(secret, O_RDONLY | O_CLOEXEC);
+    struct outcome o = run_in(p, argv, in);
+    close(in);
+    CHECK(o.reason == SANDLOCK_EXIT_NORMAL && o.code == 0, "the script: reason %d code %d: %s", o.reason, o.code,
+          o.out);
+    CHECK(strstr(o.out, "fifo\nfifo\n") != NULL, "a pipe through its link: %s", o.out);
+    CHECK(strstr(o.out, PUBLIC "\n" PUBLIC "\n" PUBLIC "\n") != NULL, "a public file through its links: %s", o.out);
+    CHECK(strstr(o.out, "refused-beneath") != NULL, "the denied file beneath a directory fd: %s", o.out);
+    CHECK(access("/bin/bash", X_OK) != 0 || strstr(o.out, "substituted") != NULL, "process substitution: %s",
+          o.out);
+    CHECK(strstr(o.out, "refused-stdin") != NULL && strstr(o.out, SECRET) == NULL,
+          "the denied file reopened through /dev/stdin: %s", o.out);
+out:
+    sandlock_policy_free(p);
+    cleanup_scratch();
+}
+
 /* ---- 8. bad inputs ---- */
 
 #define EXPECT_ERR(call, err, p, needle)                                                               \
@@ -1074,6 +1114,7 @@ out:
 }
 
 int main(void) {
+    RUN(own_fds_through_their_links);
     RUN(path_forms);
     RUN(o_path_opens);
     RUN(resolve_in_root_absolute);

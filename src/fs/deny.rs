@@ -46,6 +46,26 @@ pub fn as_caller(path: &[u8], pid: libc::pid_t, tid: libc::pid_t) -> Vec<u8> {
     path.to_vec()
 }
 
+/// Where task `tid` resolves `path` from, and what is left of it to
+/// resolve there. A path through a magic link to one of its own fds
+/// (`/proc/<pid>/fd/N`, `/dev/fd/N`, `/dev/stdin`...) starts at a
+/// duplicate of that fd, which is what the kernel's lookup reaches through
+/// the link: a pipe, a socket, a file or directory judged by what it is.
+/// (Such links cannot be resolved here through /proc, which would follow
+/// them in the supervisor.) Any other path starts at `paths::base`.
+fn start_of(
+    tid: libc::pid_t,
+    dirfd: Option<i32>,
+    path: &[u8],
+) -> Result<(std::os::fd::OwnedFd, Vec<u8>, bool), i32> {
+    if let Some((owner, fd, rest)) = paths::own_fd_link(tid, path) {
+        let own = paths::base(owner, Some(fd), b"", false)?;
+        return Ok((own, rest.to_vec(), true));
+    }
+    let base = paths::base(tid, dirfd, path, false).map_err(paths::refuse_magic)?;
+    Ok((base, path.to_vec(), false))
+}
+
 /// Does the exec or open `n` (already read into `event`) reach a denied
 /// file: the object itself, a directory above it, or (an exec) the
 /// interpreter the kernel would open for it? Resolved here as the caller
@@ -72,10 +92,11 @@ pub fn reaches_denied(
         _ => None,
     };
     let magic = paths::refuse_magic;
-    let base = paths::base(tid, dirfd, &path, false).map_err(magic)?;
+    let (base, path, _) = start_of(tid, dirfd, &path)?;
     let mut ids = Vec::new();
     let target = if path.is_empty() {
-        // execveat(fd, "", AT_EMPTY_PATH): the fd itself.
+        // execveat(fd, "", AT_EMPTY_PATH), or one of the caller's own fds
+        // through its link: the fd itself.
         Some(base)
     } else {
         let (dir, name) = paths::split(&path);
@@ -324,11 +345,13 @@ pub fn path_call_refusal(
             Follow::IfFlag(at, bit) => n.args[at] & bit != 0,
         };
         let dirfd = a.dirfd.map(|at| n.args[at] as i32);
-        let base = paths::base(tid, dirfd, &path, false).map_err(magic)?;
+        let (base, path, own_fd) = start_of(tid, dirfd, &path)?;
         let mut ids = Vec::new();
         if path.is_empty() {
-            // AT_EMPTY_PATH: the dirfd's own file.
-            if a.object {
+            // AT_EMPTY_PATH: the dirfd's own file; or one of the caller's
+            // own fds through its link (a call on the link's name itself,
+            // an unlink say, fails in /proc as it would unsandboxed).
+            if a.object || own_fd {
                 ids.extend(paths::identities(&base)?);
             }
         } else {

@@ -313,6 +313,7 @@ pub struct Child {
 pub struct Helper {
     pub pid: libc::pid_t,
     pidfd: OwnedFd,
+    reaped: bool,
 }
 
 impl Helper {
@@ -320,7 +321,11 @@ impl Helper {
     /// the host's own wait, which leaves nothing to do).
     fn of(pid: libc::pid_t) -> Option<Helper> {
         let pidfd = process::pidfd(pid, 0).ok()?;
-        Some(Helper { pid, pidfd })
+        Some(Helper {
+            pid,
+            pidfd,
+            reaped: false,
+        })
     }
 
     pub fn pidfd(&self) -> RawFd {
@@ -329,21 +334,24 @@ impl Helper {
 
     /// Waits up to `ms` for it to exit (its end of the sandbox closed, it
     /// ends by itself), then reaps it, killing it first if it has not.
-    pub fn end_within(self, ms: i32) {
-        let _ = sys::poll(
-            &mut [libc::pollfd {
-                fd: self.pidfd(),
-                events: libc::POLLIN,
-                revents: 0,
-            }],
-            ms,
-        );
+    pub fn end_within(mut self, ms: i32) {
+        let mut exit = [libc::pollfd {
+            fd: self.pidfd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        if matches!(sys::poll(&mut exit, ms), Ok(1)) {
+            while let Err(libc::EINTR) = process::waitid_pidfd(self.pidfd(), 0) {}
+            self.reaped = true;
+        }
     }
 }
 
 impl Drop for Helper {
     fn drop(&mut self) {
-        process::kill_and_reap(self.pidfd());
+        if !self.reaped {
+            process::kill_and_reap(self.pidfd());
+        }
     }
 }
 

@@ -492,6 +492,7 @@ impl Sandbox {
                 self.cpu = None;
                 self.freeze = None;
                 self.exited = true;
+                self.let_helpers_end();
                 return Ok(Step::Exited);
             }
         }
@@ -1776,6 +1777,22 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// Once no task carries the filter and the main process is reaped,
+    /// nothing is left for the helpers to serve or sweep: they are let
+    /// end now (the watchdog killed, the opener's socket closed), so that
+    /// their exits run while the host goes on, and the free that follows
+    /// only reaps them.
+    fn let_helpers_end(&mut self) {
+        // No task carries the filter: nothing is left for the watchdog to
+        // kill, so it need not look.
+        if let (true, Some(watchdog)) = (self.hung_up, &self.watchdog_process) {
+            let _ = process::pidfd_send_signal(watchdog.pidfd(), libc::SIGKILL);
+        }
+        self.opener = None;
+    }
+}
+
 impl Drop for Sandbox {
     /// Kills and reaps what is left, so the host keeps no zombie.
     fn drop(&mut self) {
@@ -1783,10 +1800,8 @@ impl Drop for Sandbox {
             self.kill_all(libc::SIGKILL);
             let _ = self.reap_main(0);
         }
-        if let (true, Some(watchdog)) = (self.hung_up, &self.watchdog_process) {
-            // No task carries the filter: nothing is left for the watchdog
-            // to kill, so it need not look.
-            let _ = process::pidfd_send_signal(watchdog.pidfd(), libc::SIGKILL);
+        if !self.exited {
+            self.let_helpers_end();
         }
         // Whatever escaped every group dies now, by the watchdog's hand;
         // the opener ends at the close of its socket. Both are our

@@ -266,9 +266,29 @@ fn split_target(rest: &str) -> Parsed<(&str, Option<&str>)> {
             Ok((target, Some(ports)))
         }
         // Two or more colons without brackets: a bare IPv6 address or CIDR,
-        // which cannot carry ports (they would be ambiguous with the address).
-        _ => Ok((rest, None)),
+        // which cannot carry ports. One that reads as an address and a port
+        // too ("::1:80") is refused: brackets say which was meant.
+        _ => match looks_like_address_and_port(rest) {
+            Some((address, port)) => Err(format!(
+                "ambiguous: write [{address}]:{port} for port {port} of {address}, or [{rest}] for the address {rest}"
+            )),
+            None => Ok((rest, None)),
+        },
     }
+}
+
+/// A bare IPv6 text whose last group is a decimal port and whose rest is
+/// an IPv6 address by itself: (that address, the port).
+fn looks_like_address_and_port(text: &str) -> Option<(&str, &str)> {
+    if text.contains('/') || text.parse::<Ipv6Addr>().is_err() {
+        return None;
+    }
+    let (address, port) = text.rsplit_once(':')?;
+    let is_port = !port.is_empty()
+        && port.len() <= 5
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u32>().is_ok_and(|p| p <= 65535);
+    (is_port && address.parse::<Ipv6Addr>().is_ok()).then_some((address, port))
 }
 
 /// A rule's target: `*`/empty, `[v6]`, an address, a CIDR or a hostname.
@@ -650,6 +670,10 @@ mod tests {
             ),
             ("a-1.b2.c", rule(TCP_UDP, host("a-1.b2.c"), Ports::Any)),
             ("::1", rule(TCP_UDP, cidr("::1", 128), Ports::Any)),
+            // Bare addresses that cannot be read as an address and a port.
+            ("2001:db8::8080", rule(TCP_UDP, cidr("2001:db8::8080", 128), Ports::Any)),
+            ("fe80::1", rule(TCP_UDP, cidr("fe80::1", 128), Ports::Any)),
+            ("[::1:80]", rule(TCP_UDP, cidr("::1:80", 128), Ports::Any)),
             ("fe80::/10", rule(TCP_UDP, cidr("fe80::", 10), Ports::Any)),
             (
                 "[fe80::/10]:443",
@@ -690,6 +714,8 @@ mod tests {
         let long = format!("{}:80", "a".repeat(1997));
         let cases: Vec<(&str, &str)> = vec![
             ("10.0.0.0/33:80", "prefix length 33 is over 32"),
+            ("::1:80", "ambiguous: write [::1]:80 for port 80 of ::1, or [::1:80]"),
+            ("tcp://1::2:443", "ambiguous: write [1::2]:443"),
             ("[::/129]", "prefix length 129 is over 128"),
             ("10.0.0.0/08", "leading zero"),
             ("10.0.0.0/x", "is not a number"),

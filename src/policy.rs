@@ -258,6 +258,11 @@ impl Policy {
                 "syscall_deny: \"{name}\": unknown system call name on x86_64"
             ))
         })?;
+        if STARTS_THE_COMMAND.contains(&name) {
+            return Err(Error::invalid(format!(
+                "syscall_deny: \"{name}\": the sandbox needs it itself, after its filter is on, to start the command (the spawn could not report or exec)"
+            )));
+        }
         if !self.syscall_deny.iter().any(|(_, n)| *n == nr) {
             self.syscall_deny.push((name.to_string(), nr));
         }
@@ -573,10 +578,37 @@ impl Policy {
     }
 }
 
+/// The calls the child makes under its own filter, between installing it
+/// and the command's exec (spawn/mod.rs): the report, the fd table and
+/// stdio, the fd limit, the exec, and the exit of a failed start.
+const STARTS_THE_COMMAND: &[&str] = &[
+    "write",
+    "close",
+    "fcntl",
+    "dup2",
+    "close_range",
+    "unshare",
+    "prlimit64",
+    "execve",
+    "exit_group",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::net::spec::Ports;
+
+    #[test]
+    fn the_calls_that_start_the_command_cannot_be_denied() {
+        let mut p = Policy::new();
+        for name in STARTS_THE_COMMAND {
+            assert!(syscall_table::number(name).is_some(), "{name}");
+            let refused = p.syscall_deny(name).unwrap_err();
+            assert_eq!(refused.errno(), libc::EINVAL);
+            assert!(refused.message().contains(name), "{}", refused.message());
+        }
+        assert!(p.syscall_deny("ptrace").is_ok());
+    }
 
     fn bound(p: &Policy) -> Vec<(u16, u16)> {
         match &p.net.bind {

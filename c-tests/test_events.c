@@ -859,6 +859,28 @@ static void denial_log_without_callback(void) {
     sandlock_policy_free(p);
 }
 
+/* A refused connect to an abstract unix name is in the log like any
+ * other denial: its name shown as "@name". */
+static void abstract_denial_is_logged(void) {
+    sandlock_policy *p = events_policy(NULL);
+    const char *argv[] = {probe_path(), "abstract", "sandlock-test-abstract-log", NULL};
+    struct result r;
+    run_sb(p, argv, NULL, &r);
+    dump_log(&r);
+    CHECK(r.reason == SANDLOCK_EXIT_NORMAL && r.code == EPERM, "abstract connect: reason %d code %d (want EPERM)",
+          r.reason, r.code);
+    const struct ev *e = r.nlog >= 1 ? &r.log[0] : NULL;
+    CHECK(r.nlog == 1 && e->kind == SANDLOCK_EVENT_CONNECT, "%d events (want one CONNECT denial)", r.nlog);
+    if (e)
+        CHECK(!strcmp(e->address, "@sandlock-test-abstract-log") && e->denied == EPERM &&
+                  e->verdict == SANDLOCK_VERDICT_DENY && !strcmp(e->syscall, "connect"),
+              "destination %s denied %d verdict %d syscall %s (want @sandlock-test-abstract-log, EPERM, DENY, "
+              "connect)",
+              e->address, e->denied, e->verdict, e->syscall);
+    free_result(&r);
+    sandlock_policy_free(p);
+}
+
 /* Limits changed live between steps, and the limits hit in the log. */
 static void lower_limits(sandlock_sandbox *sb, void *ud) {
     int *rets = ud;
@@ -1135,6 +1157,7 @@ int main(void) {
     RUN(restrict_to_empty_blocks_all_network);
     RUN(grandchild_event_pids);
     RUN(denial_log_without_callback);
+    RUN(abstract_denial_is_logged);
     RUN(bad_inputs);
     /* beyond the list: the same race through vfork, on open and against
      * fs_deny; calls shown from threaded processes; live limits;

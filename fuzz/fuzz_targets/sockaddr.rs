@@ -62,9 +62,12 @@ fuzz_target!(|data: &[u8]| {
                 None => assert!(path.len() >= 108),
             }
         }
-        Ok(Address::UnixOther) => {
+        Ok(Address::UnixOther(name)) => {
             assert_eq!(family, libc::AF_UNIX);
-            assert!(data.len() == 2 || data[2] == 0);
+            match data.len() {
+                2 => assert!(name.is_empty()),
+                _ => assert!(data[2] == 0 && name == data[3..]),
+            }
         }
         Ok(Address::Unspec) => assert_eq!(family, libc::AF_UNSPEC),
         Ok(Address::Other(f)) => {

@@ -412,8 +412,13 @@ fn check_destination(
         }
         // Abstract and unnamed addresses: Landlock scopes them in the
         // child, but a call made here would not be scoped, and answering
-        // "continue" would let a racing thread swap in a path. Refused.
-        (Kind::Unix { .. }, Address::UnixOther) => Err(libc::EPERM),
+        // "continue" would let a racing thread swap in a path. Refused,
+        // and logged as every denial is ("@name", as ss shows them).
+        (Kind::Unix { .. }, Address::UnixOther(name)) => {
+            let shown = [&b"@"[..], name].concat();
+            observe(ctx, event_kind::CONNECT, Dest::Unix(shown), libc::EPERM)?;
+            Err(libc::EPERM)
+        }
         (Kind::Unix { .. }, _) => Err(libc::EINVAL),
     }
 }
@@ -1149,7 +1154,7 @@ pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
         // Abstract or unnamed (autobind): reaches nothing outside. The
         // bytes checked, never a second read of the child's memory: a
         // racing thread could have put a path there meanwhile.
-        (Ok(Kind::Unix { .. }), Address::UnixOther) => copied,
+        (Ok(Kind::Unix { .. }), Address::UnixOther(_)) => copied,
         (Ok(Kind::Unix { .. }), _) => return deny(libc::EINVAL),
     };
     if !ctx.listener.is_live(n.id) {

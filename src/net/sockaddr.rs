@@ -11,8 +11,9 @@ pub enum Address {
     Inet(SocketAddr),
     /// A pathname socket: the bytes up to the first NUL.
     UnixPath(Vec<u8>),
-    /// An abstract socket (leading NUL), or an unnamed one (autobind).
-    UnixOther,
+    /// An abstract socket (leading NUL; its name without it), or an
+    /// unnamed one (autobind: an empty name).
+    UnixOther(Vec<u8>),
     /// AF_UNSPEC: on connect, dissolves the socket's association.
     Unspec,
     /// Any other family, kept for the error message.
@@ -64,7 +65,8 @@ pub fn parse(bytes: &[u8]) -> Result<Address, i32> {
         libc::AF_UNIX => {
             let path = &bytes[2..];
             match path.first() {
-                None | Some(0) => Ok(Address::UnixOther),
+                None => Ok(Address::UnixOther(Vec::new())),
+                Some(0) => Ok(Address::UnixOther(path[1..].to_vec())),
                 Some(_) => {
                     let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
                     Ok(Address::UnixPath(path[..end].to_vec()))
@@ -185,7 +187,10 @@ mod tests {
             parse(&encode_unix_bytes(b"/run/x.sock").unwrap()),
             Ok(Address::UnixPath(b"/run/x.sock".to_vec()))
         );
-        assert_eq!(parse(&[1, 0, 0, b'a']), Ok(Address::UnixOther));
-        assert_eq!(parse(&[1, 0]), Ok(Address::UnixOther));
+        assert_eq!(
+            parse(&[1, 0, 0, b'a']),
+            Ok(Address::UnixOther(b"a".to_vec()))
+        );
+        assert_eq!(parse(&[1, 0]), Ok(Address::UnixOther(Vec::new())));
     }
 }

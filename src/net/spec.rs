@@ -671,7 +671,10 @@ mod tests {
             ("a-1.b2.c", rule(TCP_UDP, host("a-1.b2.c"), Ports::Any)),
             ("::1", rule(TCP_UDP, cidr("::1", 128), Ports::Any)),
             // Bare addresses that cannot be read as an address and a port.
-            ("2001:db8::8080", rule(TCP_UDP, cidr("2001:db8::8080", 128), Ports::Any)),
+            (
+                "2001:db8::8080",
+                rule(TCP_UDP, cidr("2001:db8::8080", 128), Ports::Any),
+            ),
             ("fe80::1", rule(TCP_UDP, cidr("fe80::1", 128), Ports::Any)),
             ("[::1:80]", rule(TCP_UDP, cidr("::1:80", 128), Ports::Any)),
             ("fe80::/10", rule(TCP_UDP, cidr("fe80::", 10), Ports::Any)),
@@ -714,7 +717,10 @@ mod tests {
         let long = format!("{}:80", "a".repeat(1997));
         let cases: Vec<(&str, &str)> = vec![
             ("10.0.0.0/33:80", "prefix length 33 is over 32"),
-            ("::1:80", "ambiguous: write [::1]:80 for port 80 of ::1, or [::1:80]"),
+            (
+                "::1:80",
+                "ambiguous: write [::1]:80 for port 80 of ::1, or [::1:80]",
+            ),
             ("tcp://1::2:443", "ambiguous: write [1::2]:443"),
             ("[::/129]", "prefix length 129 is over 128"),
             ("10.0.0.0/08", "leading zero"),

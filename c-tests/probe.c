@@ -387,6 +387,33 @@ static int tcp_in_grandchild(const char *addr, const char *port) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/* A TCP bind to addr:port (IPv4 or IPv6): 0 or the errno. */
+static int bind_tcp_at(const char *addr, const char *port) {
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len;
+    int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)atoi(port));
+        if (inet_pton(AF_INET6, addr, &a->sin6_addr) != 1) return EINVAL;
+        len = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)atoi(port));
+        if (inet_pton(AF_INET, addr, &a->sin_addr) != 1) return EINVAL;
+        len = sizeof *a;
+    }
+    int s = socket(family, SOCK_STREAM, 0);
+    if (s < 0) return errno;
+    int r = bind(s, (struct sockaddr *)&ss, len);
+    int e = r < 0 ? errno : 0;
+    close(s);
+    return e;
+}
+
 static int bind_port(int type, const char *port) {
     int s = socket(AF_INET, type, 0);
     if (s < 0) return errno;
@@ -1594,6 +1621,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "udp") && argc > 4) status = udp_send(argv[2], argv[3], argv[4]);
     else if (!strcmp(cmd, "sendmmsg") && argc > 5) status = udp_sendmmsg(argv);
     else if (!strcmp(cmd, "bind_tcp")) status = bind_port(SOCK_STREAM, arg);
+    else if (!strcmp(cmd, "bind_tcp_at") && argc > 3) status = bind_tcp_at(argv[2], argv[3]);
     else if (!strcmp(cmd, "bind_udp")) status = bind_port(SOCK_DGRAM, arg);
     else if (!strcmp(cmd, "socket")) status = make_socket(arg);
     else if (!strcmp(cmd, "unix") && argc > 3) status = unix_to(argv[2], argv[3]);

@@ -3,6 +3,8 @@
  * what reaches them. */
 #include "harness.h"
 #include <arpa/inet.h>
+#include <poll.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -228,6 +230,122 @@ static void bind_ports(void) {
     CHECK(o.code == 0, "udp bind to the allowed port: %d", o.code);
     o = probe(p, "bind_udp", free2.port);
     CHECK(o.code == EACCES, "udp bind elsewhere: %d", o.code);
+    sandlock_policy_free(p);
+}
+
+/* A port nothing listens on now. */
+static void free_port(char *port) {
+    struct server s = listen_on("127.0.0.1", SOCK_STREAM, 1);
+    snprintf(port, 16, "%s", s.port);
+    close(s.fd);
+}
+
+/* net_bind alone: the sandbox may make TCP and UDP sockets and serve on
+ * its port, and reaches nothing (no net_allow rule). A real server,
+ * Python's http.server, is fetched from the host. */
+static void a_bind_rule_alone_serves(void) {
+    char port[16], other[16];
+    free_port(port);
+    free_port(other);
+    sandlock_policy *p = base_policy();
+    sandlock_policy_timeout_ms(p, 20000);
+    CHECK(sandlock_policy_net_bind(p, port) == 0, "net_bind: %s", sandlock_policy_error(p));
+    struct outcome o = probe(p, "bind_tcp", port);
+    CHECK(o.code == 0, "tcp bind to the bind rule's port: %d", o.code);
+    o = probe(p, "bind_udp", port);
+    CHECK(o.code == 0, "udp bind to the bind rule's port: %d", o.code);
+    o = probe(p, "bind_tcp", other);
+    CHECK(o.code == EACCES, "tcp bind to another port: %d", o.code);
+    o = net_probe(p, "tcp", "127.0.0.1", tcp1.port, NULL);
+    CHECK(o.code == EACCES && arrived(&tcp1) == 0, "a connect out with only a bind rule: %d", o.code);
+    if (access("/usr/bin/python3", X_OK) == 0) {
+        make_scratch();
+        char index[300];
+        snprintf(index, sizeof index, "%s/index.html", scratch);
+        write_file(index, "served from the sandbox\n", 0644);
+        sandlock_policy_fs_read(p, scratch);
+        sandlock_policy_fs_read(p, "/etc"); /* mime.types */
+        sandlock_policy_cwd(p, scratch);
+        const char *argv[] = {"/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1", port, NULL};
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        sandlock_spawn_opts opts = {sizeof opts, devnull, devnull, devnull};
+        sandlock_sandbox *sb = NULL;
+        int r = sandlock_spawn(p, argv, &opts, &sb);
+        close(devnull);
+        CHECK(r == 0, "spawn http.server: %s", sandlock_policy_error(p));
+        char got[4096] = "";
+        size_t used = 0;
+        long deadline = now_ms() + 15000;
+        int fetched = 0;
+        while (r == 0 && !fetched && now_ms() < deadline) {
+            struct pollfd pfd = {.fd = sandlock_sandbox_fd(sb), .events = POLLIN};
+            poll(&pfd, 1, 20);
+            int step;
+            while ((step = sandlock_supervise_step(sb)) == SANDLOCK_STEP_MORE) {}
+            if (step == SANDLOCK_STEP_EXITED) break;
+            int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (connect(c, (struct sockaddr *)&a, sizeof a) == 0) {
+                const char *get = "GET /index.html HTTP/1.0\r\n\r\n";
+                if (write(c, get, strlen(get)) == (ssize_t)strlen(get)) {
+                    /* The server answers in steps of its own: keep stepping. */
+                    fcntl(c, F_SETFL, O_NONBLOCK);
+                    while (now_ms() < deadline) {
+                        ssize_t n = read(c, got + used, sizeof got - 1 - used);
+                        if (n == 0) { fetched = 1; break; }
+                        if (n > 0) { used += (size_t)n; continue; }
+                        poll(&pfd, 1, 10);
+                        while (sandlock_supervise_step(sb) == SANDLOCK_STEP_MORE) {}
+                    }
+                }
+            }
+            close(c);
+        }
+        got[used] = '\0';
+        CHECK(fetched && strstr(got, "200") && strstr(got, "served from the sandbox"),
+              "http.server under net_bind only, fetched from the host: \"%.200s\"", got);
+        if (r == 0) {
+            sandlock_sandbox_kill(sb, SIGKILL);
+            supervise(sb);
+            sandlock_sandbox_free(sb);
+        }
+        cleanup_scratch();
+    }
+    sandlock_policy_free(p);
+}
+
+/* net_bind with an address: the port on that address only; the
+ * unspecified address (every interface) and the others are refused. */
+static void an_addressed_bind_rule_keeps_other_interfaces_out(void) {
+    char port[16], v6port[16];
+    free_port(port);
+    free_port(v6port);
+    char rule[64], v6rule[64];
+    snprintf(rule, sizeof rule, "127.0.0.1:%s", port);
+    snprintf(v6rule, sizeof v6rule, "[::1]:%s", v6port);
+    sandlock_policy *p = base_policy();
+    sandlock_policy_timeout_ms(p, 20000);
+    CHECK(sandlock_policy_net_bind(p, rule) == 0, "net_bind %s: %s", rule, sandlock_policy_error(p));
+    CHECK(sandlock_policy_net_bind(p, v6rule) == 0, "net_bind %s: %s", v6rule, sandlock_policy_error(p));
+    const char *argv[] = {probe_path(), "bind_tcp_at", "127.0.0.1", port, NULL};
+    struct outcome o = run(p, argv);
+    CHECK(o.code == 0, "bind %s: %d", rule, o.code);
+    argv[2] = "0.0.0.0";
+    o = run(p, argv);
+    CHECK(o.code == EACCES, "bind 0.0.0.0:%s (every interface): %d (want EACCES)", port, o.code);
+    argv[2] = "::";
+    o = run(p, argv);
+    CHECK(o.code == EACCES, "bind [::]:%s: %d (want EACCES)", port, o.code);
+    argv[2] = "::1";
+    argv[3] = v6port;
+    o = run(p, argv);
+    CHECK(o.code == 0 || o.code == EADDRNOTAVAIL, "bind %s: %d", v6rule, o.code);
+    argv[2] = "127.0.0.1";
+    o = run(p, argv);
+    CHECK(o.code == EACCES, "bind 127.0.0.1:%s (the rule is for ::1): %d (want EACCES)", v6port, o.code);
+    CHECK(sandlock_policy_net_bind(p, "::1:80") == -EINVAL && strstr(sandlock_policy_error(p), "brackets"),
+          "a bare IPv6 bind address: %s", sandlock_policy_error(p));
     sandlock_policy_free(p);
 }
 
@@ -483,6 +601,8 @@ int main(void) {
     RUN(udp_allowed_and_refused);
     RUN(socket_kinds_are_gated);
     RUN(bind_ports);
+    RUN(a_bind_rule_alone_serves);
+    RUN(an_addressed_bind_rule_keeps_other_interfaces_out);
     RUN(racing_rewrites_never_reach_the_forbidden_server);
     RUN(a_stuck_connect_does_not_stall_the_loop);
     RUN(a_full_send_buffer_does_not_stall_the_loop);

@@ -79,6 +79,9 @@ pub struct Features {
     pub udp: bool,
     /// An observer of binds.
     pub observes_bind: bool,
+    /// A net_bind rule with an address: binds are checked (and made) by
+    /// the supervisor, since Landlock knows ports only.
+    pub binds_at_addresses: bool,
     /// num_cpus: affinity changes are narrowed.
     pub num_cpus: bool,
     /// A limit or an observer counts processes: forks are trapped.
@@ -297,7 +300,9 @@ impl Policy {
 
     pub fn net_bind(&mut self, text: &str) -> Result<()> {
         self.changed();
-        let ports = spec::parse_ports("net_bind", text)?;
+        check_room("net_bind", self.net.bind_rules.len())?;
+        let rule = spec::parse_bind("net_bind", text)?;
+        let ports = rule.ports.clone();
         // The union stays sorted and merged, as every Ports::List is; a
         // refused call leaves the ports bound so far as they were.
         let union = match (&self.net.bind, ports) {
@@ -315,6 +320,7 @@ impl Policy {
             }
         };
         self.net.bind = Some(union);
+        self.net.bind_rules.push(rule);
         Ok(())
     }
 
@@ -388,6 +394,7 @@ impl Policy {
         Features {
             udp: self.net.protocols().udp,
             observes_bind: self.event_mask & kind::BIND != 0,
+            binds_at_addresses: self.net.bind_rules.iter().any(|r| r.address.is_some()),
             num_cpus: self.num_cpus.is_some(),
             counts_forks: self.counts_forks(),
             traps_exec: self.traps_exec(),

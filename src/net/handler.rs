@@ -1120,7 +1120,7 @@ pub fn bind(ctx: &mut Context, n: &Notification) -> Outcome {
     let bytes: Vec<u8> = match (kind(&socket), &address) {
         (Err(e), _) => return deny(e),
         (Ok(Kind::Inet(protocol)), Address::Inet(sa)) => {
-            let permitted = ctx.live.lock().net.may_bind(protocol, sa.port());
+            let permitted = ctx.live.lock().net.may_bind(protocol, sa.ip(), sa.port());
             let shown = Dest::Inet {
                 address: *sa,
                 protocol: protocol_number(protocol),

@@ -21,7 +21,7 @@ pub mod through;
 pub mod unix;
 
 use crate::error::{Error, Result};
-use spec::{effective_destination, Cidr, Ports, Protocols, Rule, Target};
+use spec::{effective_destination, BindRule, Cidr, Ports, Protocols, Rule, Target};
 use std::net::{IpAddr, ToSocketAddrs};
 
 /// The network part of a policy, as the host described it.
@@ -31,8 +31,12 @@ pub struct NetPolicy {
     pub allow: Vec<Rule>,
     /// `net_deny` addresses (default-allow mode; exclusive with `allow`).
     pub deny: Vec<Cidr>,
-    /// `net_bind` ports; `None` = no bind.
+    /// `net_bind` ports, all rules' together (what Landlock is told);
+    /// `None` = no bind.
     pub bind: Option<Ports>,
+    /// Each `net_bind` rule: its ports and the address they may be bound
+    /// on (the supervisor's check).
+    pub bind_rules: Vec<BindRule>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,9 +47,10 @@ pub enum Protocol {
 }
 
 impl NetPolicy {
-    /// Whether the sandbox has any network at all.
+    /// Whether the sandbox has any network at all: a destination, or a
+    /// port to serve on.
     pub fn enabled(&self) -> bool {
-        !self.allow.is_empty() || !self.deny.is_empty()
+        !self.allow.is_empty() || !self.deny.is_empty() || self.bind.is_some()
     }
 
     /// The protocols some rule allows (all three in default-allow mode).
@@ -57,13 +62,19 @@ impl NetPolicy {
                 icmp: true,
             };
         }
-        self.allow
-            .iter()
-            .fold(Protocols::default(), |acc, rule| Protocols {
-                tcp: acc.tcp || rule.protocols.tcp,
-                udp: acc.udp || rule.protocols.udp,
-                icmp: acc.icmp || rule.protocols.icmp,
-            })
+        // A port to serve on needs TCP and UDP sockets; what they may
+        // reach stays the allow rules' (none: nothing).
+        let serves = self.bind.is_some();
+        let start = Protocols {
+            tcp: serves,
+            udp: serves,
+            icmp: false,
+        };
+        self.allow.iter().fold(start, |acc, rule| Protocols {
+            tcp: acc.tcp || rule.protocols.tcp,
+            udp: acc.udp || rule.protocols.udp,
+            icmp: acc.icmp || rule.protocols.icmp,
+        })
     }
 
     /// TCP ports Landlock may allow for connect: `None` when some TCP rule
@@ -99,7 +110,7 @@ pub struct Resolved {
     allow: Vec<ResolvedRule>,
     deny: Vec<Cidr>,
     default_allow: bool,
-    bind: Option<Ports>,
+    bind_rules: Vec<BindRule>,
 }
 
 fn resolve_host(name: &str, spec: &Rule) -> Result<Vec<Cidr>> {
@@ -141,8 +152,16 @@ pub fn resolve(policy: &NetPolicy) -> Result<Resolved> {
         allow,
         deny: policy.deny.clone(),
         default_allow: !policy.deny.is_empty(),
-        bind: policy.bind.clone(),
+        bind_rules: policy.bind_rules.clone(),
     })
+}
+
+/// `ip`, an IPv4-mapped IPv6 address as the IPv4 address it stands for.
+fn unmapped(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
 }
 
 impl Resolved {
@@ -196,12 +215,74 @@ impl Resolved {
         })
     }
 
-    /// May a socket be bound to `port`? Port 0 (an ephemeral port, what a
-    /// UDP client gets anyway on its first send) is fine for UDP.
-    pub fn may_bind(&self, protocol: Protocol, port: u16) -> bool {
+    /// May a socket be bound to `ip:port`? A rule's port, on its address
+    /// if it names one (an IPv4-mapped address as the IPv4 one; the
+    /// unspecified address is every interface, so only a rule without an
+    /// address allows it). Port 0 (an ephemeral port, what a UDP client
+    /// gets anyway on its first send) is fine for UDP.
+    pub fn may_bind(&self, protocol: Protocol, ip: IpAddr, port: u16) -> bool {
         if port == 0 && protocol != Protocol::Tcp {
             return true;
         }
-        self.bind.as_ref().is_some_and(|ports| ports.contains(port))
+        let ip = unmapped(ip);
+        self.bind_rules.iter().any(|rule| {
+            rule.ports.contains(port) && rule.address.is_none_or(|at| unmapped(at) == ip)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Policy;
+
+    fn policy(binds: &[&str]) -> Policy {
+        let mut p = Policy::new();
+        for spec in binds {
+            p.net_bind(spec).unwrap();
+        }
+        p
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_bind_rule_alone_serves_and_reaches_nothing() {
+        let p = policy(&["8080"]);
+        assert!(p.net.enabled());
+        let protocols = p.net.protocols();
+        assert!(protocols.tcp && protocols.udp && !protocols.icmp);
+        // Landlock is told: connect to no TCP port, bind to 8080.
+        assert_eq!(p.net.tcp_connect_ports(), Some(Vec::new()));
+        let resolved = resolve(&p.net).unwrap();
+        assert!(!resolved.permits(Protocol::Tcp, ip("127.0.0.1"), 8080));
+        assert!(resolved.may_bind(Protocol::Tcp, ip("0.0.0.0"), 8080));
+        assert!(!resolved.may_bind(Protocol::Tcp, ip("0.0.0.0"), 8081));
+    }
+
+    #[test]
+    fn an_addressed_bind_rule_keeps_its_port_off_other_interfaces() {
+        let p = policy(&["127.0.0.1:8080", "[::1]:8443", "9000"]);
+        assert!(p.features().binds_at_addresses);
+        let resolved = resolve(&p.net).unwrap();
+        let may = |at: &str, port| resolved.may_bind(Protocol::Tcp, ip(at), port);
+        assert!(may("127.0.0.1", 8080));
+        assert!(
+            may("::ffff:127.0.0.1", 8080),
+            "the same address on a dual-stack socket"
+        );
+        assert!(
+            !may("0.0.0.0", 8080),
+            "every interface is not the rule's address"
+        );
+        assert!(!may("::", 8080));
+        assert!(!may("10.0.0.1", 8080));
+        assert!(may("::1", 8443) && !may("127.0.0.1", 8443));
+        assert!(may("0.0.0.0", 9000) && may("10.0.0.1", 9000));
+        // UDP's ephemeral port 0 anywhere, as before.
+        assert!(resolved.may_bind(Protocol::Udp, ip("0.0.0.0"), 0));
+        assert!(!policy(&["9000"]).features().binds_at_addresses);
     }
 }

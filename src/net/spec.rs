@@ -111,11 +111,61 @@ pub fn parse_rule(what: &str, spec: &str) -> Result<Rule> {
         .map_err(|why| invalid(what, spec, &why))
 }
 
-/// `sandlock_policy_net_bind` argument: just a ports list ("8080", "8080,9000-9005", "*").
+/// A ports list alone ("8080", "8080,9000-9005", "*"): the ports part of
+/// a `net_bind` spec (see `parse_bind`), fuzzed by itself.
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn parse_ports(what: &str, spec: &str) -> Result<Ports> {
     check_spec(spec)
         .and_then(ports)
         .map_err(|why| invalid(what, spec, &why))
+}
+
+/// One `net_bind` rule: the ports, and the address they may be bound on
+/// (`None`: any, the unspecified address included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindRule {
+    pub address: Option<IpAddr>,
+    pub ports: Ports,
+}
+
+/// `sandlock_policy_net_bind` argument: `ports` (on any address), or
+/// `address:ports` with an IPv4 address or a bracketed IPv6 one
+/// (`127.0.0.1:8080`, `[::1]:8080`).
+pub fn parse_bind(what: &str, spec: &str) -> Result<BindRule> {
+    check_spec(spec)
+        .and_then(bind_rule)
+        .map_err(|why| invalid(what, spec, &why))
+}
+
+fn bind_rule(spec: &str) -> Parsed<BindRule> {
+    let (address, ports_text) = if let Some(inner) = spec.strip_prefix('[') {
+        let Some((inside, after)) = inner.split_once(']') else {
+            return Err("missing ']' after a bracketed address".into());
+        };
+        let address: Ipv6Addr = inside
+            .parse()
+            .map_err(|_| format!("{inside:?} is not an IPv6 address"))?;
+        let Some(ports) = after.strip_prefix(':') else {
+            return Err("an address needs its ports: [address]:ports".into());
+        };
+        (Some(IpAddr::V6(address)), ports)
+    } else {
+        match spec.matches(':').count() {
+            0 => (None, spec),
+            1 => {
+                let (text, ports) = spec.split_once(':').unwrap_or((spec, ""));
+                let address: Ipv4Addr = text.parse().map_err(|_| {
+                    format!("{text:?} is not an IPv4 address (no hostnames here; IPv6 goes in brackets: [::1]:8080)")
+                })?;
+                (Some(IpAddr::V4(address)), ports)
+            }
+            _ => return Err("an IPv6 address goes in brackets: [address]:ports".into()),
+        }
+    };
+    Ok(BindRule {
+        address,
+        ports: ports(ports_text)?,
+    })
 }
 
 /// `sandlock_policy_net_deny` argument: an IPv4/IPv6 address or CIDR, optionally bracketed v6; no scheme, no ports, no hostnames, not empty, not "*".
@@ -709,6 +759,46 @@ mod tests {
         ];
         for (spec, expected) in cases {
             assert_eq!(parse_rule("net_allow", spec), Ok(expected), "spec {spec:?}");
+        }
+    }
+
+    #[test]
+    fn bind_rules() {
+        let any = |ports: Ports| BindRule {
+            address: None,
+            ports,
+        };
+        let at = |address: &str, ports: Ports| BindRule {
+            address: Some(address.parse().unwrap()),
+            ports,
+        };
+        let cases = [
+            ("8080", any(list(&[(8080, 8080)]))),
+            ("*", any(Ports::Any)),
+            ("127.0.0.1:8080", at("127.0.0.1", list(&[(8080, 8080)]))),
+            (
+                "0.0.0.0:80,443",
+                at("0.0.0.0", list(&[(80, 80), (443, 443)])),
+            ),
+            ("[::1]:9000-9005", at("::1", list(&[(9000, 9005)]))),
+            ("[::]:*", at("::", Ports::Any)),
+        ];
+        for (spec, expected) in cases {
+            assert_eq!(parse_bind("net_bind", spec), Ok(expected), "spec {spec:?}");
+        }
+        let refused = [
+            ("::1:8080", "IPv6 address goes in brackets"),
+            ("localhost:8080", "is not an IPv4 address"),
+            ("127.0.0.1:", "empty port list"),
+            ("[::1]", "an address needs its ports"),
+            ("[::1:8080", "missing ']'"),
+            ("[127.0.0.1]:80", "is not an IPv6 address"),
+            ("10.0.0.0/8:80", "is not an IPv4 address"),
+        ];
+        for (spec, why) in refused {
+            let err = parse_bind("net_bind", spec).expect_err(spec);
+            assert!(err.message().contains(why), "{spec:?}: {}", err.message());
+            assert!(err.message().starts_with(&format!("net_bind: {spec:?}: ")));
         }
     }
 

@@ -83,10 +83,11 @@ pub const TRAPS: &[Trap] = &[
         Only::Matching(with_destination),
         Handler::SendTo,
     ),
-    // UDP binds are made on behalf; a bind observer sees every bind.
+    // UDP binds are made on behalf; a bind observer sees every bind; a
+    // bind rule with an address has every bind's address checked.
     trap(
         &["bind"],
-        |f| f.udp || f.observes_bind,
+        |f| f.udp || f.observes_bind || f.binds_at_addresses,
         Only::Every,
         Handler::Bind,
     ),
@@ -349,7 +350,7 @@ mod tests {
 
     /// Every combination of the features a row can ask for.
     pub fn every_feature_set() -> Vec<Features> {
-        (0..1u32 << 11)
+        (0..1u32 << 12)
             .map(|bits| {
                 let on = |i: u32| bits & (1 << i) != 0;
                 Features {
@@ -364,6 +365,7 @@ mod tests {
                     hostname: on(8),
                     random_seed: on(9),
                     wall_clock: on(10),
+                    binds_at_addresses: on(11),
                     ..Features::default()
                 }
             })

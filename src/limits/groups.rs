@@ -210,3 +210,272 @@ impl Groups {
         self.made.retain(|g| g.signal(sig));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    use std::process::{Child, Command, Stdio};
+
+    /// The sandbox's first group: only ever compared, never signalled.
+    const MAIN: libc::pid_t = 999_999_999;
+
+    fn me() -> libc::pid_t {
+        std::process::id() as libc::pid_t
+    }
+
+    /// A trapped call of the test itself.
+    fn call(nr: i64, args: [u64; 6]) -> Notification {
+        Notification {
+            id: 1,
+            pid: std::process::id(),
+            nr,
+            args,
+        }
+    }
+
+    fn setpgid_call(pid: u64, pgid: u64) -> Notification {
+        call(libc::SYS_setpgid, [pid, pgid, 0, 0, 0, 0])
+    }
+
+    fn waiting(_: u64) -> bool {
+        true
+    }
+
+    fn gone(_: u64) -> bool {
+        false
+    }
+
+    /// A child of the test that sleeps until killed, leading a group of
+    /// its own (so that a group signal never reaches the test's).
+    fn leader() -> Child {
+        Command::new("sleep")
+            .arg("1000")
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    }
+
+    fn end(child: &mut Child) {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    #[test]
+    fn setsid_keeps_the_callers_new_group() {
+        let mut groups = Groups::default();
+        assert_eq!(
+            groups.setsid(&call(libc::SYS_setsid, [0; 6]), waiting),
+            Answer::ContinueOnRegisters
+        );
+        assert!(groups.has(MAIN, me()));
+        assert_eq!(groups.ids(MAIN), [MAIN, me()]);
+        // Made again (a second setsid): kept once.
+        groups.setsid(&call(libc::SYS_setsid, [0; 6]), waiting);
+        assert_eq!(groups.ids(MAIN), [MAIN, me()]);
+    }
+
+    #[test]
+    fn a_group_call_whose_caller_stopped_waiting_keeps_nothing() {
+        let mut groups = Groups::default();
+        assert_eq!(
+            groups.setsid(&call(libc::SYS_setsid, [0; 6]), gone),
+            Answer::Errno(libc::EINTR)
+        );
+        assert_eq!(
+            groups.setpgid(&setpgid_call(0, 0), MAIN, gone),
+            Answer::Errno(libc::EINTR)
+        );
+        assert_eq!(groups.ids(MAIN), [MAIN]);
+        assert!(!groups.has(MAIN, me()));
+    }
+
+    #[test]
+    fn setpgid_refuses_negative_ids_and_reads_only_their_low_32_bits() {
+        let mut groups = Groups::default();
+        let minus_one = u64::MAX;
+        assert_eq!(
+            groups.setpgid(&setpgid_call(minus_one, 0), MAIN, waiting),
+            Answer::Errno(libc::EINVAL)
+        );
+        assert_eq!(
+            groups.setpgid(&setpgid_call(0, (-5i32) as u32 as u64), MAIN, waiting),
+            Answer::Errno(libc::EINVAL)
+        );
+        assert_eq!(groups.ids(MAIN), [MAIN]);
+        // pid 0 and pgid 0 with junk above: the caller's own new group.
+        let high = 0xffff_ffff_0000_0000;
+        assert_eq!(
+            groups.setpgid(&setpgid_call(high, high), MAIN, waiting),
+            Answer::ContinueOnRegisters
+        );
+        assert_eq!(groups.ids(MAIN), [MAIN, me()]);
+    }
+
+    #[test]
+    fn a_move_into_a_group_not_the_sandboxes_is_eperm() {
+        let mut groups = Groups::default();
+        let host_group = std::os::unix::process::parent_id() as u64;
+        assert_eq!(
+            groups.setpgid(&setpgid_call(0, host_group), MAIN, waiting),
+            Answer::Errno(libc::EPERM)
+        );
+        assert_eq!(
+            groups.setpgid(&setpgid_call(0, MAIN as u64), MAIN, waiting),
+            Answer::ContinueOnRegisters
+        );
+        assert_eq!(groups.ids(MAIN), [MAIN]);
+    }
+
+    #[test]
+    fn a_group_led_by_neither_the_caller_nor_its_child_is_refused() {
+        let mut groups = Groups::default();
+        // The test's parent: alive, but not the caller's to lead a group.
+        let parent = std::os::unix::process::parent_id() as u64;
+        assert_eq!(
+            groups.setpgid(&setpgid_call(parent, 0), MAIN, waiting),
+            Answer::Errno(libc::ESRCH)
+        );
+        assert_eq!(groups.ids(MAIN), [MAIN]);
+    }
+
+    #[test]
+    fn a_childs_group_counts_while_it_has_members_and_not_once_they_are_gone() {
+        let mut groups = Groups::default();
+        let mut child = leader();
+        let pid = child.id() as libc::pid_t;
+        assert_eq!(
+            groups.setpgid(&setpgid_call(pid as u64, 0), MAIN, waiting),
+            Answer::ContinueOnRegisters
+        );
+        assert!(groups.has(MAIN, pid));
+        // Others of the sandbox may join it.
+        assert_eq!(
+            groups.setpgid(&setpgid_call(0, pid as u64), MAIN, waiting),
+            Answer::ContinueOnRegisters
+        );
+        end(&mut child);
+        // Its number may be anybody's now: no longer the sandbox's.
+        assert!(!groups.has(MAIN, pid));
+        assert_eq!(
+            groups.setpgid(&setpgid_call(0, pid as u64), MAIN, waiting),
+            Answer::Errno(libc::EPERM)
+        );
+        assert_eq!(groups.ids(MAIN), [MAIN]);
+    }
+
+    /// The state letter of process `pid` in /proc, None once it is gone.
+    fn state(pid: libc::pid_t) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(") ")?.1.chars().next()
+    }
+
+    /// Waits (bounded) for `pid` to be dead: a zombie or gone.
+    fn wait_dead(pid: libc::pid_t) -> Option<char> {
+        for _ in 0..1000 {
+            match state(pid) {
+                None => return None,
+                Some('Z') | Some('X') => return Some('Z'),
+                Some(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+        panic!("process {pid} still runs");
+    }
+
+    /// A grandchild of the test, killed if a failed test left it running.
+    struct Member(libc::pid_t);
+
+    impl Drop for Member {
+        fn drop(&mut self) {
+            if matches!(state(self.0), Some(s) if s != 'Z' && s != 'X') {
+                let _ = crate::sys::kill(self.0, libc::SIGKILL);
+            }
+        }
+    }
+
+    #[test]
+    fn a_member_its_leader_left_behind_is_still_reached_through_the_leaders_pidfd() {
+        // A double-forked daemon: the leader starts a member of its group
+        // and exits.
+        let mut leader = Command::new("sh")
+            .args(["-c", "sleep 1000 >/dev/null 2>&1 & echo $!; read x"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = leader.id() as libc::pid_t;
+        let mut groups = Groups::default();
+        assert_eq!(
+            groups.setpgid(&setpgid_call(pid as u64, 0), MAIN, waiting),
+            Answer::ContinueOnRegisters
+        );
+        let mut line = String::new();
+        BufReader::new(leader.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let member = Member(line.trim().parse().unwrap());
+        drop(leader.stdin.take());
+        leader.wait().unwrap();
+        // The leader is gone; its group is not.
+        assert!(groups.has(MAIN, pid));
+        assert_eq!(groups.ids(MAIN), [MAIN, pid]);
+        groups.signal_all(libc::SIGKILL);
+        if wait_dead(member.0).is_none() {
+            // Reaped by its new parent: nothing of the group is left.
+            assert!(!groups.has(MAIN, pid));
+        }
+    }
+
+    #[test]
+    fn signal_all_reaches_every_made_groups_leader_and_drops_what_is_gone() {
+        let mut groups = Groups::default();
+        let mut children = [leader(), leader()];
+        for child in &children {
+            let pid = child.id() as u64;
+            assert_eq!(
+                groups.setpgid(&setpgid_call(pid, 0), MAIN, waiting),
+                Answer::ContinueOnRegisters
+            );
+        }
+        groups.signal_all(libc::SIGKILL);
+        for child in &mut children {
+            let status = child.wait().unwrap();
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(status.signal(), Some(libc::SIGKILL));
+        }
+        groups.signal_all(0);
+        assert_eq!(groups.ids(MAIN), [MAIN]);
+    }
+
+    #[test]
+    fn past_the_most_groups_a_new_one_is_eagain_until_one_is_gone() {
+        let mut groups = Groups::default();
+        let mut children: Vec<Child> = (0..MAX_GROUPS).map(|_| leader()).collect();
+        for child in &children {
+            assert_eq!(
+                groups.setpgid(&setpgid_call(child.id() as u64, 0), MAIN, waiting),
+                Answer::ContinueOnRegisters
+            );
+        }
+        let mut one_more = leader();
+        let call = setpgid_call(one_more.id() as u64, 0);
+        assert_eq!(
+            groups.setpgid(&call, MAIN, waiting),
+            Answer::Errno(libc::EAGAIN)
+        );
+        // Not kept: it is no group of the sandbox's.
+        assert!(!groups.has(MAIN, one_more.id() as libc::pid_t));
+        end(&mut children[0]);
+        assert_eq!(
+            groups.setpgid(&call, MAIN, waiting),
+            Answer::ContinueOnRegisters
+        );
+        assert_eq!(groups.ids(MAIN).len(), 1 + MAX_GROUPS);
+        for child in children.iter_mut().chain(std::iter::once(&mut one_more)) {
+            end(child);
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! the timer is re-armed. Nothing runs between steps, and a program that
 //! allocates or computes pays no supervisor round trip for it.
 
-use crate::limits::processes::Processes;
+use crate::limits::processes::{CpuUsed, Processes};
 use crate::sys::{timer, SysResult};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
@@ -44,17 +44,26 @@ impl MemoryLimit {
             Ok(None) => return timer::arm(&self.timer, MEMORY_SLICE_PERIOD).is_err(),
             Err(_) => return true,
         };
-        if used > budget {
-            return true;
+        match next_memory_sample(used, budget) {
+            None => true,
+            // A timer that cannot be re-armed would stop the checks: fail
+            // closed.
+            Some(period) => timer::arm(&self.timer, period).is_err(),
         }
-        let period = if used >= budget / 2 {
-            MEMORY_PERIOD_CLOSE
-        } else {
-            MEMORY_PERIOD_RELAXED
-        };
-        // A timer that cannot be re-armed would stop the checks: fail closed.
-        timer::arm(&self.timer, period).is_err()
     }
+}
+
+/// When to sample again after a whole sample found `used` bytes: `None`
+/// when that is over `budget`, sooner once half of it is used.
+fn next_memory_sample(used: u64, budget: u64) -> Option<Duration> {
+    if used > budget {
+        return None;
+    }
+    Some(if used >= budget / 2 {
+        MEMORY_PERIOD_CLOSE
+    } else {
+        MEMORY_PERIOD_RELAXED
+    })
 }
 
 /// Longest stretch the sandbox runs between two samples...
@@ -139,9 +148,18 @@ impl CpuThrottle {
     /// whether the sandbox must now stop or continue.
     pub fn tick(&mut self, processes: &mut Processes) -> SysResult<Throttle> {
         let now = Instant::now();
-        let earned = Self::share_of(self.percent, now - self.last);
+        let elapsed = now - self.last;
         self.last = now;
         let sample = processes.cpu_used_since_last();
+        let (next, throttle) = self.account(elapsed, &sample);
+        timer::arm(&self.timer, next)?;
+        Ok(throttle)
+    }
+
+    /// Charges `sample` against the credit `elapsed` wall time earned:
+    /// how long until the next tick, and what the sandbox must do now.
+    fn account(&mut self, elapsed: Duration, sample: &CpuUsed) -> (Duration, Throttle) {
+        let earned = Self::share_of(self.percent, elapsed);
         let used = sample.total_ns.min(i64::MAX as u64) as i64;
         let ran_held = self.stopped && sample.ran_ns > 0;
         if ran_held {
@@ -153,8 +171,10 @@ impl CpuThrottle {
             .saturating_sub(used)
             .min(cap);
         let (next, stop) = if self.credit_ns < 0 {
-            // Paid back at `percent` of wall time.
-            let wall = (-self.credit_ns) as u128 * 100 / self.percent as u128;
+            // Paid back at `percent` of wall time, rounded up: the credit
+            // that wait earns (rounded down) must cover the whole debt, or
+            // the next tick would find a few ns still owed.
+            let wall = ((-self.credit_ns) as u128 * 100).div_ceil(self.percent as u128);
             (
                 Duration::from_nanos(wall.min(u64::MAX as u128) as u64).min(CPU_HOLD_RECHECK),
                 true,
@@ -163,11 +183,10 @@ impl CpuThrottle {
             let run = Duration::from_nanos(self.credit_ns as u64);
             (run.clamp(CPU_RUN_SHORTEST, CPU_RUN_LONGEST), false)
         };
-        timer::arm(&self.timer, next)?;
         if self.ran_while_stopped_ns > CPU_MOST_WHILE_STOPPED.as_nanos() as u64 {
-            return Ok(Throttle::Broken);
+            return (next, Throttle::Broken);
         }
-        Ok(match (stop, self.stopped) {
+        let throttle = match (stop, self.stopped) {
             (true, false) => {
                 self.stopped = true;
                 self.ran_while_stopped_ns = 0;
@@ -179,6 +198,254 @@ impl CpuThrottle {
             }
             (true, true) if ran_held => Throttle::Restop,
             _ => Throttle::Unchanged,
-        })
+        };
+        (next, throttle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Child, Command, Stdio};
+
+    /// A child of the test that sleeps until killed.
+    fn sleeper() -> Child {
+        Command::new("sleep")
+            .arg("1000")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    fn end(mut child: Child) {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// The sandbox of a sleeping child.
+    fn sandbox_of(child: &Child) -> Processes {
+        Processes::new(child.id() as libc::pid_t, [-1, -1], false, -1, 0)
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// A sample of `ns` CPU time, all of it run by processes known before.
+    fn ran(ns: u64) -> CpuUsed {
+        CpuUsed {
+            total_ns: ns,
+            ran_ns: ns,
+        }
+    }
+
+    const IDLE: CpuUsed = CpuUsed {
+        total_ns: 0,
+        ran_ns: 0,
+    };
+
+    #[test]
+    fn memory_is_sampled_sooner_from_half_the_budget_and_over_it_is_over() {
+        let relaxed = next_memory_sample(0, 1000).unwrap();
+        assert_eq!(next_memory_sample(499, 1000), Some(relaxed));
+        let close = next_memory_sample(500, 1000).unwrap();
+        assert!(close < relaxed);
+        // At the budget is not over it.
+        assert_eq!(next_memory_sample(1000, 1000), Some(close));
+        assert_eq!(next_memory_sample(1001, 1000), None);
+        assert_eq!(next_memory_sample(1, 0), None);
+        assert_eq!(next_memory_sample(u64::MAX, u64::MAX), Some(close));
+    }
+
+    #[test]
+    fn a_sandbox_is_over_a_budget_below_what_its_process_holds() {
+        let child = sleeper();
+        let mut processes = sandbox_of(&child);
+        let mut limit = MemoryLimit::new().unwrap();
+        // A running `sleep` holds more than one byte, and less than all.
+        assert!(limit.over_budget(&mut processes, Some(1)));
+        assert!(!limit.over_budget(&mut processes, Some(u64::MAX)));
+        // No budget (the host lifted it): never over.
+        assert!(!limit.over_budget(&mut processes, None));
+        end(child);
+    }
+
+    #[test]
+    fn a_sandbox_that_cannot_be_measured_counts_as_over_its_budget() {
+        // A thread's id is no process's: no pidfd holds it, so it is known
+        // by number only and its memory cannot be told.
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            // "pid/task/tid"
+            let link = std::fs::read_link("/proc/thread-self").unwrap();
+            let tid: libc::pid_t = link.file_name().unwrap().to_str().unwrap().parse().unwrap();
+            tid_tx.send(tid).unwrap();
+            let _ = stop_rx.recv();
+        });
+        let tid = tid_rx.recv().unwrap();
+        let mut processes = Processes::new(tid, [-1, -1], false, -1, 0);
+        assert_eq!(processes.count(), 1);
+        let mut limit = MemoryLimit::new().unwrap();
+        assert!(limit.over_budget(&mut processes, Some(u64::MAX)));
+        stop_tx.send(()).unwrap();
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn a_sandbox_over_its_share_is_stopped_until_the_debt_is_paid_at_its_percent() {
+        let mut throttle = CpuThrottle::new(25).unwrap();
+        // 100 ms of wall time, all of it busy: 25 ms earned, 75 owed
+        // past the initial credit of one run (25 ms).
+        let (mut next, verdict) = throttle.account(ms(100), &ran(ms(100).as_nanos() as u64));
+        assert_eq!(verdict, Throttle::Stop);
+        assert!(throttle.stopped());
+        assert!(next <= CPU_HOLD_RECHECK);
+        // Held stopped, it runs nothing: the debt (50 ms) is paid back at
+        // 25% of the wall time, 200 ms.
+        let mut held = Duration::ZERO;
+        loop {
+            held += next;
+            let (after, verdict) = throttle.account(next, &IDLE);
+            next = after;
+            match verdict {
+                Throttle::Unchanged => assert!(held < ms(1000), "never continued"),
+                Throttle::Continue => break,
+                other => panic!("{other:?} while held and idle"),
+            }
+        }
+        assert!(
+            held >= ms(200) && held <= ms(200) + CPU_HOLD_RECHECK,
+            "{held:?}"
+        );
+        assert!(!throttle.stopped());
+        // Running again, until about when its credit runs out.
+        assert!((CPU_RUN_SHORTEST..=CPU_RUN_LONGEST).contains(&next));
+    }
+
+    #[test]
+    fn unused_credit_does_not_pile_up_past_one_run() {
+        let mut throttle = CpuThrottle::new(50).unwrap();
+        // Idle for a minute: still only one run's worth (50 ms) to spend.
+        let (next, verdict) = throttle.account(Duration::from_secs(60), &IDLE);
+        assert_eq!(verdict, Throttle::Unchanged);
+        assert_eq!(next, ms(50));
+        let (_, verdict) = throttle.account(Duration::ZERO, &ran(ms(60).as_nanos() as u64));
+        assert_eq!(verdict, Throttle::Stop);
+    }
+
+    /// How late a timer's tick comes (a wake-up, a step): never on time.
+    const LATE: Duration = Duration::from_micros(50);
+
+    /// The share of wall time a thread that is always busy gets under
+    /// `percent`, over `wall` of simulated ticks, each [`LATE`].
+    fn busy_share(percent: u32, wall: Duration) -> f64 {
+        let mut throttle = CpuThrottle::new(percent).unwrap();
+        let (mut now, mut used) = (Duration::ZERO, Duration::ZERO);
+        let mut next = Duration::from_nanos(throttle.credit_ns as u64).max(CPU_RUN_SHORTEST);
+        while now < wall {
+            // Busy while running; stopped, nothing runs.
+            let elapsed = next + LATE;
+            let this = if throttle.stopped() {
+                IDLE
+            } else {
+                ran(elapsed.as_nanos() as u64)
+            };
+            used += Duration::from_nanos(this.total_ns);
+            now += elapsed;
+            let (after, verdict) = throttle.account(elapsed, &this);
+            assert_ne!(verdict, Throttle::Broken);
+            next = after;
+        }
+        used.as_secs_f64() / now.as_secs_f64()
+    }
+
+    #[test]
+    fn a_busy_thread_gets_its_percent_of_the_wall_time_in_the_long_run() {
+        for percent in [1, 10, 25, 50, 75, 99] {
+            let share = busy_share(percent, Duration::from_secs(600));
+            let wanted = f64::from(percent) / 100.0;
+            assert!(
+                (share - wanted).abs() < 0.01,
+                "max_cpu({percent}): a busy thread got {:.1}%",
+                share * 100.0
+            );
+        }
+    }
+
+    #[test]
+    fn running_while_held_is_stopped_again_and_past_the_slack_the_throttle_is_broken() {
+        let mut throttle = CpuThrottle::new(10).unwrap();
+        // What ran before the stop is no running while held.
+        let (_, verdict) = throttle.account(ms(100), &ran(ms(100).as_nanos() as u64));
+        assert_eq!(verdict, Throttle::Stop);
+        assert_eq!(throttle.account(ms(10), &IDLE).1, Throttle::Unchanged);
+        // Something continues it (a SIGCONT of its own): 5 ms a tick.
+        let step = ms(5);
+        let mut ran_held = Duration::ZERO;
+        loop {
+            ran_held += step;
+            let (_, verdict) = throttle.account(ms(10), &ran(step.as_nanos() as u64));
+            if ran_held <= CPU_MOST_WHILE_STOPPED {
+                assert_eq!(verdict, Throttle::Restop, "after {ran_held:?}");
+            } else {
+                assert_eq!(verdict, Throttle::Broken, "after {ran_held:?}");
+                break;
+            }
+        }
+    }
+
+    #[test]
+    fn the_slack_for_running_while_held_is_counted_anew_for_each_stop() {
+        let mut throttle = CpuThrottle::new(50).unwrap();
+        let slack = CPU_MOST_WHILE_STOPPED.as_nanos() as u64;
+        for _ in 0..3 {
+            let (_, verdict) = throttle.account(ms(100), &ran(ms(200).as_nanos() as u64));
+            assert_eq!(verdict, Throttle::Stop);
+            // Most of the slack, once in each stop.
+            let (_, verdict) = throttle.account(Duration::ZERO, &ran(slack * 4 / 5));
+            assert_eq!(verdict, Throttle::Restop);
+            // Then held idle until paid.
+            let mut verdict = Throttle::Unchanged;
+            for _ in 0..1000 {
+                verdict = throttle.account(CPU_HOLD_RECHECK, &IDLE).1;
+                if verdict != Throttle::Unchanged {
+                    break;
+                }
+            }
+            assert_eq!(verdict, Throttle::Continue);
+        }
+    }
+
+    #[test]
+    fn a_tick_of_a_sleeping_sandbox_lets_it_run() {
+        let child = sleeper();
+        let mut processes = sandbox_of(&child);
+        let mut throttle = CpuThrottle::new(50).unwrap();
+        // A sleeping process uses next to no CPU: far below a run's credit.
+        assert_eq!(throttle.tick(&mut processes), Ok(Throttle::Unchanged));
+        assert!(!throttle.stopped());
+        end(child);
+    }
+
+    /// A wait rounded down left a few ns owed, and the next tick was armed
+    /// ~1 ns ahead: one more wake-up (a CPU sample of every process) each
+    /// stop.
+    #[test]
+    fn waiting_out_the_pay_back_time_pays_the_whole_debt() {
+        for percent in [3, 7, 33, 99] {
+            let mut throttle = CpuThrottle::new(percent).unwrap();
+            // Just past its credit: a debt paid within one recheck.
+            let credit = throttle.credit_ns as u64;
+            let (wait, verdict) = throttle.account(Duration::ZERO, &ran(credit + 1_234));
+            assert_eq!(verdict, Throttle::Stop);
+            assert!(wait < CPU_HOLD_RECHECK);
+            let (next, verdict) = throttle.account(wait, &IDLE);
+            assert_eq!(
+                verdict,
+                Throttle::Continue,
+                "max_cpu({percent}): still held after the wait it was given, next tick in {next:?}"
+            );
+        }
     }
 }

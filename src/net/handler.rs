@@ -1307,4 +1307,1269 @@ mod tests {
         control[12..16].copy_from_slice(&libc::SCM_CREDENTIALS.to_ne_bytes());
         assert_eq!(passed_fd_slots(&control), Err(libc::EPERM));
     }
+
+    // The handlers themselves, on calls the test makes. A handler reads
+    // its caller's memory and duplicates its socket by pid: given the
+    // test's own pid and pointers into the test's own memory, it decides
+    // and makes the call on sockets the test made and can then look at.
+    // The one thing of a real sandbox it needs is a live notification id
+    // (every handler checks the caller still waits before it makes the
+    // call): a child of the test, blocked in a getppid() that its own
+    // seccomp filter traps, provides one.
+
+    use crate::net::spec;
+    use crate::net::NetPolicy;
+    use crate::supervisor::events::Observer;
+    use std::io::Read as _;
+    use std::net::{SocketAddr, TcpListener, UdpSocket};
+    use std::os::fd::FromRawFd;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+    use std::os::unix::net::UnixListener;
+    use std::path::{Path, PathBuf};
+    use std::rc::Rc;
+
+    /// A child of the test blocked in a trapped getppid(): its
+    /// notification's id is live on `listener` while the child waits.
+    struct Trapped {
+        pid: libc::pid_t,
+        listener: Listener,
+        id: u64,
+    }
+
+    #[allow(unsafe_code)]
+    impl Trapped {
+        fn new() -> Trapped {
+            let filter = [
+                // A = the syscall number; getppid is trapped, all else runs.
+                libc::sock_filter {
+                    code: 0x20,
+                    jt: 0,
+                    jf: 0,
+                    k: 0,
+                },
+                libc::sock_filter {
+                    code: 0x15,
+                    jt: 0,
+                    jf: 1,
+                    k: libc::SYS_getppid as u32,
+                },
+                libc::sock_filter {
+                    code: 0x06,
+                    jt: 0,
+                    jf: 0,
+                    k: crate::sys::seccomp::SECCOMP_RET_USER_NOTIF,
+                },
+                libc::sock_filter {
+                    code: 0x06,
+                    jt: 0,
+                    jf: 0,
+                    k: libc::SECCOMP_RET_ALLOW,
+                },
+            ];
+            let prog = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut libc::sock_filter,
+            };
+            let (read, write) = sys::pipe().unwrap();
+            // SAFETY: the child makes raw syscalls only, on data made
+            // before the fork, and never returns.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                // SAFETY: raw syscalls in the child.
+                unsafe {
+                    // Only the pipe kept (as fd 0): the child must not
+                    // hold other tests' sockets open.
+                    libc::dup2(write.as_raw_fd(), 0);
+                    libc::syscall(libc::SYS_close_range, 1, u32::MAX, 0);
+                    let mut fd: i32 = -1;
+                    if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 {
+                        fd = libc::syscall(
+                            libc::SYS_seccomp,
+                            crate::sys::seccomp::SECCOMP_SET_MODE_FILTER,
+                            crate::sys::seccomp::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                            &prog,
+                        ) as i32;
+                    }
+                    libc::write(0, &fd as *const i32 as *const libc::c_void, 4);
+                    libc::syscall(libc::SYS_getppid);
+                    libc::_exit(0);
+                }
+            }
+            drop(write);
+            let mut word = [0u8; 4];
+            assert_eq!(sys::read(read.as_raw_fd(), &mut word), Ok(4));
+            let fd = i32::from_ne_bytes(word);
+            let pidfd = process::pidfd(pid, 0).unwrap();
+            let mut trapped = Trapped {
+                pid,
+                listener: Listener::new(process::dup_from(pidfd.as_raw_fd(), fd).unwrap()),
+                id: 0,
+            };
+            let mut ready = [libc::pollfd {
+                fd: trapped.listener.raw(),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            assert_eq!(sys::poll(&mut ready, 10_000), Ok(1), "no trapped call");
+            let n = trapped
+                .listener
+                .receive()
+                .unwrap()
+                .expect("the call vanished");
+            assert_eq!(n.nr, libc::SYS_getppid);
+            trapped.id = n.id;
+            trapped
+        }
+
+        /// The child gone: its call's id is no longer live.
+        fn end(&mut self) {
+            if self.pid > 0 {
+                // SAFETY: our own child.
+                unsafe {
+                    libc::kill(self.pid, libc::SIGKILL);
+                    libc::waitpid(self.pid, std::ptr::null_mut(), 0);
+                }
+                self.pid = 0;
+            }
+        }
+    }
+
+    impl Drop for Trapped {
+        fn drop(&mut self) {
+            self.end();
+        }
+    }
+
+    /// What a handler's context holds, for calls of the test itself.
+    struct Harness {
+        live: Mutex<Live>,
+        unix: UnixGate,
+        trapped: Trapped,
+        pidfds: PidfdCache,
+        budget: SendBudget,
+        events: RefCell<Events>,
+        job: Arc<JobCredentials>,
+    }
+
+    type Handler = fn(&mut Context, &Notification) -> Outcome;
+
+    impl Harness {
+        /// A sandbox whose net_allow rules are `allow`.
+        fn new(allow: &[&str]) -> Harness {
+            Harness::with(allow, None, &[])
+        }
+
+        fn with(allow: &[&str], bind: Option<&str>, fs_write: &[PathBuf]) -> Harness {
+            let rules: Vec<spec::BindRule> = bind
+                .map(|spec| spec::parse_bind("net_bind", spec).unwrap())
+                .into_iter()
+                .collect();
+            let policy = NetPolicy {
+                allow: allow
+                    .iter()
+                    .map(|rule| spec::parse_rule("net_allow", rule).unwrap())
+                    .collect(),
+                deny: Vec::new(),
+                bind: rules.first().map(|rule| rule.ports.clone()),
+                bind_rules: rules,
+            };
+            let live = Live {
+                net: crate::net::resolve(&policy).unwrap(),
+                protocols: policy.protocols(),
+                tracks_processes: false,
+                counts_forks: false,
+                max_processes: None,
+                samples_memory: false,
+                max_memory: None,
+                traps_opens: false,
+                private_proc: false,
+                fs_denied: Default::default(),
+            };
+            Harness {
+                live: Mutex::new(live),
+                unix: UnixGate::new(fs_write),
+                trapped: Trapped::new(),
+                pidfds: PidfdCache::default(),
+                budget: SendBudget::default(),
+                events: RefCell::new(Events::new()),
+                job: Arc::new(JobCredentials::of_this_thread().unwrap()),
+            }
+        }
+
+        /// The trapped call as the test's own: its id, the test's pid.
+        fn notification(&self, nr: i64, args: [u64; 6]) -> Notification {
+            Notification {
+                id: self.trapped.id,
+                pid: std::process::id(),
+                nr,
+                args,
+            }
+        }
+
+        fn context<'a>(&'a mut self, n: &'a Notification) -> Context<'a> {
+            Context {
+                call: n,
+                live: &self.live,
+                unix: &self.unix,
+                listener: &self.trapped.listener,
+                pidfds: &mut self.pidfds,
+                budget: &mut self.budget,
+                events: &self.events,
+                job: &self.job,
+            }
+        }
+
+        fn call(&mut self, handler: Handler, nr: i64, args: [u64; 6]) -> Outcome {
+            let n = self.notification(nr, args);
+            handler(&mut self.context(&n), &n)
+        }
+
+        fn resume(&mut self, pending: &mut Pending) -> Option<Answer> {
+            let n = pending.call();
+            pending.resume(&mut self.context(&n))
+        }
+
+        /// The answer the caller gets: at once, or once a parked call's
+        /// fd is ready.
+        fn settle(&mut self, outcome: Outcome) -> Answer {
+            match outcome {
+                Outcome::Answer(answer) => answer,
+                Outcome::Pending(mut pending) => loop {
+                    let mut ready = [libc::pollfd {
+                        fd: pending.fd.as_raw_fd(),
+                        events: pending.events as i16,
+                        revents: 0,
+                    }];
+                    assert_eq!(sys::poll(&mut ready, 10_000), Ok(1), "never ready");
+                    if let Some(answer) = self.resume(&mut pending) {
+                        return answer;
+                    }
+                },
+                Outcome::ThroughOpener(_) => panic!("sent to the opener"),
+            }
+        }
+
+        fn connect(&mut self, fd: RawFd, address: &[u8]) -> Answer {
+            let outcome = self.call(connect, libc::SYS_connect, args3(fd, address));
+            self.settle(outcome)
+        }
+
+        fn bind(&mut self, fd: RawFd, address: &[u8]) -> Answer {
+            let outcome = self.call(bind, libc::SYS_bind, args3(fd, address));
+            self.settle(outcome)
+        }
+
+        fn sendto(&mut self, fd: RawFd, data: &[u8], flags: i32, to: Option<&[u8]>) -> Answer {
+            let (to, to_len) = to.map_or((0, 0), |a| (a.as_ptr() as u64, a.len() as u64));
+            let args = [
+                fd as u64,
+                data.as_ptr() as u64,
+                data.len() as u64,
+                flags as u32 as u64,
+                to,
+                to_len,
+            ];
+            let outcome = self.call(sendto, libc::SYS_sendto, args);
+            self.settle(outcome)
+        }
+
+        /// The events logged (denials), oldest first.
+        fn logged(&self) -> Vec<Event> {
+            let mut events = self.events.borrow_mut();
+            std::iter::from_fn(|| events.pop().map(|(event, _)| event)).collect()
+        }
+    }
+
+    /// (fd, address, length) arguments.
+    fn args3(fd: RawFd, address: &[u8]) -> [u64; 6] {
+        [
+            fd as u64,
+            address.as_ptr() as u64,
+            address.len() as u64,
+            0,
+            0,
+            0,
+        ]
+    }
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    fn bytes_of(address: SocketAddr) -> Vec<u8> {
+        sockaddr::encode_bytes(&address)
+    }
+
+    #[allow(unsafe_code)]
+    fn socket(domain: i32, kind: i32) -> OwnedFd {
+        // SAFETY: plain call.
+        let fd = unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, 0) };
+        assert!(fd >= 0, "socket: {}", sys::errno());
+        // SAFETY: just made, ours.
+        unsafe { OwnedFd::from_raw_fd(fd) }
+    }
+
+    fn tcp() -> OwnedFd {
+        socket(libc::AF_INET, libc::SOCK_STREAM)
+    }
+
+    /// The socket's peer, or the errno of getpeername (ENOTCONN).
+    #[allow(unsafe_code)]
+    fn peer(fd: &OwnedFd) -> Result<Address, i32> {
+        let mut storage = [0u8; 128];
+        let mut len = storage.len() as libc::socklen_t;
+        // SAFETY: storage has room for len bytes.
+        let r = unsafe {
+            libc::getpeername(
+                fd.as_raw_fd(),
+                storage.as_mut_ptr() as *mut libc::sockaddr,
+                &mut len,
+            )
+        };
+        if r != 0 {
+            return Err(sys::errno());
+        }
+        sockaddr::parse(&storage[..len as usize])
+    }
+
+    #[allow(unsafe_code)]
+    fn local(fd: &OwnedFd) -> Address {
+        let mut storage = [0u8; 128];
+        let mut len = storage.len() as libc::socklen_t;
+        // SAFETY: storage has room for len bytes.
+        let r = unsafe {
+            libc::getsockname(
+                fd.as_raw_fd(),
+                storage.as_mut_ptr() as *mut libc::sockaddr,
+                &mut len,
+            )
+        };
+        assert_eq!(r, 0);
+        sockaddr::parse(&storage[..len as usize]).unwrap()
+    }
+
+    fn server() -> (TcpListener, u16) {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        (server, port)
+    }
+
+    fn receiver() -> (UdpSocket, u16) {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let port = socket.local_addr().unwrap().port();
+        (socket, port)
+    }
+
+    /// Whether a datagram is waiting (loopback delivers within the send).
+    fn nothing_waiting(socket: &UdpSocket) -> bool {
+        socket.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 16];
+        let empty = socket.recv(&mut buf).is_err();
+        socket.set_nonblocking(false).unwrap();
+        empty
+    }
+
+    /// A fresh directory of the test's.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sandlock-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn unix_address(path: &[u8]) -> Vec<u8> {
+        let mut bytes = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+        bytes.extend_from_slice(path);
+        bytes.push(0);
+        bytes
+    }
+
+    fn path_bytes(path: &Path) -> &[u8] {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes()
+    }
+
+    #[test]
+    fn an_allowed_connect_is_made_on_the_callers_own_socket() {
+        let (server, port) = server();
+        let mut sandbox = Harness::new(&[&format!("tcp://127.0.0.1:{port}")]);
+        let socket = tcp();
+        let to = addr(&format!("127.0.0.1:{port}"));
+        assert_eq!(
+            sandbox.connect(socket.as_raw_fd(), &bytes_of(to)),
+            Answer::Value(0)
+        );
+        // Made on a duplicate, which shares the caller's socket.
+        assert_eq!(peer(&socket), Ok(Address::Inet(to)));
+        assert!(server.accept().is_ok());
+        // The duplicate was made non-blocking for the call only: the
+        // caller's socket blocks as it did.
+        assert_eq!(
+            sys::status_flags(socket.as_raw_fd()).unwrap() & libc::O_NONBLOCK,
+            0
+        );
+        // Allowed and not observed: nothing logged.
+        assert!(sandbox.logged().is_empty());
+    }
+
+    #[test]
+    fn a_port_outside_the_rules_range_is_refused_and_its_edge_is_not() {
+        let (_server, port) = server();
+        // The listener's port is the range's top edge.
+        let rule = format!("tcp://127.0.0.1:{}-{port}", port - 3);
+        let mut sandbox = Harness::new(&[&rule]);
+        for outside in [port + 1, port - 4] {
+            let socket = tcp();
+            let to = bytes_of(addr(&format!("127.0.0.1:{outside}")));
+            assert_eq!(
+                sandbox.connect(socket.as_raw_fd(), &to),
+                Answer::Errno(libc::EACCES),
+                "port {outside}"
+            );
+            assert_eq!(peer(&socket), Err(libc::ENOTCONN));
+        }
+        let socket = tcp();
+        let to = bytes_of(addr(&format!("127.0.0.1:{port}")));
+        assert_eq!(sandbox.connect(socket.as_raw_fd(), &to), Answer::Value(0));
+    }
+
+    #[test]
+    fn an_address_outside_the_rules_network_is_refused() {
+        let (_server, port) = server();
+        let mut sandbox = Harness::new(&["tcp://127.0.0.1"]);
+        // 127.0.0.2 is this host too, so only the policy stops it.
+        for to in [format!("127.0.0.2:{port}"), format!("10.1.2.3:{port}")] {
+            let socket = tcp();
+            assert_eq!(
+                sandbox.connect(socket.as_raw_fd(), &bytes_of(addr(&to))),
+                Answer::Errno(libc::EACCES),
+                "{to}"
+            );
+            assert_eq!(peer(&socket), Err(libc::ENOTCONN));
+        }
+    }
+
+    #[test]
+    fn a_udp_rule_does_not_let_a_tcp_socket_connect() {
+        let (_server, port) = server();
+        let mut sandbox = Harness::new(&[&format!("udp://127.0.0.1:{port}")]);
+        let socket = tcp();
+        let to = bytes_of(addr(&format!("127.0.0.1:{port}")));
+        assert_eq!(
+            sandbox.connect(socket.as_raw_fd(), &to),
+            Answer::Errno(libc::EACCES)
+        );
+        // The same rule does let a UDP socket connect there.
+        let udp = socket_udp();
+        assert_eq!(sandbox.connect(udp.as_raw_fd(), &to), Answer::Value(0));
+    }
+
+    fn socket_udp() -> OwnedFd {
+        socket(libc::AF_INET, libc::SOCK_DGRAM)
+    }
+
+    #[test]
+    fn an_ipv4_mapped_ipv6_destination_is_checked_as_its_ipv4_address() {
+        let (_server, port) = server();
+        let mut sandbox = Harness::new(&[&format!("tcp://127.0.0.1:{port}")]);
+        let allowed = addr(&format!("[::ffff:127.0.0.1]:{port}"));
+        let refused = addr(&format!("[::ffff:127.0.0.2]:{port}"));
+        let socket = socket(libc::AF_INET6, libc::SOCK_STREAM);
+        assert_eq!(
+            sandbox.connect(socket.as_raw_fd(), &bytes_of(refused)),
+            Answer::Errno(libc::EACCES)
+        );
+        assert_eq!(
+            sandbox.connect(socket.as_raw_fd(), &bytes_of(allowed)),
+            Answer::Value(0)
+        );
+        assert_eq!(peer(&socket), Ok(Address::Inet(allowed)));
+    }
+
+    #[test]
+    fn the_unspecified_address_is_checked_as_the_loopback_it_reaches() {
+        let (_server, port) = server();
+        // Connecting to 0.0.0.0 reaches this host: a rule for elsewhere
+        // does not cover it, one for the loopback address does.
+        let mut elsewhere = Harness::new(&[&format!("tcp://10.0.0.0/8:{port}")]);
+        let to = bytes_of(addr(&format!("0.0.0.0:{port}")));
+        assert_eq!(
+            elsewhere.connect(tcp().as_raw_fd(), &to),
+            Answer::Errno(libc::EACCES)
+        );
+        let mut loopback = Harness::new(&[&format!("tcp://127.0.0.1:{port}")]);
+        assert_eq!(loopback.connect(tcp().as_raw_fd(), &to), Answer::Value(0));
+    }
+
+    #[test]
+    fn malformed_addresses_are_refused_before_any_connect() {
+        let (_server, port) = server();
+        let mut sandbox = Harness::new(&["tcp://127.0.0.1"]);
+        let whole = bytes_of(addr(&format!("127.0.0.1:{port}")));
+        let mut oversized = whole.clone();
+        oversized.resize(sockaddr::MAX_LEN + 1, 0);
+        let mut packet = whole.clone();
+        packet[..2].copy_from_slice(&(libc::AF_PACKET as u16).to_ne_bytes());
+        let cases: [(&str, &[u8], i32); 6] = [
+            ("a sockaddr_in cut short", &whole[..15], libc::EINVAL),
+            ("a lone byte", &whole[..1], libc::EINVAL),
+            ("longer than any sockaddr", &oversized, libc::EINVAL),
+            (
+                "a unix address",
+                &unix_address(b"/tmp/x"),
+                libc::EAFNOSUPPORT,
+            ),
+            ("a packet address", &packet, libc::EAFNOSUPPORT),
+            (
+                "an abstract unix address",
+                &[1, 0, 0, b'x'],
+                libc::EAFNOSUPPORT,
+            ),
+        ];
+        for (what, bytes, errno) in cases {
+            let socket = tcp();
+            assert_eq!(
+                sandbox.connect(socket.as_raw_fd(), bytes),
+                Answer::Errno(errno),
+                "{what}"
+            );
+            assert_eq!(peer(&socket), Err(libc::ENOTCONN), "{what}");
+        }
+        // An address the caller cannot read.
+        let socket = tcp();
+        let args = [socket.as_raw_fd() as u64, 8, 16, 0, 0, 0];
+        let outcome = sandbox.call(connect, libc::SYS_connect, args);
+        assert_eq!(sandbox.settle(outcome), Answer::Errno(libc::EFAULT));
+    }
+
+    #[test]
+    fn a_short_ipv6_address_is_einval_and_the_scope_less_form_is_taken() {
+        let (_server, port) = server();
+        let mut sandbox = Harness::new(&[&format!("tcp://127.0.0.1:{port}")]);
+        let v6 = bytes_of(addr(&format!("[::ffff:127.0.0.1]:{port}")));
+        let socket = socket(libc::AF_INET6, libc::SOCK_STREAM);
+        assert_eq!(
+            sandbox.connect(socket.as_raw_fd(), &v6[..23]),
+            Answer::Errno(libc::EINVAL)
+        );
+        // The 24-byte RFC 2133 form, without the scope id, is a whole one.
+        assert_eq!(
+            sandbox.connect(socket.as_raw_fd(), &v6[..24]),
+            Answer::Value(0)
+        );
+    }
+
+    #[test]
+    fn af_unspec_dissolves_a_connection_whatever_the_rules() {
+        let (receiver, port) = receiver();
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        udp.connect(receiver.local_addr().unwrap()).unwrap();
+        let socket: OwnedFd = udp.into();
+        assert!(matches!(peer(&socket), Ok(Address::Inet(sa)) if sa.port() == port));
+        // No rule at all: a disconnect reaches nothing.
+        let mut sandbox = Harness::new(&[]);
+        let unspec = [0u8; 16];
+        assert_eq!(
+            sandbox.connect(socket.as_raw_fd(), &unspec),
+            Answer::Value(0)
+        );
+        assert_eq!(peer(&socket), Err(libc::ENOTCONN));
+    }
+
+    #[test]
+    fn a_refused_connect_is_logged_with_the_destination_it_named() {
+        let mut sandbox = Harness::new(&["tcp://127.0.0.1:1"]);
+        let to = addr("127.0.0.1:2");
+        assert_eq!(
+            sandbox.connect(tcp().as_raw_fd(), &bytes_of(to)),
+            Answer::Errno(libc::EACCES)
+        );
+        let logged = sandbox.logged();
+        assert_eq!(logged.len(), 1);
+        let event = &logged[0];
+        assert_eq!(event.kind, event_kind::CONNECT);
+        assert_eq!(event.nr, libc::SYS_connect);
+        assert_eq!(event.pid, std::process::id() as libc::pid_t);
+        assert_eq!(event.denied, libc::EACCES);
+        assert_eq!(event.verdict, Verdict::Deny(libc::EACCES));
+        assert_eq!(
+            event.destination,
+            Some(Dest::Inet {
+                address: to,
+                protocol: libc::IPPROTO_TCP
+            })
+        );
+    }
+
+    /// An observer that answers every event with one verdict, counting.
+    struct Fixed(Verdict, Rc<std::cell::Cell<usize>>);
+
+    impl Observer for Fixed {
+        fn observe(&mut self, _: &Event) -> Verdict {
+            self.1.set(self.1.get() + 1);
+            self.0
+        }
+    }
+
+    fn observed(sandbox: &Harness, verdict: Verdict) -> Rc<std::cell::Cell<usize>> {
+        let seen = Rc::new(std::cell::Cell::new(0));
+        sandbox
+            .events
+            .borrow_mut()
+            .set_observer(event_kind::CONNECT, Box::new(Fixed(verdict, seen.clone())));
+        seen
+    }
+
+    #[test]
+    fn an_observer_may_refuse_an_allowed_connect_but_not_allow_a_refused_one() {
+        let (_server, port) = server();
+        let allowed = bytes_of(addr(&format!("127.0.0.1:{port}")));
+        let refused = bytes_of(addr(&format!("127.0.0.2:{port}")));
+        let mut sandbox = Harness::new(&[&format!("tcp://127.0.0.1:{port}")]);
+
+        let seen = observed(&sandbox, Verdict::Deny(libc::ECONNABORTED));
+        let socket = tcp();
+        assert_eq!(
+            sandbox.connect(socket.as_raw_fd(), &allowed),
+            Answer::Errno(libc::ECONNABORTED)
+        );
+        assert_eq!(peer(&socket), Err(libc::ENOTCONN));
+        assert_eq!(seen.get(), 1);
+
+        let seen = observed(&sandbox, Verdict::Allow);
+        assert_eq!(
+            sandbox.connect(tcp().as_raw_fd(), &refused),
+            Answer::Errno(libc::EACCES)
+        );
+        assert_eq!(seen.get(), 1);
+
+        // Kill: the call fails and the sandbox is marked to die.
+        observed(&sandbox, Verdict::Kill);
+        assert_eq!(
+            sandbox.connect(tcp().as_raw_fd(), &allowed),
+            Answer::Errno(libc::EPERM)
+        );
+        assert!(sandbox.events.borrow().kill);
+    }
+
+    #[test]
+    fn a_call_whose_caller_stopped_waiting_is_not_made() {
+        let (server, port) = server();
+        server.set_nonblocking(true).unwrap();
+        let mut sandbox = Harness::new(&[&format!("tcp://127.0.0.1:{port}")]);
+        sandbox.trapped.end();
+        let socket = tcp();
+        let to = bytes_of(addr(&format!("127.0.0.1:{port}")));
+        assert_eq!(
+            sandbox.connect(socket.as_raw_fd(), &to),
+            Answer::Errno(libc::EINTR)
+        );
+        assert_eq!(peer(&socket), Err(libc::ENOTCONN));
+        assert!(server.accept().is_err(), "a connection came");
+    }
+
+    #[test]
+    fn an_fd_argument_is_read_as_an_int() {
+        let (_server, port) = server();
+        let mut sandbox = Harness::new(&[&format!("tcp://127.0.0.1:{port}")]);
+        let socket = tcp();
+        let to = bytes_of(addr(&format!("127.0.0.1:{port}")));
+        // The kernel reads an int: nothing hides in the high half.
+        let mut args = args3(socket.as_raw_fd(), &to);
+        args[0] |= 0xdead_beef << 32;
+        let outcome = sandbox.call(connect, libc::SYS_connect, args);
+        assert_eq!(sandbox.settle(outcome), Answer::Value(0));
+        assert!(peer(&socket).is_ok());
+    }
+
+    #[test]
+    fn a_connect_on_what_is_not_a_socket_is_refused_as_the_kernel_would() {
+        let mut sandbox = Harness::new(&["tcp://127.0.0.1"]);
+        let to = bytes_of(addr("127.0.0.1:1"));
+        let (read, _write) = sys::pipe().unwrap();
+        assert_eq!(
+            sandbox.connect(read.as_raw_fd(), &to),
+            Answer::Errno(libc::ENOTSOCK)
+        );
+        assert_eq!(sandbox.connect(i32::MAX, &to), Answer::Errno(libc::EBADF));
+    }
+
+    #[test]
+    fn an_allowed_connect_the_peer_refuses_answers_econnrefused() {
+        // Bound, not listening: the kernel refuses the connect.
+        let closed = tcp();
+        let here = bytes_of(addr("127.0.0.1:0"));
+        sys::bind(closed.as_raw_fd(), &here).unwrap();
+        let Address::Inet(at) = local(&closed) else {
+            unreachable!()
+        };
+        let mut sandbox = Harness::new(&[&format!("tcp://127.0.0.1:{}", at.port())]);
+        assert_eq!(
+            sandbox.connect(tcp().as_raw_fd(), &bytes_of(at)),
+            Answer::Errno(libc::ECONNREFUSED)
+        );
+    }
+
+    #[test]
+    fn unix_connects_to_abstract_unnamed_or_inet_addresses_are_refused() {
+        let mut sandbox = Harness::new(&[]);
+        let abstract_name = [&(libc::AF_UNIX as u16).to_ne_bytes()[..], b"\0sandlock"].concat();
+        let unnamed = (libc::AF_UNIX as u16).to_ne_bytes();
+        let inet = bytes_of(addr("127.0.0.1:1"));
+        for (what, bytes, errno) in [
+            ("abstract", &abstract_name[..], libc::EPERM),
+            ("unnamed", &unnamed[..], libc::EPERM),
+            ("inet", &inet[..], libc::EINVAL),
+        ] {
+            let socket = socket(libc::AF_UNIX, libc::SOCK_STREAM);
+            assert_eq!(
+                sandbox.connect(socket.as_raw_fd(), bytes),
+                Answer::Errno(errno),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_unix_connect_goes_to_the_opener_only_for_a_socket_beneath_fs_write() {
+        let dir = scratch("unix-connect");
+        let (allowed, other) = (dir.join("allowed"), dir.join("other"));
+        std::fs::create_dir(&allowed).unwrap();
+        std::fs::create_dir(&other).unwrap();
+        let inside = allowed.join("s");
+        let outside = other.join("s");
+        let _servers = (
+            UnixListener::bind(&inside).unwrap(),
+            UnixListener::bind(&outside).unwrap(),
+        );
+        std::fs::write(allowed.join("file"), b"").unwrap();
+        let mut sandbox = Harness::with(&[], None, std::slice::from_ref(&allowed));
+        let connect_to = |sandbox: &mut Harness, path: &Path| {
+            let socket = socket(libc::AF_UNIX, libc::SOCK_STREAM);
+            let to = unix_address(path_bytes(path));
+            sandbox.call(connect, libc::SYS_connect, args3(socket.as_raw_fd(), &to))
+        };
+
+        let Outcome::ThroughOpener(Through::Connect(call)) = connect_to(&mut sandbox, &inside)
+        else {
+            panic!("not handed to the opener");
+        };
+        // The opener is given the socket file that was checked.
+        let target =
+            std::fs::metadata(format!("/proc/self/fd/{}", call.target.as_raw_fd())).unwrap();
+        let file = std::fs::metadata(&inside).unwrap();
+        assert!(target.file_type().is_socket());
+        assert_eq!((target.dev(), target.ino()), (file.dev(), file.ino()));
+        assert!(call.blocking);
+
+        for (path, errno) in [
+            (outside, libc::EACCES),
+            (allowed.join("file"), libc::ECONNREFUSED),
+            (allowed.join("missing"), libc::ENOENT),
+        ] {
+            let outcome = connect_to(&mut sandbox, &path);
+            assert_eq!(sandbox.settle(outcome), Answer::Errno(errno), "{path:?}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_udp_bind_to_an_ephemeral_port_needs_no_bind_rule_but_tcp_does() {
+        let mut sandbox = Harness::new(&["127.0.0.1"]);
+        let any_port = bytes_of(addr("127.0.0.1:0"));
+        let udp = socket_udp();
+        assert_eq!(sandbox.bind(udp.as_raw_fd(), &any_port), Answer::Value(0));
+        assert!(matches!(local(&udp), Address::Inet(sa) if sa.port() != 0));
+        let tcp = tcp();
+        assert_eq!(
+            sandbox.bind(tcp.as_raw_fd(), &any_port),
+            Answer::Errno(libc::EACCES)
+        );
+        assert!(matches!(local(&tcp), Address::Inet(sa) if sa.port() == 0));
+    }
+
+    #[test]
+    fn a_bind_to_a_port_outside_net_bind_is_refused() {
+        // A port free now (the test frees it for the bind).
+        let free = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = free.local_addr().unwrap().port();
+        drop(free);
+        let mut sandbox = Harness::with(&["127.0.0.1"], Some(&port.to_string()), &[]);
+        let other = bytes_of(addr(&format!("127.0.0.1:{}", port ^ 1)));
+        let udp = socket_udp();
+        assert_eq!(
+            sandbox.bind(udp.as_raw_fd(), &other),
+            Answer::Errno(libc::EACCES)
+        );
+        assert!(matches!(local(&udp), Address::Inet(sa) if sa.port() == 0));
+        let logged = sandbox.logged();
+        assert_eq!(logged.len(), 1);
+        assert_eq!(logged[0].kind, event_kind::BIND);
+        let named = bytes_of(addr(&format!("127.0.0.1:{port}")));
+        assert_eq!(sandbox.bind(udp.as_raw_fd(), &named), Answer::Value(0));
+        assert!(matches!(local(&udp), Address::Inet(sa) if sa.port() == port));
+    }
+
+    #[test]
+    fn a_unix_bind_makes_its_socket_file_only_beneath_fs_write() {
+        let dir = scratch("unix-bind");
+        let allowed = dir.join("allowed");
+        std::fs::create_dir(&allowed).unwrap();
+        let mut sandbox = Harness::with(&[], None, std::slice::from_ref(&allowed));
+
+        let socket = socket(libc::AF_UNIX, libc::SOCK_STREAM);
+        let inside = allowed.join("s");
+        let to = unix_address(path_bytes(&inside));
+        assert_eq!(sandbox.bind(socket.as_raw_fd(), &to), Answer::Value(0));
+        let made = std::fs::metadata(&inside).unwrap();
+        assert!(made.file_type().is_socket());
+        // With the mode the caller's umask gives, not the host's.
+        let umask = procfs::umask_of(std::process::id() as libc::pid_t).unwrap();
+        assert_eq!(made.permissions().mode() & 0o777, 0o777 & !umask);
+
+        let outside = dir.join("s");
+        let socket = socket_unix();
+        let to = unix_address(path_bytes(&outside));
+        assert_eq!(
+            sandbox.bind(socket.as_raw_fd(), &to),
+            Answer::Errno(libc::EACCES)
+        );
+        assert!(!outside.exists());
+        // A name that is no new file's.
+        let to = unix_address(path_bytes(&allowed.join("..")));
+        assert_eq!(
+            sandbox.bind(socket_unix().as_raw_fd(), &to),
+            Answer::Errno(libc::EINVAL)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn socket_unix() -> OwnedFd {
+        socket(libc::AF_UNIX, libc::SOCK_STREAM)
+    }
+
+    #[test]
+    fn an_abstract_unix_bind_is_made_as_named() {
+        let mut sandbox = Harness::new(&[]);
+        let name = format!("\0sandlock-test-{}", std::process::id());
+        let mut to = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+        to.extend_from_slice(name.as_bytes());
+        let socket = socket_unix();
+        assert_eq!(sandbox.bind(socket.as_raw_fd(), &to), Answer::Value(0));
+        let bound = format!("sandlock-test-{}", std::process::id());
+        assert_eq!(local(&socket), Address::UnixOther(bound.into_bytes()));
+    }
+
+    #[test]
+    fn a_datagram_goes_only_to_an_allowed_destination() {
+        let (receiver, port) = receiver();
+        let mut sandbox = Harness::new(&[&format!("udp://127.0.0.1:{port}")]);
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = bytes_of(receiver.local_addr().unwrap());
+        assert_eq!(
+            sandbox.sendto(sender.as_raw_fd(), b"hello", 0, Some(&to)),
+            Answer::Value(5)
+        );
+        let mut buf = [0u8; 16];
+        let (len, from) = receiver.recv_from(&mut buf).unwrap();
+        assert_eq!(
+            (&buf[..len], from),
+            (&b"hello"[..], sender.local_addr().unwrap())
+        );
+
+        let mut elsewhere = Harness::new(&[&format!("udp://127.0.0.1:{}", port ^ 1)]);
+        assert_eq!(
+            elsewhere.sendto(sender.as_raw_fd(), b"hello", 0, Some(&to)),
+            Answer::Errno(libc::EACCES)
+        );
+        assert!(nothing_waiting(&receiver));
+    }
+
+    #[test]
+    fn a_refused_send_flag_fails_before_the_destination_is_shown() {
+        let (receiver, _) = receiver();
+        let mut sandbox = Harness::new(&[]);
+        let seen = observed(&sandbox, Verdict::Allow);
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = bytes_of(receiver.local_addr().unwrap());
+        // A refused destination too: the flag is what answers.
+        assert_eq!(
+            sandbox.sendto(sender.as_raw_fd(), b"x", libc::MSG_PEEK, Some(&to)),
+            Answer::Errno(libc::EINVAL)
+        );
+        assert_eq!(seen.get(), 0);
+        assert!(sandbox.logged().is_empty());
+        assert!(nothing_waiting(&receiver));
+    }
+
+    #[test]
+    fn a_datagram_larger_than_the_copy_bound_is_emsgsize() {
+        let (receiver, port) = receiver();
+        let mut sandbox = Harness::new(&[&format!("udp://127.0.0.1:{port}")]);
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = bytes_of(receiver.local_addr().unwrap());
+        let data = vec![0u8; MAX_DATA + 1];
+        assert_eq!(
+            sandbox.sendto(sender.as_raw_fd(), &data, 0, Some(&to)),
+            Answer::Errno(libc::EMSGSIZE)
+        );
+        assert!(nothing_waiting(&receiver));
+    }
+
+    #[test]
+    fn af_unspec_as_a_send_destination_sends_to_the_connected_peer() {
+        let (receiver, _) = receiver();
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sender.connect(receiver.local_addr().unwrap()).unwrap();
+        let mut sandbox = Harness::new(&[]);
+        assert_eq!(
+            sandbox.sendto(sender.as_raw_fd(), b"peer", 0, Some(&[0u8; 16])),
+            Answer::Value(4)
+        );
+        let mut buf = [0u8; 16];
+        let len = receiver.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..len], b"peer");
+    }
+
+    fn msghdr(name: Option<&[u8]>, iov: &[libc::iovec], control: &[u8]) -> libc::msghdr {
+        #[allow(unsafe_code)]
+        // SAFETY: all-zero is a valid msghdr.
+        let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+        if let Some(name) = name {
+            hdr.msg_name = name.as_ptr() as *mut libc::c_void;
+            hdr.msg_namelen = name.len() as u32;
+        }
+        hdr.msg_iov = iov.as_ptr() as *mut libc::iovec;
+        hdr.msg_iovlen = iov.len();
+        if !control.is_empty() {
+            hdr.msg_control = control.as_ptr() as *mut libc::c_void;
+            hdr.msg_controllen = control.len();
+        }
+        hdr
+    }
+
+    #[test]
+    fn a_sendmsg_gathers_its_pieces_and_checks_inet_control() {
+        let (receiver, port) = receiver();
+        let mut sandbox = Harness::new(&[&format!("udp://127.0.0.1:{port}")]);
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = bytes_of(receiver.local_addr().unwrap());
+        let (a, b) = (b"sand".to_vec(), b"lock".to_vec());
+        let iov = [iovec(a.as_ptr() as u64, 4), iovec(b.as_ptr() as u64, 4)];
+        let hdr = msghdr(Some(&to), &iov, &[]);
+        let args = [
+            sender.as_raw_fd() as u64,
+            &hdr as *const _ as u64,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let outcome = sandbox.call(sendmsg, libc::SYS_sendmsg, args);
+        assert_eq!(sandbox.settle(outcome), Answer::Value(8));
+        let mut buf = [0u8; 16];
+        let len = receiver.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..len], b"sandlock");
+
+        // Passing fds means nothing to an inet socket.
+        let mut rights = 20u64.to_ne_bytes().to_vec();
+        rights.extend(libc::SOL_SOCKET.to_ne_bytes());
+        rights.extend(libc::SCM_RIGHTS.to_ne_bytes());
+        rights.extend(0i32.to_ne_bytes());
+        rights.extend([0u8; 4]);
+        let hdr = msghdr(Some(&to), &iov, &rights);
+        let args = [
+            sender.as_raw_fd() as u64,
+            &hdr as *const _ as u64,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let outcome = sandbox.call(sendmsg, libc::SYS_sendmsg, args);
+        assert_eq!(sandbox.settle(outcome), Answer::Errno(libc::EINVAL));
+        assert!(nothing_waiting(&receiver));
+    }
+
+    /// A sendmmsg vector of one-iovec datagrams to `to[i]`.
+    struct Vector {
+        hdrs: Vec<libc::mmsghdr>,
+        _iov: Vec<libc::iovec>,
+    }
+
+    const UNWRITTEN: u32 = 0xdead;
+
+    fn vector(data: &[u8], to: &[&[u8]]) -> Vector {
+        let iov = vec![iovec(data.as_ptr() as u64, data.len()); to.len()];
+        let hdrs = to
+            .iter()
+            .enumerate()
+            .map(|(i, name)| libc::mmsghdr {
+                msg_hdr: msghdr(Some(name), &iov[i..i + 1], &[]),
+                msg_len: UNWRITTEN,
+            })
+            .collect();
+        Vector { hdrs, _iov: iov }
+    }
+
+    fn mmsg_args(fd: RawFd, vector: &Vector, flags: i32) -> [u64; 6] {
+        [
+            fd as u64,
+            vector.hdrs.as_ptr() as u64,
+            vector.hdrs.len() as u64,
+            flags as u32 as u64,
+            0,
+            0,
+        ]
+    }
+
+    fn lens(vector: &Vector) -> Vec<u32> {
+        vector.hdrs.iter().map(|h| h.msg_len).collect()
+    }
+
+    #[test]
+    fn a_sendmmsg_stops_at_its_first_refused_entry() {
+        let (receiver, port) = receiver();
+        let mut sandbox = Harness::new(&[&format!("udp://127.0.0.1:{port}")]);
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let good = bytes_of(receiver.local_addr().unwrap());
+        let bad = bytes_of(addr(&format!("127.0.0.1:{}", port ^ 1)));
+
+        let v = vector(b"abc", &[&good, &bad, &good]);
+        let outcome = sandbox.call(
+            sendmmsg,
+            libc::SYS_sendmmsg,
+            mmsg_args(sender.as_raw_fd(), &v, 0),
+        );
+        assert_eq!(sandbox.settle(outcome), Answer::Value(1));
+        // The entry sent has its msg_len, the others none.
+        assert_eq!(lens(&v), [3, UNWRITTEN, UNWRITTEN]);
+        let mut buf = [0u8; 16];
+        assert_eq!(receiver.recv(&mut buf).unwrap(), 3);
+        assert!(nothing_waiting(&receiver));
+
+        // Refused first: the errno, as a failing sendmsg would.
+        let v = vector(b"abc", &[&bad, &good]);
+        let outcome = sandbox.call(
+            sendmmsg,
+            libc::SYS_sendmmsg,
+            mmsg_args(sender.as_raw_fd(), &v, 0),
+        );
+        assert_eq!(sandbox.settle(outcome), Answer::Errno(libc::EACCES));
+        assert_eq!(lens(&v), [UNWRITTEN, UNWRITTEN]);
+        assert!(nothing_waiting(&receiver));
+    }
+
+    #[test]
+    fn a_batch_past_the_steps_budget_answers_or_parks_as_its_caller_would_wait() {
+        let (receiver, port) = receiver();
+        let mut sandbox = Harness::new(&[&format!("udp://127.0.0.1:{port}")]);
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = bytes_of(receiver.local_addr().unwrap());
+        // The step has room for one more message.
+        let room_for_one = |sandbox: &mut Harness| {
+            sandbox.budget = SendBudget {
+                messages: SendBudget::MESSAGES - 1,
+                ..SendBudget::default()
+            };
+        };
+
+        // A non-blocking caller gets the count sent so far.
+        room_for_one(&mut sandbox);
+        let v = vector(b"abc", &[&to, &to, &to]);
+        let args = mmsg_args(sender.as_raw_fd(), &v, libc::MSG_DONTWAIT);
+        let Outcome::Answer(answer) = sandbox.call(sendmmsg, libc::SYS_sendmmsg, args) else {
+            panic!("parked a non-blocking batch");
+        };
+        assert_eq!(answer, Answer::Value(1));
+        assert_eq!(lens(&v), [3, UNWRITTEN, UNWRITTEN]);
+
+        // A blocking one is parked and goes on in the next step.
+        room_for_one(&mut sandbox);
+        let v = vector(b"abc", &[&to, &to, &to]);
+        let args = mmsg_args(sender.as_raw_fd(), &v, 0);
+        let Outcome::Pending(mut pending) = sandbox.call(sendmmsg, libc::SYS_sendmmsg, args) else {
+            panic!("a blocking batch ended early");
+        };
+        assert_eq!(lens(&v), [3, UNWRITTEN, UNWRITTEN]);
+        assert_eq!(pending.call().args, args);
+        sandbox.budget.renew();
+        assert_eq!(sandbox.resume(&mut pending), Some(Answer::Value(3)));
+        assert_eq!(lens(&v), [3, 3, 3]);
+        let mut buf = [0u8; 16];
+        for _ in 0..4 {
+            assert_eq!(receiver.recv(&mut buf).unwrap(), 3);
+        }
+        assert!(nothing_waiting(&receiver));
+    }
+
+    #[test]
+    fn a_steps_budget_is_spent_by_messages_or_bytes_and_renewed() {
+        let mut budget = SendBudget::default();
+        let small = Message::for_test(vec![0; 1], false, false);
+        for _ in 1..SendBudget::MESSAGES {
+            budget.charge(&small);
+        }
+        assert!(!budget.spent());
+        budget.charge(&small);
+        assert!(budget.spent());
+        budget.renew();
+        assert!(!budget.spent());
+        // One datagram of the largest size spends it on its own.
+        budget.charge(&Message::for_test(vec![0; MAX_DATA], false, false));
+        assert!(budget.spent());
+        budget.renew();
+        budget.charge_resumed(MAX_DATA);
+        assert!(budget.spent());
+    }
+
+    fn pending(what: PendingCall) -> Pending {
+        Pending {
+            id: 42,
+            tid: std::process::id() as libc::pid_t,
+            fd: timer::after(std::time::Duration::from_secs(3600)).unwrap(),
+            events: libc::EPOLLIN as u32,
+            what,
+        }
+    }
+
+    #[test]
+    fn a_parked_call_that_cannot_wait_is_eagain_unless_a_batch_sent_some() {
+        let mut sleep = pending(PendingCall::WallClockSleep);
+        let call = sleep.call();
+        assert_eq!(
+            (call.id, call.tid()),
+            (42, std::process::id() as libc::pid_t)
+        );
+        assert_eq!(sleep.unparked(), Answer::Errno(libc::EAGAIN));
+
+        let tid = std::process::id() as libc::pid_t;
+        let batch = |sent: usize, current: Option<(u64, Message)>| {
+            pending(PendingCall::Batch(Box::new(Batch {
+                call: Notification {
+                    id: 42,
+                    pid: tid as u32,
+                    nr: libc::SYS_sendmmsg,
+                    args: [0; 6],
+                },
+                kind: Kind::Inet(Protocol::Tcp),
+                blocking: true,
+                next: sent + 1,
+                count: 8,
+                sent,
+                current,
+            })))
+        };
+        assert_eq!(batch(0, None).unparked(), Answer::Errno(libc::EAGAIN));
+        assert_eq!(batch(2, None).unparked(), Answer::Value(2));
+        // An entry partly sent counts, and its msg_len says how much.
+        let entry = vector(b"", &[&[]]);
+        let at = entry.hdrs.as_ptr() as u64;
+        let mut partial = Message::for_test(vec![0; 100], true, true);
+        partial.sent = 60;
+        assert_eq!(batch(2, Some((at, partial))).unparked(), Answer::Value(3));
+        assert_eq!(lens(&entry), [60]);
+        // One that sent nothing does not.
+        let untouched = Message::for_test(vec![0; 100], true, true);
+        assert_eq!(
+            batch(0, Some((at, untouched))).unparked(),
+            Answer::Errno(libc::EAGAIN)
+        );
+    }
+
+    #[test]
+    fn a_wall_clock_sleep_is_answered_only_once_its_timer_fired() {
+        let mut sandbox = Harness::new(&[]);
+        let mut sleep = pending(PendingCall::WallClockSleep);
+        assert_eq!(sandbox.resume(&mut sleep), None);
+        timer::arm(&sleep.fd, std::time::Duration::from_nanos(1)).unwrap();
+        let mut ready = [libc::pollfd {
+            fd: sleep.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        assert_eq!(sys::poll(&mut ready, 10_000), Ok(1));
+        assert_eq!(sandbox.resume(&mut sleep), Some(Answer::Value(0)));
+    }
+
+    /// A stream socket pair whose sending end holds little.
+    #[allow(unsafe_code)]
+    fn narrow_pair() -> (OwnedFd, std::os::unix::net::UnixStream) {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let small: libc::c_int = 4096;
+        // SAFETY: an int option of our socket.
+        let r = unsafe {
+            libc::setsockopt(
+                ours.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_SNDBUF,
+                &small as *const libc::c_int as *const libc::c_void,
+                4,
+            )
+        };
+        assert_eq!(r, 0);
+        (ours.into(), theirs)
+    }
+
+    #[test]
+    fn a_parked_blocking_send_goes_on_until_every_byte_went() {
+        let mut sandbox = Harness::new(&[]);
+        let (socket, mut peer) = narrow_pair();
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let n = sandbox.notification(libc::SYS_sendto, [0; 6]);
+        let message = Message::for_test(data.clone(), true, true);
+        let Outcome::Pending(mut parked) = send_or_park(&n, socket, message, true) else {
+            panic!("200 kB went into a 4 kB buffer at once");
+        };
+        assert_eq!(parked.events, libc::EPOLLOUT as u32);
+        peer.set_nonblocking(true).unwrap();
+        let mut received = Vec::new();
+        let answer = loop {
+            let mut buf = vec![0u8; 65536];
+            match peer.read(&mut buf) {
+                Ok(len) => received.extend_from_slice(&buf[..len]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+            if let Some(answer) = sandbox.resume(&mut parked) {
+                break answer;
+            }
+        };
+        // The caller's blocking send returns only once all of it went.
+        assert_eq!(answer, Answer::Value(data.len() as i64));
+        peer.set_nonblocking(false).unwrap();
+        while received.len() < data.len() {
+            let mut buf = vec![0u8; 65536];
+            let len = peer.read(&mut buf).unwrap();
+            assert!(len > 0);
+            received.extend_from_slice(&buf[..len]);
+        }
+        assert_eq!(received, data);
+    }
+
+    #[test]
+    fn a_non_blocking_send_into_a_full_buffer_answers_what_went_then_eagain() {
+        let (socket, _peer) = narrow_pair();
+        let n = Notification {
+            id: 1,
+            pid: std::process::id(),
+            nr: libc::SYS_sendto,
+            args: [0; 6],
+        };
+        let spare = socket.try_clone().unwrap();
+        let message = Message::for_test(vec![7; 200_000], true, false);
+        let Outcome::Answer(Answer::Value(went)) = send_or_park(&n, socket, message, false) else {
+            panic!("a non-blocking send did not answer a count");
+        };
+        assert!(went > 0 && went < 200_000, "{went}");
+        let message = Message::for_test(vec![7; 200_000], true, false);
+        assert!(matches!(
+            send_or_park(&n, spare, message, false),
+            Outcome::Answer(Answer::Errno(libc::EAGAIN))
+        ));
+    }
 }
